@@ -1,0 +1,504 @@
+/*
+ * Authentication. Every libssh2 userauth call may return EAGAIN, after which
+ * it must be called again with the same arguments; so each phase keeps what
+ * it passed (the current key, the passphrase) until its call completes.
+ *
+ *   LIST -> AGENT -> FILES -> KBDINT -> PASSWORD -> failed
+ *        \_______________ any success ______________-> done
+ *
+ * Phases the server does not offer, or that need a terminal there is not,
+ * are skipped; what was tried and why things were skipped goes into the
+ * one-line failure message.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "auth.h"
+#include "hostkey.h"
+#include "log.h"
+#include "tty.h"
+#include "xmalloc.h"
+
+#define MAX_FILES (OPTION_MAX_IDENTITIES + 3)
+
+enum phase {
+	PHASE_LIST,
+	PHASE_AGENT,
+	PHASE_FILES,
+	PHASE_KBDINT,
+	PHASE_PASSWORD,
+	PHASE_FAILED,
+};
+
+struct auth {
+	LIBSSH2_SESSION *ssh;
+	const struct options *opt;
+	char *user;
+	enum phase phase;
+	char *methods;
+
+	LIBSSH2_AGENT *agent;
+	struct libssh2_agent_publickey *agent_key;
+	bool agent_listed;
+	int agent_keys;
+
+	char *files[MAX_FILES];
+	int n_files, file;
+	bool file_ready; /* passphrase (if any) obtained for files[file] */
+	int pass_tries;
+	char secret[512]; /* passphrase or password for the call in flight */
+
+	bool kbdint_done;
+	int password_tries;
+	bool password_ready;
+
+	char tried[512];
+	char notes[512];
+};
+
+static void
+append(char *list, size_t size, const char *item)
+{
+	size_t len = strlen(list);
+	snprintf(list + len, size - len, "%s%s", len ? ", " : "", item);
+}
+
+struct auth *
+auth_new(LIBSSH2_SESSION *ssh, const struct options *opt, const char *user)
+{
+	struct auth *a = xcalloc(1, sizeof(*a));
+	static const char *const defaults[] = {"~/.ssh/id_ed25519", "~/.ssh/id_ecdsa",
+	    "~/.ssh/id_rsa"};
+
+	a->ssh = ssh;
+	a->opt = opt;
+	a->user = xstrdup(user);
+	if (opt->n_identity_files > 0) {
+		for (int i = 0; i < opt->n_identity_files; i++)
+			a->files[a->n_files++] = hostkey_expand_path(opt->identity_files[i]);
+	} else {
+		for (size_t i = 0; i < 3; i++) {
+			char *path = hostkey_expand_path(defaults[i]);
+			if (access(path, R_OK) == 0)
+				a->files[a->n_files++] = path;
+			else
+				free(path);
+		}
+	}
+	return a;
+}
+
+void
+auth_free(struct auth *a)
+{
+	if (a == NULL)
+		return;
+	if (a->agent != NULL) {
+		libssh2_agent_disconnect(a->agent);
+		libssh2_agent_free(a->agent);
+	}
+	for (int i = 0; i < a->n_files; i++)
+		free(a->files[i]);
+	free(a->methods);
+	free(a->user);
+	OPENSSL_cleanse(a->secret, sizeof(a->secret));
+	free(a);
+}
+
+static bool
+offered(const struct auth *a, const char *method)
+{
+	size_t n = strlen(method);
+	for (const char *p = a->methods; p != NULL && *p != '\0';) {
+		size_t len = strcspn(p, ",");
+		if (len == n && strncmp(p, method, n) == 0)
+			return true;
+		p += len + (p[len] == ',');
+	}
+	return false;
+}
+
+/* What the private key file is: its key type and whether it is encrypted. */
+struct keyinfo {
+	char type[32];
+	bool encrypted;
+	bool readable;
+};
+
+static uint32_t
+get_u32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Reads the next SSH string from [*p, end); NULL if it does not fit. */
+static const unsigned char *
+get_string(const unsigned char **p, const unsigned char *end, uint32_t *len)
+{
+	const unsigned char *s;
+	if (end - *p < 4)
+		return NULL;
+	*len = get_u32(*p);
+	if ((size_t)(end - *p - 4) < *len)
+		return NULL;
+	s = *p + 4;
+	*p = s + *len;
+	return s;
+}
+
+static void
+inspect_openssh_key(const char *body, struct keyinfo *ki)
+{
+	static const char magic[] = "openssh-key-v1";
+	size_t inlen = strlen(body);
+	unsigned char *raw = xmalloc(inlen);
+	int outl = 0, tail = 0;
+	EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
+
+	if (ctx == NULL) {
+		free(raw);
+		return;
+	}
+	EVP_DecodeInit(ctx);
+	if (EVP_DecodeUpdate(ctx, raw, &outl, (const unsigned char *)body, (int)inlen) < 0 ||
+	    EVP_DecodeFinal(ctx, raw + outl, &tail) < 0)
+		outl = tail = 0;
+	EVP_ENCODE_CTX_free(ctx);
+	const unsigned char *p = raw, *end = raw + outl + tail, *s;
+	uint32_t len, pubkeylen;
+	if ((size_t)(end - p) < sizeof(magic) || memcmp(p, magic, sizeof(magic)) != 0)
+		goto out;
+	p += sizeof(magic);
+	if ((s = get_string(&p, end, &len)) == NULL)
+		goto out;
+	ki->encrypted = !(len == 4 && memcmp(s, "none", 4) == 0);
+	if (get_string(&p, end, &len) == NULL || get_string(&p, end, &len) == NULL ||
+	    end - p < 4)
+		goto out;
+	p += 4; /* number of keys */
+	const unsigned char *pub = get_string(&p, end, &pubkeylen);
+	if (pub == NULL)
+		goto out;
+	const unsigned char *pend = pub + pubkeylen;
+	if ((s = get_string(&pub, pend, &len)) != NULL && len < sizeof(ki->type)) {
+		memcpy(ki->type, s, len);
+		ki->type[len] = '\0';
+	}
+out:
+	free(raw);
+}
+
+static void
+inspect_key(const char *path, struct keyinfo *ki)
+{
+	FILE *f = fopen(path, "r");
+	char text[16384];
+	size_t n;
+
+	memset(ki, 0, sizeof(*ki));
+	if (f == NULL)
+		return;
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	ki->readable = true;
+	if (strstr(text, "-----BEGIN OPENSSH PRIVATE KEY-----") != NULL) {
+		char *body = strchr(text, '\n');
+		char *end = strstr(text, "-----END");
+		if (body != NULL && end != NULL && end > body) {
+			*end = '\0';
+			inspect_openssh_key(body, ki);
+		}
+	} else if (strstr(text, "BEGIN RSA PRIVATE KEY") != NULL) {
+		snprintf(ki->type, sizeof(ki->type), "ssh-rsa");
+		ki->encrypted = strstr(text, "ENCRYPTED") != NULL;
+	} else if (strstr(text, "BEGIN EC PRIVATE KEY") != NULL) {
+		snprintf(ki->type, sizeof(ki->type), "ecdsa");
+		ki->encrypted = strstr(text, "ENCRYPTED") != NULL;
+	} else if (strstr(text, "BEGIN ENCRYPTED PRIVATE KEY") != NULL) {
+		ki->encrypted = true;
+	}
+	OPENSSL_cleanse(text, sizeof(text));
+}
+
+static void
+next_file(struct auth *a)
+{
+	a->file++;
+	a->file_ready = false;
+	a->pass_tries = 0;
+	OPENSSL_cleanse(a->secret, sizeof(a->secret));
+}
+
+/*
+ * Agent keys, one at a time. Each step returns 1 only when libssh2 said
+ * EAGAIN, 0 when authenticated, -1 when the phase has nothing left to try.
+ */
+static int
+step_agent(struct auth *a)
+{
+	int rc;
+
+	if (a->agent == NULL) {
+		const char *sock = getenv("SSH_AUTH_SOCK");
+		if (a->opt->identities_only == 1 || sock == NULL || *sock == '\0')
+			return -1;
+		a->agent = libssh2_agent_init(a->ssh);
+		if (a->agent == NULL)
+			return -1;
+		/* The agent socket is local; connect and list block only briefly. */
+		if (libssh2_agent_connect(a->agent) != 0) {
+			append(a->notes, sizeof(a->notes), "ssh-agent not reachable");
+			return -1;
+		}
+		if (libssh2_agent_list_identities(a->agent) != 0) {
+			append(a->notes, sizeof(a->notes), "ssh-agent did not list keys");
+			return -1;
+		}
+		a->agent_listed = true;
+		if (libssh2_agent_get_identity(a->agent, &a->agent_key, NULL) != 0)
+			return -1;
+		a->agent_keys = 1;
+	}
+	if (!a->agent_listed || a->agent_key == NULL)
+		return -1;
+	for (;;) {
+		rc = libssh2_agent_userauth(a->agent, a->user, a->agent_key);
+		if (rc == LIBSSH2_ERROR_EAGAIN)
+			return 1;
+		if (rc == 0) {
+			log_debug("authenticated with ssh-agent key %s", a->agent_key->comment);
+			return 0;
+		}
+		log_debug("ssh-agent key %s not accepted (%d)", a->agent_key->comment, rc);
+		struct libssh2_agent_publickey *prev = a->agent_key;
+		if (libssh2_agent_get_identity(a->agent, &a->agent_key, prev) != 0) {
+			char what[64];
+			snprintf(what, sizeof(what), "ssh-agent (%d key%s)", a->agent_keys,
+			    a->agent_keys == 1 ? "" : "s");
+			append(a->tried, sizeof(a->tried), what);
+			a->agent_key = NULL;
+			return -1;
+		}
+		a->agent_keys++;
+	}
+}
+
+/* Identity files in order. Same returns as step_agent. */
+static int
+step_files(struct auth *a)
+{
+	while (a->file < a->n_files) {
+		const char *path = a->files[a->file];
+		if (!a->file_ready) {
+			struct keyinfo ki;
+			char note[600];
+			inspect_key(path, &ki);
+			if (!ki.readable) {
+				if (a->opt->n_identity_files > 0) {
+					snprintf(note, sizeof(note), "cannot read %s", path);
+					append(a->notes, sizeof(a->notes), note);
+				}
+				next_file(a);
+				continue;
+			}
+#if LIBSSH2_VERSION_NUM < 0x010b00
+			if (strcmp(ki.type, "ssh-rsa") == 0) {
+				snprintf(note, sizeof(note),
+				    "RSA key %s skipped: libssh2 %s has no rsa-sha2 signatures, "
+				    "use an ed25519 key",
+				    path, LIBSSH2_VERSION);
+				append(a->notes, sizeof(a->notes), note);
+				next_file(a);
+				continue;
+			}
+#endif
+			if (ki.encrypted) {
+				char prompt[600];
+				if (!tty_available()) {
+					snprintf(note, sizeof(note),
+					    "%s is encrypted and there is no terminal to ask for "
+					    "its passphrase (load it into ssh-agent)",
+					    path);
+					append(a->notes, sizeof(a->notes), note);
+					next_file(a);
+					continue;
+				}
+				snprintf(prompt, sizeof(prompt), "Enter passphrase for key '%s': ",
+				    path);
+				if (tty_prompt(prompt, false, a->secret, sizeof(a->secret)) == -1 ||
+				    a->secret[0] == '\0') {
+					next_file(a);
+					continue;
+				}
+				a->pass_tries++;
+			}
+			a->file_ready = true;
+		}
+		int rc = libssh2_userauth_publickey_fromfile_ex(a->ssh, a->user,
+		    (unsigned int)strlen(a->user), NULL, path, a->secret);
+		if (rc == LIBSSH2_ERROR_EAGAIN)
+			return 1;
+		if (rc == 0) {
+			log_debug("authenticated with %s", path);
+			OPENSSL_cleanse(a->secret, sizeof(a->secret));
+			return 0;
+		}
+		if (rc == LIBSSH2_ERROR_FILE && a->secret[0] != '\0' && a->pass_tries < 3) {
+			/* Wrong passphrase: ask again, as ssh does. */
+			a->file_ready = false;
+			OPENSSL_cleanse(a->secret, sizeof(a->secret));
+			if (tty_available()) {
+				char prompt[600];
+				snprintf(prompt, sizeof(prompt),
+				    "Bad passphrase, try again for '%s': ", path);
+				if (tty_prompt(prompt, false, a->secret, sizeof(a->secret)) == 0 &&
+				    a->secret[0] != '\0') {
+					a->pass_tries++;
+					a->file_ready = true;
+					continue;
+				}
+			}
+		}
+		char *msg = NULL;
+		libssh2_session_last_error(a->ssh, &msg, NULL, 0);
+		log_debug("key %s not accepted: %s (%d)", path, msg ? msg : "", rc);
+		append(a->tried, sizeof(a->tried), path);
+		next_file(a);
+	}
+	return -1;
+}
+
+static void
+kbdint_cb(const char *name, int name_len, const char *instruction, int instruction_len,
+    int num_prompts, const LIBSSH2_USERAUTH_KBDINT_PROMPT *prompts,
+    LIBSSH2_USERAUTH_KBDINT_RESPONSE *responses, void **abstract)
+{
+	for (int i = 0; i < num_prompts; i++) {
+		char prompt[512], answer[512];
+		snprintf(prompt, sizeof(prompt), "%.*s", (int)prompts[i].length,
+		    (const char *)prompts[i].text);
+		if (tty_prompt(prompt, prompts[i].echo != 0, answer, sizeof(answer)) == -1)
+			answer[0] = '\0';
+		/* libssh2 frees responses with its allocator, which is malloc here. */
+		responses[i].text = strdup(answer);
+		responses[i].length = responses[i].text ? (unsigned int)strlen(answer) : 0;
+		OPENSSL_cleanse(answer, sizeof(answer));
+	}
+}
+
+static int
+step_kbdint(struct auth *a)
+{
+	if (a->kbdint_done || !offered(a, "keyboard-interactive"))
+		return -1;
+	if (!tty_available()) {
+		append(a->notes, sizeof(a->notes), "no terminal for keyboard-interactive");
+		a->kbdint_done = true;
+		return -1;
+	}
+	int rc = libssh2_userauth_keyboard_interactive_ex(a->ssh, a->user,
+	    (unsigned int)strlen(a->user), kbdint_cb);
+	if (rc == LIBSSH2_ERROR_EAGAIN)
+		return 1;
+	a->kbdint_done = true;
+	if (rc == 0)
+		return 0;
+	append(a->tried, sizeof(a->tried), "keyboard-interactive");
+	return -1;
+}
+
+static int
+step_password(struct auth *a)
+{
+	if (!offered(a, "password"))
+		return -1;
+	for (;;) {
+		if (!a->password_ready) {
+			char prompt[600];
+			if (a->password_tries >= 3)
+				return -1;
+			if (!tty_available()) {
+				append(a->notes, sizeof(a->notes), "no terminal for a password prompt");
+				return -1;
+			}
+			snprintf(prompt, sizeof(prompt), "%s's password: ", a->user);
+			if (tty_prompt(prompt, false, a->secret, sizeof(a->secret)) == -1)
+				return -1;
+			if (a->password_tries++ == 0)
+				append(a->tried, sizeof(a->tried), "password");
+			a->password_ready = true;
+		}
+		int rc = libssh2_userauth_password_ex(a->ssh, a->user,
+		    (unsigned int)strlen(a->user), a->secret, (unsigned int)strlen(a->secret), NULL);
+		if (rc == LIBSSH2_ERROR_EAGAIN)
+			return 1;
+		OPENSSL_cleanse(a->secret, sizeof(a->secret));
+		a->password_ready = false;
+		if (rc == 0)
+			return 0;
+	}
+}
+
+int
+auth_step(struct auth *a, char *err, size_t errlen)
+{
+	int rc;
+
+	for (;;) {
+		switch (a->phase) {
+		case PHASE_LIST: {
+			char *list = libssh2_userauth_list(a->ssh, a->user,
+			    (unsigned int)strlen(a->user));
+			if (list == NULL) {
+				if (libssh2_userauth_authenticated(a->ssh))
+					return 0;
+				if (libssh2_session_last_errno(a->ssh) == LIBSSH2_ERROR_EAGAIN)
+					return 1;
+				snprintf(err, errlen, "authentication: server sent no methods");
+				return -1;
+			}
+			a->methods = xstrdup(list);
+			log_debug("server allows authentication: %s", a->methods);
+			a->phase = offered(a, "publickey") ? PHASE_AGENT : PHASE_KBDINT;
+			continue;
+		}
+		case PHASE_AGENT:
+			rc = step_agent(a);
+			break;
+		case PHASE_FILES:
+			rc = step_files(a);
+			break;
+		case PHASE_KBDINT:
+			rc = step_kbdint(a);
+			break;
+		case PHASE_PASSWORD:
+			rc = step_password(a);
+			break;
+		case PHASE_FAILED:
+		default:
+			snprintf(err, errlen, "authentication failed (server allows %s; tried %s%s%s)",
+			    a->methods ? a->methods : "nothing",
+			    a->tried[0] ? a->tried : "no key", a->notes[0] ? "; " : "", a->notes);
+			return -1;
+		}
+		if (rc == 0)
+			return 0;
+		if (rc == 1)
+			return 1;
+		if (a->phase == PHASE_AGENT)
+			a->phase = PHASE_FILES;
+		else if (a->phase == PHASE_FILES)
+			a->phase = PHASE_KBDINT;
+		else if (a->phase == PHASE_KBDINT)
+			a->phase = PHASE_PASSWORD;
+		else
+			a->phase = PHASE_FAILED;
+	}
+}

@@ -1,0 +1,176 @@
+/*
+ * Command-line parsing, with ssh's letters. Options given on the command
+ * line win; the destination's user@ and :port fill only what -l and -p
+ * did not set (ssh does the same).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "log.h"
+#include "version.h"
+#include "xmalloc.h"
+
+static const char usage_text[] =
+    "usage: porthole [-qvVh] [-L [bind_address:]port:host:hostport] [-p port]\n"
+    "                [-l login_name] [-i identity_file] [-o option] destination\n"
+    "\n"
+    "Keeps one SSH session to destination ([user@]host[:port]) and carries every\n"
+    "forward over it.\n"
+    "\n"
+    "  -L [bind_address:]port:host:hostport\n"
+    "                  listen on port (loopback unless bind_address is given) and\n"
+    "                  connect each connection to host:hostport from the server;\n"
+    "                  repeatable; IPv6 addresses in brackets\n"
+    "  -p port         SSH port on the server (default 22)\n"
+    "  -l login_name   user to log in as (default: the local user)\n"
+    "  -i file         identity (private key) file; repeatable\n"
+    "  -o Keyword=value  set an option: Port, User, IdentityFile, IdentitiesOnly,\n"
+    "                  UserKnownHostsFile, StrictHostKeyChecking (yes|accept-new|ask),\n"
+    "                  ExitOnForwardFailure, GatewayPorts, LogLevel, LocalForward\n"
+    "  -v              more detail on stderr (repeat for more)\n"
+    "  -q              quiet: errors only\n"
+    "  -V              print the version and exit\n"
+    "  -h              print this help and exit\n"
+    "\n"
+    "Exit status: 0 stopped by a signal, 1 runtime failure, 2 usage error,\n"
+    "255 could not connect, verify the host key or authenticate.\n"
+    "See porthole(1).\n";
+
+int
+cli_parse_destination(const char *text, struct options *o, char *err, size_t errlen)
+{
+	const char *at = strrchr(text, '@');
+	const char *host = at ? at + 1 : text;
+	const char *port = NULL;
+	size_t hostlen;
+
+	if (at != NULL && at == text) {
+		snprintf(err, errlen, "%s: empty user name", text);
+		return -1;
+	}
+	if (*host == '[') {
+		const char *close = strchr(host, ']');
+		if (close == NULL) {
+			snprintf(err, errlen, "%s: unbalanced brackets", text);
+			return -1;
+		}
+		if (close[1] == ':')
+			port = close + 2;
+		else if (close[1] != '\0') {
+			snprintf(err, errlen, "%s: unexpected text after ']'", text);
+			return -1;
+		}
+		host++;
+		hostlen = (size_t)(close - host);
+	} else {
+		const char *colon = strchr(host, ':');
+		/* More than one colon without brackets: a bare IPv6 address. */
+		if (colon != NULL && strchr(colon + 1, ':') == NULL)
+			port = colon + 1;
+		hostlen = port ? (size_t)(colon - host) : strlen(host);
+	}
+	if (hostlen == 0) {
+		snprintf(err, errlen, "%s: missing host name", text);
+		return -1;
+	}
+	if (port != NULL) {
+		int p = option_parse_port(port);
+		if (p == -1) {
+			snprintf(err, errlen, "%s: bad port '%s'", text, port);
+			return -1;
+		}
+		if (o->port == -1)
+			o->port = p;
+	}
+	if (at != NULL && o->user == NULL)
+		o->user = xstrndup(text, (size_t)(at - text));
+	free(o->host);
+	o->host = xstrndup(host, hostlen);
+	return 0;
+}
+
+enum cli_result
+cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen)
+{
+	static const struct option longopts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	int verbose = 0, quiet = 0, c;
+	char why[512];
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+L:p:l:i:o:vqVh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'L':
+			if (option_add_forward(o, FWD_LOCAL, optarg, err, errlen) == -1)
+				return CLI_USAGE;
+			break;
+		case 'p':
+			if ((o->port = option_parse_port(optarg)) == -1) {
+				snprintf(err, errlen, "-p %s: port out of range (1-65535)", optarg);
+				return CLI_USAGE;
+			}
+			break;
+		case 'l':
+			free(o->user);
+			o->user = xstrdup(optarg);
+			break;
+		case 'i':
+			if (option_set(o, "IdentityFile", optarg, why, sizeof(why)) == -1) {
+				snprintf(err, errlen, "-i %s: %s", optarg, why);
+				return CLI_USAGE;
+			}
+			break;
+		case 'o':
+			if (option_set_line(o, optarg, why, sizeof(why)) == -1) {
+				snprintf(err, errlen, "-o %s: %s", optarg, why);
+				return CLI_USAGE;
+			}
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'V':
+			printf("porthole %s\n", PORTHOLE_VERSION);
+			return CLI_EXIT;
+		case 'h':
+			fputs(usage_text, stdout);
+			return CLI_EXIT;
+		case '?':
+		default:
+			if (optopt != 0 && strchr("Lplio", optopt) != NULL)
+				snprintf(err, errlen, "option -%c needs an argument", optopt);
+			else if (optopt != 0)
+				snprintf(err, errlen, "unknown option -%c (see porthole -h)", optopt);
+			else
+				snprintf(err, errlen, "unknown option %s (see porthole -h)",
+				    argv[optind - 1]);
+			return CLI_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		snprintf(err, errlen, "missing destination (see porthole -h)");
+		return CLI_USAGE;
+	}
+	if (optind + 1 < argc) {
+		snprintf(err, errlen, "unexpected argument '%s': porthole runs no remote command",
+		    argv[optind + 1]);
+		return CLI_USAGE;
+	}
+	if (cli_parse_destination(argv[optind], o, err, errlen) == -1)
+		return CLI_USAGE;
+	if (quiet)
+		o->log_level = LOG_ERROR;
+	else if (verbose > 0)
+		o->log_level = verbose >= 3 ? LOG_DEBUG3 : LOG_VERBOSE + verbose;
+	return CLI_RUN;
+}

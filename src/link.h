@@ -1,0 +1,33 @@
+/*
+ * A link bridges one accepted TCP connection and one SSH channel.
+ */
+#ifndef PORTHOLE_LINK_H
+#define PORTHOLE_LINK_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "session.h"
+
+struct link;
+
+/* The links of one listener, so it can close them all. */
+struct link_list {
+	struct link *head;
+	unsigned count;
+	unsigned next_id;
+	uint64_t total;
+};
+
+/*
+ * Accepts a connection from server and asks the session for a channel to
+ * host:port. name (e.g. "-L 127.0.0.1:8080 -> intranet:80") labels log lines
+ * and must outlive the link. Returns NULL if the accept failed.
+ */
+struct link *link_accept(uv_stream_t *server, struct session *s, const char *name,
+    const char *host, int port, struct link_list *list);
+
+/* Closes every link in the list at once. */
+void link_abort_all(struct link_list *list);
+
+#endif

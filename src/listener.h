@@ -1,0 +1,34 @@
+/*
+ * Local listening sockets for -L forwards. A listener owns its sockets and
+ * the links accepted on them.
+ */
+#ifndef PORTHOLE_LISTENER_H
+#define PORTHOLE_LISTENER_H
+
+#include <stddef.h>
+#include <uv.h>
+
+#include "option.h"
+#include "session.h"
+#include "spec.h"
+
+struct listener;
+
+enum listener_error {
+	LISTENER_OK = 0,
+	LISTENER_RUNTIME = -1, /* e.g. the port is in use */
+	LISTENER_CONFIG = -2,  /* e.g. a non-loopback bind without GatewayPorts */
+};
+
+/*
+ * Binds and listens for spec; text is the spec as the user wrote it (for
+ * messages). On failure err says why, in the form "-L TEXT: reason".
+ */
+enum listener_error listener_open(uv_loop_t *loop, const struct fwd_spec *spec,
+    const struct options *opt, struct session *s, struct listener **out, char *err,
+    size_t errlen);
+
+/* Stops accepting, closes every link; the listener frees itself when closed. */
+void listener_close(struct listener *l);
+
+#endif

@@ -1,0 +1,53 @@
+/*
+ * Log lines go to stderr whole, with one write each, so that lines from a
+ * busy process never interleave mid-line in a journal or a test's pipe.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static enum log_level current = LOG_INFO;
+
+void
+log_set_level(enum log_level level)
+{
+	current = level;
+}
+
+enum log_level
+log_get_level(void)
+{
+	return current;
+}
+
+void
+log_msg(enum log_level level, const char *fmt, ...)
+{
+	static const char *const prefix[] = {
+		[LOG_DEBUG1] = "debug1: ",
+		[LOG_DEBUG2] = "debug2: ",
+		[LOG_DEBUG3] = "debug3: ",
+	};
+	char line[1024];
+	va_list ap;
+	int n;
+
+	if (level > current || current == LOG_QUIET)
+		return;
+	n = snprintf(line, sizeof(line), "porthole: %s", level >= LOG_DEBUG1 ? prefix[level] : "");
+	va_start(ap, fmt);
+	vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	/* One line, whatever the message held. */
+	for (char *p = line; *p != '\0'; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	n = (int)strlen(line);
+	line[n++] = '\n';
+	if (write(STDERR_FILENO, line, (size_t)n) < 0) {
+		/* Nowhere left to report it. */
+	}
+}

@@ -1,0 +1,30 @@
+/*
+ * Logging: one line per event on stderr, "porthole: " first. Levels follow
+ * ssh's LogLevel names; -v raises the level, -q lowers it to errors only.
+ */
+#ifndef PORTHOLE_LOG_H
+#define PORTHOLE_LOG_H
+
+enum log_level {
+	LOG_QUIET,
+	LOG_FATAL,
+	LOG_ERROR,
+	LOG_INFO,
+	LOG_VERBOSE,
+	LOG_DEBUG1,
+	LOG_DEBUG2,
+	LOG_DEBUG3,
+};
+
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_verbose(...) log_msg(LOG_VERBOSE, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_DEBUG1, __VA_ARGS__)
+#define log_debug2(...) log_msg(LOG_DEBUG2, __VA_ARGS__)
+#define log_debug3(...) log_msg(LOG_DEBUG3, __VA_ARGS__)
+
+#endif

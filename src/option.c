@@ -1,0 +1,199 @@
+/*
+ * Keywords and their values. Each keyword has a parser for its value; the
+ * table below is the single list of what -o accepts.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+#include "option.h"
+#include "xmalloc.h"
+
+void
+options_init(struct options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->port = -1;
+	o->identities_only = -1;
+	o->strict_hostkey = -1;
+	o->exit_on_forward_failure = -1;
+	o->gateway_ports = -1;
+	o->log_level = -1;
+}
+
+void
+options_free(struct options *o)
+{
+	free(o->host);
+	free(o->user);
+	for (int i = 0; i < o->n_identity_files; i++)
+		free(o->identity_files[i]);
+	free(o->known_hosts);
+	free(o->forwards);
+	options_init(o);
+}
+
+int
+option_parse_port(const char *text)
+{
+	long v = 0;
+
+	if (*text == '\0')
+		return -1;
+	for (const char *p = text; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		v = v * 10 + (*p - '0');
+		if (v > 65535)
+			return -1;
+	}
+	return v >= 1 ? (int)v : -1;
+}
+
+int
+option_parse_log_level(const char *name)
+{
+	static const struct {
+		const char *name;
+		enum log_level level;
+	} levels[] = {
+		{"QUIET", LOG_QUIET}, {"FATAL", LOG_FATAL}, {"ERROR", LOG_ERROR},
+		{"INFO", LOG_INFO}, {"VERBOSE", LOG_VERBOSE}, {"DEBUG", LOG_DEBUG1},
+		{"DEBUG1", LOG_DEBUG1}, {"DEBUG2", LOG_DEBUG2}, {"DEBUG3", LOG_DEBUG3},
+	};
+	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
+		if (strcasecmp(name, levels[i].name) == 0)
+			return (int)levels[i].level;
+	return -1;
+}
+
+static int
+parse_yesno(const char *value)
+{
+	if (strcasecmp(value, "yes") == 0)
+		return 1;
+	if (strcasecmp(value, "no") == 0)
+		return 0;
+	return -1;
+}
+
+int
+option_add_forward(struct options *o, enum fwd_kind kind, const char *text, char *err,
+    size_t errlen)
+{
+	static const char *const flag[] = {[FWD_LOCAL] = "-L", [FWD_REMOTE] = "-R",
+	    [FWD_DYNAMIC] = "-D"};
+	struct fwd_spec spec;
+	char why[128];
+
+	if (spec_parse(kind, text, &spec, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s %s: %s", flag[kind], text, why);
+		return -1;
+	}
+	if (kind != FWD_LOCAL || spec.udp) {
+		snprintf(err, errlen, "%s %s: %s forwarding is not supported yet", flag[kind], text,
+		    spec.udp ? "UDP" : kind == FWD_REMOTE ? "remote" : "dynamic");
+		return -1;
+	}
+	o->forwards = xrealloc(o->forwards, (o->n_forwards + 1) * sizeof(*o->forwards));
+	o->forwards[o->n_forwards++] = spec;
+	return 0;
+}
+
+int
+option_set(struct options *o, const char *keyword, const char *value, char *err, size_t errlen)
+{
+	int v;
+
+	if (*value == '\0') {
+		snprintf(err, errlen, "%s: missing value", keyword);
+		return -1;
+	}
+	if (strcasecmp(keyword, "Port") == 0) {
+		if ((v = option_parse_port(value)) == -1)
+			goto bad;
+		o->port = v;
+	} else if (strcasecmp(keyword, "User") == 0) {
+		free(o->user);
+		o->user = xstrdup(value);
+	} else if (strcasecmp(keyword, "IdentityFile") == 0) {
+		if (o->n_identity_files == OPTION_MAX_IDENTITIES) {
+			snprintf(err, errlen, "IdentityFile: too many identity files (at most %d)",
+			    OPTION_MAX_IDENTITIES);
+			return -1;
+		}
+		o->identity_files[o->n_identity_files++] = xstrdup(value);
+	} else if (strcasecmp(keyword, "IdentitiesOnly") == 0) {
+		if ((v = parse_yesno(value)) == -1)
+			goto bad_yesno;
+		o->identities_only = v;
+	} else if (strcasecmp(keyword, "UserKnownHostsFile") == 0) {
+		free(o->known_hosts);
+		o->known_hosts = xstrdup(value);
+	} else if (strcasecmp(keyword, "StrictHostKeyChecking") == 0) {
+		if (strcasecmp(value, "yes") == 0)
+			o->strict_hostkey = STRICT_YES;
+		else if (strcasecmp(value, "accept-new") == 0)
+			o->strict_hostkey = STRICT_ACCEPT_NEW;
+		else if (strcasecmp(value, "ask") == 0)
+			o->strict_hostkey = STRICT_ASK;
+		else {
+			snprintf(err, errlen,
+			    "bad value '%s' for StrictHostKeyChecking (yes, accept-new or ask; "
+			    "there is no 'no')",
+			    value);
+			return -1;
+		}
+	} else if (strcasecmp(keyword, "ExitOnForwardFailure") == 0) {
+		if ((v = parse_yesno(value)) == -1)
+			goto bad_yesno;
+		o->exit_on_forward_failure = v;
+	} else if (strcasecmp(keyword, "GatewayPorts") == 0) {
+		if ((v = parse_yesno(value)) == -1)
+			goto bad_yesno;
+		o->gateway_ports = v;
+	} else if (strcasecmp(keyword, "LogLevel") == 0) {
+		if ((v = option_parse_log_level(value)) == -1) {
+			snprintf(err, errlen,
+			    "bad value '%s' for LogLevel (QUIET, FATAL, ERROR, INFO, VERBOSE, "
+			    "DEBUG, DEBUG1, DEBUG2, DEBUG3)",
+			    value);
+			return -1;
+		}
+		o->log_level = v;
+	} else if (strcasecmp(keyword, "LocalForward") == 0) {
+		return option_add_forward(o, FWD_LOCAL, value, err, errlen);
+	} else {
+		snprintf(err, errlen, "unknown keyword '%s'", keyword);
+		return -1;
+	}
+	return 0;
+bad:
+	snprintf(err, errlen, "bad value '%s' for %s", value, keyword);
+	return -1;
+bad_yesno:
+	snprintf(err, errlen, "bad value '%s' for %s (yes or no)", value, keyword);
+	return -1;
+}
+
+int
+option_set_line(struct options *o, const char *line, char *err, size_t errlen)
+{
+	char keyword[64];
+	size_t n = strcspn(line, "= \t");
+
+	if (n == 0 || n >= sizeof(keyword)) {
+		snprintf(err, errlen, "bad option '%s' (expected Keyword=value)", line);
+		return -1;
+	}
+	memcpy(keyword, line, n);
+	keyword[n] = '\0';
+	line += n;
+	line += strspn(line, " \t");
+	if (*line == '=')
+		line++;
+	line += strspn(line, " \t");
+	return option_set(o, keyword, line, err, errlen);
+}

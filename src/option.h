@@ -1,0 +1,61 @@
+/*
+ * The effective settings of one run, and the Keyword=value setter that -o
+ * (and later the config file) use. Pure: no I/O, no logging.
+ */
+#ifndef PORTHOLE_OPTION_H
+#define PORTHOLE_OPTION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "spec.h"
+
+#define OPTION_MAX_IDENTITIES 32
+
+enum strict_hostkey {
+	STRICT_ASK,
+	STRICT_ACCEPT_NEW,
+	STRICT_YES,
+};
+
+struct options {
+	char *host;                /* destination host, without brackets */
+	char *user;                /* NULL: the local user */
+	int port;                  /* -1: not set (22) */
+	char *identity_files[OPTION_MAX_IDENTITIES];
+	int n_identity_files;
+	int identities_only;       /* -1 unset, 0, 1 */
+	char *known_hosts;         /* NULL: ~/.ssh/known_hosts */
+	int strict_hostkey;        /* -1 unset, else enum strict_hostkey */
+	int exit_on_forward_failure; /* -1 unset, 0, 1 */
+	int gateway_ports;         /* -1 unset, 0, 1 */
+	int log_level;             /* -1 unset, else enum log_level */
+	struct fwd_spec *forwards;
+	size_t n_forwards;
+};
+
+void options_init(struct options *o);
+void options_free(struct options *o);
+
+/*
+ * Sets one keyword (case-insensitive) from its text value. Returns 0, or -1
+ * with err naming what was wrong ("unknown keyword 'Bogus'", "bad value
+ * 'maybe' for StrictHostKeyChecking (yes, accept-new, ask)").
+ */
+int option_set(struct options *o, const char *keyword, const char *value, char *err,
+    size_t errlen);
+
+/* Splits "Keyword=value" or "Keyword value" and calls option_set. */
+int option_set_line(struct options *o, const char *line, char *err, size_t errlen);
+
+/* Adds a forward; text is the spec as written, for error messages. */
+int option_add_forward(struct options *o, enum fwd_kind kind, const char *text, char *err,
+    size_t errlen);
+
+/* Parses a port number 1-65535; -1 if text is not one. */
+int option_parse_port(const char *text);
+
+/* Level for a LogLevel name, or -1. */
+int option_parse_log_level(const char *name);
+
+#endif

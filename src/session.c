@@ -1,0 +1,957 @@
+/*
+ * The SSH session: one TCP connection to the jump host, driven by libssh2 in
+ * non-blocking mode from one uv_poll_t.
+ *
+ * States:
+ *
+ *   RESOLVING --address--> CONNECTING --TCP up--> HANDSHAKE --kex done-->
+ *   (host key checked, may prompt) --> AUTH --authenticated--> READY
+ *
+ *   any state --error or peer gone--> DEAD   (events->dead, exit status)
+ *   any state --session_stop--> CLOSING --channels closed or 1 s--> DEAD
+ *
+ * I/O rules (shared/notes/libssh2.md):
+ *  - libssh2 sends through ssh_send(), which never returns EAGAIN: what the
+ *    kernel will not take goes into tx and is flushed when the socket is
+ *    writable. No packet is ever half-sent, so no libssh2 call is left
+ *    needing a retry for the transport's sake.
+ *  - libssh2 receives through ssh_recv(), which serves bytes from rx. The
+ *    poll callback fills rx from the socket. So libssh2 calls cost no
+ *    syscalls, and an unread socket never makes the loop spin: once rx
+ *    holds the bytes the socket is no longer readable.
+ *  - One channel open in flight at a time (opens queue); clients are pumped
+ *    after every wakeup.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "buf.h"
+#include "hostkey.h"
+#include "log.h"
+#include "session.h"
+#include "xmalloc.h"
+
+#define RX_MAX (256 * 1024)	 /* stop reading the socket above this */
+#define TX_HIGH (1024 * 1024)	 /* clients stop adding channel data above this */
+#define CONNECT_TIMEOUT_MS 15000 /* per address */
+#define CLOSE_GRACE_MS 1000	 /* how long stop waits for channels to close */
+
+enum session_state {
+	S_IDLE,
+	S_RESOLVING,
+	S_CONNECTING,
+	S_HANDSHAKE,
+	S_AUTH,
+	S_READY,
+	S_CLOSING,
+	S_DEAD,
+};
+
+static const char *const state_names[] = {"idle", "resolving", "connecting", "handshake",
+    "auth", "ready", "closing", "dead"};
+
+struct dead_channel {
+	struct dead_channel *next;
+	LIBSSH2_CHANNEL *ch;
+};
+
+struct session {
+	uv_loop_t *loop;
+	const struct options *opt;
+	struct session_events ev;
+	enum session_state state;
+	char *user;
+	int port;
+	char *known_hosts;
+
+	uv_getaddrinfo_t gai;
+	bool resolving;
+	struct addrinfo *addrs, *next_addr;
+	uv_timer_t timer; /* connect timeout, close grace */
+	uv_check_t check; /* pump after every loop iteration */
+	uv_idle_t idle;	  /* keeps the loop from blocking while work remains */
+	uv_poll_t *poll;  /* on fd; allocated per connect attempt */
+	int poll_events;
+	int fd;
+	char peer[INET6_ADDRSTRLEN + 8];
+
+	LIBSSH2_SESSION *ssh;
+	struct auth *auth;
+	struct buf tx, rx;
+	int io_error;	/* errno of a failed send/recv */
+	bool rx_eof;	/* the server closed the TCP connection */
+	bool hard_close; /* tearing down: the socket reads as closed */
+	unsigned long rx_gen;
+
+	struct chan_open *opens, **opens_tail;
+	bool open_in_flight; /* the head of opens has been passed to libssh2 */
+	bool open_orphaned;  /* ... and was cancelled since */
+	struct chan_open orphan;
+
+	struct dead_channel *dead;
+	struct session_client clients; /* list head */
+	struct session_client *pump_next;
+	int handles_open;
+};
+
+static void session_fail(struct session *s, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void connect_next(struct session *s);
+static void close_handles(struct session *s);
+static void poll_cb(uv_poll_t *h, int status, int events);
+static void idle_cb(uv_idle_t *h);
+
+static void
+set_state(struct session *s, enum session_state to)
+{
+	log_debug2("session: %s -> %s", state_names[s->state], state_names[to]);
+	s->state = to;
+}
+
+/* libssh2's transport send: never EAGAIN on the SSH socket. */
+static ssize_t
+ssh_send(libssh2_socket_t fd, const void *data, size_t len, int flags, void **abstract)
+{
+	struct session *s = *abstract;
+	ssize_t n = 0;
+
+	if (fd != s->fd) {
+		/* The agent's socket goes through here too. */
+		n = send(fd, data, len, flags | MSG_NOSIGNAL);
+		return n < 0 ? -errno : n;
+	}
+	if (s->io_error)
+		return -s->io_error;
+	if (s->hard_close)
+		return (ssize_t)len;
+	if (buf_len(&s->tx) == 0) {
+		n = send(fd, data, len, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+				s->io_error = errno;
+				return -errno;
+			}
+			n = 0;
+		}
+	}
+	buf_append(&s->tx, (const char *)data + n, len - (size_t)n);
+	return (ssize_t)len;
+}
+
+/* libssh2's transport receive: served from rx, which the poll callback fills. */
+static ssize_t
+ssh_recv(libssh2_socket_t fd, void *data, size_t len, int flags, void **abstract)
+{
+	struct session *s = *abstract;
+	size_t n;
+
+	if (fd != s->fd) {
+		ssize_t r = recv(fd, data, len, flags);
+		return r < 0 ? -errno : r;
+	}
+	if (s->hard_close)
+		return 0;
+	if (buf_len(&s->rx) == 0) {
+		if (s->io_error)
+			return -s->io_error;
+		return s->rx_eof ? 0 : -EAGAIN;
+	}
+	n = buf_len(&s->rx) < len ? buf_len(&s->rx) : len;
+	memcpy(data, buf_head(&s->rx), n);
+	buf_consume(&s->rx, n);
+	return (ssize_t)n;
+}
+
+static void
+flush_tx(struct session *s)
+{
+	while (buf_len(&s->tx) > 0 && !s->io_error) {
+		ssize_t n = send(s->fd, buf_head(&s->tx), buf_len(&s->tx), MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				s->io_error = errno;
+			return;
+		}
+		buf_consume(&s->tx, (size_t)n);
+	}
+}
+
+static void
+fill_rx(struct session *s)
+{
+	while (buf_len(&s->rx) < RX_MAX && !s->rx_eof && !s->io_error) {
+		size_t avail;
+		char *p = buf_reserve(&s->rx, 65536, &avail);
+		ssize_t n = recv(s->fd, p, avail, 0);
+		if (n > 0) {
+			buf_commit(&s->rx, (size_t)n);
+			s->rx_gen++;
+			continue;
+		}
+		if (n == 0) {
+			s->rx_eof = true;
+			s->rx_gen++;
+		} else if (errno == EINTR) {
+			continue;
+		} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			s->io_error = errno;
+			s->rx_gen++;
+		}
+		return;
+	}
+}
+
+static void
+handle_closed_cb(uv_handle_t *h)
+{
+	struct session *s = h->data;
+	if (h == (uv_handle_t *)s->poll) {
+		free(s->poll);
+		s->poll = NULL;
+	}
+	s->handles_open--;
+}
+
+static void
+close_poll(struct session *s)
+{
+	if (s->poll != NULL && !uv_is_closing((uv_handle_t *)s->poll))
+		uv_close((uv_handle_t *)s->poll, handle_closed_cb);
+	/* The fd itself is closed by whoever owns it next (teardown or connect_next). */
+}
+
+static void
+rearm_poll(struct session *s)
+{
+	int events = 0;
+
+	if (s->poll == NULL || uv_is_closing((uv_handle_t *)s->poll) || s->state == S_DEAD)
+		return;
+	if (s->state == S_CONNECTING) {
+		events = UV_WRITABLE;
+	} else {
+		if (buf_len(&s->rx) < RX_MAX && !s->rx_eof && !s->io_error)
+			events |= UV_READABLE;
+		if (buf_len(&s->tx) > 0 && !s->io_error)
+			events |= UV_WRITABLE;
+	}
+	if (events == s->poll_events)
+		return;
+	s->poll_events = events;
+	if (events == 0)
+		uv_poll_stop(s->poll);
+	else
+		uv_poll_start(s->poll, events, poll_cb);
+}
+
+static void
+release_dead(struct session *s, struct dead_channel *d)
+{
+	libssh2_channel_free(d->ch);
+	free(d);
+}
+
+/* Drops every channel libssh2 still holds for a session that is going away. */
+static void
+teardown_ssh(struct session *s)
+{
+	struct dead_channel *d;
+
+	s->hard_close = true;
+	while ((d = s->dead) != NULL) {
+		s->dead = d->next;
+		release_dead(s, d);
+	}
+	if (s->ssh != NULL) {
+		auth_free(s->auth);
+		s->auth = NULL;
+		libssh2_session_free(s->ssh);
+		s->ssh = NULL;
+	}
+	if (s->fd != -1) {
+		close(s->fd);
+		s->fd = -1;
+	}
+}
+
+static void
+fail_opens(struct session *s, const char *why)
+{
+	struct chan_open *req;
+
+	while ((req = s->opens) != NULL) {
+		s->opens = req->next;
+		if (s->opens == NULL)
+			s->opens_tail = &s->opens;
+		if (req->done != NULL)
+			req->done(req, NULL, why);
+	}
+	s->open_in_flight = false;
+	s->open_orphaned = false;
+}
+
+static void
+lose_clients(struct session *s)
+{
+	struct session_client *c;
+
+	while ((c = s->clients.next) != &s->clients) {
+		session_remove_client(s, c);
+		c->lost(c);
+	}
+}
+
+static void
+session_fail(struct session *s, int status, const char *fmt, ...)
+{
+	char why[1024];
+	va_list ap;
+
+	if (s->state == S_DEAD)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	set_state(s, S_DEAD);
+	fail_opens(s, "the SSH session is gone");
+	lose_clients(s);
+	teardown_ssh(s);
+	close_handles(s);
+	if (s->ev.dead != NULL)
+		s->ev.dead(s, status, why, s->ev.arg);
+}
+
+static const char *
+last_error(struct session *s)
+{
+	char *msg = NULL;
+	if (s->ssh == NULL)
+		return "no session";
+	libssh2_session_last_error(s->ssh, &msg, NULL, 0);
+	return msg != NULL && *msg != '\0' ? msg : "unknown error";
+}
+
+static bool
+is_transport_error(int rc)
+{
+	switch (rc) {
+	case LIBSSH2_ERROR_SOCKET_NONE:
+	case LIBSSH2_ERROR_BANNER_RECV:
+	case LIBSSH2_ERROR_BANNER_SEND:
+	case LIBSSH2_ERROR_INVALID_MAC:
+	case LIBSSH2_ERROR_KEX_FAILURE:
+	case LIBSSH2_ERROR_SOCKET_SEND:
+	case LIBSSH2_ERROR_KEY_EXCHANGE_FAILURE:
+	case LIBSSH2_ERROR_TIMEOUT:
+	case LIBSSH2_ERROR_DECRYPT:
+	case LIBSSH2_ERROR_SOCKET_DISCONNECT:
+	case LIBSSH2_ERROR_PROTO:
+	case LIBSSH2_ERROR_SOCKET_RECV:
+	case LIBSSH2_ERROR_ENCRYPT:
+	case LIBSSH2_ERROR_BAD_SOCKET:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static const char *
+connection_gone_reason(struct session *s, char *buf, size_t len)
+{
+	if (s->io_error)
+		snprintf(buf, len, "%s", strerror(s->io_error));
+	else if (s->rx_eof)
+		snprintf(buf, len, "closed by the server");
+	else
+		snprintf(buf, len, "%s", last_error(s));
+	return buf;
+}
+
+void
+session_check_error(struct session *s, int rc)
+{
+	char why[256];
+	if (s->state == S_DEAD || !is_transport_error(rc))
+		return;
+	if (s->state == S_CLOSING)
+		return;
+	session_fail(s, 255, "connection to %s lost: %s", s->peer,
+	    connection_gone_reason(s, why, sizeof(why)));
+}
+
+/* ---- connecting ---- */
+
+static void
+start_ssh(struct session *s)
+{
+	int one = 1;
+
+	setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(s->fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	s->ssh = libssh2_session_init_ex(NULL, NULL, NULL, s);
+	if (s->ssh == NULL) {
+		session_fail(s, 255, "cannot create an SSH session");
+		return;
+	}
+	libssh2_session_set_blocking(s->ssh, 0);
+#if LIBSSH2_VERSION_NUM >= 0x010b01
+	libssh2_session_callback_set2(s->ssh, LIBSSH2_CALLBACK_SEND, (libssh2_cb_generic *)ssh_send);
+	libssh2_session_callback_set2(s->ssh, LIBSSH2_CALLBACK_RECV, (libssh2_cb_generic *)ssh_recv);
+#else
+	/* The 1.10 API takes function pointers as void *; a union converts them. */
+	union {
+		ssize_t (*send)(libssh2_socket_t, const void *, size_t, int, void **);
+		ssize_t (*recv)(libssh2_socket_t, void *, size_t, int, void **);
+		void *p;
+	} cb;
+	cb.send = ssh_send;
+	libssh2_session_callback_set(s->ssh, LIBSSH2_CALLBACK_SEND, cb.p);
+	cb.recv = ssh_recv;
+	libssh2_session_callback_set(s->ssh, LIBSSH2_CALLBACK_RECV, cb.p);
+#endif
+	hostkey_set_prefs(s->ssh, s->known_hosts, s->opt->host, s->port);
+	set_state(s, S_HANDSHAKE);
+}
+
+static void
+timer_cb(uv_timer_t *t)
+{
+	struct session *s = t->data;
+
+	if (s->state == S_CONNECTING) {
+		log_verbose("connect to %s timed out", s->peer);
+		connect_next(s);
+	} else if (s->state == S_CLOSING) {
+		log_debug("channels did not close in time; disconnecting");
+		set_state(s, S_DEAD);
+		lose_clients(s);
+		teardown_ssh(s);
+		close_handles(s);
+	}
+}
+
+static void
+connect_next(struct session *s)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	close_poll(s);
+	if (s->fd != -1) {
+		close(s->fd);
+		s->fd = -1;
+	}
+	uv_timer_stop(&s->timer);
+	while (s->next_addr != NULL) {
+		struct addrinfo *ai = s->next_addr;
+		s->next_addr = ai->ai_next;
+		const void *in = ai->ai_family == AF_INET6 ?
+		    (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr :
+		    (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr;
+		inet_ntop(ai->ai_family, in, addr, sizeof(addr));
+		snprintf(s->peer, sizeof(s->peer), ai->ai_family == AF_INET6 ? "[%s]:%d" : "%s:%d",
+		    addr, s->port);
+		int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd == -1) {
+			s->io_error = errno;
+			continue;
+		}
+		log_debug("connecting to %s", s->peer);
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1 && errno != EINPROGRESS) {
+			s->io_error = errno;
+			log_verbose("connect to %s: %s", s->peer, strerror(errno));
+			close(fd);
+			continue;
+		}
+		s->fd = fd;
+		s->poll = xcalloc(1, sizeof(*s->poll));
+		uv_poll_init_socket(s->loop, s->poll, fd);
+		s->poll->data = s;
+		s->handles_open++;
+		s->poll_events = UV_WRITABLE;
+		uv_poll_start(s->poll, UV_WRITABLE, poll_cb);
+		uv_timer_start(&s->timer, timer_cb, CONNECT_TIMEOUT_MS, 0);
+		return;
+	}
+	session_fail(s, 255, "cannot connect to %s port %d: %s", s->opt->host, s->port,
+	    s->io_error ? strerror(s->io_error) : "connection timed out");
+}
+
+static void
+resolved_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+	struct session *s = req->data;
+
+	s->resolving = false;
+	if (s->state != S_RESOLVING) {
+		uv_freeaddrinfo(res);
+		return;
+	}
+	if (status < 0) {
+		session_fail(s, 255, "cannot resolve %s: %s", s->opt->host, uv_strerror(status));
+		return;
+	}
+	s->addrs = res;
+	s->next_addr = res;
+	set_state(s, S_CONNECTING);
+	connect_next(s);
+}
+
+static void
+connected(struct session *s)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	if (err != 0) {
+		s->io_error = err;
+		log_verbose("connect to %s: %s", s->peer, strerror(err));
+		connect_next(s);
+		return;
+	}
+	uv_timer_stop(&s->timer);
+	s->io_error = 0;
+	log_debug("TCP connection to %s established", s->peer);
+	start_ssh(s);
+}
+
+/* ---- handshake and authentication ---- */
+
+static void
+step_handshake(struct session *s)
+{
+	char err[1024];
+	int rc = libssh2_session_handshake(s->ssh, s->fd);
+
+	if (rc == LIBSSH2_ERROR_EAGAIN)
+		return;
+	if (rc != 0) {
+		char why[256];
+		if (s->rx_eof || s->io_error)
+			session_fail(s, 255, "connection to %s closed during handshake: %s",
+			    s->peer, connection_gone_reason(s, why, sizeof(why)));
+		else
+			session_fail(s, 255, "SSH handshake with %s failed: %s%s", s->peer,
+			    last_error(s),
+			    LIBSSH2_VERSION_NUM < 0x010b00 ?
+				" (libssh2 1.10 has no rsa-sha2: a server with only an RSA host "
+				"key cannot be used; give it an ed25519 host key)" :
+				"");
+		return;
+	}
+	log_debug("handshake done: %s, %s",
+	    libssh2_session_methods(s->ssh, LIBSSH2_METHOD_KEX),
+	    libssh2_session_methods(s->ssh, LIBSSH2_METHOD_CRYPT_CS));
+	if (hostkey_verify(s->ssh, s->known_hosts, (enum strict_hostkey)s->opt->strict_hostkey,
+		s->opt->host, s->port, err, sizeof(err)) == -1) {
+		session_fail(s, 255, "%s", err);
+		return;
+	}
+	s->auth = auth_new(s->ssh, s->opt, s->user);
+	set_state(s, S_AUTH);
+}
+
+static void
+step_auth(struct session *s)
+{
+	char err[1024];
+	int rc = auth_step(s->auth, err, sizeof(err));
+
+	if (rc == 1)
+		return;
+	if (rc == -1) {
+		session_fail(s, 255, "%s@%s: %s", s->user, s->opt->host, err);
+		return;
+	}
+	auth_free(s->auth);
+	s->auth = NULL;
+	set_state(s, S_READY);
+	log_info("connected to %s as %s", s->peer, s->user);
+	if (s->ev.ready != NULL)
+		s->ev.ready(s, s->ev.arg);
+}
+
+/* ---- channels ---- */
+
+static bool
+step_opens(struct session *s)
+{
+	while (s->opens != NULL) {
+		struct chan_open *req = s->opens;
+		LIBSSH2_CHANNEL *ch = libssh2_channel_direct_tcpip_ex(s->ssh, req->host, req->port,
+		    req->orig_host, req->orig_port);
+		if (ch == NULL && libssh2_session_last_errno(s->ssh) == LIBSSH2_ERROR_EAGAIN) {
+			s->open_in_flight = true;
+			return false;
+		}
+		int rc = ch == NULL ? libssh2_session_last_errno(s->ssh) : 0;
+		bool orphaned = s->open_orphaned;
+		s->opens = req->next;
+		if (s->opens == NULL)
+			s->opens_tail = &s->opens;
+		s->open_in_flight = false;
+		s->open_orphaned = false;
+		if (orphaned) {
+			if (ch != NULL)
+				session_release_channel(s, ch);
+		} else {
+			req->done(req, ch, ch == NULL ? last_error(s) : NULL);
+		}
+		if (ch == NULL)
+			session_check_error(s, rc);
+		if (s->state != S_READY)
+			return false;
+	}
+	return false;
+}
+
+void
+session_open_channel(struct session *s, struct chan_open *req)
+{
+	req->next = NULL;
+	*s->opens_tail = req;
+	s->opens_tail = &req->next;
+	session_wake(s);
+}
+
+void
+session_cancel_open(struct session *s, struct chan_open *req)
+{
+	struct chan_open **pp;
+
+	if (req == s->opens && s->open_in_flight) {
+		/*
+		 * libssh2 holds this open's state in the session; it must run to
+		 * completion. Keep a copy to finish it with, and drop the channel.
+		 */
+		s->orphan = *req;
+		s->orphan.done = NULL;
+		s->orphan.next = req->next;
+		s->opens = &s->orphan;
+		if (s->opens_tail == &req->next)
+			s->opens_tail = &s->orphan.next;
+		s->open_orphaned = true;
+		return;
+	}
+	for (pp = &s->opens; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == req) {
+			*pp = req->next;
+			if (s->opens_tail == &req->next)
+				s->opens_tail = pp;
+			return;
+		}
+	}
+}
+
+void
+session_release_channel(struct session *s, LIBSSH2_CHANNEL *ch)
+{
+	struct dead_channel *d;
+
+	if (s->ssh == NULL || ch == NULL)
+		return;
+	d = xmalloc(sizeof(*d));
+	d->ch = ch;
+	d->next = s->dead;
+	s->dead = d;
+	session_wake(s);
+}
+
+/* Retries closing channels; true if some remain. */
+static bool
+reap_channels(struct session *s)
+{
+	struct dead_channel **pp = &s->dead;
+
+	while (*pp != NULL) {
+		struct dead_channel *d = *pp;
+		int rc = libssh2_channel_free(d->ch);
+		if (rc == LIBSSH2_ERROR_EAGAIN) {
+			pp = &d->next;
+			continue;
+		}
+		*pp = d->next;
+		free(d);
+		if (rc != 0)
+			session_check_error(s, rc);
+		if (s->state == S_DEAD)
+			return false;
+	}
+	return false;
+}
+
+static bool
+pump_clients(struct session *s)
+{
+	bool more = false;
+
+	for (struct session_client *c = s->clients.next; c != &s->clients; c = s->pump_next) {
+		s->pump_next = c->next;
+		more |= c->pump(c);
+		if (s->state == S_DEAD)
+			return false;
+	}
+	s->pump_next = NULL;
+	return more;
+}
+
+void
+session_add_client(struct session *s, struct session_client *c)
+{
+	c->prev = s->clients.prev;
+	c->next = &s->clients;
+	s->clients.prev->next = c;
+	s->clients.prev = c;
+}
+
+void
+session_remove_client(struct session *s, struct session_client *c)
+{
+	if (c->next == NULL)
+		return;
+	if (s->pump_next == c)
+		s->pump_next = c->next;
+	c->prev->next = c->next;
+	c->next->prev = c->prev;
+	c->next = c->prev = NULL;
+}
+
+/* ---- the pump ---- */
+
+static void
+pump(struct session *s)
+{
+	bool more = false;
+	char why[256];
+
+	if (s->ssh == NULL)
+		return;
+	flush_tx(s);
+	/* A step that changes state made no I/O of its own yet: run the next one now. */
+	while (s->state == S_HANDSHAKE || s->state == S_AUTH) {
+		enum session_state was = s->state;
+		if (s->state == S_HANDSHAKE)
+			step_handshake(s);
+		else
+			step_auth(s);
+		if (s->state == was)
+			break;
+	}
+	switch (s->state) {
+	case S_READY:
+		more |= step_opens(s);
+		if (s->state == S_READY)
+			more |= pump_clients(s);
+		if (s->state == S_READY)
+			more |= reap_channels(s);
+		break;
+	case S_CLOSING:
+		reap_channels(s);
+		if (s->dead == NULL && s->state == S_CLOSING) {
+			set_state(s, S_DEAD);
+			lose_clients(s);
+			libssh2_session_disconnect(s->ssh, "porthole stopped");
+			flush_tx(s);
+			teardown_ssh(s);
+			close_handles(s);
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	if (s->state == S_DEAD || s->ssh == NULL)
+		return;
+	flush_tx(s);
+	if ((s->io_error || (s->rx_eof && buf_len(&s->rx) == 0)) && s->state != S_CLOSING) {
+		session_fail(s, 255, "connection to %s %s: %s", s->peer,
+		    s->state == S_READY ? "lost" : "closed",
+		    connection_gone_reason(s, why, sizeof(why)));
+		return;
+	}
+	rearm_poll(s);
+	if (more)
+		uv_idle_start(&s->idle, idle_cb);
+	else
+		uv_idle_stop(&s->idle);
+}
+
+static void
+idle_cb(uv_idle_t *h)
+{
+	/* Nothing: its only job is to keep the loop from blocking before check_cb. */
+	(void)h;
+}
+
+void
+session_wake(struct session *s)
+{
+	if (s->state != S_DEAD && !uv_is_closing((uv_handle_t *)&s->idle))
+		uv_idle_start(&s->idle, idle_cb);
+}
+
+static void
+check_cb(uv_check_t *h)
+{
+	pump(h->data);
+}
+
+static void
+poll_cb(uv_poll_t *h, int status, int events)
+{
+	struct session *s = h->data;
+
+	if (s->state == S_CONNECTING) {
+		connected(s);
+		return;
+	}
+	if (status < 0 && !s->io_error)
+		s->io_error = -status;
+	if (events & UV_WRITABLE)
+		flush_tx(s);
+	if (events & UV_READABLE)
+		fill_rx(s);
+	/* check_cb pumps next. */
+}
+
+/* ---- lifecycle ---- */
+
+struct session *
+session_new(uv_loop_t *loop, const struct options *opt, const struct session_events *ev)
+{
+	struct session *s = xcalloc(1, sizeof(*s));
+
+	s->loop = loop;
+	s->opt = opt;
+	s->ev = *ev;
+	s->fd = -1;
+	s->port = opt->port > 0 ? opt->port : 22;
+	s->known_hosts = hostkey_expand_path(opt->known_hosts ? opt->known_hosts :
+								 "~/.ssh/known_hosts");
+	if (opt->user != NULL) {
+		s->user = xstrdup(opt->user);
+	} else {
+		const char *u = getenv("USER");
+		s->user = xstrdup(u != NULL && *u != '\0' ? u : "root");
+	}
+	s->opens_tail = &s->opens;
+	s->clients.next = s->clients.prev = &s->clients;
+	buf_init(&s->tx);
+	buf_init(&s->rx);
+	uv_timer_init(loop, &s->timer);
+	uv_check_init(loop, &s->check);
+	uv_idle_init(loop, &s->idle);
+	s->timer.data = s->check.data = s->idle.data = s;
+	s->handles_open = 3;
+	uv_check_start(&s->check, check_cb);
+	return s;
+}
+
+void
+session_start(struct session *s)
+{
+	struct addrinfo hints;
+	char port[16];
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_ADDRCONFIG;
+	snprintf(port, sizeof(port), "%d", s->port);
+	set_state(s, S_RESOLVING);
+	s->gai.data = s;
+	s->resolving = true;
+	int rc = uv_getaddrinfo(s->loop, &s->gai, resolved_cb, s->opt->host, port, &hints);
+	if (rc < 0) {
+		s->resolving = false;
+		session_fail(s, 255, "cannot resolve %s: %s", s->opt->host, uv_strerror(rc));
+	}
+}
+
+static void
+close_handles(struct session *s)
+{
+	close_poll(s);
+	if (!uv_is_closing((uv_handle_t *)&s->timer)) {
+		uv_close((uv_handle_t *)&s->timer, handle_closed_cb);
+		uv_close((uv_handle_t *)&s->check, handle_closed_cb);
+		uv_close((uv_handle_t *)&s->idle, handle_closed_cb);
+	}
+	if (s->resolving)
+		uv_cancel((uv_req_t *)&s->gai);
+}
+
+void
+session_stop(struct session *s)
+{
+	switch (s->state) {
+	case S_DEAD:
+		return;
+	case S_READY:
+		fail_opens(s, "porthole is stopping");
+		lose_clients(s);
+		set_state(s, S_CLOSING);
+		uv_timer_start(&s->timer, timer_cb, CLOSE_GRACE_MS, 0);
+		session_wake(s);
+		return;
+	default:
+		set_state(s, S_DEAD);
+		fail_opens(s, "porthole is stopping");
+		lose_clients(s);
+		teardown_ssh(s);
+		close_handles(s);
+		return;
+	}
+}
+
+void
+session_free(struct session *s)
+{
+	if (s == NULL)
+		return;
+	teardown_ssh(s);
+	if (s->addrs != NULL)
+		uv_freeaddrinfo(s->addrs);
+	buf_free(&s->tx);
+	buf_free(&s->rx);
+	free(s->known_hosts);
+	free(s->user);
+	free(s);
+}
+
+bool
+session_is_ready(const struct session *s)
+{
+	return s->state == S_READY;
+}
+
+LIBSSH2_SESSION *
+session_ssh(struct session *s)
+{
+	return s->ssh;
+}
+
+bool
+session_can_send(const struct session *s)
+{
+	return buf_len(&s->tx) < TX_HIGH;
+}
+
+unsigned long
+session_rx_generation(const struct session *s)
+{
+	return s->rx_gen;
+}

@@ -1,0 +1,82 @@
+/*
+ * One SSH connection to the jump host and everything libssh2 needs to run
+ * it on a libuv loop without blocking: see session.c for the state machine.
+ *
+ * Users of the session (links today; the relay and remote forwards later)
+ * register as clients. After every wakeup the session pumps: it flushes its
+ * send queue, advances the one channel open in flight, then calls every
+ * client's pump so each can move bytes, since any libssh2 call may have
+ * queued data for any channel.
+ */
+#ifndef PORTHOLE_SESSION_H
+#define PORTHOLE_SESSION_H
+
+#include <libssh2.h>
+#include <stdbool.h>
+#include <uv.h>
+
+#include "option.h"
+
+struct session;
+
+struct session_client {
+	struct session_client *prev, *next;
+	/* Move what can move. True if there is more to do without new I/O. */
+	bool (*pump)(struct session_client *c);
+	/* The session died: forget the channel (the session frees it). */
+	void (*lost)(struct session_client *c);
+};
+
+/* A request for a direct-tcpip channel, queued until the session can send it. */
+struct chan_open {
+	struct chan_open *next;
+	char host[256];
+	int port;
+	char orig_host[64];
+	int orig_port;
+	/* ch is NULL on failure, with why saying what the server answered. */
+	void (*done)(struct chan_open *req, LIBSSH2_CHANNEL *ch, const char *why);
+};
+
+struct session_events {
+	void (*ready)(struct session *s, void *arg);
+	/* The connection is gone; exit_status is what porthole should exit with. */
+	void (*dead)(struct session *s, int exit_status, const char *why, void *arg);
+	void *arg;
+};
+
+struct session *session_new(uv_loop_t *loop, const struct options *opt,
+    const struct session_events *ev);
+/* Starts resolving and connecting. */
+void session_start(struct session *s);
+/*
+ * Stops: lets closing channels finish (briefly), disconnects, and closes
+ * every handle; ev->dead is not called. free_session is called when the
+ * last handle is closed.
+ */
+void session_stop(struct session *s);
+void session_free(struct session *s);
+
+bool session_is_ready(const struct session *s);
+LIBSSH2_SESSION *session_ssh(struct session *s);
+
+void session_add_client(struct session *s, struct session_client *c);
+void session_remove_client(struct session *s, struct session_client *c);
+
+/* Queues a channel open. The session copies nothing: req must live until done or cancel. */
+void session_open_channel(struct session *s, struct chan_open *req);
+void session_cancel_open(struct session *s, struct chan_open *req);
+
+/* Takes the channel to close and free it in the background. */
+void session_release_channel(struct session *s, LIBSSH2_CHANNEL *ch);
+
+/* True while the SSH socket's send queue is short enough to add channel data. */
+bool session_can_send(const struct session *s);
+/* Counts the reads from the SSH socket: a client that saw EAGAIN need not retry until it changes. */
+unsigned long session_rx_generation(const struct session *s);
+/* Asks for another pump pass soon (after local I/O made work for the session). */
+void session_wake(struct session *s);
+/* Reports a libssh2 error seen by a client; transport errors kill the session. */
+void session_check_error(struct session *s, int rc);
+
+#endif

@@ -1,0 +1,375 @@
+/*
+ * Forward specifications (-L, -R, -D) parsed into a struct fwd_spec. The text
+ * is split on ':' into fields, a field in brackets keeping its colons; a
+ * "/proto" suffix is taken off the last field; then the fields are checked
+ * left to right, so the first problem in the text is the one reported.
+ * Nothing is allocated and the input is only read, never past its NUL.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "spec.h"
+
+/* More than any valid spec or any IPv6 address written without brackets needs. */
+#define SPEC_FIELDS_MAX 16
+
+/* Longest piece of the input quoted back in an error message. */
+#define SPEC_QUOTE_MAX 32
+
+struct field {
+	const char *s; /* into the caller's text; without the brackets */
+	size_t len;
+	bool bracketed;
+};
+
+struct fields {
+	struct field f[SPEC_FIELDS_MAX];
+	size_t n; /* may exceed SPEC_FIELDS_MAX: only the first ones are stored */
+};
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Copies a piece of the input for an error message: bounded, control bytes shown as '?'. */
+static void
+quote(char *dst, const char *s, size_t len)
+{
+	size_t n = len < SPEC_QUOTE_MAX ? len : SPEC_QUOTE_MAX;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		dst[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+	}
+	if (n < len) {
+		memcpy(dst + n, "...", 3);
+		n += 3;
+	}
+	dst[n] = '\0';
+}
+
+static bool
+span_eq_nocase(const char *s, size_t len, const char *lower)
+{
+	if (strlen(lower) != len)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] - 'A' + 'a') : s[i];
+		if (c != lower[i])
+			return false;
+	}
+	return true;
+}
+
+static bool
+is_digits(const struct field *f)
+{
+	if (f->bracketed || f->len == 0)
+		return false;
+	for (size_t i = 0; i < f->len; i++)
+		if (f->s[i] < '0' || f->s[i] > '9')
+			return false;
+	return true;
+}
+
+/*
+ * Splits text on ':'. A field may be a whole "[...]", which must then be
+ * followed by ':' or the end; a '[' or ']' anywhere else is an error.
+ */
+static int
+split_fields(const char *text, struct fields *fs, char *err, size_t errlen)
+{
+	const char *p = text;
+
+	fs->n = 0;
+	for (;;) {
+		struct field fld = {p, 0, false};
+
+		if (*p == '[') {
+			const char *close = strchr(p + 1, ']');
+			if (close == NULL)
+				return fail(err, errlen, "unbalanced brackets");
+			fld.s = p + 1;
+			fld.len = (size_t)(close - fld.s);
+			fld.bracketed = true;
+			if (memchr(fld.s, '[', fld.len) != NULL)
+				return fail(err, errlen, "unbalanced brackets");
+			p = close + 1;
+			if (*p != ':' && *p != '\0')
+				return fail(err, errlen, "unbalanced brackets");
+		} else {
+			fld.len = strcspn(p, ":[]");
+			p += fld.len;
+			if (*p == '[' || *p == ']')
+				return fail(err, errlen, "unbalanced brackets");
+		}
+		if (fs->n < SPEC_FIELDS_MAX)
+			fs->f[fs->n] = fld;
+		fs->n++;
+		if (*p == '\0')
+			return 0;
+		p++;
+	}
+}
+
+/*
+ * Takes "/udp" or "/tcp" off the last field. Any other '/' is a path, as in
+ * ssh (even in brackets): ssh forwards Unix sockets that way, porthole does
+ * not. "80/xyz" is an unknown protocol but "run/x.sock" a path.
+ */
+static int
+split_protocol(struct fields *fs, struct fwd_spec *spec, char *err, size_t errlen)
+{
+	struct field *last = &fs->f[fs->n - 1];
+	const char *slash, *proto;
+	size_t proto_len;
+	struct field port;
+	bool udp, tcp;
+	char q[SPEC_QUOTE_MAX + 4];
+
+	for (size_t i = 0; i < fs->n; i++) {
+		if ((i + 1 < fs->n || fs->f[i].bracketed) &&
+		    memchr(fs->f[i].s, '/', fs->f[i].len) != NULL)
+			return fail(err, errlen, "Unix socket forwarding is not supported");
+	}
+	slash = last->bracketed ? NULL : memchr(last->s, '/', last->len);
+	if (slash == NULL)
+		return 0;
+	proto = slash + 1;
+	proto_len = last->len - (size_t)(proto - last->s);
+	port = (struct field){last->s, (size_t)(slash - last->s), false};
+	udp = span_eq_nocase(proto, proto_len, "udp");
+	tcp = span_eq_nocase(proto, proto_len, "tcp");
+	if (port.len == 0 || memchr(proto, '/', proto_len) != NULL ||
+	    (!udp && !tcp && !is_digits(&port)))
+		return fail(err, errlen, "Unix socket forwarding is not supported");
+	if (!udp && !tcp) {
+		quote(q, proto, proto_len);
+		return fail(err, errlen, "unknown protocol '%s' (tcp or udp)", q);
+	}
+	last->len = port.len;
+	spec->udp = udp;
+	return 0;
+}
+
+static bool
+is_hex_group(const struct field *f, bool *has_letter)
+{
+	if (f->bracketed || f->len > 4)
+		return false;
+	for (size_t i = 0; i < f->len; i++) {
+		char c = f->s[i];
+		if ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))
+			*has_letter = true;
+		else if (c < '0' || c > '9')
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Called when there are too many fields: true if three or more of them in a
+ * row read as IPv6 groups, with a hex letter or an empty group ("::") among
+ * them, so that "1:2:3:4:5" is still just malformed. More than three empty
+ * groups in a row is no address either ("::" alone makes three).
+ */
+static bool
+looks_like_bare_ipv6(const struct fields *fs)
+{
+	size_t n = fs->n < SPEC_FIELDS_MAX ? fs->n : SPEC_FIELDS_MAX;
+	size_t run = 0, empties = 0;
+	bool hint = false, bad = false;
+
+	for (size_t i = 0; i <= n; i++) {
+		bool letter = false;
+		if (i < n && is_hex_group(&fs->f[i], &letter)) {
+			run++;
+			empties = fs->f[i].len == 0 ? empties + 1 : 0;
+			hint = hint || letter || empties > 0;
+			bad = bad || empties > 3;
+			continue;
+		}
+		if (run >= 3 && hint && !bad)
+			return true;
+		run = empties = 0;
+		hint = bad = false;
+	}
+	return false;
+}
+
+static int
+parse_port(const struct field *f, unsigned min, uint16_t *port, char *err, size_t errlen)
+{
+	char q[SPEC_QUOTE_MAX + 4];
+	unsigned long value = 0;
+
+	if (f->bracketed) {
+		quote(q, f->s - 1, f->len + 2);
+		return fail(err, errlen, "bad port '%s'", q);
+	}
+	if (f->len == 0)
+		return fail(err, errlen, "missing port");
+	for (size_t i = 0; i < f->len; i++) {
+		if (f->s[i] < '0' || f->s[i] > '9') {
+			quote(q, f->s, f->len);
+			return fail(err, errlen, "bad port '%s'", q);
+		}
+		if (value <= 65535)
+			value = value * 10 + (unsigned long)(f->s[i] - '0');
+	}
+	if (value < min || value > 65535)
+		return fail(err, errlen, "port out of range (%u-65535)", min);
+	*port = (uint16_t)value;
+	return 0;
+}
+
+/*
+ * Checks a host name or bind address and copies it, without brackets, to dst
+ * (SPEC_HOST_MAX + 1 bytes). A bind address may be empty; a target may not.
+ */
+static int
+parse_host(const struct field *f, bool bind, char *dst, char *err, size_t errlen)
+{
+	const char *what = bind ? "bind address" : "host name";
+
+	if (f->len == 0 && !bind)
+		return fail(err, errlen, "missing host");
+	if (f->len > SPEC_HOST_MAX)
+		return fail(err, errlen, "%s too long", what);
+	for (size_t i = 0; i < f->len; i++) {
+		unsigned char c = (unsigned char)f->s[i];
+		if (c <= ' ' || c == 0x7f || c == '/')
+			return fail(err, errlen, "bad character in %s", what);
+	}
+	memcpy(dst, f->s, f->len);
+	dst[f->len] = '\0';
+	return 0;
+}
+
+/* Reports a field count that fits no form of this kind. */
+static int
+fail_shape(enum fwd_kind kind, const struct fields *fs, char *err, size_t errlen)
+{
+	size_t max = kind == FWD_DYNAMIC ? 2 : 4;
+
+	if (fs->n > max && looks_like_bare_ipv6(fs))
+		return fail(err, errlen, "IPv6 address must be in brackets");
+	if (kind == FWD_REMOTE && fs->n > 0 && fs->n <= 2 && is_digits(&fs->f[fs->n - 1]))
+		return fail(err, errlen, "remote dynamic forwarding (-R port) is not supported");
+	if (kind == FWD_DYNAMIC)
+		return fail(err, errlen, "expected [bind_address:]port");
+	return fail(err, errlen, "expected [bind_address:]port:host:hostport");
+}
+
+int
+spec_parse(enum fwd_kind kind, const char *text, struct fwd_spec *out, char *err, size_t errlen)
+{
+	struct fields fs;
+	struct fwd_spec spec;
+	size_t min = kind == FWD_DYNAMIC ? 1 : 3, max = kind == FWD_DYNAMIC ? 2 : 4, i = 0;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (kind != FWD_LOCAL && kind != FWD_REMOTE && kind != FWD_DYNAMIC)
+		return fail(err, errlen, "unknown forward kind");
+	memset(&spec, 0, sizeof(spec));
+	spec.kind = kind;
+	if (text == NULL || *text == '\0') {
+		fs.n = 0;
+		return fail_shape(kind, &fs, err, errlen);
+	}
+	if (split_fields(text, &fs, err, errlen) == -1)
+		return -1;
+	if (fs.n > SPEC_FIELDS_MAX)
+		return fail_shape(kind, &fs, err, errlen);
+	if (split_protocol(&fs, &spec, err, errlen) == -1)
+		return -1;
+	if (fs.n < min || fs.n > max)
+		return fail_shape(kind, &fs, err, errlen);
+	if (kind == FWD_DYNAMIC && spec.udp)
+		return fail(err, errlen, "udp is not supported for dynamic forwarding");
+
+	if (fs.n == max) {
+		spec.has_bind = true;
+		if (parse_host(&fs.f[i++], true, spec.bind_host, err, errlen) == -1)
+			return -1;
+	}
+	if (parse_port(&fs.f[i++], kind == FWD_REMOTE ? 0 : 1, &spec.bind_port, err, errlen) == -1)
+		return -1;
+	if (kind != FWD_DYNAMIC) {
+		if (parse_host(&fs.f[i++], false, spec.host, err, errlen) == -1)
+			return -1;
+		if (parse_port(&fs.f[i], 1, &spec.host_port, err, errlen) == -1)
+			return -1;
+	}
+	if (out != NULL)
+		*out = spec;
+	return 0;
+}
+
+/* Writes a host for display: brackets around IPv6, "*" for an empty bind address. */
+static void
+format_host(const char *host, char *dst, size_t len)
+{
+	size_t n = 0;
+
+	while (n < SPEC_HOST_MAX && host[n] != '\0')
+		n++;
+	if (n == 0)
+		snprintf(dst, len, "*");
+	else if (memchr(host, ':', n) != NULL)
+		snprintf(dst, len, "[%.*s]", (int)n, host);
+	else
+		snprintf(dst, len, "%.*s", (int)n, host);
+}
+
+void
+spec_format(const struct fwd_spec *spec, char *buf, size_t len)
+{
+	char bind[SPEC_HOST_MAX + 3], host[SPEC_HOST_MAX + 3];
+	const char *udp;
+
+	if (buf == NULL || len == 0)
+		return;
+	buf[0] = '\0';
+	if (spec == NULL)
+		return;
+	/* Listeners with no bind_address are on loopback. */
+	format_host(spec->has_bind ? spec->bind_host : "localhost", bind, sizeof(bind));
+	format_host(spec->host, host, sizeof(host));
+	udp = spec->udp ? " (udp)" : "";
+	switch (spec->kind) {
+	case FWD_LOCAL:
+		snprintf(buf, len, "%s:%u -> %s:%u%s", bind, (unsigned)spec->bind_port, host,
+			 (unsigned)spec->host_port, udp);
+		break;
+	case FWD_REMOTE:
+		snprintf(buf, len, "remote %s:%u -> %s:%u%s", bind, (unsigned)spec->bind_port, host,
+			 (unsigned)spec->host_port, udp);
+		break;
+	case FWD_DYNAMIC:
+		snprintf(buf, len, "%s:%u (socks)", bind, (unsigned)spec->bind_port);
+		break;
+	}
+}
+
+bool
+spec_bind_is_wildcard(const struct fwd_spec *spec)
+{
+	if (!spec->has_bind)
+		return false;
+	return spec->bind_host[0] == '\0' || strcmp(spec->bind_host, "*") == 0;
+}

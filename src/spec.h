@@ -1,0 +1,62 @@
+/*
+ * Forward specifications: the text of -L, -R and -D (and of LocalForward,
+ * RemoteForward, DynamicForward) parsed into a struct. Pure: no I/O.
+ *
+ *   -L [bind_address:]port:host:hostport[/udp]
+ *   -R [bind_address:]port:host:hostport[/udp]
+ *   -D [bind_address:]port
+ *
+ * IPv6 literals go in brackets: -L [::1]:8080:[fe80::1]:80. An empty
+ * bind_address or "*" means every interface (the caller decides whether that
+ * is allowed; see GatewayPorts).
+ */
+#ifndef PORTHOLE_SPEC_H
+#define PORTHOLE_SPEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SPEC_HOST_MAX 255
+
+enum fwd_kind {
+	FWD_LOCAL,   /* -L */
+	FWD_REMOTE,  /* -R */
+	FWD_DYNAMIC, /* -D */
+};
+
+struct fwd_spec {
+	enum fwd_kind kind;
+	bool has_bind;                     /* a bind_address was written (maybe empty) */
+	char bind_host[SPEC_HOST_MAX + 1]; /* without brackets; "" or "*" = all interfaces */
+	uint16_t bind_port;                /* 0 only for -R (server picks) */
+	char host[SPEC_HOST_MAX + 1];      /* target, without brackets; "" for -D */
+	uint16_t host_port;                /* 0 for -D */
+	bool udp;                          /* "/udp" suffix */
+};
+
+/*
+ * Parses text as a forward of the given kind. Returns 0 and fills *out, or -1
+ * with a short reason in err (e.g. "port out of range (1-65535)"), which the
+ * caller prefixes with the option and the text; *out is written only on
+ * success. err is always NUL-terminated when errlen > 0, truncated if small.
+ * Ports are decimal; the suffix is "/udp" or "/tcp" (the default), any case.
+ * Unix socket paths and -R's remote dynamic form are refused with a reason.
+ */
+int spec_parse(enum fwd_kind kind, const char *text, struct fwd_spec *out, char *err,
+    size_t errlen);
+
+/*
+ * Text of a spec for messages, e.g. "127.0.0.1:8080 -> intranet:80",
+ * "remote localhost:0 -> localhost:22 (udp)" or "[::1]:1080 (socks)". No
+ * bind_address shows as "localhost", an empty one as "*". Truncated to len.
+ */
+void spec_format(const struct fwd_spec *spec, char *buf, size_t len);
+
+/*
+ * True if a bind_address was written and names every interface ("" or "*").
+ * False when none was written: the caller applies GatewayPorts then.
+ */
+bool spec_bind_is_wildcard(const struct fwd_spec *spec);
+
+#endif

@@ -1,0 +1,63 @@
+/*
+ * Terminal prompts with echo off, restored even if the read fails.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "tty.h"
+
+bool
+tty_available(void)
+{
+	int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fd == -1)
+		return false;
+	close(fd);
+	return true;
+}
+
+int
+tty_prompt(const char *prompt, bool echo, char *out, size_t outlen)
+{
+	struct termios saved, quiet;
+	size_t len = 0;
+	int fd, restore = 0, rc = -1;
+	char c;
+
+	if (outlen == 0 || (fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)) == -1)
+		return -1;
+	if (!echo && tcgetattr(fd, &saved) == 0) {
+		quiet = saved;
+		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+		quiet.c_lflag |= ICANON;
+		if (tcsetattr(fd, TCSAFLUSH, &quiet) == 0)
+			restore = 1;
+	}
+	if (write(fd, prompt, strlen(prompt)) < 0)
+		goto out;
+	for (;;) {
+		ssize_t n = read(fd, &c, 1);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto out;
+		if (c == '\n' || c == '\r')
+			break;
+		if (len + 1 < outlen)
+			out[len++] = c;
+	}
+	rc = 0;
+out:
+	out[len] = '\0';
+	if (restore)
+		tcsetattr(fd, TCSAFLUSH, &saved);
+	if (!echo && write(fd, "\n", 1) < 0) {
+		/* the prompt's line break is cosmetic */
+	}
+	close(fd);
+	return rc;
+}

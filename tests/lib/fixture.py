@@ -1,0 +1,786 @@
+"""Shared fixture for porthole's integration tests.
+
+A real OpenSSH sshd on 127.0.0.1 (fresh host and client keys in a temp dir, torn down at the
+end), local servers to forward to (EchoServer, BulkServer), and Forwarder, which runs the
+forwarder under test: the built porthole (env PORTHOLE), or OpenSSH's own `ssh -N` when
+PORTHOLE_TEST_WITH_SSH=1 so that a data-path test can be checked against a known-good client.
+
+Exit codes follow meson: 0 pass, 1 fail, 77 skip. With PORTHOLE_REQUIRE_ALL=1 a skip caused
+by the environment is a failure.  Standard library only.
+"""
+
+import atexit
+import errno
+import hashlib
+import os
+import pwd
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+SSHD = "/usr/sbin/sshd"
+SSH_MODE = os.environ.get("PORTHOLE_TEST_WITH_SSH") == "1"
+READY_LINE = "connected to"
+CHUNK = 1 << 20
+
+_children = []  # every Popen we start, killed at exit if still running
+
+
+# ---------------------------------------------------------------- results and exits
+
+
+def skip(reason):
+    """The environment cannot run this test: exit 77 (or 1 under PORTHOLE_REQUIRE_ALL=1)."""
+    sys.stdout.flush()
+    if os.environ.get("PORTHOLE_REQUIRE_ALL") == "1":
+        print(f"FAIL (skip not allowed): {reason}", flush=True)
+        sys.exit(1)
+    print(f"SKIP: {reason}", flush=True)
+    sys.exit(77)
+
+
+def skip_in_ssh_mode(reason="checks porthole-specific behaviour"):
+    """Tests of porthole's own messages do not apply to OpenSSH's client."""
+    if SSH_MODE:
+        print(f"SKIP: ssh mode: {reason}", flush=True)
+        sys.exit(77)
+
+
+class TestFailure(Exception):
+    pass
+
+
+def ok(what):
+    print(f"ok: {what}", flush=True)
+
+
+def check(cond, what, detail=""):
+    """Print `ok: what` or raise TestFailure naming what and the detail."""
+    if not cond:
+        raise TestFailure(what + (f"\n{detail}" if detail else ""))
+    ok(what)
+
+
+def run(main, timeout=240):
+    """Run main() with a watchdog; map the outcome to the exit status and exit."""
+
+    def on_alarm(signum, frame):
+        raise TestFailure(f"test timed out after {timeout} s")
+
+    def on_term(signum, frame):
+        raise SystemExit(f"killed by signal {signum}")
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.signal(signal.SIGTERM, on_term)
+    signal.alarm(timeout)
+    name = os.path.basename(sys.argv[0])
+    mode = "ssh" if SSH_MODE else "porthole"
+    print(f"# {name} ({mode} mode)", flush=True)
+    status = 0
+    try:
+        main()
+        print(f"PASS: {name}", flush=True)
+    except TestFailure as e:
+        print(f"FAIL: {e}", flush=True)
+        status = 1
+    except SystemExit:
+        raise
+    except BaseException:  # noqa: B902 - any other error is a failure, with its traceback
+        traceback.print_exc()
+        print(f"FAIL: {name}: unexpected exception", flush=True)
+        status = 1
+    finally:
+        signal.alarm(0)
+    sys.exit(status)
+
+
+@atexit.register
+def _kill_children():
+    for p in _children:
+        if p.poll() is None:
+            p.kill()
+            try:
+                p.wait(2)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+# ---------------------------------------------------------------- ports
+
+
+def free_port(host="127.0.0.1"):
+    """A port the kernel just called free (bind to 0, read it back, release it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=10.0, host="127.0.0.1"):
+    """Connect-poll until host:port accepts; raise TimeoutError otherwise."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=1):
+                return
+        except OSError:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"{host}:{port} not accepting after {timeout} s")
+            time.sleep(0.05)
+
+
+def is_listening(port):
+    """True if some TCP socket on this host listens on `port` (Linux /proc, no connection)."""
+    found = False
+    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(path) as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    local, state = fields[1], fields[3]
+                    if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
+                        return True
+            found = True
+        except OSError:
+            continue
+    if not found:  # no /proc: fall back to connecting
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return True
+        except OSError:
+            return False
+    return False
+
+
+def connect(port, timeout=30.0, host="127.0.0.1"):
+    s = socket.create_connection((host, port), timeout=timeout)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+
+def recv_all(sock, limit=None):
+    """Read until EOF (or `limit` bytes); return the bytes."""
+    parts = []
+    n = 0
+    while limit is None or n < limit:
+        b = sock.recv(CHUNK if limit is None else min(CHUNK, limit - n))
+        if not b:
+            break
+        parts.append(b)
+        n += len(b)
+    return b"".join(parts)
+
+
+def recv_line(sock, limit=4096):
+    """Read one short b'\\n'-terminated line (byte at a time: leaves what follows unread)."""
+    buf = b""
+    while not buf.endswith(b"\n"):
+        b = sock.recv(1)
+        if not b:
+            break
+        buf += b
+        if len(buf) > limit:
+            raise ValueError("line too long")
+    return buf
+
+
+# ---------------------------------------------------------------- data
+
+
+def stream(n, seed):
+    """Deterministic pseudo-random bytes: yields chunks totalling n bytes."""
+    rng = random.Random(seed)
+    left = n
+    while left > 0:
+        k = min(CHUNK, left)
+        yield rng.randbytes(k)
+        left -= k
+
+
+def stream_sha256(n, seed):
+    h = hashlib.sha256()
+    for c in stream(n, seed):
+        h.update(c)
+    return h.hexdigest()
+
+
+# ---------------------------------------------------------------- local servers
+
+
+class _TcpServer:
+    """Listening socket on 127.0.0.1:random with one thread per accepted connection."""
+
+    def __init__(self, backlog=1024):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(backlog)
+        self.host = "127.0.0.1"
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        self.errors = []
+        self._conns = set()
+        self._lock = threading.Lock()
+        self._closing = False
+        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
+        self._thread.start()
+
+    def _accept_loop(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            with self._lock:
+                if self._closing:
+                    c.close()
+                    return
+                self.accepted += 1
+                self._conns.add(c)
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    def _serve(self, c):
+        try:
+            self.handle(c)
+        except OSError as e:
+            if not self._closing:
+                self.errors.append(repr(e))
+        except Exception as e:  # recorded for the test to report
+            self.errors.append(repr(e))
+        finally:
+            with self._lock:
+                self._conns.discard(c)
+            c.close()
+
+    def handle(self, c):
+        raise NotImplementedError
+
+    def close(self):
+        with self._lock:
+            self._closing = True
+            conns = list(self._conns)
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+        for c in conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class EchoServer(_TcpServer):
+    """Echoes everything; on the client's EOF, sends what is left, then shuts its write side."""
+
+    def handle(self, c):
+        while True:
+            b = c.recv(256 * 1024)
+            if not b:
+                break
+            c.sendall(b)
+        c.shutdown(socket.SHUT_WR)
+        # Linger until the peer closes too, so our close never turns into a RST.
+        c.settimeout(30)
+        while c.recv(65536):
+            pass
+
+
+class BulkServer(_TcpServer):
+    """Bulk data in either direction, one request line per connection:
+
+    UPLOAD n\\n        read exactly n bytes, reply "<n> <sha256 hex>\\n", close.
+    DOWNLOAD n seed\\n send stream(n, seed), then close (EOF ends the data).
+    AFTEREOF n seed\\n read until the client's EOF (half-close), reply "<bytes read>\\n" then
+                      stream(n, seed), then close.
+    """
+
+    def handle(self, c):
+        c.settimeout(120)
+        words = recv_line(c).split()
+        if not words:
+            return
+        cmd = words[0]
+        if cmd == b"UPLOAD":
+            n = int(words[1])
+            h = hashlib.sha256()
+            got = 0
+            while got < n:
+                b = c.recv(min(CHUNK, n - got))
+                if not b:
+                    break
+                h.update(b)
+                got += len(b)
+            c.sendall(f"{got} {h.hexdigest()}\n".encode())
+            c.shutdown(socket.SHUT_WR)
+            while c.recv(65536):
+                pass
+        elif cmd == b"DOWNLOAD":
+            for chunk in stream(int(words[1]), int(words[2])):
+                c.sendall(chunk)
+            c.shutdown(socket.SHUT_WR)
+            while c.recv(65536):
+                pass
+        elif cmd == b"AFTEREOF":
+            got = 0
+            while True:
+                b = c.recv(65536)
+                if not b:
+                    break
+                got += len(b)
+            c.sendall(f"{got}\n".encode())
+            for chunk in stream(int(words[1]), int(words[2])):
+                c.sendall(chunk)
+            c.shutdown(socket.SHUT_WR)
+        else:
+            raise ValueError(f"BulkServer: bad request {words!r}")
+
+
+# ---------------------------------------------------------------- sshd
+
+_KEYGEN_ARGS = {
+    "ed25519": ["-t", "ed25519"],
+    "ecdsa": ["-t", "ecdsa", "-b", "256"],
+    "ecdsa384": ["-t", "ecdsa", "-b", "384"],
+    "ecdsa521": ["-t", "ecdsa", "-b", "521"],
+    "rsa": ["-t", "rsa", "-b", "3072"],
+}
+
+
+def keygen(path, kind="ed25519", passphrase="", comment="porthole-test"):
+    """Make a key pair at path / path.pub; return the public line 'type base64'."""
+    subprocess.run(["ssh-keygen", "-q", *_KEYGEN_ARGS[kind], "-N", passphrase, "-C", comment,
+                    "-f", path], check=True, stdin=subprocess.DEVNULL)
+    return public_key(path + ".pub")
+
+
+def public_key(pub_path):
+    with open(pub_path) as f:
+        return " ".join(f.read().split()[:2])
+
+
+def fingerprint(pub_path):
+    out = subprocess.run(["ssh-keygen", "-l", "-E", "sha256", "-f", pub_path], check=True,
+                         capture_output=True, text=True).stdout
+    return out.split()[1]
+
+
+class Sshd:
+    """A throw-away OpenSSH sshd on 127.0.0.1:random. Use as a context manager."""
+
+    def __init__(self, hostkey_types=("ed25519",), extra_config=()):
+        self.hostkey_types = tuple(hostkey_types)
+        self.extra_config = list(extra_config)
+        self.host = "127.0.0.1"
+        self.user = pwd.getpwuid(os.getuid()).pw_name
+        self.proc = None
+        self.dir = None
+
+    # -- setup
+
+    def __enter__(self):
+        for tool in (SSHD, shutil.which("ssh-keygen") or "ssh-keygen"):
+            if not os.access(tool, os.X_OK):
+                skip(f"{tool} not installed")
+        self.dir = tempfile.mkdtemp(prefix="porthole-test-")
+        try:
+            self._setup()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def _setup(self):
+        d = self.dir
+        os.chmod(d, 0o755)
+        self.home = os.path.join(d, "home")  # empty HOME for the forwarder
+        os.mkdir(self.home, 0o700)
+        self.runtime_dir = os.path.join(d, "run")
+        os.mkdir(self.runtime_dir, 0o700)
+        self.hostkeys = []
+        hostkey_lines = []
+        for kind in self.hostkey_types:
+            path = os.path.join(d, f"ssh_host_{kind}_key")
+            hostkey_lines.append(keygen(path, kind, comment="porthole-test-host"))
+            self.hostkeys.append(path)
+        self.hostkey_pubs = hostkey_lines
+        self.client_key = os.path.join(d, "id_ed25519")
+        keygen(self.client_key)
+        self.authorized_keys = os.path.join(d, "authorized_keys")
+        shutil.copyfile(self.client_key + ".pub", self.authorized_keys)
+        self.empty_known_hosts = os.path.join(d, "known_hosts.empty")
+        open(self.empty_known_hosts, "w").close()
+        self.log_path = os.path.join(d, "sshd.log")
+        self.config_path = os.path.join(d, "sshd_config")
+        if os.getuid() == 0 and not os.path.isdir("/run/sshd"):
+            os.makedirs("/run/sshd", 0o755, exist_ok=True)
+            os.chmod("/run/sshd", 0o755)
+        last = ""
+        for _ in range(3):  # the random port can be taken between probe and bind: retry
+            self.port = free_port()
+            self._write_config()
+            started, last = self._start()
+            if started:
+                break
+        else:
+            if os.getuid() != 0:
+                skip(f"cannot run sshd as non-root: {last.strip()[-300:]}")
+            raise RuntimeError(f"sshd did not start:\n{last}")
+        self.known_hosts = os.path.join(d, "known_hosts")
+        with open(self.known_hosts, "w") as f:
+            for line in hostkey_lines:
+                f.write(f"[{self.host}]:{self.port} {line}\n")
+
+    def _write_config(self):
+        lines = [
+            f"ListenAddress {self.host}:{self.port}",
+            *[f"HostKey {k}" for k in self.hostkeys],
+            f"AuthorizedKeysFile {self.authorized_keys}",
+            f"PidFile {os.path.join(self.dir, 'sshd.pid')}",
+            "UsePAM no",
+            "StrictModes no",
+            "PubkeyAuthentication yes",
+            "PasswordAuthentication no",
+            "KbdInteractiveAuthentication no",
+            "PermitRootLogin prohibit-password",
+            "AllowTcpForwarding yes",
+            "UseDNS no",
+            "LogLevel VERBOSE",
+            *self.extra_config,
+        ]
+        with open(self.config_path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+    def _start(self):
+        log = open(self.log_path, "w")
+        self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", self.config_path],
+                                     stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        log.close()
+        _children.append(self.proc)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False, self.log()
+            try:
+                with socket.create_connection((self.host, self.port), timeout=2) as s:
+                    s.settimeout(2)
+                    if recv_line(s).startswith(b"SSH-"):
+                        return True, ""
+            except OSError:
+                time.sleep(0.05)
+        self.proc.kill()
+        self.proc.wait()
+        return False, "no SSH banner within 10 s\n" + self.log()
+
+    # -- use
+
+    def log(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def add_client_key(self, pub_path):
+        with open(pub_path) as src, open(self.authorized_keys, "a") as dst:
+            dst.write(src.read().rstrip("\n") + "\n")
+
+    def write_known_hosts(self, name, lines):
+        """Write a known_hosts file in the fixture dir; return its path."""
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            f.write("".join(line + "\n" for line in lines))
+        return path
+
+    # -- teardown
+
+    def __exit__(self, *exc):
+        if self.proc is not None and self.proc.poll() is None:
+            # Per-connection children call setsid(): find them before the parent goes.
+            kids = _child_pids(self.proc.pid)
+            self.proc.terminate()
+            for pid in kids:
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except OSError:
+                    pass
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if exc and exc[0] is not None and exc[0] is not SystemExit and self.dir:
+            tail = "\n".join(self.log().splitlines()[-40:])
+            print(f"--- sshd log (tail) ---\n{tail}\n---", flush=True)
+        if self.dir and os.environ.get("PORTHOLE_TEST_KEEP") != "1":
+            shutil.rmtree(self.dir, ignore_errors=True)
+        return False
+
+
+def _child_pids(ppid):
+    pids = []
+    for name in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == ppid:
+            pids.append(int(name))
+    return pids
+
+
+# ---------------------------------------------------------------- the forwarder under test
+
+
+def porthole_path():
+    p = os.environ.get("PORTHOLE")
+    if not p:
+        here = os.path.dirname(os.path.abspath(__file__))
+        p = os.path.normpath(os.path.join(here, "..", "..", "build", "porthole"))
+    if not os.access(p, os.X_OK):
+        skip(f"porthole binary not found at {p} (set PORTHOLE)")
+    return p
+
+
+def local_forward_ports(forward_args):
+    """Local TCP ports of the -L specs in an argv fragment (for readiness polling)."""
+    ports = []
+    it = iter(forward_args)
+    for a in it:
+        spec = None
+        if a == "-L":
+            spec = next(it, None)
+        elif a.startswith("-L") and len(a) > 2:
+            spec = a[2:]
+        if spec is None or spec.endswith("/udp"):
+            continue
+        parts = re.findall(r"\[[^\]]*\]|[^:]+", spec)  # ":" inside brackets is not a separator
+        port = parts[1] if len(parts) == 4 else parts[0] if len(parts) == 3 else ""
+        if port.isdigit():
+            ports.append(int(port))
+    return ports
+
+
+def child_env(sshd, env=None):
+    """Environment for the forwarder: no agent, an empty HOME and runtime dir of its own."""
+    e = dict(os.environ)
+    e.pop("SSH_AUTH_SOCK", None)
+    e["HOME"] = sshd.home
+    e["XDG_RUNTIME_DIR"] = sshd.runtime_dir
+    e.pop("XDG_CONFIG_HOME", None)
+    if env:
+        for k, v in env.items():
+            if v is None:
+                e.pop(k, None)
+            else:
+                e[k] = v
+    return e
+
+
+def forwarder_argv(sshd, forward_args=(), extra_args=(), known_hosts=None, strict="yes",
+                   identity="default", identities_only=True, port=None, ssh_mode=SSH_MODE):
+    known_hosts = sshd.known_hosts if known_hosts is None else known_hosts
+    identity = sshd.client_key if identity == "default" else identity
+    if ssh_mode:
+        argv = ["ssh", "-N", "-F", "none", "-o", "BatchMode=yes",
+                "-o", "ExitOnForwardFailure=yes"]
+    else:
+        argv = [porthole_path()]
+    argv += ["-o", f"UserKnownHostsFile={known_hosts}", "-o", f"StrictHostKeyChecking={strict}"]
+    if identities_only:
+        argv += ["-o", "IdentitiesOnly=yes"]
+    if identity:
+        argv += ["-i", identity]
+    argv += ["-p", str(sshd.port if port is None else port), *extra_args, *forward_args,
+             f"{sshd.user}@{sshd.host}"]
+    return argv
+
+
+class Forwarder:
+    """The forwarder process under test, started and made ready in __init__ (or start()).
+
+    porthole mode: ready when stderr has a line containing "connected to" and every -L port
+    listens. ssh mode: ready when every -L port listens. stderr is collected in the background
+    (see .stderr()); stop() sends SIGTERM and returns (exit status, stderr text).
+    """
+
+    def __init__(self, sshd, forward_args=(), env=None, timeout=10.0, start=True, **argv_opts):
+        self.sshd = sshd
+        self.forward_args = list(forward_args)
+        self.argv = forwarder_argv(sshd, self.forward_args, **argv_opts)
+        self.env = child_env(sshd, env)
+        self.timeout = timeout
+        self.proc = None
+        self._lines = []
+        self._lock = threading.Lock()
+        self._ready_line = threading.Event()
+        self._reader = None
+        if start:
+            self.start()
+
+    def start(self):
+        self.proc = subprocess.Popen(self.argv, env=self.env, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _children.append(self.proc)
+        self._reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self._reader.start()
+        self._wait_ready()
+        return self
+
+    def _read_stderr(self):
+        for raw in self.proc.stderr:
+            line = raw.decode(errors="replace").rstrip("\n")
+            with self._lock:
+                self._lines.append(line)
+            if READY_LINE in line:
+                self._ready_line.set()
+
+    def _wait_ready(self):
+        deadline = time.monotonic() + self.timeout
+        ports = local_forward_ports(self.forward_args)
+        while True:
+            if self.proc.poll() is not None:
+                self._reader.join(2)
+                raise TestFailure(f"forwarder exited with status {self.proc.returncode} before "
+                                  f"it was ready: {' '.join(self.argv)}\n{self.stderr()}")
+            line_ok = SSH_MODE or self._ready_line.is_set()
+            if line_ok and all(is_listening(p) for p in ports):
+                return
+            if time.monotonic() >= deadline:
+                what = "its -L ports to listen" if line_ok else f"a '{READY_LINE}' line"
+                raise TestFailure(f"forwarder not ready after {self.timeout} s (waited for "
+                                  f"{what}): {' '.join(self.argv)}\n{self.stderr()}")
+            time.sleep(0.02)
+
+    def stderr(self):
+        with self._lock:
+            return "\n".join(self._lines) + ("\n" if self._lines else "")
+
+    def stderr_lines(self):
+        with self._lock:
+            return list(self._lines)
+
+    def wait_stderr(self, pred, timeout=2.0):
+        """Poll until some stderr line satisfies pred; return it or None."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in self.stderr_lines():
+                if pred(line):
+                    return line
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.02)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, sig=signal.SIGTERM, timeout=5.0):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                with self._lock:
+                    self._lines.append(f"[fixture: no exit {timeout} s after signal {sig}, "
+                                       "killed]")
+        self._reader.join(2)
+        return self.proc.returncode, self.stderr()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc is not None and self.proc.poll() is None:
+            self.stop()
+        if exc and exc[0] is not None and exc[0] is not SystemExit:
+            print(f"--- forwarder stderr ---\n{self.stderr()}---", flush=True)
+        return False
+
+
+def run_forwarder(sshd, forward_args=(), env=None, timeout=10.0, **argv_opts):
+    """Run the forwarder expecting it to exit by itself; return (status, stderr text).
+
+    A forwarder still running after `timeout` s is killed and status is None.
+    """
+    argv = forwarder_argv(sshd, forward_args, **argv_opts)
+    p = subprocess.Popen(argv, env=child_env(sshd, env), stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _children.append(p)
+    try:
+        _, err = p.communicate(timeout=timeout)
+        return p.returncode, err.decode(errors="replace")
+    except subprocess.TimeoutExpired:
+        p.kill()
+        _, err = p.communicate()
+        return None, err.decode(errors="replace")
+
+
+# ---------------------------------------------------------------- client helpers
+
+
+def echo_roundtrip(port, payload, timeout=30.0, chunk=65536):
+    """Send payload through port while reading concurrently; half-close; return what came back."""
+    s = connect(port, timeout)
+    err = []
+
+    def send():
+        try:
+            for i in range(0, len(payload), chunk):
+                s.sendall(payload[i:i + chunk])
+            s.shutdown(socket.SHUT_WR)
+        except OSError as e:
+            err.append(e)
+
+    t = threading.Thread(target=send, daemon=True)
+    t.start()
+    try:
+        data = recv_all(s)
+    finally:
+        t.join(timeout)
+        s.close()
+    if err:
+        raise err[0]
+    return data
+
+
+def is_closed_quickly(port, timeout=1.0):
+    """Connect; return (closed, how): closed True if the peer closed/reset within timeout."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    t0 = time.monotonic()
+    try:
+        b = s.recv(1)
+        dt = time.monotonic() - t0
+        if b == b"":
+            return True, f"EOF after {dt:.3f} s"
+        return False, f"unexpected data {b!r}"
+    except ConnectionResetError:
+        return True, f"ECONNRESET after {time.monotonic() - t0:.3f} s"
+    except socket.timeout:
+        return False, f"still open after {timeout} s"
+    except OSError as e:
+        if e.errno in (errno.ECONNRESET, errno.EPIPE):
+            return True, f"{errno.errorcode[e.errno]} after {time.monotonic() - t0:.3f} s"
+        raise
+    finally:
+        s.close()
