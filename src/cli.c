@@ -104,7 +104,8 @@ cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen)
 	char why[512];
 
 	opterr = 0;
-	optind = 1;
+	/* 0, not 1: also forgets a cluster ("-Vv") a previous call stopped inside. */
+	optind = 0;
 	while ((c = getopt_long(argc, argv, "+L:p:l:i:o:vqVh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'L':
@@ -149,6 +150,9 @@ cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen)
 		default:
 			if (optopt != 0 && strchr("Lplio", optopt) != NULL)
 				snprintf(err, errlen, "option -%c needs an argument", optopt);
+			else if (optopt == 'h' || optopt == 'V')
+				snprintf(err, errlen, "option --%s takes no argument",
+				    optopt == 'h' ? "help" : "version");
 			else if (optopt != 0)
 				snprintf(err, errlen, "unknown option -%c (see porthole -h)", optopt);
 			else

@@ -214,6 +214,8 @@ pump_up(struct link *l)
 		link_close(l, LOG_VERBOSE, "channel write failed");
 		return -1;
 	}
+	if (buf_len(&l->upbuf) == 0)
+		buf_free(&l->upbuf); /* idle links hold no buffer */
 	if (l->up == HALF_OPEN && !l->reading && buf_len(&l->upbuf) < UP_HIGH / 2) {
 		if (uv_read_start((uv_stream_t *)&l->tcp, alloc_cb, read_cb) == 0)
 			l->reading = true;
@@ -241,6 +243,13 @@ pump_down(struct link *l)
 
 	if (l->down != HALF_OPEN || (l->down_idle && l->down_gen == gen))
 		return 0;
+	/* Asking whether data is queued is far cheaper than a read that finds none. */
+	if (session_drained(l->session) && !libssh2_poll_channel_read(l->ch, 0) &&
+	    !libssh2_channel_eof(l->ch)) {
+		l->down_idle = true;
+		l->down_gen = gen;
+		return 0;
+	}
 	l->down_idle = false;
 	while (uv_stream_get_write_queue_size((uv_stream_t *)&l->tcp) < DOWN_HIGH) {
 		if (moved >= PUMP_BUDGET)

@@ -1,6 +1,6 @@
 /*
- * Keywords and their values. Each keyword has a parser for its value; the
- * table below is the single list of what -o accepts.
+ * Keywords and their values. keyword_known() holds the list of what -o
+ * accepts; option_set has a branch, with its value's parser, for each.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,11 +102,52 @@ option_add_forward(struct options *o, enum fwd_kind kind, const char *text, char
 	return 0;
 }
 
+/* The keywords option_set knows, so an unknown one is named before its value is looked at. */
+static bool
+keyword_known(const char *keyword)
+{
+	static const char *const keywords[] = {"Port", "User", "IdentityFile", "IdentitiesOnly",
+	    "UserKnownHostsFile", "StrictHostKeyChecking", "ExitOnForwardFailure",
+	    "GatewayPorts", "LogLevel", "LocalForward"};
+
+	for (size_t i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++)
+		if (strcasecmp(keyword, keywords[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * ssh_config writes "LocalForward [bind_address:]port host:hostport", two
+ * words; -L writes one. Both are accepted: the words are joined with ':'.
+ */
+static int
+add_config_forward(struct options *o, enum fwd_kind kind, const char *value, char *err,
+    size_t errlen)
+{
+	size_t n = strcspn(value, " \t");
+	char *joined;
+	int rc;
+
+	if (value[n] == '\0')
+		return option_add_forward(o, kind, value, err, errlen);
+	joined = xmalloc(strlen(value) + 1);
+	memcpy(joined, value, n);
+	joined[n] = ':';
+	strcpy(joined + n + 1, value + n + strspn(value + n, " \t"));
+	rc = option_add_forward(o, kind, joined, err, errlen);
+	free(joined);
+	return rc;
+}
+
 int
 option_set(struct options *o, const char *keyword, const char *value, char *err, size_t errlen)
 {
 	int v;
 
+	if (!keyword_known(keyword)) {
+		snprintf(err, errlen, "unknown keyword '%s'", keyword);
+		return -1;
+	}
 	if (*value == '\0') {
 		snprintf(err, errlen, "%s: missing value", keyword);
 		return -1;
@@ -164,7 +205,7 @@ option_set(struct options *o, const char *keyword, const char *value, char *err,
 		}
 		o->log_level = v;
 	} else if (strcasecmp(keyword, "LocalForward") == 0) {
-		return option_add_forward(o, FWD_LOCAL, value, err, errlen);
+		return add_config_forward(o, FWD_LOCAL, value, err, errlen);
 	} else {
 		snprintf(err, errlen, "unknown keyword '%s'", keyword);
 		return -1;

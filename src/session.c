@@ -98,6 +98,18 @@ struct session {
 	bool open_orphaned;  /* ... and was cancelled since */
 	struct chan_open orphan;
 
+	/*
+	 * An idle "session" channel (nothing is ever run on it). Reading the
+	 * transport needs some channel to call libssh2 through; with this one,
+	 * every byte received is handed to libssh2 once per wakeup even when no
+	 * link exists or every link is stalled, so global requests and
+	 * keepalives from the server are always answered, and each link can
+	 * then ask cheaply whether its channel has data.
+	 */
+	struct chan_open control_req;
+	LIBSSH2_CHANNEL *control;
+	bool control_failed;
+
 	struct dead_channel *dead;
 	struct session_client clients; /* list head */
 	struct session_client *pump_next;
@@ -110,6 +122,7 @@ static void connect_next(struct session *s);
 static void close_handles(struct session *s);
 static void poll_cb(uv_poll_t *h, int status, int events);
 static void idle_cb(uv_idle_t *h);
+static void control_open_done(struct chan_open *req, LIBSSH2_CHANNEL *ch, const char *why);
 
 static void
 set_state(struct session *s, enum session_state to)
@@ -270,6 +283,7 @@ teardown_ssh(struct session *s)
 	struct dead_channel *d;
 
 	s->hard_close = true;
+	s->control = NULL; /* freed with the session */
 	while ((d = s->dead) != NULL) {
 		s->dead = d->next;
 		release_dead(s, d);
@@ -580,19 +594,65 @@ step_auth(struct session *s)
 	s->auth = NULL;
 	set_state(s, S_READY);
 	log_info("connected to %s as %s", s->peer, s->user);
+	s->control_req.session_type = true;
+	s->control_req.done = control_open_done;
+	session_open_channel(s, &s->control_req);
 	if (s->ev.ready != NULL)
 		s->ev.ready(s, s->ev.arg);
 }
 
 /* ---- channels ---- */
 
+static void
+control_open_done(struct chan_open *req, LIBSSH2_CHANNEL *ch, const char *why)
+{
+	struct session *s = container_of(req, struct session, control_req);
+
+	if (ch == NULL) {
+		log_debug("no control channel (%s); links read the transport themselves", why);
+		s->control_failed = true;
+		return;
+	}
+	log_debug2("control channel open");
+	s->control = ch;
+}
+
+/* Hands everything received to libssh2, through the control channel. */
+static void
+drain(struct session *s)
+{
+	int rc;
+
+	if (s->control == NULL || buf_len(&s->rx) == 0)
+		return;
+	rc = libssh2_channel_wait_eof(s->control);
+	if (rc == LIBSSH2_ERROR_EAGAIN)
+		return;
+	if (rc == 0) {
+		log_debug("the server closed the control channel");
+		session_release_channel(s, s->control);
+		s->control = NULL;
+		s->control_failed = true;
+		return;
+	}
+	session_check_error(s, rc);
+}
+
+bool
+session_drained(const struct session *s)
+{
+	return s->control != NULL;
+}
+
 static bool
 step_opens(struct session *s)
 {
 	while (s->opens != NULL) {
 		struct chan_open *req = s->opens;
-		LIBSSH2_CHANNEL *ch = libssh2_channel_direct_tcpip_ex(s->ssh, req->host, req->port,
-		    req->orig_host, req->orig_port);
+		LIBSSH2_CHANNEL *ch = req->session_type ?
+		    libssh2_channel_open_session(s->ssh) :
+		    libssh2_channel_direct_tcpip_ex(s->ssh, req->host, req->port, req->orig_host,
+			req->orig_port);
 		if (ch == NULL && libssh2_session_last_errno(s->ssh) == LIBSSH2_ERROR_EAGAIN) {
 			s->open_in_flight = true;
 			return false;
@@ -754,6 +814,8 @@ pump(struct session *s)
 	case S_READY:
 		more |= step_opens(s);
 		if (s->state == S_READY)
+			drain(s);
+		if (s->state == S_READY)
 			more |= pump_clients(s);
 		if (s->state == S_READY)
 			more |= reap_channels(s);
@@ -776,7 +838,11 @@ pump(struct session *s)
 	if (s->state == S_DEAD || s->ssh == NULL)
 		return;
 	flush_tx(s);
-	if ((s->io_error || (s->rx_eof && buf_len(&s->rx) == 0)) && s->state != S_CLOSING) {
+	/*
+	 * Bytes still in rx after an EOF are of no use without a connection to
+	 * answer on (the drain gave libssh2 its chance to log a DISCONNECT).
+	 */
+	if ((s->io_error || s->rx_eof) && s->state != S_CLOSING) {
 		session_fail(s, 255, "connection to %s %s: %s", s->peer,
 		    s->state == S_READY ? "lost" : "closed",
 		    connection_gone_reason(s, why, sizeof(why)));
@@ -903,6 +969,10 @@ session_stop(struct session *s)
 	case S_READY:
 		fail_opens(s, "porthole is stopping");
 		lose_clients(s);
+		if (s->control != NULL) {
+			session_release_channel(s, s->control);
+			s->control = NULL;
+		}
 		set_state(s, S_CLOSING);
 		uv_timer_start(&s->timer, timer_cb, CLOSE_GRACE_MS, 0);
 		session_wake(s);

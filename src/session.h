@@ -27,9 +27,14 @@ struct session_client {
 	void (*lost)(struct session_client *c);
 };
 
-/* A request for a direct-tcpip channel, queued until the session can send it. */
+/*
+ * A request for a channel, queued until the session can send it: a
+ * direct-tcpip channel to host:port, or (session_type set) a "session"
+ * channel.
+ */
 struct chan_open {
 	struct chan_open *next;
+	bool session_type;
 	char host[256];
 	int port;
 	char orig_host[64];
@@ -74,6 +79,12 @@ void session_release_channel(struct session *s, LIBSSH2_CHANNEL *ch);
 bool session_can_send(const struct session *s);
 /* Counts the reads from the SSH socket: a client that saw EAGAIN need not retry until it changes. */
 unsigned long session_rx_generation(const struct session *s);
+/*
+ * True when everything received has been handed to libssh2 before the
+ * clients are pumped, so a client may ask libssh2 whether its channel has
+ * data (cheap) instead of trying to read it.
+ */
+bool session_drained(const struct session *s);
 /* Asks for another pump pass soon (after local I/O made work for the session). */
 void session_wake(struct session *s);
 /* Reports a libssh2 error seen by a client; transport errors kill the session. */

@@ -1,0 +1,364 @@
+"""Shared helpers for porthole's benchmarks (tests/bench/*.py). Not tests: nothing here is
+run by `meson test`, and no timing is ever a pass/fail criterion.
+
+Reuses tests/lib/fixture.py (the throw-away sshd, Forwarder, free_port). Adds:
+  - the common cipher/MAC (sshd config lines and ssh client flags), so porthole, the
+    libssh2 ceiling and `ssh -L` all run aes128-ctr + hmac-sha2-256;
+  - SshForwarder: OpenSSH's `ssh -N -L` as a Forwarder, whatever PORTHOLE_TEST_WITH_SSH says;
+  - local servers run in a separate Python process (so they never share a GIL with the
+    client side), started by start_server(kind, ...):
+      bulk N   two ports: a sink (reads to EOF, answers the byte count as 8 bytes little
+               endian, closes) and a source (sends N zero bytes, then EOF);
+      byte     writes one byte on accept, then closes;
+      reply    reads one byte, writes one byte, then closes;
+      hold     writes one byte on accept and keeps the connection open; reads and
+               discards; prints the number of open connections on each stdin line;
+  - /proc readers (CPU time, VmRSS/VmHWM) and small statistics.
+
+The porthole under test is $PORTHOLE, else build-rel/porthole (a release build).
+Run as a script only to serve: `python3 benchlib.py serve KIND ARGS...`.
+"""
+
+import os
+import platform
+import resource
+import selectors
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import threading
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+os.environ.setdefault("PORTHOLE", os.path.join(ROOT, "build-rel", "porthole"))
+
+import fixture as fx  # noqa: E402
+
+CIPHER = "aes128-ctr"
+MAC = "hmac-sha2-256"
+SSHD_CIPHER_CONFIG = [f"Ciphers {CIPHER}", f"MACs {MAC}"]
+SSH_CIPHER_ARGS = ["-c", CIPHER, "-m", MAC]
+MIB = 1 << 20
+BIG = 1 << 20  # socket I/O size for the bulk client and server
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+# ---------------------------------------------------------------- forwarders
+
+
+class SshForwarder(fx.Forwarder):
+    """OpenSSH's `ssh -N -F none -o BatchMode=yes ... -c aes128-ctr -m hmac-sha2-256 -L ...`.
+
+    Ready when every -L port listens (ssh prints no ready line).
+    """
+
+    def __init__(self, sshd, forward_args, **kw):
+        extra = list(kw.pop("extra_args", ())) + SSH_CIPHER_ARGS
+        super().__init__(sshd, forward_args, ssh_mode=True, extra_args=extra, **kw)
+
+    def _wait_ready(self):
+        self._ready_line.set()  # nothing to wait for on stderr
+        super()._wait_ready()
+
+
+def porthole_forwarder(sshd, forward_args, **kw):
+    return fx.Forwarder(sshd, forward_args, ssh_mode=False, **kw)
+
+
+def tool_versions():
+    ssh = subprocess.run(["ssh", "-V"], capture_output=True, text=True).stderr.strip()
+    libssh2 = "?"
+    try:
+        out = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "libssh2-1"],
+                             capture_output=True, text=True).stdout.strip()
+        libssh2 = out or "?"
+    except OSError:
+        pass
+    return ssh, libssh2
+
+
+def machine_line():
+    model = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    ssh, libssh2 = tool_versions()
+    return (f"# machine: {os.cpu_count()} CPUs ({model}), kernel {platform.release()}; "
+            f"{ssh}; libssh2 {libssh2}; porthole {os.environ['PORTHOLE']}")
+
+
+# ---------------------------------------------------------------- /proc
+
+
+def proc_cpu(pid, children=False):
+    """utime+stime of pid in seconds (plus its reaped children's if children=True)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime stime (fields 14, 15)
+    if children:
+        ticks += int(fields[13]) + int(fields[14])  # cutime cstime
+    return ticks / CLK_TCK
+
+
+def _descendants(pid):
+    kids = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        kids.setdefault(ppid, []).append(int(name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        for k in kids.get(p, []):
+            out.append(k)
+            todo.append(k)
+    return out
+
+
+def tree_cpu(pid):
+    """CPU seconds used so far by pid and all its descendants, live or reaped."""
+    total = 0.0
+    for p in [pid] + _descendants(pid):
+        try:
+            total += proc_cpu(p, children=True)
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
+
+
+def proc_status_kib(pid, key):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    raise KeyError(key)
+
+
+# ---------------------------------------------------------------- statistics
+
+
+def median(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def percentile(xs, p):
+    """Nearest-rank percentile (p in 0..100) of a non-empty list."""
+    s = sorted(xs)
+    k = max(0, min(len(s) - 1, -(-len(s) * p // 100) - 1))
+    return s[int(k)]
+
+
+def ratio(a, b):
+    return a / b if b else float("nan")
+
+
+def raise_nofile(want):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= want:
+        return soft
+    if hard != resource.RLIM_INFINITY and hard < want:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, want))  # root may raise hard
+        except (ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            return hard
+    else:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+# ---------------------------------------------------------------- servers (client side)
+
+
+class Server:
+    """A benchmark server in its own process: `ports` are what it listens on."""
+
+    def __init__(self, kind, *args):
+        self.proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "serve", kind,
+                                      *map(str, args)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                     bufsize=1)
+        fx._children.append(self.proc)
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"benchmark server {kind} did not start")
+        self.ports = [int(p) for p in line.split()]
+
+    def ask(self):
+        """hold servers: the number of connections open now."""
+        self.proc.stdin.write("?\n")
+        self.proc.stdin.flush()
+        return int(self.proc.stdout.readline())
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+# ---------------------------------------------------------------- servers (server side)
+
+
+def _listener():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", 0))
+    s.listen(4096)
+    return s
+
+
+def _accept_forever(lsock, handler):
+    while True:
+        c, _ = lsock.accept()
+        threading.Thread(target=handler, args=(c,), daemon=True).start()
+
+
+def _sink(c):
+    buf = bytearray(BIG)
+    n = 0
+    try:
+        while True:
+            k = c.recv_into(buf)
+            if k == 0:
+                break
+            n += k
+        c.sendall(struct.pack("<Q", n))
+        c.shutdown(socket.SHUT_WR)
+        while c.recv(65536):
+            pass
+    except OSError:
+        pass
+    finally:
+        c.close()
+
+
+def _source(total):
+    zeros = memoryview(bytes(BIG))
+
+    def handle(c):
+        left = total
+        try:
+            while left > 0:
+                left -= c.send(zeros[:min(BIG, left)])
+            c.shutdown(socket.SHUT_WR)
+            while c.recv(65536):
+                pass
+        except OSError:
+            pass
+        finally:
+            c.close()
+    return handle
+
+
+def _serve_bulk(total):
+    sink, source = _listener(), _listener()
+    print(sink.getsockname()[1], source.getsockname()[1], flush=True)
+    threading.Thread(target=_accept_forever, args=(sink, _sink), daemon=True).start()
+    _accept_forever(source, _source(total))
+
+
+def _serve_byte():
+    ls = _listener()
+    print(ls.getsockname()[1], flush=True)
+    while True:
+        c, _ = ls.accept()
+        try:
+            c.send(b"x")
+        except OSError:
+            pass
+        c.close()
+
+
+def _serve_reply():
+    ls = _listener()
+    print(ls.getsockname()[1], flush=True)
+    while True:
+        c, _ = ls.accept()
+        try:
+            if c.recv(1):
+                c.send(b"x")
+        except OSError:
+            pass
+        c.close()
+
+
+def _serve_hold():
+    raise_nofile(65536)
+    ls = _listener()
+    ls.setblocking(False)
+    sel = selectors.DefaultSelector()
+    sel.register(ls, selectors.EVENT_READ, "listen")
+    sel.register(sys.stdin, selectors.EVENT_READ, "stdin")
+    print(ls.getsockname()[1], flush=True)
+    conns = 0
+    while True:
+        for key, _ in sel.select():
+            if key.data == "listen":
+                while True:
+                    try:
+                        c, _ = ls.accept()
+                    except BlockingIOError:
+                        break
+                    c.setblocking(False)
+                    try:
+                        c.send(b"x")
+                    except OSError:
+                        pass
+                    sel.register(c, selectors.EVENT_READ, "conn")
+                    conns += 1
+            elif key.data == "stdin":
+                if not sys.stdin.readline():
+                    return
+                print(conns, flush=True)
+            else:
+                try:
+                    data = key.fileobj.recv(65536)
+                except OSError:
+                    data = b""
+                if not data:
+                    sel.unregister(key.fileobj)
+                    key.fileobj.close()
+                    conns -= 1
+
+
+def _serve(argv):
+    kind = argv[0]
+    if kind == "bulk":
+        _serve_bulk(int(argv[1]))
+    elif kind == "byte":
+        _serve_byte()
+    elif kind == "reply":
+        _serve_reply()
+    elif kind == "hold":
+        _serve_hold()
+    else:
+        sys.exit(f"unknown server kind {kind}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 3 and sys.argv[1] == "serve":
+        try:
+            _serve(sys.argv[2:])
+        except (KeyboardInterrupt, BrokenPipeError):
+            pass
+    else:
+        sys.exit("usage: benchlib.py serve bulk N | byte | hold")

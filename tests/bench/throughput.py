@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""Throughput of one forwarded TCP connection: porthole -L vs the libssh2 ceiling vs ssh -L.
+
+One throw-away sshd on loopback restricted to aes128-ctr + hmac-sha2-256, one local
+sink/source server (benchlib `bulk`, its own process). First the server is measured raw
+(no tunnel) to show it is not the bottleneck; then, interleaved (ceiling, porthole, ssh,
+ceiling, ...) for --reps rounds, each tool moves --bytes up (client -> server, ended by EOF
+and the sink's 8-byte ack) and down (server -> client) through one connection.
+
+Reports the median MiB/s per tool and direction, the ratios porthole/ceiling (target >= 0.9)
+and porthole/ssh, and CPU seconds per GiB of the client process (porthole, ssh, ceiling)
+and of sshd, from /proc/PID/stat (10 ms ticks).
+
+  tests/bench/throughput.py [--bytes N] [--reps R]
+
+$PORTHOLE is the porthole binary (default build-rel/porthole), $CEILING the ceiling program
+(default build-rel/tests/bench/ceiling).
+"""
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import benchlib as bl
+from benchlib import fx
+
+TOOLS = ("ceiling", "porthole", "ssh")
+
+
+def client_up(port, total):
+    """Send total bytes, half-close, wait for the sink's ack. Returns seconds."""
+    zeros = memoryview(bytes(bl.BIG))
+    t0 = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=120) as s:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        left = total
+        while left > 0:
+            k = min(bl.BIG, left)
+            s.sendall(zeros[:k])
+            left -= k
+        s.shutdown(socket.SHUT_WR)
+        ack = fx.recv_all(s, 8)
+    dt = time.monotonic() - t0
+    if len(ack) != 8 or int.from_bytes(ack, "little") != total:
+        raise RuntimeError(f"upload: sink acknowledged {ack!r}, sent {total}")
+    return dt
+
+
+def client_down(port, total):
+    """Read total bytes. Returns seconds."""
+    buf = bytearray(bl.BIG)
+    got = 0
+    t0 = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=120) as s:
+        while got < total:
+            k = s.recv_into(buf)
+            if k == 0:
+                raise RuntimeError(f"download: EOF after {got} of {total} bytes")
+            got += k
+    return time.monotonic() - t0
+
+
+class Bench:
+    def __init__(self, args, sshd, srv, ceiling, fw):
+        self.args = args
+        self.sshd = sshd
+        self.sink, self.source = srv.ports
+        self.ceiling = ceiling
+        self.fw = fw  # tool -> Forwarder (porthole, ssh); ports in self.lports
+        self.lports = {}
+        self.results = {(t, d): [] for t in TOOLS for d in ("up", "down")}
+        self.cpu = {(t, d): [] for t in TOOLS for d in ("up", "down")}
+        self.sshd_cpu = {(t, d): [] for t in TOOLS for d in ("up", "down")}
+
+    def run_ceiling(self, direction):
+        port = self.sink if direction == "up" else self.source
+        argv = [self.ceiling, self.sshd.host, str(self.sshd.port), self.sshd.user,
+                self.sshd.client_key, "127.0.0.1", str(port), direction, str(self.args.bytes)]
+        s0 = bl.tree_cpu(self.sshd.proc.pid)
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+        time.sleep(0.2)  # let sshd reap the session's processes (their CPU moves to cutime)
+        s1 = bl.tree_cpu(self.sshd.proc.pid)
+        if out.returncode != 0:
+            raise RuntimeError(f"ceiling failed ({out.returncode}): {out.stderr.strip()}")
+        kv = dict(w.split("=", 1) for w in out.stdout.split() if "=" in w)
+        return float(kv["seconds"]), float(kv["cpu"]), s1 - s0
+
+    def run_forwarder(self, tool, direction):
+        fw = self.fw[tool]
+        pid = fw.proc.pid
+        c0, s0 = bl.proc_cpu(pid), bl.tree_cpu(self.sshd.proc.pid)
+        if direction == "up":
+            dt = client_up(self.lports[(tool, "up")], self.args.bytes)
+        else:
+            dt = client_down(self.lports[(tool, "down")], self.args.bytes)
+        c1, s1 = bl.proc_cpu(pid), bl.tree_cpu(self.sshd.proc.pid)
+        return dt, c1 - c0, s1 - s0
+
+    def one(self, tool, direction):
+        if tool == "ceiling":
+            dt, cpu, scpu = self.run_ceiling(direction)
+        else:
+            dt, cpu, scpu = self.run_forwarder(tool, direction)
+        mibps = self.args.bytes / bl.MIB / dt
+        gib = self.args.bytes / (1 << 30)
+        self.results[(tool, direction)].append(mibps)
+        self.cpu[(tool, direction)].append(cpu / gib)
+        self.sshd_cpu[(tool, direction)].append(scpu / gib)
+        print(f"  {tool:9} {direction:4} {mibps:8.1f} MiB/s   client CPU {cpu:6.2f} s "
+              f"({100 * cpu / dt:3.0f}% of {dt:.2f} s)   sshd CPU {scpu:6.2f} s", flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--bytes", type=int, default=512 * bl.MIB, help="bytes per transfer")
+    ap.add_argument("--reps", type=int, default=3, help="rounds of (ceiling, porthole, ssh)")
+    args = ap.parse_args()
+
+    ceiling = os.environ.get("CEILING",
+                             os.path.join(bl.ROOT, "build-rel", "tests", "bench", "ceiling"))
+    if not os.access(ceiling, os.X_OK):
+        fx.skip(f"ceiling program not found at {ceiling} (set CEILING)")
+    fx.porthole_path()  # skips if missing
+    print(bl.machine_line())
+    print(f"# throughput: {args.bytes} bytes per transfer, {args.reps} rounds, "
+          f"{bl.CIPHER} + {bl.MAC}", flush=True)
+
+    with fx.Sshd(extra_config=bl.SSHD_CIPHER_CONFIG) as sshd, bl.Server("bulk",
+                                                                        args.bytes) as srv:
+        sink, source = srv.ports
+        raw_up = args.bytes / bl.MIB / client_up(sink, args.bytes)
+        raw_down = args.bytes / bl.MIB / client_down(source, args.bytes)
+        print(f"  raw (no tunnel): up {raw_up:.0f} MiB/s, down {raw_down:.0f} MiB/s", flush=True)
+
+        ports = {(t, d): fx.free_port() for t in ("porthole", "ssh") for d in ("up", "down")}
+
+        def fwd_args(tool):
+            return ["-L", f"{ports[(tool, 'up')]}:127.0.0.1:{sink}",
+                    "-L", f"{ports[(tool, 'down')]}:127.0.0.1:{source}"]
+
+        with bl.porthole_forwarder(sshd, fwd_args("porthole")) as ph, \
+                bl.SshForwarder(sshd, fwd_args("ssh")) as ssh:
+            b = Bench(args, sshd, srv, ceiling, {"porthole": ph, "ssh": ssh})
+            b.lports = ports
+            for r in range(args.reps):
+                print(f"# round {r + 1}", flush=True)
+                for tool in TOOLS:
+                    for d in ("up", "down"):
+                        b.one(tool, d)
+            for name, fw in (("porthole", ph), ("ssh", ssh)):
+                if not fw.alive():
+                    raise RuntimeError(f"{name} died:\n{fw.stderr()}")
+
+    med = {k: bl.median(v) for k, v in b.results.items()}
+    cpu = {k: bl.median(v) for k, v in b.cpu.items()}
+    scpu = {k: bl.median(v) for k, v in b.sshd_cpu.items()}
+    print()
+    print(f"raw server, no tunnel: up {raw_up:.0f} MiB/s, down {raw_down:.0f} MiB/s")
+    print(f"{'tool':10} {'up MiB/s':>9} {'down MiB/s':>10}   {'client CPU s/GiB up/down':>24}"
+          f"   {'sshd CPU s/GiB up/down':>22}")
+    for t in TOOLS:
+        print(f"{t:10} {med[(t, 'up')]:9.1f} {med[(t, 'down')]:10.1f}   "
+              f"{cpu[(t, 'up')]:11.2f} / {cpu[(t, 'down')]:<10.2f}"
+              f"   {scpu[(t, 'up')]:9.2f} / {scpu[(t, 'down')]:<9.2f}")
+    for other in ("ceiling", "ssh"):
+        up = bl.ratio(med[("porthole", "up")], med[(other, "up")])
+        down = bl.ratio(med[("porthole", "down")], med[(other, "down")])
+        note = "  (target >= 0.9)" if other == "ceiling" else ""
+        print(f"ratio porthole/{other}: up {up:.2f}, down {down:.2f}{note}")
+    cu = bl.ratio(cpu[("porthole", "up")], cpu[("ssh", "up")])
+    cd = bl.ratio(cpu[("porthole", "down")], cpu[("ssh", "down")])
+    print(f"ratio CPU per byte porthole/ssh: up {cu:.2f}, down {cd:.2f}")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except KeyboardInterrupt:
+        sys.exit(130)

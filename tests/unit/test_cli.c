@@ -1,0 +1,358 @@
+/*
+ * Unit tests for cli.c: destinations in every form, how -p and -l combine
+ * with the destination's port and user, each option letter, and every usage
+ * error with its exact text. cli_parse runs many times in one process, so
+ * getopt's global state must not leak from one call into the next.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "cli.h"
+#include "log.h"
+
+static struct options o;
+static char err[512];
+
+/* Parses "porthole ARGS..." into o (freed and reinitialised first). */
+#define PARSE(...) parse_argv((char *[]){"porthole", __VA_ARGS__, NULL})
+
+static enum cli_result
+parse_argv(char **argv)
+{
+	int argc = 0;
+
+	while (argv[argc] != NULL)
+		argc++;
+	options_free(&o);
+	memset(err, 'Z', sizeof(err) - 1);
+	err[sizeof(err) - 1] = '\0';
+	return cli_parse(argc, argv, &o, err, sizeof(err));
+}
+
+#define CHECK_RUN(...) CHECK_STR(PARSE(__VA_ARGS__) == CLI_RUN ? "" : err, "")
+
+#define CHECK_USAGE(reason, ...)                                                                   \
+	do {                                                                                       \
+		CHECK_INT(PARSE(__VA_ARGS__), CLI_USAGE);                                          \
+		CHECK_STR(err, reason);                                                            \
+	} while (0)
+
+static int
+destination(const char *text)
+{
+	options_free(&o);
+	memset(err, 'Z', sizeof(err) - 1);
+	err[sizeof(err) - 1] = '\0';
+	return cli_parse_destination(text, &o, err, sizeof(err));
+}
+
+#define CHECK_DEST(text, want_user, want_host, want_port)                                                         \
+	do {                                                                                       \
+		CHECK_STR(destination(text) == 0 ? "" : err, "");                                  \
+		if ((want_user) == NULL)                                                                \
+			CHECK(o.user == NULL);                                                     \
+		else                                                                               \
+			CHECK_STR(o.user, (want_user));                                                 \
+		CHECK_STR(o.host, (want_host));                                                         \
+		CHECK_INT(o.port, (want_port));                                                         \
+	} while (0)
+
+#define CHECK_DEST_ERR(text, reason)                                                               \
+	do {                                                                                       \
+		CHECK_INT(destination(text), -1);                                                  \
+		CHECK_STR(err, reason);                                                            \
+		CHECK(o.host == NULL);                                                             \
+		CHECK(o.user == NULL);                                                             \
+		CHECK_INT(o.port, -1);                                                             \
+	} while (0)
+
+static void
+test_destination(void)
+{
+	CHECK_DEST("host", NULL, "host", -1);
+	CHECK_DEST("user@host", "user", "host", -1);
+	CHECK_DEST("host:2222", NULL, "host", 2222);
+	CHECK_DEST("user@host:2222", "user", "host", 2222);
+	CHECK_DEST("h:1", NULL, "h", 1);
+	CHECK_DEST("h:65535", NULL, "h", 65535);
+	CHECK_DEST("10.0.0.1:22", NULL, "10.0.0.1", 22);
+	CHECK_DEST("[::1]", NULL, "::1", -1);
+	CHECK_DEST("[::1]:2222", NULL, "::1", 2222);
+	CHECK_DEST("user@[fe80::1]:22", "user", "fe80::1", 22);
+	CHECK_DEST("u@[fe80::1%eth0]", "u", "fe80::1%eth0", -1);
+	CHECK_DEST("[host.example]:22", NULL, "host.example", 22);
+	/* Without brackets, more than one colon is an IPv6 address with no port. */
+	CHECK_DEST("::1", NULL, "::1", -1);
+	CHECK_DEST("fe80::1:22", NULL, "fe80::1:22", -1);
+	CHECK_DEST("u@::1", "u", "::1", -1);
+	/* The last '@' ends the user name, as in ssh. */
+	CHECK_DEST("a@b@host", "a@b", "host", -1);
+
+	CHECK_DEST_ERR("@h", "@h: empty user name");
+	CHECK_DEST_ERR("@[::1]:22", "@[::1]:22: empty user name");
+	CHECK_DEST_ERR("h:99999", "h:99999: bad port '99999'");
+	CHECK_DEST_ERR("h:0", "h:0: bad port '0'");
+	CHECK_DEST_ERR("h:", "h:: bad port ''");
+	CHECK_DEST_ERR("h:ssh", "h:ssh: bad port 'ssh'");
+	CHECK_DEST_ERR("u@h:-1", "u@h:-1: bad port '-1'");
+	CHECK_DEST_ERR("[::1]:65536", "[::1]:65536: bad port '65536'");
+	CHECK_DEST_ERR("[::1]:", "[::1]:: bad port ''");
+	CHECK_DEST_ERR("[::1", "[::1: unbalanced brackets");
+	CHECK_DEST_ERR("u@[::1", "u@[::1: unbalanced brackets");
+	CHECK_DEST_ERR("[::1]22", "[::1]22: unexpected text after ']'");
+	CHECK_DEST_ERR("[::1]]", "[::1]]: unexpected text after ']'");
+	CHECK_DEST_ERR("", ": missing host name");
+	CHECK_DEST_ERR("u@", "u@: missing host name");
+	CHECK_DEST_ERR(":22", ":22: missing host name");
+	CHECK_DEST_ERR("[]", "[]: missing host name");
+	CHECK_DEST_ERR("[]:22", "[]:22: missing host name");
+
+	/* The destination fills only what is not set yet, and replaces the host. */
+	options_free(&o);
+	o.port = 7;
+	o.user = strdup("me");
+	CHECK_INT(cli_parse_destination("you@first:22", &o, err, sizeof(err)), 0);
+	CHECK_INT(cli_parse_destination("second", &o, err, sizeof(err)), 0);
+	CHECK_STR(o.host, "second");
+	CHECK_STR(o.user, "me");
+	CHECK_INT(o.port, 7);
+	options_free(&o);
+}
+
+static void
+test_user_and_port(void)
+{
+	CHECK_RUN("user@host:2222");
+	CHECK_STR(o.user, "user");
+	CHECK_STR(o.host, "host");
+	CHECK_INT(o.port, 2222);
+
+	/* -l and -p win over the destination's user@ and :port. */
+	CHECK_RUN("-p", "2000", "-l", "me", "user@host:2222");
+	CHECK_STR(o.user, "me");
+	CHECK_INT(o.port, 2000);
+	CHECK_STR(o.host, "host");
+	CHECK_RUN("-p2000", "-lme", "[::1]:2222");
+	CHECK_STR(o.user, "me");
+	CHECK_INT(o.port, 2000);
+	CHECK_STR(o.host, "::1");
+	CHECK_RUN("-p", "2000", "user@host");
+	CHECK_STR(o.user, "user");
+	CHECK_INT(o.port, 2000);
+	CHECK_RUN("-l", "me", "host:2222");
+	CHECK_STR(o.user, "me");
+	CHECK_INT(o.port, 2222);
+	CHECK_RUN("-o", "Port=2000", "-o", "User=me", "user@host:2222");
+	CHECK_STR(o.user, "me");
+	CHECK_INT(o.port, 2000);
+	CHECK_RUN("-l", "a", "-l", "b", "host");
+	CHECK_STR(o.user, "b");
+	CHECK_RUN("host");
+	CHECK(o.user == NULL);
+	CHECK_INT(o.port, -1);
+
+	/* Options end at the destination: porthole runs no remote command. */
+	CHECK_USAGE("unexpected argument '-p': porthole runs no remote command", "user@host",
+	    "-p", "2000");
+	CHECK_USAGE("unexpected argument '-l': porthole runs no remote command", "host", "-l",
+	    "me");
+	CHECK_USAGE("unexpected argument 'uptime': porthole runs no remote command", "host",
+	    "uptime");
+	CHECK_USAGE("unexpected argument 'b': porthole runs no remote command", "a", "b", "c");
+	CHECK_RUN("-p", "22", "--", "host");
+	CHECK_STR(o.host, "host");
+	CHECK_USAGE("unexpected argument 'x': porthole runs no remote command", "--", "host",
+	    "x");
+
+	CHECK_USAGE("-p 0: port out of range (1-65535)", "-p", "0", "host");
+	CHECK_USAGE("-p 65536: port out of range (1-65535)", "-p", "65536", "host");
+	CHECK_USAGE("-p ssh: port out of range (1-65535)", "-p", "ssh", "host");
+	CHECK_USAGE("h:99999: bad port '99999'", "h:99999");
+	CHECK_USAGE("@h: empty user name", "@h");
+	CHECK_USAGE("[::1: unbalanced brackets", "[::1");
+}
+
+static void
+test_forwards(void)
+{
+	CHECK_RUN("-L", "8080:intranet:80", "host");
+	CHECK_INT(o.n_forwards, 1);
+	CHECK_INT(o.forwards[0].bind_port, 8080);
+	CHECK_STR(o.forwards[0].host, "intranet");
+	CHECK_INT(o.forwards[0].host_port, 80);
+
+	CHECK_RUN("-L8080:a:80", "-L", "[::1]:8443:[fe80::1]:443", "-o", "LocalForward=1:b:2",
+	    "host");
+	CHECK_INT(o.n_forwards, 3);
+	CHECK_STR(o.forwards[0].host, "a");
+	CHECK_STR(o.forwards[1].bind_host, "::1");
+	CHECK_STR(o.forwards[1].host, "fe80::1");
+	CHECK_STR(o.forwards[2].host, "b");
+
+	CHECK_USAGE("-L 99999:x:80: port out of range (1-65535)", "-L", "99999:x:80", "host");
+	CHECK_USAGE("-L 8080:h:53/udp: UDP forwarding is not supported yet", "-L",
+	    "8080:h:53/udp", "host");
+	CHECK_USAGE("-L 8080:h:53/UDP: UDP forwarding is not supported yet", "-L",
+	    "8080:h:53/UDP", "host");
+	CHECK_USAGE("-L 8080: expected [bind_address:]port:host:hostport", "-L", "8080", "host");
+	CHECK_USAGE("-L : expected [bind_address:]port:host:hostport", "-L", "", "host");
+	/* A bad -L is reported even when a later argument is bad too. */
+	CHECK_USAGE("-L x: expected [bind_address:]port:host:hostport", "-L", "x", "-Z", "host");
+}
+
+static void
+test_identity_and_o(void)
+{
+	char *argv[(OPTION_MAX_IDENTITIES + 1) * 2 + 3];
+	int argc = 0;
+
+	CHECK_RUN("-i", "k1", "-ik2", "-o", "IdentityFile=k3", "host");
+	CHECK_INT(o.n_identity_files, 3);
+	CHECK_STR(o.identity_files[0], "k1");
+	CHECK_STR(o.identity_files[1], "k2");
+	CHECK_STR(o.identity_files[2], "k3");
+
+	argv[argc++] = "porthole";
+	for (int i = 0; i <= OPTION_MAX_IDENTITIES; i++) {
+		argv[argc++] = "-i";
+		argv[argc++] = "key";
+	}
+	argv[argc++] = "host";
+	argv[argc] = NULL;
+	CHECK_INT(parse_argv(argv), CLI_USAGE);
+	CHECK_STR(err, "-i key: IdentityFile: too many identity files (at most 32)");
+	CHECK_INT(o.n_identity_files, OPTION_MAX_IDENTITIES);
+
+	CHECK_RUN("-o", "StrictHostKeyChecking=accept-new", "-o", "IdentitiesOnly yes", "-o",
+	    "UserKnownHostsFile = /tmp/kh", "-oExitOnForwardFailure=yes", "-o",
+	    "gatewayports=no", "host");
+	CHECK_INT(o.strict_hostkey, STRICT_ACCEPT_NEW);
+	CHECK_INT(o.identities_only, 1);
+	CHECK_STR(o.known_hosts, "/tmp/kh");
+	CHECK_INT(o.exit_on_forward_failure, 1);
+	CHECK_INT(o.gateway_ports, 0);
+
+	CHECK_USAGE("-o Bogus=1: unknown keyword 'Bogus'", "-o", "Bogus=1", "host");
+	CHECK_USAGE("-o Bogus: unknown keyword 'Bogus'", "-o", "Bogus", "host");
+	CHECK_USAGE("-o Port: Port: missing value", "-o", "Port", "host");
+	CHECK_USAGE("-o StrictHostKeyChecking=no: bad value 'no' for StrictHostKeyChecking (yes, "
+		    "accept-new or ask; there is no 'no')",
+	    "-o", "StrictHostKeyChecking=no", "host");
+	CHECK_USAGE("-o =x: bad option '=x' (expected Keyword=value)", "-o", "=x", "host");
+	CHECK_USAGE("-o GatewayPorts=maybe: bad value 'maybe' for GatewayPorts (yes or no)", "-o",
+	    "GatewayPorts=maybe", "host");
+}
+
+static void
+test_usage_errors(void)
+{
+	CHECK_USAGE("unknown option -Z (see porthole -h)", "-Z", "host");
+	CHECK_USAGE("unknown option -R (see porthole -h)", "-R", "8080:h:80", "host");
+	CHECK_USAGE("unknown option -Z (see porthole -h)", "-vZ", "host");
+	CHECK_USAGE("unknown option --bogus (see porthole -h)", "--bogus", "host");
+	CHECK_USAGE("unknown option --bogus=1 (see porthole -h)", "--bogus=1", "host");
+	CHECK_USAGE("option --help takes no argument", "--help=x", "host");
+	CHECK_USAGE("option --version takes no argument", "--version=1", "host");
+	CHECK_INT(PARSE("--hel", "host"), CLI_EXIT);
+	CHECK_USAGE("option -p needs an argument", "-p");
+	CHECK_USAGE("option -l needs an argument", "-l");
+	CHECK_USAGE("option -L needs an argument", "-L");
+	CHECK_USAGE("option -i needs an argument", "-i");
+	CHECK_USAGE("option -o needs an argument", "-o");
+	CHECK_USAGE("option -o needs an argument", "-vo");
+	/* An option's argument is the next word, even when it looks like a destination. */
+	CHECK_USAGE("missing destination (see porthole -h)", "-p", "22");
+	CHECK_USAGE("missing destination (see porthole -h)", "-l", "host");
+	CHECK_USAGE("missing destination (see porthole -h)", "-v");
+	CHECK_USAGE("missing destination (see porthole -h)", "--");
+	CHECK_INT(parse_argv((char *[]){"porthole", NULL}), CLI_USAGE);
+	CHECK_STR(err, "missing destination (see porthole -h)");
+	CHECK_INT(parse_argv((char *[]){NULL}), CLI_USAGE);
+	CHECK_STR(err, "missing destination (see porthole -h)");
+}
+
+static void
+test_log_levels(void)
+{
+	CHECK_RUN("host");
+	CHECK_INT(o.log_level, -1);
+	CHECK_RUN("-v", "host");
+	CHECK_INT(o.log_level, LOG_DEBUG1);
+	CHECK_RUN("-vv", "host");
+	CHECK_INT(o.log_level, LOG_DEBUG2);
+	CHECK_RUN("-v", "-v", "host");
+	CHECK_INT(o.log_level, LOG_DEBUG2);
+	CHECK_RUN("-vvv", "host");
+	CHECK_INT(o.log_level, LOG_DEBUG3);
+	CHECK_RUN("-vvvvv", "host");
+	CHECK_INT(o.log_level, LOG_DEBUG3);
+	CHECK_RUN("-q", "host");
+	CHECK_INT(o.log_level, LOG_ERROR);
+	CHECK_RUN("-q", "-vvv", "host");
+	CHECK_INT(o.log_level, LOG_ERROR);
+	CHECK_RUN("-vq", "host");
+	CHECK_INT(o.log_level, LOG_ERROR);
+	CHECK_RUN("-o", "LogLevel=VERBOSE", "host");
+	CHECK_INT(o.log_level, LOG_VERBOSE);
+	CHECK_RUN("-o", "LogLevel=QUIET", "-v", "host");
+	CHECK_INT(o.log_level, LOG_DEBUG1);
+	/* The level is set only once the whole command line is good. */
+	CHECK_USAGE("missing destination (see porthole -h)", "-vvv");
+	CHECK_INT(o.log_level, -1);
+}
+
+static void
+test_exit(void)
+{
+	CHECK_INT(PARSE("-V"), CLI_EXIT);
+	CHECK_INT(PARSE("--version"), CLI_EXIT);
+	CHECK_INT(PARSE("-h"), CLI_EXIT);
+	CHECK_INT(PARSE("--help"), CLI_EXIT);
+	CHECK_INT(PARSE("-V", "host"), CLI_EXIT);
+	CHECK_INT(PARSE("-p", "22", "-h", "host", "extra"), CLI_EXIT);
+	/* Help wins over a later bad argument, not over an earlier one. */
+	CHECK_INT(PARSE("-h", "-Z"), CLI_EXIT);
+	CHECK_USAGE("unknown option -Z (see porthole -h)", "-Z", "-h");
+	fflush(stdout);
+}
+
+/*
+ * getopt keeps its place inside a cluster of letters between calls. A parse
+ * that stops in the middle of one ("-Vv", "-Zv") must not hand the rest of
+ * that cluster, from an argv that is gone, to the next parse.
+ */
+static void
+test_reparse(void)
+{
+	CHECK_INT(PARSE("-Vv", "host"), CLI_EXIT);
+	CHECK_RUN("host");
+	CHECK_INT(o.log_level, -1);
+	CHECK_INT(PARSE("-hq", "host"), CLI_EXIT);
+	CHECK_RUN("host");
+	CHECK_INT(o.log_level, -1);
+	CHECK_USAGE("unknown option -Z (see porthole -h)", "-Zv", "host");
+	CHECK_RUN("host");
+	CHECK_INT(o.log_level, -1);
+	CHECK_USAGE("unknown option -Z (see porthole -h)", "-Zp", "host");
+	CHECK_RUN("h");
+	CHECK_INT(o.port, -1);
+	CHECK_STR(o.host, "h");
+	fflush(stdout);
+}
+
+int
+main(void)
+{
+	options_init(&o);
+	test_destination();
+	test_user_and_port();
+	test_forwards();
+	test_identity_and_o();
+	test_usage_errors();
+	test_log_levels();
+	test_exit();
+	test_reparse();
+	options_free(&o);
+	return check_done("cli");
+}
