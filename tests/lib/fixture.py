@@ -724,8 +724,10 @@ def run_forwarder(sshd, forward_args=(), env=None, timeout=10.0, **argv_opts):
     A forwarder still running after `timeout` s is killed and status is None.
     """
     argv = forwarder_argv(sshd, forward_args, **argv_opts)
+    # A session of its own: no controlling terminal, even when the tests run from one.
     p = subprocess.Popen(argv, env=child_env(sshd, env), stdin=subprocess.DEVNULL,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         start_new_session=True)
     _children.append(p)
     try:
         _, err = p.communicate(timeout=timeout)
