@@ -113,7 +113,6 @@ struct session {
 	struct dead_channel *dead;
 	struct session_client clients; /* list head */
 	struct session_client *pump_next;
-	int handles_open;
 };
 
 static void session_fail(struct session *s, int status, const char *fmt, ...)
@@ -227,22 +226,21 @@ fill_rx(struct session *s)
 }
 
 static void
-handle_closed_cb(uv_handle_t *h)
+poll_closed_cb(uv_handle_t *h)
 {
 	struct session *s = h->data;
-	if (h == (uv_handle_t *)s->poll) {
-		free(s->poll);
+
+	if (s->poll == (uv_poll_t *)h)
 		s->poll = NULL;
-	}
-	s->handles_open--;
+	free(h);
 }
 
+/* Closes the poll handle (one per connect attempt); the fd is closed by its owner. */
 static void
 close_poll(struct session *s)
 {
 	if (s->poll != NULL && !uv_is_closing((uv_handle_t *)s->poll))
-		uv_close((uv_handle_t *)s->poll, handle_closed_cb);
-	/* The fd itself is closed by whoever owns it next (teardown or connect_next). */
+		uv_close((uv_handle_t *)s->poll, poll_closed_cb);
 }
 
 static void
@@ -492,7 +490,6 @@ connect_next(struct session *s)
 		s->poll = xcalloc(1, sizeof(*s->poll));
 		uv_poll_init_socket(s->loop, s->poll, fd);
 		s->poll->data = s;
-		s->handles_open++;
 		s->poll_events = UV_WRITABLE;
 		uv_poll_start(s->poll, UV_WRITABLE, poll_cb);
 		uv_timer_start(&s->timer, timer_cb, CONNECT_TIMEOUT_MS, 0);
@@ -921,7 +918,6 @@ session_new(uv_loop_t *loop, const struct options *opt, const struct session_eve
 	uv_check_init(loop, &s->check);
 	uv_idle_init(loop, &s->idle);
 	s->timer.data = s->check.data = s->idle.data = s;
-	s->handles_open = 3;
 	uv_check_start(&s->check, check_cb);
 	return s;
 }
@@ -952,9 +948,9 @@ close_handles(struct session *s)
 {
 	close_poll(s);
 	if (!uv_is_closing((uv_handle_t *)&s->timer)) {
-		uv_close((uv_handle_t *)&s->timer, handle_closed_cb);
-		uv_close((uv_handle_t *)&s->check, handle_closed_cb);
-		uv_close((uv_handle_t *)&s->idle, handle_closed_cb);
+		uv_close((uv_handle_t *)&s->timer, NULL);
+		uv_close((uv_handle_t *)&s->check, NULL);
+		uv_close((uv_handle_t *)&s->idle, NULL);
 	}
 	if (s->resolving)
 		uv_cancel((uv_req_t *)&s->gai);

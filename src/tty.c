@@ -3,12 +3,22 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "tty.h"
+
+static volatile sig_atomic_t interrupted;
+
+static void
+interrupt_handler(int signum)
+{
+	interrupted = signum;
+}
 
 bool
 tty_available(void)
@@ -30,6 +40,18 @@ tty_prompt(const char *prompt, bool echo, char *out, size_t outlen)
 
 	if (outlen == 0 || (fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)) == -1)
 		return -1;
+	/*
+	 * The event loop's signal handlers restart read(); while prompting,
+	 * Ctrl-C must interrupt it instead. The signal is raised again once
+	 * the terminal is restored, so the loop still sees it.
+	 */
+	struct sigaction sa, old_int, old_term;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = interrupt_handler;
+	sigemptyset(&sa.sa_mask);
+	interrupted = 0;
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
 	if (!echo && tcgetattr(fd, &saved) == 0) {
 		quiet = saved;
 		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
@@ -40,8 +62,17 @@ tty_prompt(const char *prompt, bool echo, char *out, size_t outlen)
 	if (write(fd, prompt, strlen(prompt)) < 0)
 		goto out;
 	for (;;) {
+		/*
+		 * A signal may be delivered to one of libuv's threads rather than
+		 * interrupting this read, so wait in short slices and look.
+		 */
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		if (interrupted)
+			goto out;
+		if (poll(&pfd, 1, 200) <= 0)
+			continue;
 		ssize_t n = read(fd, &c, 1);
-		if (n == -1 && errno == EINTR)
+		if (n == -1 && errno == EINTR && !interrupted)
 			continue;
 		if (n <= 0)
 			goto out;
@@ -59,5 +90,12 @@ out:
 		/* the prompt's line break is cosmetic */
 	}
 	close(fd);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	if (interrupted) {
+		explicit_bzero(out, outlen);
+		raise(interrupted);
+		return -1;
+	}
 	return rc;
 }

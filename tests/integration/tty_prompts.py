@@ -92,6 +92,12 @@ def main():
 
         t = Tty(argv, env)
         t.expect("(yes/no)?")
+        os.kill(t.pid, signal.SIGINT)
+        status = t.wait(5)
+        fx.check(status == 255, "Ctrl-C at the question stops porthole (255)", f"status {status}")
+
+        t = Tty(argv, env)
+        t.expect("(yes/no)?")
         t.type("yes")
         t.expect("connected to")
         fx.check(os.path.getsize(kh) > 0, "answering 'yes' connects and records the key")
