@@ -1,5 +1,7 @@
 /*
- * Command-line parsing, with ssh's letters. Options given on the command
+ * Command-line parsing, with ssh's letters. Options may come before or
+ * after the destination (ssh reads them after the host too, and porthole
+ * has no remote command to confuse them with). Options given on the command
  * line win; the destination's user@ and :port fill only what -l and -p
  * did not set (ssh does the same).
  */
@@ -106,7 +108,7 @@ cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen)
 	opterr = 0;
 	/* 0, not 1: also forgets a cluster ("-Vv") a previous call stopped inside. */
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "+L:p:l:i:o:vqVh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "L:p:l:i:o:vqVh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'L':
 			if (option_add_forward(o, FWD_LOCAL, optarg, err, errlen) == -1)
@@ -119,6 +121,10 @@ cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen)
 			}
 			break;
 		case 'l':
+			if (*optarg == '\0') {
+				snprintf(err, errlen, "-l: empty user name");
+				return CLI_USAGE;
+			}
 			free(o->user);
 			o->user = xstrdup(optarg);
 			break;

@@ -47,15 +47,15 @@ destination(const char *text)
 	return cli_parse_destination(text, &o, err, sizeof(err));
 }
 
-#define CHECK_DEST(text, want_user, want_host, want_port)                                                         \
+#define CHECK_DEST(text, want_user, want_host, want_port)                                          \
 	do {                                                                                       \
 		CHECK_STR(destination(text) == 0 ? "" : err, "");                                  \
-		if ((want_user) == NULL)                                                                \
+		if ((want_user) == NULL)                                                           \
 			CHECK(o.user == NULL);                                                     \
 		else                                                                               \
-			CHECK_STR(o.user, (want_user));                                                 \
-		CHECK_STR(o.host, (want_host));                                                         \
-		CHECK_INT(o.port, (want_port));                                                         \
+			CHECK_STR(o.user, (want_user));                                            \
+		CHECK_STR(o.host, (want_host));                                                    \
+		CHECK_INT(o.port, (want_port));                                                    \
 	} while (0)
 
 #define CHECK_DEST_ERR(text, reason)                                                               \
@@ -152,19 +152,24 @@ test_user_and_port(void)
 	CHECK(o.user == NULL);
 	CHECK_INT(o.port, -1);
 
-	/* Options end at the destination: porthole runs no remote command. */
-	CHECK_USAGE("unexpected argument '-p': porthole runs no remote command", "user@host",
-	    "-p", "2000");
-	CHECK_USAGE("unexpected argument '-l': porthole runs no remote command", "host", "-l",
-	    "me");
+	/* Options may follow the destination, as with ssh; other words are an error. */
+	CHECK_RUN("user@host", "-p", "2000");
+	CHECK_INT(o.port, 2000);
+	CHECK_RUN("host:2222", "-l", "me", "-L", "8080:x:80");
+	CHECK_STR(o.user, "me");
+	CHECK_INT(o.port, 2222);
+	CHECK_INT(o.n_forwards, 1);
 	CHECK_USAGE("unexpected argument 'uptime': porthole runs no remote command", "host",
-	    "uptime");
+		    "uptime");
 	CHECK_USAGE("unexpected argument 'b': porthole runs no remote command", "a", "b", "c");
 	CHECK_RUN("-p", "22", "--", "host");
 	CHECK_STR(o.host, "host");
-	CHECK_USAGE("unexpected argument 'x': porthole runs no remote command", "--", "host",
-	    "x");
+	CHECK_USAGE("unexpected argument 'x': porthole runs no remote command", "--", "host", "x");
 
+	CHECK_USAGE("-l: empty user name", "-l", "", "host");
+	CHECK_USAGE("-l: empty user name", "-l", "", "user@host");
+	CHECK_USAGE("-i : IdentityFile: missing value", "-i", "", "host");
+	CHECK_USAGE("-p : port out of range (1-65535)", "-p", "", "host");
 	CHECK_USAGE("-p 0: port out of range (1-65535)", "-p", "0", "host");
 	CHECK_USAGE("-p 65536: port out of range (1-65535)", "-p", "65536", "host");
 	CHECK_USAGE("-p ssh: port out of range (1-65535)", "-p", "ssh", "host");
@@ -183,7 +188,7 @@ test_forwards(void)
 	CHECK_INT(o.forwards[0].host_port, 80);
 
 	CHECK_RUN("-L8080:a:80", "-L", "[::1]:8443:[fe80::1]:443", "-o", "LocalForward=1:b:2",
-	    "host");
+		  "host");
 	CHECK_INT(o.n_forwards, 3);
 	CHECK_STR(o.forwards[0].host, "a");
 	CHECK_STR(o.forwards[1].bind_host, "::1");
@@ -191,10 +196,10 @@ test_forwards(void)
 	CHECK_STR(o.forwards[2].host, "b");
 
 	CHECK_USAGE("-L 99999:x:80: port out of range (1-65535)", "-L", "99999:x:80", "host");
-	CHECK_USAGE("-L 8080:h:53/udp: UDP forwarding is not supported yet", "-L",
-	    "8080:h:53/udp", "host");
-	CHECK_USAGE("-L 8080:h:53/UDP: UDP forwarding is not supported yet", "-L",
-	    "8080:h:53/UDP", "host");
+	CHECK_USAGE("-L 8080:h:53/udp: UDP forwarding is not supported yet", "-L", "8080:h:53/udp",
+		    "host");
+	CHECK_USAGE("-L 8080:h:53/UDP: UDP forwarding is not supported yet", "-L", "8080:h:53/UDP",
+		    "host");
 	CHECK_USAGE("-L 8080: expected [bind_address:]port:host:hostport", "-L", "8080", "host");
 	CHECK_USAGE("-L : expected [bind_address:]port:host:hostport", "-L", "", "host");
 	/* A bad -L is reported even when a later argument is bad too. */
@@ -225,8 +230,8 @@ test_identity_and_o(void)
 	CHECK_INT(o.n_identity_files, OPTION_MAX_IDENTITIES);
 
 	CHECK_RUN("-o", "StrictHostKeyChecking=accept-new", "-o", "IdentitiesOnly yes", "-o",
-	    "UserKnownHostsFile = /tmp/kh", "-oExitOnForwardFailure=yes", "-o",
-	    "gatewayports=no", "host");
+		  "UserKnownHostsFile = /tmp/kh", "-oExitOnForwardFailure=yes", "-o",
+		  "gatewayports=no", "host");
 	CHECK_INT(o.strict_hostkey, STRICT_ACCEPT_NEW);
 	CHECK_INT(o.identities_only, 1);
 	CHECK_STR(o.known_hosts, "/tmp/kh");
@@ -238,10 +243,10 @@ test_identity_and_o(void)
 	CHECK_USAGE("-o Port: Port: missing value", "-o", "Port", "host");
 	CHECK_USAGE("-o StrictHostKeyChecking=no: bad value 'no' for StrictHostKeyChecking (yes, "
 		    "accept-new or ask; there is no 'no')",
-	    "-o", "StrictHostKeyChecking=no", "host");
+		    "-o", "StrictHostKeyChecking=no", "host");
 	CHECK_USAGE("-o =x: bad option '=x' (expected Keyword=value)", "-o", "=x", "host");
 	CHECK_USAGE("-o GatewayPorts=maybe: bad value 'maybe' for GatewayPorts (yes or no)", "-o",
-	    "GatewayPorts=maybe", "host");
+		    "GatewayPorts=maybe", "host");
 }
 
 static void

@@ -201,7 +201,7 @@ test_log_level(void)
 		int level;
 	} names[] = {
 	    {"QUIET", LOG_QUIET},   {"FATAL", LOG_FATAL},     {"ERROR", LOG_ERROR},
-	    {"INFO", LOG_INFO},     {"VERBOSE", LOG_VERBOSE}, {"DEBUG", LOG_DEBUG1},
+	    {"INFO", LOG_INFO},	    {"VERBOSE", LOG_VERBOSE}, {"DEBUG", LOG_DEBUG1},
 	    {"DEBUG1", LOG_DEBUG1}, {"DEBUG2", LOG_DEBUG2},   {"DEBUG3", LOG_DEBUG3},
 	    {"debug3", LOG_DEBUG3}, {"Info", LOG_INFO},
 	};
@@ -380,7 +380,9 @@ test_line_forms(void)
 	memset(longkw, 'K', 63);
 	strcpy(longkw + 63, "=1");
 	CHECK_INT(line(longkw), -1);
-	CHECK_STR(err, "unknown keyword 'KKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKK'");
+	CHECK_STR(
+	    err,
+	    "unknown keyword 'KKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKK'");
 	memset(longkw, 'K', 64);
 	strcpy(longkw + 64, "=1");
 	CHECK_INT(line(longkw), -1);
