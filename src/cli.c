@@ -16,7 +16,8 @@
 #include "xmalloc.h"
 
 static const char usage_text[] =
-    "usage: porthole [-qvVh] [-L [bind_address:]port:host:hostport] [-p port]\n"
+    "usage: porthole [-qvVh] [-L [bind_address:]port:host:hostport]\n"
+    "                [-R [bind_address:]port:host:hostport] [-p port]\n"
     "                [-l login_name] [-i identity_file] [-o option] destination\n"
     "\n"
     "Keeps one SSH session to destination ([user@]host[:port]) and carries every\n"
@@ -26,12 +27,17 @@ static const char usage_text[] =
     "                  listen on port (loopback unless bind_address is given) and\n"
     "                  connect each connection to host:hostport from the server;\n"
     "                  repeatable; IPv6 addresses in brackets\n"
+    "  -R [bind_address:]port:host:hostport\n"
+    "                  ask the server to listen on port (its loopback unless\n"
+    "                  bind_address is given; 0 lets it pick and prints the port)\n"
+    "                  and connect each connection to host:hostport from here\n"
     "  -p port         SSH port on the server (default 22)\n"
     "  -l login_name   user to log in as (default: the local user)\n"
     "  -i file         identity (private key) file; repeatable\n"
     "  -o Keyword=value  set an option: Port, User, IdentityFile, IdentitiesOnly,\n"
     "                  UserKnownHostsFile, StrictHostKeyChecking (yes|accept-new|ask),\n"
-    "                  ExitOnForwardFailure, GatewayPorts, LogLevel, LocalForward\n"
+    "                  ExitOnForwardFailure, GatewayPorts, LogLevel, LocalForward,\n"
+    "                  RemoteForward\n"
     "  -v              more detail on stderr (repeat for more)\n"
     "  -q              quiet: errors only\n"
     "  -V              print the version and exit\n"
@@ -108,10 +114,12 @@ cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen)
 	opterr = 0;
 	/* 0, not 1: also forgets a cluster ("-Vv") a previous call stopped inside. */
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "L:p:l:i:o:vqVh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "L:R:p:l:i:o:vqVh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'L':
-			if (option_add_forward(o, FWD_LOCAL, optarg, err, errlen) == -1)
+		case 'R':
+			if (option_add_forward(o, c == 'L' ? FWD_LOCAL : FWD_REMOTE, optarg, err,
+				errlen) == -1)
 				return CLI_USAGE;
 			break;
 		case 'p':
@@ -154,7 +162,7 @@ cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen)
 			return CLI_EXIT;
 		case '?':
 		default:
-			if (optopt != 0 && strchr("Lplio", optopt) != NULL)
+			if (optopt != 0 && strchr("LRplio", optopt) != NULL)
 				snprintf(err, errlen, "option -%c needs an argument", optopt);
 			else if (optopt == 'h' || optopt == 'V')
 				snprintf(err, errlen, "option --%s takes no argument",

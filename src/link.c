@@ -7,8 +7,10 @@
  *   down (channel -> local socket):  OPEN --channel EOF--> DRAIN
  *                                     --writes flushed, shutdown done--> CLOSED
  *
- * Link states: OPENING (waiting for the channel) -> OPEN -> CLOSING (the
- * handle is closing; freed in its close callback). Both halves CLOSED, or an
+ * Link states: OPENING (-L: waiting for the channel) or CONNECTING (-R: the
+ * channel came from the server; resolving and connecting the local target,
+ * address after address) -> OPEN -> CLOSING (the handle is closing; the link
+ * is freed when its handle and any pending lookup are done). Both halves CLOSED, or an
  * error on either side, leads to CLOSING; the channel goes back to the
  * session to be closed in the background.
  *
@@ -18,6 +20,7 @@
  * socket's write queue is under DOWN_HIGH; unread data stays in libssh2,
  * bounded by the channel window.
  */
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -41,7 +44,8 @@ enum half {
 };
 
 enum link_state {
-	LINK_OPENING,
+	LINK_OPENING,	 /* -L: waiting for the channel */
+	LINK_CONNECTING, /* -R: resolving and connecting the local target */
 	LINK_OPEN,
 	LINK_CLOSING,
 };
@@ -50,7 +54,7 @@ static const char *const half_names[] = {"open", "drain", "closed"};
 
 struct link {
 	struct session_client client;
-	struct chan_open open;
+	struct session_req open;
 	struct link *prev, *next;
 	struct link_list *list;
 	struct session *session;
@@ -68,6 +72,16 @@ struct link {
 	bool down_idle; /* channel had nothing at rx generation down_gen */
 	unsigned long down_gen;
 	uint64_t bytes_up, bytes_down;
+	int refs; /* the tcp handle, and a pending getaddrinfo */
+
+	/* -R: the local target */
+	const char *target;
+	int port;
+	uv_getaddrinfo_t gai;
+	bool resolving;
+	struct addrinfo *addrs, *next_addr;
+	uv_connect_t connect;
+	char last_error[128];
 };
 
 struct write_req {
@@ -77,6 +91,8 @@ struct write_req {
 };
 
 static void link_close(struct link *l, enum log_level level, const char *why);
+static void link_start(struct link *l, LIBSSH2_CHANNEL *ch);
+static void connect_next(struct link *l);
 
 static void
 set_half(struct link *l, enum half *h, enum half to)
@@ -315,12 +331,12 @@ link_lost(struct session_client *c)
 }
 
 static void
-open_done(struct chan_open *req, LIBSSH2_CHANNEL *ch, const char *why)
+open_done(struct session_req *req, const char *why)
 {
 	struct link *l = container_of(req, struct link, open);
 	char msg[512];
 
-	if (ch == NULL) {
+	if (req->channel == NULL) {
 		snprintf(msg, sizeof(msg), "server could not open %s:%d: %s", req->host, req->port,
 		    why);
 		l->state = LINK_OPEN; /* nothing left to cancel */
@@ -328,10 +344,18 @@ open_done(struct chan_open *req, LIBSSH2_CHANNEL *ch, const char *why)
 		return;
 	}
 	log_debug("%s: link %u: channel open", l->name, l->id);
-	l->ch = ch;
-	l->state = LINK_OPEN;
-	session_add_client(l->session, &l->client);
-	session_wake(l->session);
+	link_start(l, req->channel);
+}
+
+static void
+unref(struct link *l)
+{
+	if (--l->refs > 0)
+		return;
+	buf_free(&l->upbuf);
+	if (l->addrs != NULL)
+		uv_freeaddrinfo(l->addrs);
+	free(l);
 }
 
 static void
@@ -339,8 +363,14 @@ closed_cb(uv_handle_t *h)
 {
 	struct link *l = h->data;
 
-	buf_free(&l->upbuf);
-	free(l);
+	if (l->state != LINK_CLOSING) {
+		/* A failed connect attempt: the handle is fresh for the next address. */
+		uv_tcp_init(h->loop, &l->tcp);
+		l->tcp.data = l;
+		connect_next(l);
+		return;
+	}
+	unref(l);
 }
 
 static void
@@ -351,7 +381,9 @@ link_close(struct link *l, enum log_level level, const char *why)
 	log_msg(level, "%s: link %u closed: %s (%llu bytes up, %llu down)", l->name, l->id,
 	    why, (unsigned long long)l->bytes_up, (unsigned long long)l->bytes_down);
 	if (l->state == LINK_OPENING)
-		session_cancel_open(l->session, &l->open);
+		session_cancel_request(l->session, &l->open);
+	if (l->resolving)
+		uv_cancel((uv_req_t *)&l->gai);
 	l->state = LINK_CLOSING;
 	session_remove_client(l->session, &l->client);
 	if (l->ch != NULL) {
@@ -365,24 +397,19 @@ link_close(struct link *l, enum log_level level, const char *why)
 	if (l->next != NULL)
 		l->next->prev = l->prev;
 	l->list->count--;
-	uv_close((uv_handle_t *)&l->tcp, closed_cb);
+	if (!uv_is_closing((uv_handle_t *)&l->tcp))
+		uv_close((uv_handle_t *)&l->tcp, closed_cb);
 }
 
-struct link *
-link_accept(uv_stream_t *server, struct session *s, const char *name, const char *host,
-    int port, struct link_list *list)
+/* A link starts with its tcp handle initialised and not yet connected. */
+static struct link *
+link_new(uv_loop_t *loop, struct session *s, const char *name, struct link_list *list)
 {
 	struct link *l = xcalloc(1, sizeof(*l));
-	struct sockaddr_storage peer;
-	int len = sizeof(peer);
 
-	uv_tcp_init(server->loop, &l->tcp);
+	uv_tcp_init(loop, &l->tcp);
 	l->tcp.data = l;
-	if (uv_accept(server, (uv_stream_t *)&l->tcp) < 0) {
-		uv_close((uv_handle_t *)&l->tcp, closed_cb);
-		return NULL;
-	}
-	uv_tcp_nodelay(&l->tcp, 1);
+	l->refs = 1; /* the tcp handle */
 	l->session = s;
 	l->name = name;
 	l->list = list;
@@ -396,26 +423,165 @@ link_accept(uv_stream_t *server, struct session *s, const char *name, const char
 	buf_init(&l->upbuf);
 	l->client.pump = link_pump;
 	l->client.lost = link_lost;
+	return l;
+}
 
+/* The channel is there and the local socket connected: start moving bytes. */
+static void
+link_start(struct link *l, LIBSSH2_CHANNEL *ch)
+{
+	l->ch = ch;
+	l->state = LINK_OPEN;
+	if (!l->reading && uv_read_start((uv_stream_t *)&l->tcp, alloc_cb, read_cb) == 0)
+		l->reading = true;
+	session_add_client(l->session, &l->client);
+	session_wake(l->session);
+}
+
+static void
+peer_name(uv_tcp_t *tcp, char *host, size_t len, int *port)
+{
+	struct sockaddr_storage peer;
+	int plen = sizeof(peer);
+
+	snprintf(host, len, "127.0.0.1");
+	*port = 0;
+	if (uv_tcp_getpeername(tcp, (struct sockaddr *)&peer, &plen) != 0)
+		return;
+	if (peer.ss_family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&peer;
+		uv_ip6_name(in6, host, len);
+		*port = ntohs(in6->sin6_port);
+	} else if (peer.ss_family == AF_INET) {
+		struct sockaddr_in *in4 = (struct sockaddr_in *)&peer;
+		uv_ip4_name(in4, host, len);
+		*port = ntohs(in4->sin_port);
+	}
+}
+
+struct link *
+link_accept(uv_stream_t *server, struct session *s, const char *name, const char *host,
+    int port, struct link_list *list)
+{
+	struct link *l = link_new(server->loop, s, name, list);
+
+	if (uv_accept(server, (uv_stream_t *)&l->tcp) < 0) {
+		link_close(l, LOG_DEBUG1, "accept failed");
+		return NULL;
+	}
+	uv_tcp_nodelay(&l->tcp, 1);
+	l->open.kind = REQ_DIRECT_TCPIP;
 	snprintf(l->open.host, sizeof(l->open.host), "%s", host);
 	l->open.port = port;
 	l->open.done = open_done;
-	snprintf(l->open.orig_host, sizeof(l->open.orig_host), "127.0.0.1");
-	if (uv_tcp_getpeername(&l->tcp, (struct sockaddr *)&peer, &len) == 0) {
-		if (peer.ss_family == AF_INET6) {
-			struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&peer;
-			uv_ip6_name(in6, l->open.orig_host, sizeof(l->open.orig_host));
-			l->open.orig_port = ntohs(in6->sin6_port);
-		} else if (peer.ss_family == AF_INET) {
-			struct sockaddr_in *in4 = (struct sockaddr_in *)&peer;
-			uv_ip4_name(in4, l->open.orig_host, sizeof(l->open.orig_host));
-			l->open.orig_port = ntohs(in4->sin_port);
-		}
-	}
+	peer_name(&l->tcp, l->open.orig_host, sizeof(l->open.orig_host), &l->open.orig_port);
 	log_debug("%s: link %u from %s:%d", name, l->id, l->open.orig_host, l->open.orig_port);
+	/* Read while the channel opens: the first bytes are ready to go when it does. */
 	if (uv_read_start((uv_stream_t *)&l->tcp, alloc_cb, read_cb) == 0)
 		l->reading = true;
-	session_open_channel(s, &l->open);
+	l->state = LINK_OPENING;
+	session_request(s, &l->open);
+	return l;
+}
+
+/* ---- -R: the server opened a channel; connect to the target here ---- */
+
+static void
+connected_cb(uv_connect_t *req, int status)
+{
+	struct link *l = req->data;
+	char why[300];
+
+	if (l->state == LINK_CLOSING)
+		return;
+	if (status == 0) {
+		uv_tcp_nodelay(&l->tcp, 1);
+		log_debug("%s: link %u connected to %s:%d", l->name, l->id, l->target, l->port);
+		LIBSSH2_CHANNEL *ch = l->ch;
+		l->ch = NULL;
+		link_start(l, ch);
+		return;
+	}
+	snprintf(l->last_error, sizeof(l->last_error), "%s", uv_strerror(status));
+	if (l->next_addr != NULL) {
+		/* closed_cb starts the next attempt on a fresh handle. */
+		uv_close((uv_handle_t *)&l->tcp, closed_cb);
+		return;
+	}
+	snprintf(why, sizeof(why), "cannot connect to %s:%d: %s", l->target, l->port,
+	    l->last_error);
+	link_close(l, LOG_INFO, why);
+}
+
+static void
+connect_next(struct link *l)
+{
+	char why[300];
+
+	while (l->next_addr != NULL) {
+		struct addrinfo *ai = l->next_addr;
+		l->next_addr = ai->ai_next;
+		l->connect.data = l;
+		int rc = uv_tcp_connect(&l->connect, &l->tcp, ai->ai_addr, connected_cb);
+		if (rc == 0)
+			return;
+		snprintf(l->last_error, sizeof(l->last_error), "%s", uv_strerror(rc));
+	}
+	snprintf(why, sizeof(why), "cannot connect to %s:%d: %s", l->target, l->port,
+	    l->last_error);
+	link_close(l, LOG_INFO, why);
+}
+
+static void
+resolved_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+	struct link *l = req->data;
+	char why[300];
+
+	l->resolving = false;
+	l->addrs = res;
+	if (l->state == LINK_CLOSING) {
+		unref(l);
+		return;
+	}
+	l->refs--;
+	if (status < 0) {
+		snprintf(why, sizeof(why), "cannot resolve %s: %s", l->target, uv_strerror(status));
+		link_close(l, LOG_INFO, why);
+		return;
+	}
+	l->next_addr = res;
+	connect_next(l);
+}
+
+struct link *
+link_connect(uv_loop_t *loop, struct session *s, LIBSSH2_CHANNEL *ch, const char *name,
+    const char *host, int port, struct link_list *list)
+{
+	struct link *l = link_new(loop, s, name, list);
+	struct addrinfo hints;
+	char portstr[8];
+
+	/* Held here, not in l->ch, until connected: the pump must not read it yet. */
+	l->ch = ch;
+	l->state = LINK_CONNECTING;
+	l->target = host;
+	l->port = port;
+	snprintf(l->last_error, sizeof(l->last_error), "no address");
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	l->gai.data = l;
+	l->refs++;
+	l->resolving = true;
+	if (uv_getaddrinfo(loop, &l->gai, resolved_cb, host, portstr, &hints) < 0) {
+		l->resolving = false;
+		l->refs--;
+		link_close(l, LOG_INFO, "cannot resolve the target");
+		return NULL;
+	}
+	log_debug("%s: link %u: connecting to %s:%d", name, l->id, host, port);
 	return l;
 }
 

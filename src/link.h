@@ -27,6 +27,14 @@ struct link_list {
 struct link *link_accept(uv_stream_t *server, struct session *s, const char *name,
     const char *host, int port, struct link_list *list);
 
+/*
+ * Takes a channel the server opened for a remote forward and connects it to
+ * host:port here (resolved without blocking; each address tried in turn).
+ * host must outlive the link. Returns NULL if it could not even start.
+ */
+struct link *link_connect(uv_loop_t *loop, struct session *s, LIBSSH2_CHANNEL *ch,
+    const char *name, const char *host, int port, struct link_list *list);
+
 /* Closes every link in the list at once. */
 void link_abort_all(struct link_list *list);
 

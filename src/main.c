@@ -16,6 +16,7 @@
 #include "listener.h"
 #include "log.h"
 #include "option.h"
+#include "rforward.h"
 #include "session.h"
 
 enum {
@@ -31,6 +32,9 @@ struct app {
 	struct session *session;
 	struct listener **listeners;
 	size_t n_listeners;
+	struct rforward **rforwards;
+	size_t n_rforwards;
+	size_t n_failed; /* forwards that could not be set up */
 	uv_signal_t sigint, sigterm;
 	bool stopping;
 	int exit_status;
@@ -46,6 +50,9 @@ app_stop(struct app *app, int status)
 	for (size_t i = 0; i < app->n_listeners; i++)
 		listener_close(app->listeners[i]);
 	app->n_listeners = 0;
+	for (size_t i = 0; i < app->n_rforwards; i++)
+		rforward_close(app->rforwards[i]);
+	app->n_rforwards = 0;
 	if (app->session != NULL)
 		session_stop(app->session);
 	uv_close((uv_handle_t *)&app->sigint, NULL);
@@ -75,43 +82,70 @@ session_dead_cb(struct session *s, int status, const char *why, void *arg)
 }
 
 static void
+session_ready_cb(struct session *s, void *arg)
+{
+	struct app *app = arg;
+
+	for (size_t i = 0; i < app->n_rforwards; i++)
+		rforward_start(app->rforwards[i]);
+}
+
+/* A forward could not be set up: fatal with ExitOnForwardFailure, or when none is left. */
+static void
+forward_failed(struct app *app, const char *why)
+{
+	log_error("%s", why);
+	app->n_failed++;
+	if (app->opt.exit_on_forward_failure == 1 || app->n_failed == app->opt.n_forwards)
+		app_stop(app, EXIT_RUNTIME);
+}
+
+static void
+on_rforward_failed(struct rforward *rf, const char *why, void *arg)
+{
+	forward_failed(arg, why);
+}
+
+static void
 walk_cb(uv_handle_t *h, void *arg)
 {
 	log_debug("handle still open at exit: %s", uv_handle_type_name(h->type));
 }
 
+/* Binds the -L listeners and prepares the -R forwards (requested once connected). */
 static int
-open_listeners(struct app *app)
+open_forwards(struct app *app)
 {
 	char err[1024];
-	size_t failed = 0;
+	size_t n = app->opt.n_forwards ? app->opt.n_forwards : 1;
 
-	app->listeners = calloc(app->opt.n_forwards ? app->opt.n_forwards : 1,
-	    sizeof(*app->listeners));
-	if (app->listeners == NULL)
+	app->listeners = calloc(n, sizeof(*app->listeners));
+	app->rforwards = calloc(n, sizeof(*app->rforwards));
+	if (app->listeners == NULL || app->rforwards == NULL)
 		abort();
-	for (size_t i = 0; i < app->opt.n_forwards; i++) {
+	for (size_t i = 0; i < app->opt.n_forwards && !app->stopping; i++) {
+		const struct fwd_spec *spec = &app->opt.forwards[i];
 		struct listener *l;
-		enum listener_error rc = listener_open(&app->loop, &app->opt.forwards[i], &app->opt,
-		    app->session, &l, err, sizeof(err));
-		if (rc == LISTENER_CONFIG) {
-			log_error("%s", err);
-			return EXIT_USAGE;
-		}
-		if (rc == LISTENER_RUNTIME) {
-			if (app->opt.exit_on_forward_failure == 1) {
-				log_error("%s", err);
-				return EXIT_RUNTIME;
-			}
-			log_error("%s", err);
-			failed++;
+		if (spec->kind == FWD_REMOTE) {
+			app->rforwards[app->n_rforwards++] = rforward_new(&app->loop, app->session,
+			    spec, on_rforward_failed, app);
 			continue;
 		}
-		app->listeners[app->n_listeners++] = l;
+		switch (listener_open(&app->loop, spec, &app->opt, app->session, &l, err,
+		    sizeof(err))) {
+		case LISTENER_OK:
+			app->listeners[app->n_listeners++] = l;
+			break;
+		case LISTENER_CONFIG:
+			log_error("%s", err);
+			app_stop(app, EXIT_USAGE);
+			break;
+		case LISTENER_RUNTIME:
+			forward_failed(app, err);
+			break;
+		}
 	}
-	if (failed > 0 && app->n_listeners == 0)
-		return EXIT_RUNTIME;
-	return EXIT_OK;
+	return app->stopping ? app->exit_status : EXIT_OK;
 }
 
 int
@@ -119,7 +153,6 @@ main(int argc, char **argv)
 {
 	static struct app app;
 	char err[1024];
-	int rc;
 
 	options_init(&app.opt);
 	switch (cli_parse(argc, argv, &app.opt, err, sizeof(err))) {
@@ -143,7 +176,8 @@ main(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 	uv_loop_init(&app.loop);
-	struct session_events ev = {.ready = NULL, .dead = session_dead_cb, .arg = &app};
+	struct session_events ev = {.ready = session_ready_cb, .dead = session_dead_cb,
+	    .arg = &app};
 	app.session = session_new(&app.loop, &app.opt, &ev);
 	uv_signal_init(&app.loop, &app.sigint);
 	uv_signal_init(&app.loop, &app.sigterm);
@@ -151,15 +185,13 @@ main(int argc, char **argv)
 	uv_signal_start(&app.sigint, signal_cb, SIGINT);
 	uv_signal_start(&app.sigterm, signal_cb, SIGTERM);
 
-	rc = open_listeners(&app);
-	if (rc != EXIT_OK)
-		app_stop(&app, rc);
-	else
+	if (open_forwards(&app) == EXIT_OK)
 		session_start(app.session);
 	uv_run(&app.loop, UV_RUN_DEFAULT);
 
 	session_free(app.session);
 	free(app.listeners);
+	free(app.rforwards);
 	if (uv_loop_close(&app.loop) != 0) {
 		uv_walk(&app.loop, walk_cb, NULL);
 		log_debug("event loop not empty at exit");

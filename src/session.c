@@ -45,6 +45,7 @@
 #define TX_HIGH (1024 * 1024)	 /* clients stop adding channel data above this */
 #define CONNECT_TIMEOUT_MS 15000 /* per address */
 #define CLOSE_GRACE_MS 1000	 /* how long stop waits for channels to close */
+#define LISTEN_QUEUE 128	 /* forwarded connections libssh2 holds per listener */
 
 enum session_state {
 	S_IDLE,
@@ -93,10 +94,10 @@ struct session {
 	bool hard_close; /* tearing down: the socket reads as closed */
 	unsigned long rx_gen;
 
-	struct chan_open *opens, **opens_tail;
+	struct session_req *opens, **opens_tail;
 	bool open_in_flight; /* the head of opens has been passed to libssh2 */
 	bool open_orphaned;  /* ... and was cancelled since */
-	struct chan_open orphan;
+	struct session_req orphan;
 
 	/*
 	 * An idle "session" channel (nothing is ever run on it). Reading the
@@ -106,7 +107,7 @@ struct session {
 	 * keepalives from the server are always answered, and each link can
 	 * then ask cheaply whether its channel has data.
 	 */
-	struct chan_open control_req;
+	struct session_req control_req;
 	LIBSSH2_CHANNEL *control;
 	bool control_failed;
 
@@ -121,7 +122,7 @@ static void connect_next(struct session *s);
 static void close_handles(struct session *s);
 static void poll_cb(uv_poll_t *h, int status, int events);
 static void idle_cb(uv_idle_t *h);
-static void control_open_done(struct chan_open *req, LIBSSH2_CHANNEL *ch, const char *why);
+static void control_open_done(struct session_req *req, const char *why);
 
 static void
 set_state(struct session *s, enum session_state to)
@@ -301,14 +302,16 @@ teardown_ssh(struct session *s)
 static void
 fail_opens(struct session *s, const char *why)
 {
-	struct chan_open *req;
+	struct session_req *req;
 
 	while ((req = s->opens) != NULL) {
 		s->opens = req->next;
 		if (s->opens == NULL)
 			s->opens_tail = &s->opens;
+		req->channel = NULL;
+		req->listener = NULL;
 		if (req->done != NULL)
-			req->done(req, NULL, why);
+			req->done(req, why);
 	}
 	s->open_in_flight = false;
 	s->open_orphaned = false;
@@ -591,9 +594,9 @@ step_auth(struct session *s)
 	s->auth = NULL;
 	set_state(s, S_READY);
 	log_info("connected to %s as %s", s->peer, s->user);
-	s->control_req.session_type = true;
+	s->control_req.kind = REQ_SESSION;
 	s->control_req.done = control_open_done;
-	session_open_channel(s, &s->control_req);
+	session_request(s, &s->control_req);
 	if (s->ev.ready != NULL)
 		s->ev.ready(s, s->ev.arg);
 }
@@ -601,17 +604,17 @@ step_auth(struct session *s)
 /* ---- channels ---- */
 
 static void
-control_open_done(struct chan_open *req, LIBSSH2_CHANNEL *ch, const char *why)
+control_open_done(struct session_req *req, const char *why)
 {
 	struct session *s = container_of(req, struct session, control_req);
 
-	if (ch == NULL) {
+	if (why != NULL) {
 		log_debug("no control channel (%s); links read the transport themselves", why);
 		s->control_failed = true;
 		return;
 	}
 	log_debug2("control channel open");
-	s->control = ch;
+	s->control = req->channel;
 }
 
 /* Hands everything received to libssh2, through the control channel. */
@@ -641,20 +644,40 @@ session_drained(const struct session *s)
 	return s->control != NULL;
 }
 
+/* Passes the head request to libssh2; true once it has an answer. */
 static bool
-step_opens(struct session *s)
+try_request(struct session *s, struct session_req *req)
+{
+	req->channel = NULL;
+	req->listener = NULL;
+	switch (req->kind) {
+	case REQ_SESSION:
+		req->channel = libssh2_channel_open_session(s->ssh);
+		break;
+	case REQ_DIRECT_TCPIP:
+		req->channel = libssh2_channel_direct_tcpip_ex(s->ssh, req->host, req->port,
+		    req->orig_host, req->orig_port);
+		break;
+	case REQ_LISTEN:
+		req->listener = libssh2_channel_forward_listen_ex(s->ssh, req->host, req->port,
+		    &req->bound_port, LISTEN_QUEUE);
+		break;
+	}
+	return req->channel != NULL || req->listener != NULL ||
+	       libssh2_session_last_errno(s->ssh) != LIBSSH2_ERROR_EAGAIN;
+}
+
+static void
+step_requests(struct session *s)
 {
 	while (s->opens != NULL) {
-		struct chan_open *req = s->opens;
-		LIBSSH2_CHANNEL *ch = req->session_type ?
-		    libssh2_channel_open_session(s->ssh) :
-		    libssh2_channel_direct_tcpip_ex(s->ssh, req->host, req->port, req->orig_host,
-			req->orig_port);
-		if (ch == NULL && libssh2_session_last_errno(s->ssh) == LIBSSH2_ERROR_EAGAIN) {
+		struct session_req *req = s->opens;
+		if (!try_request(s, req)) {
 			s->open_in_flight = true;
-			return false;
+			return;
 		}
-		int rc = ch == NULL ? libssh2_session_last_errno(s->ssh) : 0;
+		bool ok = req->channel != NULL || req->listener != NULL;
+		int rc = ok ? 0 : libssh2_session_last_errno(s->ssh);
 		bool orphaned = s->open_orphaned;
 		s->opens = req->next;
 		if (s->opens == NULL)
@@ -662,21 +685,21 @@ step_opens(struct session *s)
 		s->open_in_flight = false;
 		s->open_orphaned = false;
 		if (orphaned) {
-			if (ch != NULL)
-				session_release_channel(s, ch);
+			/* Its owner is gone; a listener stays until the session ends. */
+			if (req->channel != NULL)
+				session_release_channel(s, req->channel);
 		} else {
-			req->done(req, ch, ch == NULL ? last_error(s) : NULL);
+			req->done(req, ok ? NULL : last_error(s));
 		}
-		if (ch == NULL)
+		if (!ok)
 			session_check_error(s, rc);
 		if (s->state != S_READY)
-			return false;
+			return;
 	}
-	return false;
 }
 
 void
-session_open_channel(struct session *s, struct chan_open *req)
+session_request(struct session *s, struct session_req *req)
 {
 	req->next = NULL;
 	*s->opens_tail = req;
@@ -685,9 +708,9 @@ session_open_channel(struct session *s, struct chan_open *req)
 }
 
 void
-session_cancel_open(struct session *s, struct chan_open *req)
+session_cancel_request(struct session *s, struct session_req *req)
 {
-	struct chan_open **pp;
+	struct session_req **pp;
 
 	if (req == s->opens && s->open_in_flight) {
 		/*
@@ -809,7 +832,7 @@ pump(struct session *s)
 	}
 	switch (s->state) {
 	case S_READY:
-		more |= step_opens(s);
+		step_requests(s);
 		if (s->state == S_READY)
 			drain(s);
 		if (s->state == S_READY)

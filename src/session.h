@@ -28,19 +28,28 @@ struct session_client {
 };
 
 /*
- * A request for a channel, queued until the session can send it: a
- * direct-tcpip channel to host:port, or (session_type set) a "session"
- * channel.
+ * What the session asks of the server, one at a time (libssh2 keeps the
+ * state of an open and of a global request in the session, not per call):
+ * a channel, or a remote listening port. Queued until the session can send
+ * it; done() is called once, with why NULL on success.
  */
-struct chan_open {
-	struct chan_open *next;
-	bool session_type;
+enum session_req_kind {
+	REQ_DIRECT_TCPIP, /* a channel to host:port, connected by the server */
+	REQ_SESSION,      /* a "session" channel */
+	REQ_LISTEN,       /* tcpip-forward: the server listens on host:port */
+};
+
+struct session_req {
+	struct session_req *next;
+	enum session_req_kind kind;
 	char host[256];
 	int port;
-	char orig_host[64];
+	char orig_host[64]; /* direct-tcpip: who connected to us */
 	int orig_port;
-	/* ch is NULL on failure, with why saying what the server answered. */
-	void (*done)(struct chan_open *req, LIBSSH2_CHANNEL *ch, const char *why);
+	LIBSSH2_CHANNEL *channel;   /* the result of an open */
+	LIBSSH2_LISTENER *listener; /* the result of a listen */
+	int bound_port;             /* the port the server listens on */
+	void (*done)(struct session_req *req, const char *why);
 };
 
 struct session_events {
@@ -68,9 +77,9 @@ LIBSSH2_SESSION *session_ssh(struct session *s);
 void session_add_client(struct session *s, struct session_client *c);
 void session_remove_client(struct session *s, struct session_client *c);
 
-/* Queues a channel open. The session copies nothing: req must live until done or cancel. */
-void session_open_channel(struct session *s, struct chan_open *req);
-void session_cancel_open(struct session *s, struct chan_open *req);
+/* Queues a request. The session copies nothing: req must live until done or cancelled. */
+void session_request(struct session *s, struct session_req *req);
+void session_cancel_request(struct session *s, struct session_req *req);
 
 /* Takes the channel to close and free it in the background. */
 void session_release_channel(struct session *s, LIBSSH2_CHANNEL *ch);

@@ -1,0 +1,152 @@
+/*
+ * A remote forward. States:
+ *
+ *   IDLE --start--> REQUESTING --server listens--> LISTENING
+ *                             \--server refuses--> FAILED (reported once)
+ *
+ * While LISTENING it is a session client: every pump accepts the channels
+ * libssh2 has queued for its listener and hands each to a new link.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "link.h"
+#include "log.h"
+#include "rforward.h"
+#include "xmalloc.h"
+
+enum rforward_state {
+	RF_IDLE,
+	RF_REQUESTING,
+	RF_LISTENING,
+	RF_FAILED,
+};
+
+struct rforward {
+	struct session_client client;
+	struct session_req req;
+	uv_loop_t *loop;
+	struct session *session;
+	struct fwd_spec spec;
+	char name[600];
+	enum rforward_state state;
+	LIBSSH2_LISTENER *listener;
+	struct link_list links;
+	rforward_failed_cb failed;
+	void *arg;
+};
+
+static bool
+rforward_pump(struct session_client *c)
+{
+	struct rforward *rf = container_of(c, struct rforward, client);
+	LIBSSH2_CHANNEL *ch;
+
+	while ((ch = libssh2_channel_forward_accept(rf->listener)) != NULL)
+		link_connect(rf->loop, rf->session, ch, rf->name, rf->spec.host, rf->spec.host_port,
+		    &rf->links);
+	int rc = libssh2_session_last_errno(session_ssh(rf->session));
+	/* "Channel not found" only means nothing was queued (see notes/libssh2.md §4). */
+	if (rc != LIBSSH2_ERROR_EAGAIN && rc != LIBSSH2_ERROR_CHANNEL_UNKNOWN && rc != 0)
+		session_check_error(rf->session, rc);
+	return false;
+}
+
+static void
+rforward_lost(struct session_client *c)
+{
+	struct rforward *rf = container_of(c, struct rforward, client);
+
+	/* The listener died with the session. */
+	rf->listener = NULL;
+	rf->state = RF_IDLE;
+}
+
+static void
+listen_done(struct session_req *req, const char *why)
+{
+	struct rforward *rf = container_of(req, struct rforward, req);
+	char msg[1024];
+
+	if (req->listener == NULL) {
+		rf->state = RF_FAILED;
+		snprintf(msg, sizeof(msg),
+		    "%s: the server refused to listen on %s:%d (port in use, or remote "
+		    "forwarding not allowed: AllowTcpForwarding, PermitListen)",
+		    rf->name, req->host[0] ? req->host : "*", req->port);
+		log_debug("%s: %s", rf->name, why);
+		rf->failed(rf, msg, rf->arg);
+		return;
+	}
+	rf->listener = req->listener;
+	rf->state = RF_LISTENING;
+	if (rf->spec.bind_port == 0)
+		log_info("remote port %d -> %s:%u", req->bound_port, rf->spec.host,
+		    rf->spec.host_port);
+	else
+		log_verbose("%s: the server listens on %s:%d", rf->name, req->host, req->bound_port);
+	session_add_client(rf->session, &rf->client);
+	session_wake(rf->session);
+}
+
+struct rforward *
+rforward_new(uv_loop_t *loop, struct session *s, const struct fwd_spec *spec,
+    rforward_failed_cb failed, void *arg)
+{
+	struct rforward *rf = xcalloc(1, sizeof(*rf));
+	char target[SPEC_HOST_MAX + 3];
+
+	rf->loop = loop;
+	rf->session = s;
+	rf->spec = *spec;
+	rf->failed = failed;
+	rf->arg = arg;
+	rf->client.pump = rforward_pump;
+	rf->client.lost = rforward_lost;
+	snprintf(target, sizeof(target), strchr(spec->host, ':') ? "[%s]" : "%s", spec->host);
+	if (spec->has_bind)
+		snprintf(rf->name, sizeof(rf->name), "-R %s%s%s:%u:%s:%u",
+		    strchr(spec->bind_host, ':') ? "[" : "", spec->bind_host,
+		    strchr(spec->bind_host, ':') ? "]" : "", spec->bind_port, target,
+		    spec->host_port);
+	else
+		snprintf(rf->name, sizeof(rf->name), "-R %u:%s:%u", spec->bind_port, target,
+		    spec->host_port);
+	return rf;
+}
+
+void
+rforward_start(struct rforward *rf)
+{
+	if (rf->state != RF_IDLE)
+		return;
+	rf->req.kind = REQ_LISTEN;
+	/*
+	 * As ssh: without a bind address ask for "localhost" (loopback only);
+	 * "" and "*" ask for every interface, which sshd grants only with
+	 * GatewayPorts (or clientspecified) on its side.
+	 */
+	if (!rf->spec.has_bind)
+		snprintf(rf->req.host, sizeof(rf->req.host), "localhost");
+	else if (spec_bind_is_wildcard(&rf->spec))
+		rf->req.host[0] = '\0';
+	else
+		snprintf(rf->req.host, sizeof(rf->req.host), "%s", rf->spec.bind_host);
+	rf->req.port = rf->spec.bind_port;
+	rf->req.done = listen_done;
+	rf->state = RF_REQUESTING;
+	session_request(rf->session, &rf->req);
+}
+
+void
+rforward_close(struct rforward *rf)
+{
+	if (rf == NULL)
+		return;
+	if (rf->state == RF_REQUESTING)
+		session_cancel_request(rf->session, &rf->req);
+	session_remove_client(rf->session, &rf->client);
+	link_abort_all(&rf->links);
+	free(rf);
+}
