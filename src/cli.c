@@ -16,9 +16,10 @@
 #include "xmalloc.h"
 
 static const char usage_text[] =
-    "usage: porthole [-qvVh] [-L [bind_address:]port:host:hostport]\n"
-    "                [-R [bind_address:]port:host:hostport] [-p port]\n"
-    "                [-l login_name] [-i identity_file] [-o option] destination\n"
+    "usage: porthole [-NTqvVh] [-L [bind_address:]port:host:hostport]\n"
+    "                [-R [bind_address:]port:host:hostport] [-D [bind_address:]port]\n"
+    "                [-p port] [-l login_name] [-i identity_file] [-o option]\n"
+    "                destination\n"
     "\n"
     "Keeps one SSH session to destination ([user@]host[:port]) and carries every\n"
     "forward over it.\n"
@@ -31,13 +32,17 @@ static const char usage_text[] =
     "                  ask the server to listen on port (its loopback unless\n"
     "                  bind_address is given; 0 lets it pick and prints the port)\n"
     "                  and connect each connection to host:hostport from here\n"
+    "  -D [bind_address:]port\n"
+    "                  a SOCKS5/SOCKS4a proxy on port: each connection goes where\n"
+    "                  the client asks, names resolved on the server's side\n"
     "  -p port         SSH port on the server (default 22)\n"
     "  -l login_name   user to log in as (default: the local user)\n"
     "  -i file         identity (private key) file; repeatable\n"
     "  -o Keyword=value  set an option: Port, User, IdentityFile, IdentitiesOnly,\n"
     "                  UserKnownHostsFile, StrictHostKeyChecking (yes|accept-new|ask),\n"
     "                  ExitOnForwardFailure, GatewayPorts, LogLevel, LocalForward,\n"
-    "                  RemoteForward\n"
+    "                  RemoteForward, DynamicForward\n"
+    "  -N, -T          accepted for ssh habits; porthole never runs a command\n"
     "  -v              more detail on stderr (repeat for more)\n"
     "  -q              quiet: errors only\n"
     "  -V              print the version and exit\n"
@@ -114,12 +119,14 @@ cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen)
 	opterr = 0;
 	/* 0, not 1: also forgets a cluster ("-Vv") a previous call stopped inside. */
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "L:R:p:l:i:o:vqVh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "L:R:D:p:l:i:o:NTvqVh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'L':
 		case 'R':
-			if (option_add_forward(o, c == 'L' ? FWD_LOCAL : FWD_REMOTE, optarg, err,
-				errlen) == -1)
+		case 'D':
+			if (option_add_forward(o,
+				c == 'L' ? FWD_LOCAL : c == 'R' ? FWD_REMOTE : FWD_DYNAMIC, optarg,
+				err, errlen) == -1)
 				return CLI_USAGE;
 			break;
 		case 'p':
@@ -148,6 +155,10 @@ cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen)
 				return CLI_USAGE;
 			}
 			break;
+		case 'N':
+		case 'T':
+			/* ssh habits: porthole never runs a command or asks for a tty. */
+			break;
 		case 'v':
 			verbose++;
 			break;
@@ -162,7 +173,7 @@ cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen)
 			return CLI_EXIT;
 		case '?':
 		default:
-			if (optopt != 0 && strchr("LRplio", optopt) != NULL)
+			if (optopt != 0 && strchr("LRDplio", optopt) != NULL)
 				snprintf(err, errlen, "option -%c needs an argument", optopt);
 			else if (optopt == 'h' || optopt == 'V')
 				snprintf(err, errlen, "option --%s takes no argument",

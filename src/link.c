@@ -30,6 +30,7 @@
 #include "buf.h"
 #include "link.h"
 #include "log.h"
+#include "socks.h"
 #include "xmalloc.h"
 
 #define UP_HIGH (256 * 1024)
@@ -44,9 +45,11 @@ enum half {
 };
 
 enum link_state {
+	LINK_SOCKS,	 /* -D: reading the client's SOCKS request */
 	LINK_OPENING,	 /* -L: waiting for the channel */
 	LINK_CONNECTING, /* -R: resolving and connecting the local target */
 	LINK_OPEN,
+	LINK_REFUSING, /* -D: flushing a SOCKS error reply before closing */
 	LINK_CLOSING,
 };
 
@@ -82,6 +85,11 @@ struct link {
 	struct addrinfo *addrs, *next_addr;
 	uv_connect_t connect;
 	char last_error[128];
+
+	/* -D: the handshake, until the CONNECT is answered */
+	struct socks *socks;
+	uv_timer_t timer;
+	bool has_timer;
 };
 
 struct write_req {
@@ -91,6 +99,9 @@ struct write_req {
 };
 
 static void link_close(struct link *l, enum log_level level, const char *why);
+static void socks_input(struct link *l);
+static void socks_refuse(struct link *l, enum socks_status status);
+static enum socks_status socks_status_for(const struct socks *sk, const char *why);
 static void link_start(struct link *l, LIBSSH2_CHANNEL *ch);
 static void connect_next(struct link *l);
 
@@ -123,6 +134,13 @@ read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b)
 			uv_read_stop(stream);
 			l->reading = false;
 		}
+		if (l->state == LINK_SOCKS) {
+			socks_input(l);
+			return;
+		}
+	} else if (nread == UV_EOF && l->state == LINK_SOCKS) {
+		link_close(l, LOG_DEBUG1, "SOCKS client closed before its request");
+		return;
 	} else if (nread == UV_EOF) {
 		uv_read_stop(stream);
 		l->reading = false;
@@ -187,6 +205,10 @@ shutdown_cb(uv_shutdown_t *req, int status)
 
 	if (status == UV_ECANCELED)
 		return;
+	if (l->state == LINK_REFUSING) {
+		link_close(l, LOG_DEBUG1, "SOCKS error reply sent");
+		return;
+	}
 	set_half(l, &l->down, HALF_CLOSED);
 	session_wake(l->session);
 }
@@ -337,13 +359,31 @@ open_done(struct session_req *req, const char *why)
 	char msg[512];
 
 	if (req->channel == NULL) {
-		snprintf(msg, sizeof(msg), "server could not open %s:%d: %s", req->host, req->port,
-		    why);
+		bool v6 = strchr(req->host, ':') != NULL;
+		snprintf(msg, sizeof(msg), "server could not open %s%s%s:%d: %s", v6 ? "[" : "",
+		    req->host, v6 ? "]" : "", req->port, why);
+		if (l->socks != NULL) {
+			log_info("%s: link %u: %s", l->name, l->id, msg);
+			socks_refuse(l, socks_status_for(l->socks, why));
+			return;
+		}
 		l->state = LINK_OPEN; /* nothing left to cancel */
 		link_close(l, LOG_INFO, msg);
 		return;
 	}
 	log_debug("%s: link %u: channel open", l->name, l->id);
+	if (l->socks != NULL) {
+		uint8_t reply[16];
+		size_t n = socks_reply(l->socks, SOCKS_OK, reply, sizeof(reply));
+		free(l->socks);
+		l->socks = NULL;
+		if (write_local(l, (const char *)reply, n) < 0) {
+			l->state = LINK_OPEN;
+			l->ch = req->channel;
+			link_close(l, LOG_VERBOSE, "SOCKS reply could not be sent");
+			return;
+		}
+	}
 	link_start(l, req->channel);
 }
 
@@ -355,7 +395,14 @@ unref(struct link *l)
 	buf_free(&l->upbuf);
 	if (l->addrs != NULL)
 		uv_freeaddrinfo(l->addrs);
+	free(l->socks);
 	free(l);
+}
+
+static void
+timer_closed_cb(uv_handle_t *h)
+{
+	unref(h->data);
 }
 
 static void
@@ -384,6 +431,10 @@ link_close(struct link *l, enum log_level level, const char *why)
 		session_cancel_request(l->session, &l->open);
 	if (l->resolving)
 		uv_cancel((uv_req_t *)&l->gai);
+	if (l->has_timer) {
+		l->has_timer = false;
+		uv_close((uv_handle_t *)&l->timer, timer_closed_cb);
+	}
 	l->state = LINK_CLOSING;
 	session_remove_client(l->session, &l->client);
 	if (l->ch != NULL) {
@@ -582,6 +633,121 @@ link_connect(uv_loop_t *loop, struct session *s, LIBSSH2_CHANNEL *ch, const char
 		return NULL;
 	}
 	log_debug("%s: link %u: connecting to %s:%d", name, l->id, host, port);
+	return l;
+}
+
+/* ---- -D: SOCKS ---- */
+
+#define SOCKS_TIMEOUT_MS 10000
+
+/* What to tell the SOCKS client about a failed open (libssh2 keeps only the reason code). */
+static enum socks_status
+socks_status_for(const struct socks *sk, const char *why)
+{
+	if (strstr(why, "administratively prohibited") != NULL)
+		return SOCKS_NOT_ALLOWED;
+	if (strstr(why, "connect failed") != NULL)
+		/* For a name, sshd reports a failed lookup the same way as a refusal. */
+		return sk->req.atyp == SOCKS_ATYP_DOMAIN ? SOCKS_HOST_UNREACHABLE : SOCKS_REFUSED;
+	return SOCKS_GENERAL_FAILURE;
+}
+
+/* Sends the SOCKS error reply, then closes once it is written. */
+static void
+socks_refuse(struct link *l, enum socks_status status)
+{
+	uint8_t reply[16];
+	size_t n = socks_reply(l->socks, status, reply, sizeof(reply));
+
+	if (l->reading) {
+		uv_read_stop((uv_stream_t *)&l->tcp);
+		l->reading = false;
+	}
+	l->state = LINK_REFUSING;
+	l->shutdown.data = l;
+	if (n == 0 || write_local(l, (const char *)reply, n) < 0 ||
+	    uv_shutdown(&l->shutdown, (uv_stream_t *)&l->tcp, shutdown_cb) < 0)
+		link_close(l, LOG_DEBUG1, "SOCKS error reply not sent");
+}
+
+static void
+socks_timeout_cb(uv_timer_t *t)
+{
+	link_close(t->data, LOG_DEBUG1, "SOCKS handshake timed out");
+}
+
+/* Feeds what the client sent to the handshake. */
+static void
+socks_input(struct link *l)
+{
+	uint8_t out[SOCKS_OUT_MIN];
+	size_t used, outlen;
+
+	for (;;) {
+		enum socks_result r = socks_feed(l->socks, (const uint8_t *)buf_head(&l->upbuf),
+		    buf_len(&l->upbuf), &used, out, &outlen);
+		buf_consume(&l->upbuf, used);
+		if (r == SOCKS_NEED_MORE)
+			return;
+		if (r == SOCKS_FAIL) {
+			log_debug("%s: link %u: %s", l->name, l->id, l->socks->error);
+			if (outlen == 0) {
+				link_close(l, LOG_DEBUG1, "not a SOCKS client");
+				return;
+			}
+			l->state = LINK_REFUSING;
+			l->shutdown.data = l;
+			if (write_local(l, (const char *)out, outlen) < 0 ||
+			    uv_shutdown(&l->shutdown, (uv_stream_t *)&l->tcp, shutdown_cb) < 0)
+				link_close(l, LOG_DEBUG1, "SOCKS error reply not sent");
+			return;
+		}
+		if (outlen > 0 && write_local(l, (const char *)out, outlen) < 0) {
+			link_close(l, LOG_DEBUG1, "SOCKS reply not sent");
+			return;
+		}
+		if (r == SOCKS_REQUEST)
+			break;
+	}
+	const struct socks_request *req = &l->socks->req;
+	if (req->cmd != SOCKS_CMD_CONNECT) {
+		log_debug("%s: link %u: SOCKS command %d not supported", l->name, l->id, req->cmd);
+		socks_refuse(l, SOCKS_CMD_UNSUPPORTED);
+		return;
+	}
+	uv_timer_stop(&l->timer);
+	log_debug("%s: link %u: SOCKS%d CONNECT %s:%u", l->name, l->id, req->version, req->host,
+	    req->port);
+	l->open.kind = REQ_DIRECT_TCPIP;
+	snprintf(l->open.host, sizeof(l->open.host), "%s", req->host);
+	l->open.port = req->port;
+	l->open.done = open_done;
+	l->state = LINK_OPENING;
+	session_request(l->session, &l->open);
+}
+
+struct link *
+link_accept_socks(uv_stream_t *server, struct session *s, const char *name,
+    struct link_list *list)
+{
+	struct link *l = link_new(server->loop, s, name, list);
+
+	l->state = LINK_SOCKS;
+	if (uv_accept(server, (uv_stream_t *)&l->tcp) < 0) {
+		link_close(l, LOG_DEBUG1, "accept failed");
+		return NULL;
+	}
+	uv_tcp_nodelay(&l->tcp, 1);
+	l->socks = xcalloc(1, sizeof(*l->socks));
+	peer_name(&l->tcp, l->open.orig_host, sizeof(l->open.orig_host), &l->open.orig_port);
+	log_debug("%s: link %u from %s:%d", name, l->id, l->open.orig_host, l->open.orig_port);
+	uv_timer_init(server->loop, &l->timer);
+	l->timer.data = l;
+	l->has_timer = true;
+	l->refs++;
+	uv_timer_start(&l->timer, socks_timeout_cb, SOCKS_TIMEOUT_MS, 0);
+	if (uv_read_start((uv_stream_t *)&l->tcp, alloc_cb, read_cb) == 0)
+		l->reading = true;
 	return l;
 }
 

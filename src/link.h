@@ -28,6 +28,13 @@ struct link *link_accept(uv_stream_t *server, struct session *s, const char *nam
     const char *host, int port, struct link_list *list);
 
 /*
+ * Accepts a SOCKS client (SOCKS5, SOCKS4 and 4a): the handshake names the
+ * target, the reply says how the server's connect went.
+ */
+struct link *link_accept_socks(uv_stream_t *server, struct session *s, const char *name,
+    struct link_list *list);
+
+/*
  * Takes a channel the server opened for a remote forward and connects it to
  * host:port here (resolved without blocking; each address tried in turn).
  * host must outlive the link. Returns NULL if it could not even start.

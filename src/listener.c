@@ -39,7 +39,11 @@ connection_cb(uv_stream_t *server, int status)
 	}
 	if (l->closing)
 		return;
-	link_accept(server, l->session, l->name, l->spec.host, l->spec.host_port, &l->links);
+	if (l->spec.kind == FWD_DYNAMIC)
+		link_accept_socks(server, l->session, l->name, &l->links);
+	else
+		link_accept(server, l->session, l->name, l->spec.host, l->spec.host_port,
+		    &l->links);
 }
 
 static void
@@ -127,7 +131,12 @@ listener_open(uv_loop_t *loop, const struct fwd_spec *spec, const struct options
 	l->spec = *spec;
 	l->session = s;
 	snprintf(target, sizeof(target), strchr(spec->host, ':') ? "[%s]" : "%s", spec->host);
-	if (spec->has_bind)
+	if (spec->kind == FWD_DYNAMIC)
+		snprintf(l->name, sizeof(l->name), "-D %s%s%s%s%u",
+		    strchr(spec->bind_host, ':') ? "[" : "", spec->bind_host,
+		    strchr(spec->bind_host, ':') ? "]" : "", spec->has_bind ? ":" : "",
+		    spec->bind_port);
+	else if (spec->has_bind)
 		snprintf(l->name, sizeof(l->name), "-L %s%s%s:%u:%s:%u",
 		    strchr(spec->bind_host, ':') ? "[" : "", spec->bind_host,
 		    strchr(spec->bind_host, ':') ? "]" : "", spec->bind_port, target,

@@ -1,5 +1,5 @@
 /*
- * Local listening sockets for -L forwards. A listener owns its sockets and
+ * Local listening sockets for -L and -D forwards. A listener owns its sockets and
  * the links accepted on them.
  */
 #ifndef PORTHOLE_LISTENER_H

@@ -92,9 +92,9 @@ option_add_forward(struct options *o, enum fwd_kind kind, const char *text, char
 		snprintf(err, errlen, "%s %s: %s", flag[kind], text, why);
 		return -1;
 	}
-	if (kind == FWD_DYNAMIC || spec.udp) {
-		snprintf(err, errlen, "%s %s: %s forwarding is not supported yet", flag[kind], text,
-		    spec.udp ? "UDP" : "dynamic");
+	if (spec.udp) {
+		snprintf(err, errlen, "%s %s: UDP forwarding is not supported yet", flag[kind],
+		    text);
 		return -1;
 	}
 	o->forwards = xrealloc(o->forwards, (o->n_forwards + 1) * sizeof(*o->forwards));
@@ -108,7 +108,7 @@ keyword_known(const char *keyword)
 {
 	static const char *const keywords[] = {"Port", "User", "IdentityFile", "IdentitiesOnly",
 	    "UserKnownHostsFile", "StrictHostKeyChecking", "ExitOnForwardFailure",
-	    "GatewayPorts", "LogLevel", "LocalForward", "RemoteForward"};
+	    "GatewayPorts", "LogLevel", "LocalForward", "RemoteForward", "DynamicForward"};
 
 	for (size_t i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++)
 		if (strcasecmp(keyword, keywords[i]) == 0)
@@ -208,6 +208,8 @@ option_set(struct options *o, const char *keyword, const char *value, char *err,
 		return add_config_forward(o, FWD_LOCAL, value, err, errlen);
 	} else if (strcasecmp(keyword, "RemoteForward") == 0) {
 		return add_config_forward(o, FWD_REMOTE, value, err, errlen);
+	} else if (strcasecmp(keyword, "DynamicForward") == 0) {
+		return option_add_forward(o, FWD_DYNAMIC, value, err, errlen);
 	} else {
 		snprintf(err, errlen, "unknown keyword '%s'", keyword);
 		return -1;

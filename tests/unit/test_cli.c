@@ -253,7 +253,7 @@ static void
 test_usage_errors(void)
 {
 	CHECK_USAGE("unknown option -Z (see porthole -h)", "-Z", "host");
-	CHECK_USAGE("unknown option -R (see porthole -h)", "-R", "8080:h:80", "host");
+	CHECK_INT(PARSE("-N", "-T", "host"), CLI_RUN);
 	CHECK_USAGE("unknown option -Z (see porthole -h)", "-vZ", "host");
 	CHECK_USAGE("unknown option --bogus (see porthole -h)", "--bogus", "host");
 	CHECK_USAGE("unknown option --bogus=1 (see porthole -h)", "--bogus=1", "host");

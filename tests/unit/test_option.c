@@ -267,13 +267,22 @@ test_local_forward(void)
 	CHECK_INT(o.n_forwards, 0);
 
 	options_init(&o);
-	CHECK_INT(option_add_forward(&o, FWD_REMOTE, "8080:h:80", err, sizeof(err)), -1);
-	CHECK_STR(err, "-R 8080:h:80: remote forwarding is not supported yet");
-	CHECK_INT(option_add_forward(&o, FWD_DYNAMIC, "1080", err, sizeof(err)), -1);
-	CHECK_STR(err, "-D 1080: dynamic forwarding is not supported yet");
+	CHECK_INT(option_add_forward(&o, FWD_REMOTE, "8080:h:80", err, sizeof(err)), 0);
+	CHECK_INT(o.forwards[0].kind, FWD_REMOTE);
+	CHECK_INT(option_add_forward(&o, FWD_REMOTE, "0:localhost:22", err, sizeof(err)), 0);
+	CHECK_INT(o.forwards[1].bind_port, 0);
+	CHECK_INT(option_add_forward(&o, FWD_DYNAMIC, "1080", err, sizeof(err)), 0);
+	CHECK_INT(o.forwards[2].kind, FWD_DYNAMIC);
 	CHECK_INT(option_add_forward(&o, FWD_DYNAMIC, "x", err, sizeof(err)), -1);
 	CHECK_STR(err, "-D x: bad port 'x'");
-	CHECK_INT(o.n_forwards, 0);
+	CHECK_INT(option_add_forward(&o, FWD_REMOTE, "53:h:53/udp", err, sizeof(err)), -1);
+	CHECK_STR(err, "-R 53:h:53/udp: UDP forwarding is not supported yet");
+	CHECK_INT(set("RemoteForward", "8080 localhost:80"), 0);
+	CHECK_INT(o.forwards[3].bind_port, 8080);
+	CHECK_STR(o.forwards[3].host, "localhost");
+	CHECK_INT(set("DynamicForward", "[::1]:1080"), 0);
+	CHECK_STR(o.forwards[4].bind_host, "::1");
+	CHECK_INT(o.n_forwards, 5);
 	options_free(&o);
 }
 
