@@ -218,12 +218,13 @@ def stream_sha256(n, seed):
 class _TcpServer:
     """Listening socket on 127.0.0.1:random with one thread per accepted connection."""
 
-    def __init__(self, backlog=1024):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    def __init__(self, backlog=1024, host="127.0.0.1"):
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind((host, 0))
         self.sock.listen(backlog)
-        self.host = "127.0.0.1"
+        self.host = host
         self.port = self.sock.getsockname()[1]
         self.accepted = 0
         self.errors = []
@@ -580,6 +581,40 @@ def local_forward_ports(forward_args):
     return ports
 
 
+def _split_spec(spec):
+    """Split a forward spec on ":" outside brackets, keeping empty fields (":8080:h:80")."""
+    parts, cur, depth = [], "", 0
+    for ch in spec:
+        if ch == ":" and depth == 0:
+            parts.append(cur)
+            cur = ""
+            continue
+        depth += {"[": 1, "]": -1}.get(ch, 0)
+        cur += ch
+    return parts + [cur]
+
+
+def remote_forward_ports(forward_args):
+    """Server-side TCP ports of the -R specs in an argv fragment (for readiness polling).
+
+    Port 0 (the server picks) is left out: the caller learns that port from stderr."""
+    ports = []
+    it = iter(forward_args)
+    for a in it:
+        spec = None
+        if a == "-R":
+            spec = next(it, None)
+        elif a.startswith("-R") and len(a) > 2:
+            spec = a[2:]
+        if spec is None or spec.endswith("/udp"):
+            continue
+        parts = _split_spec(spec)
+        port = parts[1] if len(parts) == 4 else parts[0] if len(parts) == 3 else ""
+        if port.isdigit() and int(port) != 0:
+            ports.append(int(port))
+    return ports
+
+
 def child_env(sshd, env=None):
     """Environment for the forwarder: no agent, an empty HOME and runtime dir of its own."""
     e = dict(os.environ)
@@ -619,13 +654,17 @@ class Forwarder:
     """The forwarder process under test, started and made ready in __init__ (or start()).
 
     porthole mode: ready when stderr has a line containing "connected to" and every -L port
-    listens. ssh mode: ready when every -L port listens. stderr is collected in the background
+    listens. ssh mode: ready when every -L port listens. Either way, with wait_remote (the
+    default) also every non-zero -R port (the sshd, on this same host, listens on it; a -R
+    the server may refuse wants wait_remote=False). stderr is collected in the background
     (see .stderr()); stop() sends SIGTERM and returns (exit status, stderr text).
     """
 
-    def __init__(self, sshd, forward_args=(), env=None, timeout=10.0, start=True, **argv_opts):
+    def __init__(self, sshd, forward_args=(), env=None, timeout=10.0, start=True,
+                 wait_remote=True, **argv_opts):
         self.sshd = sshd
         self.forward_args = list(forward_args)
+        self.wait_remote = wait_remote
         self.argv = forwarder_argv(sshd, self.forward_args, **argv_opts)
         self.env = child_env(sshd, env)
         self.timeout = timeout
@@ -657,6 +696,8 @@ class Forwarder:
     def _wait_ready(self):
         deadline = time.monotonic() + self.timeout
         ports = local_forward_ports(self.forward_args)
+        if self.wait_remote:
+            ports += remote_forward_ports(self.forward_args)
         while True:
             if self.proc.poll() is not None:
                 self._reader.join(2)
@@ -666,7 +707,7 @@ class Forwarder:
             if line_ok and all(is_listening(p) for p in ports):
                 return
             if time.monotonic() >= deadline:
-                what = "its -L ports to listen" if line_ok else f"a '{READY_LINE}' line"
+                what = "its forward ports to listen" if line_ok else f"a '{READY_LINE}' line"
                 raise TestFailure(f"forwarder not ready after {self.timeout} s (waited for "
                                   f"{what}): {' '.join(self.argv)}\n{self.stderr()}")
             time.sleep(0.02)
