@@ -148,6 +148,24 @@ open_forwards(struct app *app)
 	return app->stopping ? app->exit_status : EXIT_OK;
 }
 
+/* Settings accepted for features not built yet: say so once each. */
+static int
+check_unsupported(const struct options *o)
+{
+	const char *name;
+	int i = 0;
+
+	while ((name = option_unsupported(o, &i)) != NULL) {
+		if (strcmp(name, "ProxyJump") == 0) {
+			/* Connecting directly instead would reach a different network. */
+			log_error("ProxyJump is not supported yet");
+			return -1;
+		}
+		log_info("%s is not supported yet; ignored", name);
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -168,6 +186,10 @@ main(int argc, char **argv)
 	}
 	if (app.opt.log_level != -1)
 		log_set_level((enum log_level)app.opt.log_level);
+	if (check_unsupported(&app.opt) == -1) {
+		options_free(&app.opt);
+		return EXIT_USAGE;
+	}
 	if (app.opt.strict_hostkey == -1)
 		app.opt.strict_hostkey = STRICT_ASK;
 	signal(SIGPIPE, SIG_IGN);

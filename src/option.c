@@ -1,7 +1,9 @@
 /*
- * Keywords and their values. keyword_known() holds the list of what -o
- * accepts; option_set has a branch, with its value's parser, for each.
+ * Keywords and their values. The keywords[] table is the single list of
+ * what -o and the config file accept: each entry names the field it sets
+ * and how its value is parsed.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,13 @@ options_init(struct options *o)
 	o->exit_on_forward_failure = -1;
 	o->gateway_ports = -1;
 	o->log_level = -1;
+	o->server_alive_interval = -1;
+	o->server_alive_count_max = -1;
+	o->compression = -1;
+	o->reconnect = -1;
+	o->reconnect_max_delay = -1;
+	o->udp_idle_timeout = -1;
+	o->udp_max_flows = -1;
 }
 
 void
@@ -32,6 +41,10 @@ options_free(struct options *o)
 		free(o->identity_files[i]);
 	free(o->known_hosts);
 	free(o->forwards);
+	free(o->host_name);
+	free(o->proxy_jump);
+	free(o->relay_command);
+	free(o->control_path);
 	options_init(o);
 }
 
@@ -102,20 +115,6 @@ option_add_forward(struct options *o, enum fwd_kind kind, const char *text, char
 	return 0;
 }
 
-/* The keywords option_set knows, so an unknown one is named before its value is looked at. */
-static bool
-keyword_known(const char *keyword)
-{
-	static const char *const keywords[] = {"Port", "User", "IdentityFile", "IdentitiesOnly",
-	    "UserKnownHostsFile", "StrictHostKeyChecking", "ExitOnForwardFailure",
-	    "GatewayPorts", "LogLevel", "LocalForward", "RemoteForward", "DynamicForward"};
-
-	for (size_t i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++)
-		if (strcasecmp(keyword, keywords[i]) == 0)
-			return true;
-	return false;
-}
-
 /*
  * ssh_config writes "LocalForward [bind_address:]port host:hostport", two
  * words; -L writes one. Both are accepted: the words are joined with ':'.
@@ -128,7 +127,7 @@ add_config_forward(struct options *o, enum fwd_kind kind, const char *value, cha
 	char *joined;
 	int rc;
 
-	if (value[n] == '\0')
+	if (value[n] == '\0' || kind == FWD_DYNAMIC)
 		return option_add_forward(o, kind, value, err, errlen);
 	joined = xmalloc(strlen(value) + 1);
 	memcpy(joined, value, n);
@@ -140,46 +139,159 @@ add_config_forward(struct options *o, enum fwd_kind kind, const char *value, cha
 }
 
 int
-option_set(struct options *o, const char *keyword, const char *value, char *err, size_t errlen)
+option_parse_seconds(const char *text)
 {
+	long total = 0, n = -1;
+
+	if (*text == '\0')
+		return -1;
+	for (const char *p = text; *p != '\0'; p++) {
+		if (*p >= '0' && *p <= '9') {
+			n = (n < 0 ? 0 : n) * 10 + (*p - '0');
+			if (n > 10000000)
+				return -1;
+			continue;
+		}
+		long unit;
+		switch (*p) {
+		case 's': case 'S': unit = 1; break;
+		case 'm': case 'M': unit = 60; break;
+		case 'h': case 'H': unit = 3600; break;
+		case 'd': case 'D': unit = 86400; break;
+		case 'w': case 'W': unit = 604800; break;
+		default: return -1;
+		}
+		if (n < 0)
+			return -1;
+		total += n * unit;
+		n = -1;
+		if (total > 100000000)
+			return -1;
+	}
+	if (n >= 0)
+		total += n;
+	return (int)total;
+}
+
+enum value_type {
+	V_PORT,
+	V_STRING,
+	V_YESNO,
+	V_SECONDS,
+	V_COUNT, /* a positive integer */
+	V_STRICT,
+	V_LOGLEVEL,
+	V_IDENTITY,
+	V_LOCAL,
+	V_REMOTE,
+	V_DYNAMIC,
+};
+
+static const struct keyword {
+	const char *name;
+	enum value_type type;
+	size_t offset;
+	bool unsupported; /* accepted and checked; the feature is not built yet */
+} keywords[] = {
+	{"HostName", V_STRING, offsetof(struct options, host_name), false},
+	{"Port", V_PORT, offsetof(struct options, port), false},
+	{"User", V_STRING, offsetof(struct options, user), false},
+	{"IdentityFile", V_IDENTITY, 0, false},
+	{"IdentitiesOnly", V_YESNO, offsetof(struct options, identities_only), false},
+	{"ProxyJump", V_STRING, offsetof(struct options, proxy_jump), true},
+	{"UserKnownHostsFile", V_STRING, offsetof(struct options, known_hosts), false},
+	{"StrictHostKeyChecking", V_STRICT, offsetof(struct options, strict_hostkey), false},
+	{"LocalForward", V_LOCAL, 0, false},
+	{"RemoteForward", V_REMOTE, 0, false},
+	{"DynamicForward", V_DYNAMIC, 0, false},
+	{"ServerAliveInterval", V_SECONDS, offsetof(struct options, server_alive_interval), true},
+	{"ServerAliveCountMax", V_COUNT, offsetof(struct options, server_alive_count_max), true},
+	{"ExitOnForwardFailure", V_YESNO, offsetof(struct options, exit_on_forward_failure),
+	    false},
+	{"GatewayPorts", V_YESNO, offsetof(struct options, gateway_ports), false},
+	{"Compression", V_YESNO, offsetof(struct options, compression), true},
+	{"LogLevel", V_LOGLEVEL, offsetof(struct options, log_level), false},
+	{"Reconnect", V_YESNO, offsetof(struct options, reconnect), true},
+	{"ReconnectMaxDelay", V_SECONDS, offsetof(struct options, reconnect_max_delay), true},
+	{"UdpIdleTimeout", V_SECONDS, offsetof(struct options, udp_idle_timeout), true},
+	{"UdpMaxFlows", V_COUNT, offsetof(struct options, udp_max_flows), true},
+	{"RelayCommand", V_STRING, offsetof(struct options, relay_command), true},
+	{"ControlPath", V_STRING, offsetof(struct options, control_path), true},
+};
+
+#define N_KEYWORDS (sizeof(keywords) / sizeof(keywords[0]))
+
+const char *
+option_keyword(size_t i)
+{
+	return i < N_KEYWORDS ? keywords[i].name : NULL;
+}
+
+const char *
+option_unsupported(const struct options *o, int *i)
+{
+	while (*i >= 0 && (size_t)*i < N_KEYWORDS) {
+		size_t k = (size_t)(*i)++;
+		if (o->unsupported_used & (1ULL << k))
+			return keywords[k].name;
+	}
+	return NULL;
+}
+
+static int
+set_value(struct options *o, const struct keyword *k, const char *value, char *err,
+    size_t errlen)
+{
+	int *ip = (int *)((char *)o + k->offset);
+	char **sp = (char **)((char *)o + k->offset);
 	int v;
 
-	if (!keyword_known(keyword)) {
-		snprintf(err, errlen, "unknown keyword '%s'", keyword);
-		return -1;
-	}
-	if (*value == '\0') {
-		snprintf(err, errlen, "%s: missing value", keyword);
-		return -1;
-	}
-	if (strcasecmp(keyword, "Port") == 0) {
-		if ((v = option_parse_port(value)) == -1)
-			goto bad;
-		o->port = v;
-	} else if (strcasecmp(keyword, "User") == 0) {
-		free(o->user);
-		o->user = xstrdup(value);
-	} else if (strcasecmp(keyword, "IdentityFile") == 0) {
-		if (o->n_identity_files == OPTION_MAX_IDENTITIES) {
-			snprintf(err, errlen, "IdentityFile: too many identity files (at most %d)",
-			    OPTION_MAX_IDENTITIES);
+	switch (k->type) {
+	case V_PORT:
+		if ((v = option_parse_port(value)) == -1) {
+			snprintf(err, errlen, "bad value '%s' for %s (a port, 1-65535)", value,
+			    k->name);
 			return -1;
 		}
-		o->identity_files[o->n_identity_files++] = xstrdup(value);
-	} else if (strcasecmp(keyword, "IdentitiesOnly") == 0) {
-		if ((v = parse_yesno(value)) == -1)
-			goto bad_yesno;
-		o->identities_only = v;
-	} else if (strcasecmp(keyword, "UserKnownHostsFile") == 0) {
-		free(o->known_hosts);
-		o->known_hosts = xstrdup(value);
-	} else if (strcasecmp(keyword, "StrictHostKeyChecking") == 0) {
+		*ip = v;
+		return 0;
+	case V_STRING:
+		free(*sp);
+		*sp = xstrdup(value);
+		return 0;
+	case V_YESNO:
+		if ((v = parse_yesno(value)) == -1) {
+			snprintf(err, errlen, "bad value '%s' for %s (yes or no)", value, k->name);
+			return -1;
+		}
+		*ip = v;
+		return 0;
+	case V_SECONDS:
+		if ((v = option_parse_seconds(value)) == -1) {
+			snprintf(err, errlen, "bad value '%s' for %s (seconds, e.g. 30, 90s, 5m)",
+			    value, k->name);
+			return -1;
+		}
+		*ip = v;
+		return 0;
+	case V_COUNT: {
+		char *end;
+		long n = strtol(value, &end, 10);
+		if (*end != '\0' || n < 1 || n > 1000000 || value[0] < '0' || value[0] > '9') {
+			snprintf(err, errlen, "bad value '%s' for %s (a number, 1 or more)", value,
+			    k->name);
+			return -1;
+		}
+		*ip = (int)n;
+		return 0;
+	}
+	case V_STRICT:
 		if (strcasecmp(value, "yes") == 0)
-			o->strict_hostkey = STRICT_YES;
+			*ip = STRICT_YES;
 		else if (strcasecmp(value, "accept-new") == 0)
-			o->strict_hostkey = STRICT_ACCEPT_NEW;
+			*ip = STRICT_ACCEPT_NEW;
 		else if (strcasecmp(value, "ask") == 0)
-			o->strict_hostkey = STRICT_ASK;
+			*ip = STRICT_ASK;
 		else {
 			snprintf(err, errlen,
 			    "bad value '%s' for StrictHostKeyChecking (yes, accept-new or ask; "
@@ -187,15 +299,8 @@ option_set(struct options *o, const char *keyword, const char *value, char *err,
 			    value);
 			return -1;
 		}
-	} else if (strcasecmp(keyword, "ExitOnForwardFailure") == 0) {
-		if ((v = parse_yesno(value)) == -1)
-			goto bad_yesno;
-		o->exit_on_forward_failure = v;
-	} else if (strcasecmp(keyword, "GatewayPorts") == 0) {
-		if ((v = parse_yesno(value)) == -1)
-			goto bad_yesno;
-		o->gateway_ports = v;
-	} else if (strcasecmp(keyword, "LogLevel") == 0) {
+		return 0;
+	case V_LOGLEVEL:
 		if ((v = option_parse_log_level(value)) == -1) {
 			snprintf(err, errlen,
 			    "bad value '%s' for LogLevel (QUIET, FATAL, ERROR, INFO, VERBOSE, "
@@ -203,23 +308,43 @@ option_set(struct options *o, const char *keyword, const char *value, char *err,
 			    value);
 			return -1;
 		}
-		o->log_level = v;
-	} else if (strcasecmp(keyword, "LocalForward") == 0) {
+		*ip = v;
+		return 0;
+	case V_IDENTITY:
+		if (o->n_identity_files == OPTION_MAX_IDENTITIES) {
+			snprintf(err, errlen, "IdentityFile: too many identity files (at most %d)",
+			    OPTION_MAX_IDENTITIES);
+			return -1;
+		}
+		o->identity_files[o->n_identity_files++] = xstrdup(value);
+		return 0;
+	case V_LOCAL:
 		return add_config_forward(o, FWD_LOCAL, value, err, errlen);
-	} else if (strcasecmp(keyword, "RemoteForward") == 0) {
+	case V_REMOTE:
 		return add_config_forward(o, FWD_REMOTE, value, err, errlen);
-	} else if (strcasecmp(keyword, "DynamicForward") == 0) {
-		return option_add_forward(o, FWD_DYNAMIC, value, err, errlen);
-	} else {
-		snprintf(err, errlen, "unknown keyword '%s'", keyword);
-		return -1;
+	case V_DYNAMIC:
+		return add_config_forward(o, FWD_DYNAMIC, value, err, errlen);
 	}
-	return 0;
-bad:
-	snprintf(err, errlen, "bad value '%s' for %s", value, keyword);
 	return -1;
-bad_yesno:
-	snprintf(err, errlen, "bad value '%s' for %s (yes or no)", value, keyword);
+}
+
+int
+option_set(struct options *o, const char *keyword, const char *value, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < N_KEYWORDS; i++) {
+		if (strcasecmp(keyword, keywords[i].name) != 0)
+			continue;
+		if (*value == '\0') {
+			snprintf(err, errlen, "%s: missing value", keyword);
+			return -1;
+		}
+		if (set_value(o, &keywords[i], value, err, errlen) == -1)
+			return -1;
+		if (keywords[i].unsupported)
+			o->unsupported_used |= 1ULL << i;
+		return 0;
+	}
+	snprintf(err, errlen, "unknown keyword '%s'", keyword);
 	return -1;
 }
 

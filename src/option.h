@@ -1,6 +1,6 @@
 /*
  * The effective settings of one run, and the Keyword=value setter that -o
- * (and later the config file) use. Pure: no I/O, no logging.
+ * and the config file use. Pure: no I/O, no logging.
  */
 #ifndef PORTHOLE_OPTION_H
 #define PORTHOLE_OPTION_H
@@ -32,6 +32,19 @@ struct options {
 	int log_level;             /* -1 unset, else enum log_level */
 	struct fwd_spec *forwards;
 	size_t n_forwards;
+
+	char *host_name;           /* HostName: the real host behind a profile or alias */
+	char *proxy_jump;          /* ProxyJump (not supported yet) */
+	int server_alive_interval; /* seconds; -1 unset (15), 0 off */
+	int server_alive_count_max; /* -1 unset (3) */
+	int compression;           /* -1 unset, 0, 1 */
+	int reconnect;             /* -1 unset, 0, 1 */
+	int reconnect_max_delay;   /* seconds; -1 unset (60) */
+	int udp_idle_timeout;      /* seconds; -1 unset (60) */
+	int udp_max_flows;         /* -1 unset */
+	char *relay_command;       /* NULL: "porthole relay" */
+	char *control_path;        /* NULL: $XDG_RUNTIME_DIR/porthole/... */
+	unsigned long long unsupported_used; /* bit per keyword set that is not built yet */
 };
 
 void options_init(struct options *o);
@@ -57,5 +70,20 @@ int option_parse_port(const char *text);
 
 /* Level for a LogLevel name, or -1. */
 int option_parse_log_level(const char *name);
+
+/*
+ * An ssh time value ("30", "30s", "5m", "1h30m") in seconds, or -1. Like
+ * ssh, a bare number is seconds.
+ */
+int option_parse_seconds(const char *text);
+
+/*
+ * Names, one per call (i = 0, 1, ...), of keywords that were set but whose
+ * feature porthole does not have yet; NULL at the end. For a warning.
+ */
+const char *option_unsupported(const struct options *o, int *i);
+
+/* Every keyword, in the table's order; NULL past the end. For completion and docs. */
+const char *option_keyword(size_t i);
 
 #endif

@@ -71,6 +71,7 @@ struct session {
 	const struct options *opt;
 	struct session_events ev;
 	enum session_state state;
+	const char *host; /* HostName, else the destination */
 	char *user;
 	int port;
 	char *known_hosts;
@@ -436,7 +437,7 @@ start_ssh(struct session *s)
 	cb.recv = ssh_recv;
 	libssh2_session_callback_set(s->ssh, LIBSSH2_CALLBACK_RECV, cb.p);
 #endif
-	hostkey_set_prefs(s->ssh, s->known_hosts, s->opt->host, s->port);
+	hostkey_set_prefs(s->ssh, s->known_hosts, s->host, s->port);
 	set_state(s, S_HANDSHAKE);
 }
 
@@ -498,7 +499,7 @@ connect_next(struct session *s)
 		uv_timer_start(&s->timer, timer_cb, CONNECT_TIMEOUT_MS, 0);
 		return;
 	}
-	session_fail(s, 255, "cannot connect to %s port %d: %s", s->opt->host, s->port,
+	session_fail(s, 255, "cannot connect to %s port %d: %s", s->host, s->port,
 	    s->io_error ? strerror(s->io_error) : "connection timed out");
 }
 
@@ -513,7 +514,7 @@ resolved_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 		return;
 	}
 	if (status < 0) {
-		session_fail(s, 255, "cannot resolve %s: %s", s->opt->host, uv_strerror(status));
+		session_fail(s, 255, "cannot resolve %s: %s", s->host, uv_strerror(status));
 		return;
 	}
 	s->addrs = res;
@@ -570,7 +571,7 @@ step_handshake(struct session *s)
 	    libssh2_session_methods(s->ssh, LIBSSH2_METHOD_KEX),
 	    libssh2_session_methods(s->ssh, LIBSSH2_METHOD_CRYPT_CS));
 	if (hostkey_verify(s->ssh, s->known_hosts, (enum strict_hostkey)s->opt->strict_hostkey,
-		s->opt->host, s->port, err, sizeof(err)) == -1) {
+		s->host, s->port, err, sizeof(err)) == -1) {
 		session_fail(s, 255, "%s", err);
 		return;
 	}
@@ -587,7 +588,7 @@ step_auth(struct session *s)
 	if (rc == 1)
 		return;
 	if (rc == -1) {
-		session_fail(s, 255, "%s@%s: %s", s->user, s->opt->host, err);
+		session_fail(s, 255, "%s@%s: %s", s->user, s->host, err);
 		return;
 	}
 	auth_free(s->auth);
@@ -924,6 +925,7 @@ session_new(uv_loop_t *loop, const struct options *opt, const struct session_eve
 	s->opt = opt;
 	s->ev = *ev;
 	s->fd = -1;
+	s->host = opt->host_name != NULL ? opt->host_name : opt->host;
 	s->port = opt->port > 0 ? opt->port : 22;
 	s->known_hosts = hostkey_expand_path(opt->known_hosts ? opt->known_hosts :
 								 "~/.ssh/known_hosts");
@@ -959,10 +961,10 @@ session_start(struct session *s)
 	set_state(s, S_RESOLVING);
 	s->gai.data = s;
 	s->resolving = true;
-	int rc = uv_getaddrinfo(s->loop, &s->gai, resolved_cb, s->opt->host, port, &hints);
+	int rc = uv_getaddrinfo(s->loop, &s->gai, resolved_cb, s->host, port, &hints);
 	if (rc < 0) {
 		s->resolving = false;
-		session_fail(s, 255, "cannot resolve %s: %s", s->opt->host, uv_strerror(rc));
+		session_fail(s, 255, "cannot resolve %s: %s", s->host, uv_strerror(rc));
 	}
 }
 

@@ -72,13 +72,13 @@ test_port(void)
 	CHECK_INT(set("Port", "65535"), 0);
 	CHECK_INT(o.port, 65535);
 	CHECK_INT(set("Port", "0"), -1);
-	CHECK_STR(err, "bad value '0' for Port");
+	CHECK_STR(err, "bad value \'0\' for Port (a port, 1-65535)");
 	CHECK_INT(set("Port", "65536"), -1);
-	CHECK_STR(err, "bad value '65536' for Port");
+	CHECK_STR(err, "bad value \'65536\' for Port (a port, 1-65535)");
 	CHECK_INT(set("Port", "ssh"), -1);
-	CHECK_STR(err, "bad value 'ssh' for Port");
+	CHECK_STR(err, "bad value \'ssh\' for Port (a port, 1-65535)");
 	CHECK_INT(set("port", "-1"), -1);
-	CHECK_STR(err, "bad value '-1' for port");
+	CHECK_STR(err, "bad value '-1' for Port (a port, 1-65535)");
 	/* A refused value leaves the previous one. */
 	CHECK_INT(o.port, 65535);
 	options_free(&o);
@@ -315,13 +315,68 @@ test_keyword_case(void)
 }
 
 static void
+test_later_keywords(void)
+{
+	int i = 0;
+
+	options_init(&o);
+	CHECK_INT(set("HostName", "jump.example"), 0);
+	CHECK_STR(o.host_name, "jump.example");
+	CHECK_INT(set("ServerAliveInterval", "30"), 0);
+	CHECK_INT(o.server_alive_interval, 30);
+	CHECK_INT(set("ServerAliveInterval", "1m30s"), 0);
+	CHECK_INT(o.server_alive_interval, 90);
+	CHECK_INT(set("ServerAliveInterval", "0"), 0);
+	CHECK_INT(o.server_alive_interval, 0);
+	CHECK_INT(set("ServerAliveInterval", "soon"), -1);
+	CHECK_STR(err, "bad value 'soon' for ServerAliveInterval (seconds, e.g. 30, 90s, 5m)");
+	CHECK_INT(set("ServerAliveCountMax", "0"), -1);
+	CHECK_STR(err, "bad value '0' for ServerAliveCountMax (a number, 1 or more)");
+	CHECK_INT(set("ServerAliveCountMax", "5"), 0);
+	CHECK_INT(o.server_alive_count_max, 5);
+	CHECK_INT(set("Reconnect", "maybe"), -1);
+	CHECK_STR(err, "bad value 'maybe' for Reconnect (yes or no)");
+	CHECK_INT(set("Reconnect", "yes"), 0);
+	CHECK_INT(o.reconnect, 1);
+	CHECK_INT(set("ReconnectMaxDelay", "2m"), 0);
+	CHECK_INT(o.reconnect_max_delay, 120);
+	CHECK_INT(set("UdpIdleTimeout", "45"), 0);
+	CHECK_INT(set("UdpMaxFlows", "256"), 0);
+	CHECK_INT(o.udp_max_flows, 256);
+	CHECK_INT(set("UdpMaxFlows", "-3"), -1);
+	CHECK_INT(set("RelayCommand", "/usr/local/bin/porthole relay"), 0);
+	CHECK_STR(o.relay_command, "/usr/local/bin/porthole relay");
+	CHECK_INT(set("ControlPath", "~/.porthole.sock"), 0);
+	CHECK_INT(set("Compression", "no"), 0);
+	CHECK_INT(set("ProxyJump", "me@bastion"), 0);
+	CHECK_STR(o.proxy_jump, "me@bastion");
+	/* What is set but not built yet, in table order. */
+	CHECK_STR(option_unsupported(&o, &i), "ProxyJump");
+	CHECK_STR(option_unsupported(&o, &i), "ServerAliveInterval");
+	CHECK_STR(option_unsupported(&o, &i), "ServerAliveCountMax");
+	CHECK_STR(option_unsupported(&o, &i), "Compression");
+	CHECK_STR(option_unsupported(&o, &i), "Reconnect");
+	CHECK(option_unsupported(&o, &i) != NULL);
+	options_free(&o);
+	i = 0;
+	CHECK(option_unsupported(&o, &i) == NULL);
+	CHECK_INT(option_parse_seconds("1h"), 3600);
+	CHECK_INT(option_parse_seconds("1h30m10"), 5410);
+	CHECK_INT(option_parse_seconds("m"), -1);
+	CHECK_INT(option_parse_seconds(""), -1);
+	CHECK_INT(option_parse_seconds("99999999999"), -1);
+	CHECK_STR(option_keyword(0), "HostName");
+	CHECK(option_keyword(1000) == NULL);
+}
+
+static void
 test_unknown_and_missing(void)
 {
 	options_init(&o);
 	CHECK_INT(set("Bogus", "1"), -1);
 	CHECK_STR(err, "unknown keyword 'Bogus'");
-	CHECK_INT(set("HostName", "h"), -1);
-	CHECK_STR(err, "unknown keyword 'HostName'");
+	CHECK_INT(set("Host", "h"), -1);
+	CHECK_STR(err, "unknown keyword 'Host'");
 	CHECK_INT(set("Port2", "22"), -1);
 	CHECK_STR(err, "unknown keyword 'Port2'");
 	CHECK_INT(set("Por", "22"), -1);
@@ -376,9 +431,9 @@ test_line_forms(void)
 	CHECK_INT(o.strict_hostkey, STRICT_ACCEPT_NEW);
 
 	/* Only one '=' separates: a second one is part of the value. */
-	CHECK_LINE_ERR("Port==22", "bad value '=22' for Port");
-	CHECK_LINE_ERR("Port 22 23", "bad value '22 23' for Port");
-	CHECK_LINE_ERR("Port=x", "bad value 'x' for Port");
+	CHECK_LINE_ERR("Port==22", "bad value \'=22\' for Port (a port, 1-65535)");
+	CHECK_LINE_ERR("Port 22 23", "bad value \'22 23\' for Port (a port, 1-65535)");
+	CHECK_LINE_ERR("Port=x", "bad value \'x\' for Port (a port, 1-65535)");
 	CHECK_LINE_ERR("Bogus=1", "unknown keyword 'Bogus'");
 	CHECK_LINE_ERR("Bogus value", "unknown keyword 'Bogus'");
 	CHECK_LINE_ERR("", "bad option '' (expected Keyword=value)");
@@ -453,6 +508,7 @@ main(void)
 	test_log_level();
 	test_local_forward();
 	test_keyword_case();
+	test_later_keywords();
 	test_unknown_and_missing();
 	test_line_forms();
 	test_parse_port();
