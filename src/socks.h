@@ -66,19 +66,20 @@ enum socks_status {
 
 enum socks_result {
 	SOCKS_NEED_MORE, /* feed more bytes */
-	SOCKS_SEND, /* send out[0..*outlen) to the client, then keep feeding (v5 method selection)
-		     */
-	SOCKS_REQUEST, /* a request is complete: s->req; out is empty */
-	SOCKS_FAIL, /* protocol error: send out (may be empty: then just close) and close; s->error
-		       says why */
+	/* Send out[0..*outlen) to the client, then keep feeding (v5 method selection). */
+	SOCKS_SEND,
+	/* A request is complete in s->req (valid only now); out is empty. */
+	SOCKS_REQUEST,
+	/* Protocol error: send out (if empty, just close) and close; s->error says why. */
+	SOCKS_FAIL,
 };
 
 /* Zero-initialise (memset) before first use. */
 struct socks {
 	int state; /* private */
 	struct socks_request req;
-	const char
-	    *error; /* static text, set on SOCKS_FAIL, e.g. "unsupported SOCKS version 0x47" */
+	/* Static text, set on SOCKS_FAIL, e.g. "unsupported SOCKS version 0x47". */
+	const char *error;
 
 	/* Private: the field being read. */
 	uint8_t buf[SOCKS_HOST_MAX + 1];
