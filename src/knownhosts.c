@@ -17,6 +17,7 @@
 #include <openssl/sha.h>
 
 #include "knownhosts.h"
+#include "match.h"
 #include "xmalloc.h"
 
 #define HASH_MAGIC "|1|"
@@ -219,31 +220,6 @@ parse_entry(const char *line, size_t n, struct entry *e)
 			return false;
 	}
 	return next_field(&p, end, &e->b64, &e->b64len);
-}
-
-/* OpenSSH's match_pattern: '*' any run, '?' any one character; s is lowercase. */
-static bool
-match_pattern(const char *s, size_t slen, const char *p, size_t plen)
-{
-	size_t si = 0, pi = 0, star = SIZE_MAX, mark = 0;
-
-	while (si < slen) {
-		if (pi < plen && p[pi] == '*') {
-			star = pi++;
-			mark = si;
-		} else if (pi < plen && (p[pi] == '?' || lower(p[pi]) == s[si])) {
-			pi++;
-			si++;
-		} else if (star != SIZE_MAX) {
-			pi = star + 1;
-			si = ++mark;
-		} else {
-			return false;
-		}
-	}
-	while (pi < plen && p[pi] == '*')
-		pi++;
-	return pi == plen;
 }
 
 /* OpenSSH's match_hostname: some positive pattern matches and no negated one does. */

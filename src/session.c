@@ -554,17 +554,22 @@ step_handshake(struct session *s)
 	if (rc == LIBSSH2_ERROR_EAGAIN)
 		return;
 	if (rc != 0) {
+		/*
+		 * sshd closes the connection when no host key type matches; which
+		 * of the two we notice first depends on timing, so both get the hint.
+		 */
+		const char *rsa_hint =
+		    LIBSSH2_VERSION_NUM < 0x010b00 ?
+			" (libssh2 1.10 has no rsa-sha2: a server with only an RSA host key cannot "
+			"be used; give it an ed25519 host key)" :
+			"";
 		char why[256];
 		if (s->rx_eof || s->io_error)
-			session_fail(s, 255, "connection to %s closed during handshake: %s",
-			    s->peer, connection_gone_reason(s, why, sizeof(why)));
+			session_fail(s, 255, "connection to %s closed during handshake: %s%s",
+			    s->peer, connection_gone_reason(s, why, sizeof(why)), rsa_hint);
 		else
 			session_fail(s, 255, "SSH handshake with %s failed: %s%s", s->peer,
-			    last_error(s),
-			    LIBSSH2_VERSION_NUM < 0x010b00 ?
-				" (libssh2 1.10 has no rsa-sha2: a server with only an RSA host "
-				"key cannot be used; give it an ed25519 host key)" :
-				"");
+			    last_error(s), rsa_hint);
 		return;
 	}
 	log_debug("handshake done: %s, %s",

@@ -12,7 +12,7 @@ Reuses tests/lib/fixture.py (the throw-away sshd, Forwarder, free_port). Adds:
       byte     writes one byte on accept, then closes;
       reply    reads one byte, writes one byte, then closes;
       hold     writes one byte on accept and keeps the connection open; reads and
-               discards; prints the number of open connections on each stdin line;
+               discards; on each stdin line prints "<open connections> <bytes read>";
   - /proc readers (CPU time, VmRSS/VmHWM) and small statistics.
 
 The porthole under test is $PORTHOLE, else build-rel/porthole (a release build).
@@ -198,10 +198,11 @@ class Server:
         self.ports = [int(p) for p in line.split()]
 
     def ask(self):
-        """hold servers: the number of connections open now."""
+        """hold servers: (connections open now, bytes received so far)."""
         self.proc.stdin.write("?\n")
         self.proc.stdin.flush()
-        return int(self.proc.stdout.readline())
+        conns, received = self.proc.stdout.readline().split()
+        return int(conns), int(received)
 
     def close(self):
         if self.proc.poll() is None:
@@ -309,7 +310,7 @@ def _serve_hold():
     sel.register(ls, selectors.EVENT_READ, "listen")
     sel.register(sys.stdin, selectors.EVENT_READ, "stdin")
     print(ls.getsockname()[1], flush=True)
-    conns = 0
+    conns = received = 0
     while True:
         for key, _ in sel.select():
             if key.data == "listen":
@@ -328,12 +329,13 @@ def _serve_hold():
             elif key.data == "stdin":
                 if not sys.stdin.readline():
                     return
-                print(conns, flush=True)
+                print(conns, received, flush=True)
             else:
                 try:
                     data = key.fileobj.recv(65536)
                 except OSError:
                     data = b""
+                received += len(data)
                 if not data:
                     sel.unregister(key.fileobj)
                     key.fileobj.close()

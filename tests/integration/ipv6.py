@@ -100,15 +100,25 @@ def main():
         fx.ok(f"sshd listens on [::1]:{sshd.port} too")
         kh = sshd.write_known_hosts("known_hosts.v6",
                                     [f"[::1]:{sshd.port} {k}" for k in sshd.hostkey_pubs])
-        p_bind6, p_target6, p_both = free_port_both(), free_port_both(), free_port_both()
-        fwd = ["-L", f"[::1]:{p_bind6}:127.0.0.1:{echo4.port}",
-               "-L", f"{p_target6}:[::1]:{echo6.port}",
-               "-L", f"{p_both}:127.0.0.1:{echo4.port}"]
-        fw = fx.Forwarder(sshd, fwd, known_hosts=kh, start=False)
-        # ssh(1) wants the bare address in a destination; porthole(1) documents brackets.
-        fw.argv[-1] = f"{sshd.user}@::1" if fx.SSH_MODE else f"{sshd.user}@[::1]"
+        for attempt in range(4):
+            p_bind6, p_target6, p_both = free_port_both(), free_port_both(), free_port_both()
+            fwd = ["-L", f"[::1]:{p_bind6}:127.0.0.1:{echo4.port}",
+                   "-L", f"{p_target6}:[::1]:{echo6.port}",
+                   "-L", f"{p_both}:127.0.0.1:{echo4.port}"]
+            fw = fx.Forwarder(sshd, fwd, known_hosts=kh, start=False,
+                              extra_args=["-o", "ExitOnForwardFailure=yes"])
+            # ssh(1) wants the bare address in a destination; porthole(1) documents brackets.
+            fw.argv[-1] = f"{sshd.user}@::1" if fx.SSH_MODE else f"{sshd.user}@[::1]"
+            try:
+                fw.start()
+                break
+            except fx.TestFailure as e:
+                # A port found free can be taken before porthole binds it (parallel tests).
+                if "already in use" not in str(e).lower() or attempt == 3:
+                    raise
+                print(f"# a free port was taken; retrying: {str(e).splitlines()[-1]}",
+                      flush=True)
         with fw:
-            fw.start()
             fx.ok(f"connected to {fw.argv[-1]} -p {sshd.port}")
             if not fx.SSH_MODE:
                 line = fw.wait_stderr(lambda ln: fx.READY_LINE in ln, timeout=1)

@@ -160,6 +160,16 @@ def is_listening(port):
     return False
 
 
+def wait_listening(port, timeout=10.0):
+    """Poll is_listening (no connection made) until true; return False on timeout."""
+    deadline = time.monotonic() + timeout
+    while not is_listening(port):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 def connect(port, timeout=30.0, host="127.0.0.1"):
     s = socket.create_connection((host, port), timeout=timeout)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
