@@ -16,13 +16,12 @@
 #include "xmalloc.h"
 
 static const char usage_text[] =
-    "usage: porthole [-NTqvVh] [-L [bind_address:]port:host:hostport]\n"
-    "                [-R [bind_address:]port:host:hostport] [-D [bind_address:]port]\n"
-    "                [-p port] [-l login_name] [-i identity_file] [-o option]\n"
-    "                destination\n"
+    "usage: porthole [options] destination     [user@]host[:port] or an ~/.ssh/config Host\n"
+    "       porthole [options] PROFILE         a Profile in the config file\n"
+    "       porthole profiles                  list the profiles\n"
+    "       porthole check [PROFILE|destination]  print the effective settings\n"
     "\n"
-    "Keeps one SSH session to destination ([user@]host[:port]) and carries every\n"
-    "forward over it.\n"
+    "Keeps one SSH session to the jump host and carries every forward over it.\n"
     "\n"
     "  -L [bind_address:]port:host:hostport\n"
     "                  listen on port (loopback unless bind_address is given) and\n"
@@ -38,19 +37,18 @@ static const char usage_text[] =
     "  -p port         SSH port on the server (default 22)\n"
     "  -l login_name   user to log in as (default: the local user)\n"
     "  -i file         identity (private key) file; repeatable\n"
-    "  -o Keyword=value  set an option: Port, User, IdentityFile, IdentitiesOnly,\n"
-    "                  UserKnownHostsFile, StrictHostKeyChecking (yes|accept-new|ask),\n"
-    "                  ExitOnForwardFailure, GatewayPorts, LogLevel, LocalForward,\n"
-    "                  RemoteForward, DynamicForward\n"
+    "  -F file         config file (default ~/.config/porthole/config)\n"
+    "  -o Keyword=value  set any config keyword, e.g. -o ExitOnForwardFailure=yes,\n"
+    "                  -o StrictHostKeyChecking=accept-new (see porthole.conf(5))\n"
     "  -N, -T          accepted for ssh habits; porthole never runs a command\n"
     "  -v              more detail on stderr (repeat for more)\n"
     "  -q              quiet: errors only\n"
     "  -V              print the version and exit\n"
     "  -h              print this help and exit\n"
     "\n"
-    "Exit status: 0 stopped by a signal, 1 runtime failure, 2 usage error,\n"
-    "255 could not connect, verify the host key or authenticate.\n"
-    "See porthole(1).\n";
+    "Exit status: 0 stopped by a signal, 1 runtime failure, 2 usage or config\n"
+    "error, 255 could not connect, verify the host key or authenticate.\n"
+    "See porthole(1) and porthole.conf(5).\n";
 
 int
 cli_parse_destination(const char *text, struct options *o, char *err, size_t errlen)
@@ -106,7 +104,8 @@ cli_parse_destination(const char *text, struct options *o, char *err, size_t err
 }
 
 enum cli_result
-cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen)
+cli_parse_command(int argc, char **argv, struct options *o, struct cli *cl, char *err,
+    size_t errlen)
 {
 	static const struct option longopts[] = {
 		{"help", no_argument, NULL, 'h'},
@@ -116,10 +115,11 @@ cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen)
 	int verbose = 0, quiet = 0, c;
 	char why[512];
 
+	memset(cl, 0, sizeof(*cl));
 	opterr = 0;
 	/* 0, not 1: also forgets a cluster ("-Vv") a previous call stopped inside. */
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "L:R:D:p:l:i:o:NTvqVh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "L:R:D:p:l:i:o:F:NTvqVh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'L':
 		case 'R':
@@ -155,6 +155,9 @@ cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen)
 				return CLI_USAGE;
 			}
 			break;
+		case 'F':
+			cl->config_file = optarg;
+			break;
 		case 'N':
 		case 'T':
 			/* ssh habits: porthole never runs a command or asks for a tty. */
@@ -173,7 +176,7 @@ cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen)
 			return CLI_EXIT;
 		case '?':
 		default:
-			if (optopt != 0 && strchr("LRDplio", optopt) != NULL)
+			if (optopt != 0 && strchr("LRDpliFo", optopt) != NULL)
 				snprintf(err, errlen, "option -%c needs an argument", optopt);
 			else if (optopt == 'h' || optopt == 'V')
 				snprintf(err, errlen, "option --%s takes no argument",
@@ -186,20 +189,51 @@ cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen)
 			return CLI_USAGE;
 		}
 	}
-	if (optind >= argc) {
+	cl->command = CMD_RUN;
+	cl->target = NULL;
+	if (optind < argc && strcmp(argv[optind], "profiles") == 0) {
+		cl->command = CMD_PROFILES;
+		optind++;
+	} else if (optind < argc && strcmp(argv[optind], "check") == 0) {
+		cl->command = CMD_CHECK;
+		optind++;
+	}
+	if (optind < argc)
+		cl->target = argv[optind++];
+	if (cl->target == NULL && cl->command == CMD_RUN) {
 		snprintf(err, errlen, "missing destination (see porthole -h)");
 		return CLI_USAGE;
 	}
-	if (optind + 1 < argc) {
-		snprintf(err, errlen, "unexpected argument '%s': porthole runs no remote command",
-		    argv[optind + 1]);
+	if (cl->target != NULL && cl->command == CMD_PROFILES) {
+		snprintf(err, errlen, "unexpected argument '%s': 'profiles' takes none",
+		    cl->target);
 		return CLI_USAGE;
 	}
-	if (cli_parse_destination(argv[optind], o, err, errlen) == -1)
+	if (optind < argc) {
+		snprintf(err, errlen, "unexpected argument '%s': porthole runs no remote command",
+		    argv[optind]);
 		return CLI_USAGE;
+	}
 	if (quiet)
 		o->log_level = LOG_ERROR;
 	else if (verbose > 0)
 		o->log_level = verbose >= 3 ? LOG_DEBUG3 : LOG_VERBOSE + verbose;
+	return CLI_RUN;
+}
+
+enum cli_result
+cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen)
+{
+	struct cli cl;
+	enum cli_result r = cli_parse_command(argc, argv, o, &cl, err, errlen);
+
+	if (r != CLI_RUN)
+		return r;
+	if (cl.command != CMD_RUN || cl.target == NULL) {
+		snprintf(err, errlen, "missing destination (see porthole -h)");
+		return CLI_USAGE;
+	}
+	if (cli_parse_destination(cl.target, o, err, errlen) == -1)
+		return CLI_USAGE;
 	return CLI_RUN;
 }

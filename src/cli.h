@@ -1,5 +1,5 @@
 /*
- * The command line: argv into struct options.
+ * The command line: argv into struct options and a command.
  */
 #ifndef PORTHOLE_CLI_H
 #define PORTHOLE_CLI_H
@@ -14,6 +14,28 @@ enum cli_result {
 	CLI_USAGE, /* bad usage: err says why, exit 2 */
 };
 
+enum cli_command {
+	CMD_RUN,      /* porthole [options] destination|PROFILE */
+	CMD_PROFILES, /* porthole profiles */
+	CMD_CHECK,    /* porthole check [PROFILE|destination] */
+};
+
+/* What the command line asks for, besides the options. Strings point into argv. */
+struct cli {
+	enum cli_command command;
+	const char *target;      /* the profile or destination word; NULL if none */
+	const char *config_file; /* -F */
+};
+
+/*
+ * Parses options into o and the command and its target word into cl. The
+ * target is left for the caller to resolve (a profile name wins over a host
+ * of that name).
+ */
+enum cli_result cli_parse_command(int argc, char **argv, struct options *o, struct cli *cl,
+    char *err, size_t errlen);
+
+/* cli_parse_command for a plain run: the target must be a destination, parsed into o. */
 enum cli_result cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen);
 
 /* Splits "[user@]host[:port]" (IPv6 in brackets) into o; -1 with err if malformed. */

@@ -18,6 +18,7 @@
 #include "option.h"
 #include "rforward.h"
 #include "session.h"
+#include "settings.h"
 
 enum {
 	EXIT_OK = 0,
@@ -28,7 +29,7 @@ enum {
 
 struct app {
 	uv_loop_t loop;
-	struct options opt;
+	struct settings settings;
 	struct session *session;
 	struct listener **listeners;
 	size_t n_listeners;
@@ -96,7 +97,7 @@ forward_failed(struct app *app, const char *why)
 {
 	log_error("%s", why);
 	app->n_failed++;
-	if (app->opt.exit_on_forward_failure == 1 || app->n_failed == app->opt.n_forwards)
+	if (app->settings.opt.exit_on_forward_failure == 1 || app->n_failed == app->settings.opt.n_forwards)
 		app_stop(app, EXIT_RUNTIME);
 }
 
@@ -117,21 +118,21 @@ static int
 open_forwards(struct app *app)
 {
 	char err[1024];
-	size_t n = app->opt.n_forwards ? app->opt.n_forwards : 1;
+	size_t n = app->settings.opt.n_forwards ? app->settings.opt.n_forwards : 1;
 
 	app->listeners = calloc(n, sizeof(*app->listeners));
 	app->rforwards = calloc(n, sizeof(*app->rforwards));
 	if (app->listeners == NULL || app->rforwards == NULL)
 		abort();
-	for (size_t i = 0; i < app->opt.n_forwards && !app->stopping; i++) {
-		const struct fwd_spec *spec = &app->opt.forwards[i];
+	for (size_t i = 0; i < app->settings.opt.n_forwards && !app->stopping; i++) {
+		const struct fwd_spec *spec = &app->settings.opt.forwards[i];
 		struct listener *l;
 		if (spec->kind == FWD_REMOTE) {
 			app->rforwards[app->n_rforwards++] = rforward_new(&app->loop, app->session,
 			    spec, on_rforward_failed, app);
 			continue;
 		}
-		switch (listener_open(&app->loop, spec, &app->opt, app->session, &l, err,
+		switch (listener_open(&app->loop, spec, &app->settings.opt, app->session, &l, err,
 		    sizeof(err))) {
 		case LISTENER_OK:
 			app->listeners[app->n_listeners++] = l;
@@ -146,6 +147,27 @@ open_forwards(struct app *app)
 		}
 	}
 	return app->stopping ? app->exit_status : EXIT_OK;
+}
+
+/*
+ * Config errors: "porthole check" shows every one; a run shows the first and
+ * how many more, so the message stays one line.
+ */
+static void
+report_config_errors(const struct settings *st)
+{
+	size_t n = st->config.n_errors;
+
+	if (st->cli.command == CMD_CHECK) {
+		for (size_t i = 0; i < n; i++)
+			fprintf(stderr, "porthole: %s\n", st->config.errors[i]);
+		return;
+	}
+	if (n == 1)
+		fprintf(stderr, "porthole: %s\n", st->config.errors[0]);
+	else
+		fprintf(stderr, "porthole: %s (and %zu more; see porthole check)\n",
+		    st->config.errors[0], n - 1);
 }
 
 /* Settings accepted for features not built yet: say so once each. */
@@ -172,26 +194,39 @@ main(int argc, char **argv)
 	static struct app app;
 	char err[1024];
 
-	options_init(&app.opt);
-	switch (cli_parse(argc, argv, &app.opt, err, sizeof(err))) {
-	case CLI_EXIT:
-		options_free(&app.opt);
+	switch (settings_load(&app.settings, argc, argv, err, sizeof(err))) {
+	case SETTINGS_EXIT:
+		settings_free(&app.settings);
 		return EXIT_OK;
-	case CLI_USAGE:
+	case SETTINGS_USAGE:
 		fprintf(stderr, "porthole: %s\n", err);
-		options_free(&app.opt);
+		settings_free(&app.settings);
 		return EXIT_USAGE;
-	case CLI_RUN:
+	case SETTINGS_CONFIG:
+		report_config_errors(&app.settings);
+		settings_free(&app.settings);
+		return EXIT_USAGE;
+	case SETTINGS_OK:
 		break;
 	}
-	if (app.opt.log_level != -1)
-		log_set_level((enum log_level)app.opt.log_level);
-	if (check_unsupported(&app.opt) == -1) {
-		options_free(&app.opt);
+	switch (app.settings.cli.command) {
+	case CMD_PROFILES:
+		settings_print_profiles(&app.settings, stdout);
+		settings_free(&app.settings);
+		return EXIT_OK;
+	case CMD_CHECK:
+		options_print(&app.settings.opt, stdout);
+		settings_free(&app.settings);
+		return EXIT_OK;
+	case CMD_RUN:
+		break;
+	}
+	if (check_unsupported(&app.settings.opt) == -1) {
+		settings_free(&app.settings);
 		return EXIT_USAGE;
 	}
-	if (app.opt.strict_hostkey == -1)
-		app.opt.strict_hostkey = STRICT_ASK;
+	if (app.settings.opt.strict_hostkey == -1)
+		app.settings.opt.strict_hostkey = STRICT_ASK;
 	signal(SIGPIPE, SIG_IGN);
 	if (libssh2_init(0) != 0) {
 		log_error("cannot initialise libssh2");
@@ -200,7 +235,7 @@ main(int argc, char **argv)
 	uv_loop_init(&app.loop);
 	struct session_events ev = {.ready = session_ready_cb, .dead = session_dead_cb,
 	    .arg = &app};
-	app.session = session_new(&app.loop, &app.opt, &ev);
+	app.session = session_new(&app.loop, &app.settings.opt, &ev);
 	uv_signal_init(&app.loop, &app.sigint);
 	uv_signal_init(&app.loop, &app.sigterm);
 	app.sigint.data = app.sigterm.data = &app;
@@ -219,6 +254,6 @@ main(int argc, char **argv)
 		log_debug("event loop not empty at exit");
 	}
 	libssh2_exit();
-	options_free(&app.opt);
+	settings_free(&app.settings);
 	return app.exit_status;
 }

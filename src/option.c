@@ -367,3 +367,60 @@ option_set_line(struct options *o, const char *line, char *err, size_t errlen)
 	line += strspn(line, " \t");
 	return option_set(o, keyword, line, err, errlen);
 }
+
+static void
+print_forward(FILE *out, const struct fwd_spec *f)
+{
+	static const char *const kw[] = {[FWD_LOCAL] = "localforward",
+	    [FWD_REMOTE] = "remoteforward", [FWD_DYNAMIC] = "dynamicforward"};
+	bool b6 = strchr(f->bind_host, ':') != NULL, h6 = strchr(f->host, ':') != NULL;
+
+	fprintf(out, "%s ", kw[f->kind]);
+	if (f->has_bind)
+		fprintf(out, "%s%s%s:", b6 ? "[" : "", f->bind_host, b6 ? "]" : "");
+	fprintf(out, "%u", f->bind_port);
+	if (f->kind != FWD_DYNAMIC)
+		fprintf(out, " %s%s%s:%u%s", h6 ? "[" : "", f->host, h6 ? "]" : "", f->host_port,
+		    f->udp ? "/udp" : "");
+	fputc('\n', out);
+}
+
+void
+options_print(const struct options *o, FILE *out)
+{
+	static const char *const strict[] = {"ask", "accept-new", "yes"};
+	static const char *const levels[] = {"QUIET", "FATAL", "ERROR", "INFO", "VERBOSE",
+	    "DEBUG1", "DEBUG2", "DEBUG3"};
+#define YESNO(v, dflt) ((v) == -1 ? (dflt) : (v) ? "yes" : "no")
+#define NUM(v, dflt) ((v) == -1 ? (dflt) : (v))
+
+	fprintf(out, "hostname %s\n", o->host_name ? o->host_name : o->host ? o->host : "");
+	fprintf(out, "port %d\n", NUM(o->port, 22));
+	if (o->user != NULL)
+		fprintf(out, "user %s\n", o->user);
+	for (int i = 0; i < o->n_identity_files; i++)
+		fprintf(out, "identityfile %s\n", o->identity_files[i]);
+	fprintf(out, "identitiesonly %s\n", YESNO(o->identities_only, "no"));
+	if (o->proxy_jump != NULL)
+		fprintf(out, "proxyjump %s\n", o->proxy_jump);
+	fprintf(out, "userknownhostsfile %s\n",
+	    o->known_hosts ? o->known_hosts : "~/.ssh/known_hosts");
+	fprintf(out, "stricthostkeychecking %s\n", strict[NUM(o->strict_hostkey, STRICT_ASK)]);
+	for (size_t i = 0; i < o->n_forwards; i++)
+		print_forward(out, &o->forwards[i]);
+	fprintf(out, "serveraliveinterval %d\n", NUM(o->server_alive_interval, 15));
+	fprintf(out, "serveralivecountmax %d\n", NUM(o->server_alive_count_max, 3));
+	fprintf(out, "exitonforwardfailure %s\n", YESNO(o->exit_on_forward_failure, "no"));
+	fprintf(out, "gatewayports %s\n", YESNO(o->gateway_ports, "no"));
+	fprintf(out, "compression %s\n", YESNO(o->compression, "no"));
+	fprintf(out, "loglevel %s\n", levels[NUM(o->log_level, LOG_INFO)]);
+	fprintf(out, "reconnect %s\n", YESNO(o->reconnect, "no"));
+	fprintf(out, "reconnectmaxdelay %d\n", NUM(o->reconnect_max_delay, 60));
+	fprintf(out, "udpidletimeout %d\n", NUM(o->udp_idle_timeout, 60));
+	fprintf(out, "udpmaxflows %d\n", NUM(o->udp_max_flows, 1024));
+	fprintf(out, "relaycommand %s\n", o->relay_command ? o->relay_command : "porthole relay");
+	if (o->control_path != NULL)
+		fprintf(out, "controlpath %s\n", o->control_path);
+#undef YESNO
+#undef NUM
+}

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "spec.h"
 
@@ -85,5 +86,11 @@ const char *option_unsupported(const struct options *o, int *i);
 
 /* Every keyword, in the table's order; NULL past the end. For completion and docs. */
 const char *option_keyword(size_t i);
+
+/*
+ * Writes the effective settings, one "keyword value" line each, lowercase
+ * keywords, like ssh -G; defaults filled in for what is not set.
+ */
+void options_print(const struct options *o, FILE *out);
 
 #endif

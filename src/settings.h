@@ -1,0 +1,38 @@
+/*
+ * The settings of one run, from three sources, most important first: the
+ * command line; porthole's config file (the profile, then the defaults
+ * before the first Profile); ~/.ssh/config's Host blocks, which only fill
+ * what is still unset (porthole's file never changes what an ssh keyword
+ * means).
+ */
+#ifndef PORTHOLE_SETTINGS_H
+#define PORTHOLE_SETTINGS_H
+
+#include <stddef.h>
+
+#include "cli.h"
+#include "config.h"
+#include "option.h"
+
+struct settings {
+	struct options opt;
+	struct cli cli;
+	struct config config;
+	const struct config_profile *profile; /* the profile run, if any */
+};
+
+enum settings_result {
+	SETTINGS_OK,
+	SETTINGS_EXIT,   /* --help or --version was printed */
+	SETTINGS_USAGE,  /* err says what; exit 2 */
+	SETTINGS_CONFIG, /* the config file has errors: st->config.errors; exit 2 */
+};
+
+enum settings_result settings_load(struct settings *st, int argc, char **argv, char *err,
+    size_t errlen);
+void settings_free(struct settings *st);
+
+/* "porthole profiles": one line per profile, name, destination and forwards. */
+void settings_print_profiles(const struct settings *st, FILE *out);
+
+#endif
