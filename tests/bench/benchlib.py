@@ -91,8 +91,9 @@ def machine_line():
     except OSError:
         pass
     ssh, libssh2 = tool_versions()
-    return (f"# machine: {os.cpu_count()} CPUs ({model}), kernel {platform.release()}; "
-            f"{ssh}; libssh2 {libssh2}; porthole {os.environ['PORTHOLE']}")
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (f"# machine: {os.cpu_count()} CPUs ({model}), kernel {platform.release()}, "
+            f"load {load}; {ssh}; libssh2 {libssh2}; porthole {os.environ['PORTHOLE']}")
 
 
 # ---------------------------------------------------------------- /proc

@@ -8,7 +8,8 @@ connection open. For each forwarder in turn (porthole, then ssh, on one throw-aw
      connection is known to be forwarded end to end), read VmRSS;
   3. send one byte up on each, wait until the server has them all, read VmRSS;
   4. close them all, wait until the server saw every close, read VmRSS;
-then VmHWM (peak RSS; never less than any VmRSS read). All from /proc/PID/status. Prints both and the ratios porthole/ssh.
+then VmHWM (peak RSS; never less than any VmRSS read). All from /proc/PID/status. Prints
+both and the ratios porthole/ssh.
 
   tests/bench/memory.py [--conns N]
 

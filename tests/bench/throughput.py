@@ -9,7 +9,9 @@ and the sink's 8-byte ack) and down (server -> client) through one connection.
 
 Reports the median MiB/s per tool and direction, the ratios porthole/ceiling (target >= 0.9)
 and porthole/ssh, and CPU seconds per GiB of the client process (porthole, ssh, ceiling)
-and of sshd, from /proc/PID/stat (10 ms ticks).
+and of sshd, from /proc/PID/stat (10 ms ticks); and from those the MiB each client moves
+per CPU-second, with the same ratios: on a shared, busy machine the MiB/s swing with the
+neighbours' load while CPU time per byte stays much steadier.
 
   tests/bench/throughput.py [--bytes N] [--reps R]
 
@@ -170,9 +172,15 @@ def main():
         down = bl.ratio(med[("porthole", "down")], med[(other, "down")])
         note = "  (target >= 0.9)" if other == "ceiling" else ""
         print(f"ratio porthole/{other}: up {up:.2f}, down {down:.2f}{note}")
-    cu = bl.ratio(cpu[("porthole", "up")], cpu[("ssh", "up")])
-    cd = bl.ratio(cpu[("porthole", "down")], cpu[("ssh", "down")])
-    print(f"ratio CPU per byte porthole/ssh: up {cu:.2f}, down {cd:.2f}")
+    # MiB moved per CPU-second of the client process: what one core would carry if the
+    # client were the only limit. Steadier than MiB/s on a shared machine.
+    eff = {k: bl.ratio(1024.0, v) for k, v in cpu.items()}
+    print("client MiB per CPU-second (up/down): " + ", ".join(
+        f"{t} {eff[(t, 'up')]:.0f}/{eff[(t, 'down')]:.0f}" for t in TOOLS))
+    for other in ("ceiling", "ssh"):
+        up = bl.ratio(eff[("porthole", "up")], eff[(other, "up")])
+        down = bl.ratio(eff[("porthole", "down")], eff[(other, "down")])
+        print(f"ratio MiB per CPU-second porthole/{other}: up {up:.2f}, down {down:.2f}")
 
 
 if __name__ == "__main__":

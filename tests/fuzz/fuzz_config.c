@@ -8,6 +8,7 @@
  * limit); and the config written back out as 'Keyword "value"' lines parses
  * again to the same entries with no errors.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,7 +71,8 @@ check_profiles(const struct config *c)
 		size_t n = strlen(p->name);
 
 		if (n == 0 || n > CONFIG_NAME_MAX ||
-		    strspn(p->name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+		    strspn(p->name,
+			   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
 			n)
 			abort();
 		if (config_find(c, p->name) != p)
@@ -111,7 +113,7 @@ write_entries(char **buf, size_t *len, const struct config_entry *e, size_t n)
 		if (*buf == NULL)
 			abort();
 		*len += (size_t)snprintf(*buf + *len, need + 1, "%s \"%s\"\n", e[i].keyword,
-		    e[i].value);
+					 e[i].value);
 	}
 	return true;
 }
@@ -154,7 +156,7 @@ round_trip(const struct config *c)
 		for (size_t i = 0; i < c->n_profiles; i++)
 			if (strcmp(c->profiles[i].name, again.profiles[i].name) != 0 ||
 			    !same_entries(c->profiles[i].entries, c->profiles[i].n_entries,
-				again.profiles[i].entries, again.profiles[i].n_entries))
+					  again.profiles[i].entries, again.profiles[i].n_entries))
 				abort();
 		config_free(&again);
 	}

@@ -44,7 +44,7 @@ class EchoClient(threading.Thread):
 
 def main():
     with fx.Sshd() as sshd, fx.EchoServer() as echo:
-        dead_port = fx.free_port()  # nothing listens here
+        dead_port, _dead_sock = fx.refused_port()  # bound, never listening
         rport, eport = fx.free_port(), fx.free_port()
         fwd = ["-L", f"{rport}:127.0.0.1:{dead_port}", "-L", f"{eport}:127.0.0.1:{echo.port}"]
         with fx.Forwarder(sshd, fwd) as fw:

@@ -80,10 +80,10 @@ def download(port, n, seed):
 def many_forwards(sshd, echo, bulk):
     """Two working -R, a -L and a -R to a dead port in one process."""
     p_echo, p_bulk, p_dead, l_echo = (fx.free_port() for _ in range(4))
-    dead_target = fx.free_port()  # nothing listens here
+    dead_target, dead_sock = fx.refused_port()
     fwd = ["-R", f"{p_echo}:127.0.0.1:{echo.port}", "-R", f"{p_bulk}:127.0.0.1:{bulk.port}",
            "-L", f"{l_echo}:127.0.0.1:{echo.port}", "-R", f"{p_dead}:127.0.0.1:{dead_target}"]
-    with fx.Forwarder(sshd, fwd) as fw:
+    with dead_sock, fx.Forwarder(sshd, fwd) as fw:
         fx.ok(f"-R {p_echo}, -R {p_bulk}, -R {p_dead} listening on the server, -L {l_echo} here")
         roundtrips(p_echo, f"-R {p_echo}")
         concurrent_roundtrips(p_echo, f"-R {p_echo}")

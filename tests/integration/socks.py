@@ -118,7 +118,7 @@ def main():
             if fx.SSH_MODE:
                 return  # ssh -D answers success before connecting: reply codes differ
             # Reply codes say what happened at the far end.
-            dead = fx.free_port()
+            dead, _dead_sock = fx.refused_port()
             code, s = socks5_connect(sport, 1, "127.0.0.1", dead)
             fx.check(code == 5, "refused port: reply 0x05 (connection refused)", f"got {code}")
             s.close()

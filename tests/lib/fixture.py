@@ -123,6 +123,17 @@ def free_port(host="127.0.0.1"):
         return s.getsockname()[1]
 
 
+def refused_port(host="127.0.0.1"):
+    """(port, socket): connections to host:port are refused while the socket stays open.
+
+    Bound but not listening, unlike free_port(): no other process (tests run in parallel) can
+    start listening there meanwhile, and connect() never picks it as a source port, which
+    would connect a socket to itself instead of being refused. Close the socket when done."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind((host, 0))
+    return s.getsockname()[1], s
+
+
 def wait_port(port, timeout=10.0, host="127.0.0.1"):
     """Connect-poll until host:port accepts; raise TimeoutError otherwise."""
     deadline = time.monotonic() + timeout
