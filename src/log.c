@@ -10,6 +10,13 @@
 #include "log.h"
 
 static enum log_level current = LOG_INFO;
+static const char *ident = "porthole";
+
+void
+log_set_ident(const char *name)
+{
+	ident = name;
+}
 
 void
 log_set_level(enum log_level level)
@@ -37,7 +44,7 @@ log_msg(enum log_level level, const char *fmt, ...)
 
 	if (level > current || current == LOG_QUIET)
 		return;
-	n = snprintf(line, sizeof(line), "porthole: %s", level >= LOG_DEBUG1 ? prefix[level] : "");
+	n = snprintf(line, sizeof(line), "%s: %s", ident, level >= LOG_DEBUG1 ? prefix[level] : "");
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
 	va_end(ap);

@@ -1,6 +1,7 @@
 /*
- * Logging: one line per event on stderr, "porthole: " first. Levels follow
- * ssh's LogLevel names; -v raises the level, -q lowers it to errors only.
+ * Logging: one line per event on stderr, "porthole: " first ("porthole
+ * relay: " in the relay). Levels follow ssh's LogLevel names; -v raises the
+ * level, -q lowers it to errors only.
  */
 #ifndef PORTHOLE_LOG_H
 #define PORTHOLE_LOG_H
@@ -17,6 +18,8 @@ enum log_level {
 };
 
 void log_set_level(enum log_level level);
+/* What each line starts with, "porthole" unless set ("porthole relay"). */
+void log_set_ident(const char *name);
 enum log_level log_get_level(void);
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

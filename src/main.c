@@ -16,9 +16,11 @@
 #include "listener.h"
 #include "log.h"
 #include "option.h"
+#include "relay.h"
 #include "rforward.h"
 #include "session.h"
 #include "settings.h"
+#include "udpfwd.h"
 
 enum {
 	EXIT_OK = 0,
@@ -35,7 +37,8 @@ struct app {
 	size_t n_listeners;
 	struct rforward **rforwards;
 	size_t n_rforwards;
-	size_t n_failed; /* forwards that could not be set up */
+	struct udpfwd *udp; /* every /udp forward, and the relay; NULL if none */
+	size_t n_failed;    /* forwards that could not be set up */
 	uv_signal_t sigint, sigterm;
 	bool stopping;
 	int exit_status;
@@ -54,6 +57,8 @@ app_stop(struct app *app, int status)
 	for (size_t i = 0; i < app->n_rforwards; i++)
 		rforward_close(app->rforwards[i]);
 	app->n_rforwards = 0;
+	udpfwd_close(app->udp);
+	app->udp = NULL;
 	if (app->session != NULL)
 		session_stop(app->session);
 	uv_close((uv_handle_t *)&app->sigint, NULL);
@@ -89,6 +94,8 @@ session_ready_cb(struct session *s, void *arg)
 
 	for (size_t i = 0; i < app->n_rforwards; i++)
 		rforward_start(app->rforwards[i]);
+	if (app->udp != NULL)
+		udpfwd_session_ready(app->udp);
 }
 
 /* A forward could not be set up: fatal with ExitOnForwardFailure, or when none is left. */
@@ -103,6 +110,12 @@ forward_failed(struct app *app, const char *why)
 
 static void
 on_rforward_failed(struct rforward *rf, const char *why, void *arg)
+{
+	forward_failed(arg, why);
+}
+
+static void
+on_udp_failed(const char *why, void *arg)
 {
 	forward_failed(arg, why);
 }
@@ -127,6 +140,19 @@ open_forwards(struct app *app)
 	for (size_t i = 0; i < app->settings.opt.n_forwards && !app->stopping; i++) {
 		const struct fwd_spec *spec = &app->settings.opt.forwards[i];
 		struct listener *l;
+		if (spec->udp) {
+			if (app->udp == NULL)
+				app->udp = udpfwd_new(&app->loop, app->session, &app->settings.opt,
+				    on_udp_failed, app);
+			int rc = udpfwd_add(app->udp, spec, err, sizeof(err));
+			if (rc == -2) {
+				log_error("%s", err);
+				app_stop(app, EXIT_USAGE);
+			} else if (rc == -1) {
+				forward_failed(app, err);
+			}
+			continue;
+		}
 		if (spec->kind == FWD_REMOTE) {
 			app->rforwards[app->n_rforwards++] = rforward_new(&app->loop, app->session,
 			    spec, on_rforward_failed, app);
@@ -194,6 +220,9 @@ main(int argc, char **argv)
 	static struct app app;
 	char err[1024];
 
+	/* The relay end reads no config: it runs under sshd, driven by its peer. */
+	if (argc >= 2 && strcmp(argv[1], "relay") == 0)
+		return relay_main(argc - 1, argv + 1);
 	switch (settings_load(&app.settings, argc, argv, err, sizeof(err))) {
 	case SETTINGS_EXIT:
 		settings_free(&app.settings);

@@ -105,11 +105,6 @@ option_add_forward(struct options *o, enum fwd_kind kind, const char *text, char
 		snprintf(err, errlen, "%s %s: %s", flag[kind], text, why);
 		return -1;
 	}
-	if (spec.udp) {
-		snprintf(err, errlen, "%s %s: UDP forwarding is not supported yet", flag[kind],
-		    text);
-		return -1;
-	}
 	o->forwards = xrealloc(o->forwards, (o->n_forwards + 1) * sizeof(*o->forwards));
 	o->forwards[o->n_forwards++] = spec;
 	return 0;
@@ -213,9 +208,9 @@ static const struct keyword {
 	{"LogLevel", V_LOGLEVEL, offsetof(struct options, log_level), false},
 	{"Reconnect", V_YESNO, offsetof(struct options, reconnect), true},
 	{"ReconnectMaxDelay", V_SECONDS, offsetof(struct options, reconnect_max_delay), true},
-	{"UdpIdleTimeout", V_SECONDS, offsetof(struct options, udp_idle_timeout), true},
-	{"UdpMaxFlows", V_COUNT, offsetof(struct options, udp_max_flows), true},
-	{"RelayCommand", V_STRING, offsetof(struct options, relay_command), true},
+	{"UdpIdleTimeout", V_SECONDS, offsetof(struct options, udp_idle_timeout), false},
+	{"UdpMaxFlows", V_COUNT, offsetof(struct options, udp_max_flows), false},
+	{"RelayCommand", V_STRING, offsetof(struct options, relay_command), false},
 	{"ControlPath", V_STRING, offsetof(struct options, control_path), true},
 };
 

@@ -194,25 +194,17 @@ split_keyword(char *line, char **keyword, char **rest)
 	return true;
 }
 
-static void
-args_free(struct args *a)
-{
-	for (int i = 0; i < a->n; i++)
-		free(a->v[i]);
-	free(a->v);
-	a->v = NULL;
-	a->n = 0;
-}
-
 /*
  * OpenSSH's argv_split with terminate_on_comment: words split at blanks,
  * quotes group and are removed, \" \' \\ and (unquoted) "\ " are escapes.
- * Returns -1 (and no words) if a quote is not closed.
+ * Works in place: a word never comes out longer than it went in, so it is
+ * written over the text it was read from, and a->v points into s (free only
+ * a->v). Returns -1 if a quote is not closed.
  */
 static int
-split_args(const char *s, struct args *a)
+split_args(char *s, struct args *a)
 {
-	size_t i = 0;
+	size_t i = 0, cap = 0;
 
 	a->v = NULL;
 	a->n = 0;
@@ -223,10 +215,13 @@ split_args(const char *s, struct args *a)
 		}
 		if (s[i] == '#')
 			break;
-		char *arg = xmalloc(strlen(s + i) + 1);
+		char *arg = s + i;
 		size_t j = 0;
 		char quote = 0;
-		a->v = xrealloc(a->v, ((size_t)a->n + 1) * sizeof(*a->v));
+		if ((size_t)a->n == cap) {
+			cap = cap != 0 ? cap * 2 : 8;
+			a->v = xrealloc(a->v, cap * sizeof(*a->v));
+		}
 		a->v[a->n++] = arg;
 		for (; s[i] != '\0'; i++) {
 			if (s[i] == '\\' && s[i + 1] != '\0' && strchr("'\"\\", s[i + 1]) != NULL) {
@@ -234,6 +229,7 @@ split_args(const char *s, struct args *a)
 			} else if (s[i] == '\\' && quote == 0 && s[i + 1] == ' ') {
 				arg[j++] = s[++i];
 			} else if (quote == 0 && (s[i] == ' ' || s[i] == '\t')) {
+				i++; /* past the blank before the NUL below can overwrite it */
 				break;
 			} else if (quote == 0 && (s[i] == '"' || s[i] == '\'')) {
 				quote = s[i];
@@ -244,10 +240,8 @@ split_args(const char *s, struct args *a)
 			}
 		}
 		arg[j] = '\0';
-		if (quote != 0) {
-			args_free(a);
+		if (quote != 0)
 			return -1;
-		}
 	}
 	return 0;
 }
@@ -607,6 +601,7 @@ parse_line(struct lookup *lk, struct place *at, char *line)
 		     split < 0 ? "an unclosed quote" : "no argument");
 		if (kw == KW_HOST)
 			at->active = false; /* the block is opened all the same, applying nowhere */
+		free(a.v);
 		return 0;
 	}
 	if (kw == KW_HOST)
@@ -615,7 +610,7 @@ parse_line(struct lookup *lk, struct place *at, char *line)
 		r = include_line(lk, at, &a);
 	else
 		value_line(lk, at, kw, keyword, &a);
-	args_free(&a);
+	free(a.v);
 	return r;
 }
 
@@ -694,9 +689,10 @@ sshconfig_lookup(const char *path, const char *alias, struct ssh_host *out, char
 		errno = EISDIR;
 	else
 		text = read_fd(fd, &len);
+	int e = errno;
 	close(fd);
 	if (text == NULL) {
-		fail(&lk, "%s: cannot read: %s", path, strerror(errno));
+		fail(&lk, "%s: cannot read: %s", path, strerror(e));
 		return -1;
 	}
 	lk.chain[lk.nchain++] = (struct file_id){st.st_dev, st.st_ino};

@@ -1,0 +1,136 @@
+# fish completion for porthole(1): options, the subcommands, profile names
+# (from `porthole profiles`, honouring a -F given earlier on the line), hosts
+# from ~/.ssh/config and ~/.ssh/known_hosts, and -o Keyword=value.
+
+# The words before the cursor, after the command name, that are not options
+# or option arguments.
+function __porthole_positionals
+    set -l tokens (commandline -opc)
+    set -e tokens[1]
+    set -l skip 0
+    for t in $tokens
+        if test $skip -eq 1
+            set skip 0
+            continue
+        end
+        switch $t
+            case -L -R -D -p -l -i -o -F
+                set skip 1
+            case '-*'
+            case '*'
+                echo $t
+        end
+    end
+end
+
+# True when the destination, profile or subcommand comes next.
+function __porthole_wants_target
+    not set -q (__porthole_positionals)[1]
+end
+
+# True right after `check`.
+function __porthole_wants_check_arg
+    set -l pos (__porthole_positionals)
+    test (count $pos) -eq 1; and test "$pos[1]" = check
+end
+
+# Host names from ~/.ssh/config Host lines (not patterns) and from unhashed
+# ~/.ssh/known_hosts entries, without [ ] and :port.
+function __porthole_hosts
+    begin
+        if test -r ~/.ssh/config
+            string match -ri '^\s*host(\s|=)' <~/.ssh/config |
+                string replace -ri '^\s*host\s*=?\s*' '' |
+                string replace -r '#.*' '' |
+                string replace -a '"' '' |
+                string split -n ' '
+        end
+        if test -r ~/.ssh/known_hosts
+            string match -rv '^\s*($|[#@|])' <~/.ssh/known_hosts |
+                string replace -r '\s.*' '' |
+                string split ',' |
+                string replace -r '^\[([^\]]*)\].*' '$1'
+        end
+    end | string match -rv '[*?!]|^$' | sort -u
+end
+
+# Profile names: the first column of `porthole profiles`, with the -F given
+# on the line. Nothing if porthole is not on PATH or the file has errors.
+function __porthole_profiles
+    command -q porthole; or return 0
+    set -l tokens (commandline -opc)
+    set -l args
+    set -l next 0
+    for t in $tokens
+        if test $next -eq 1
+            set args -F $t
+            set next 0
+        else if test "$t" = -F
+            set next 1
+        else if string match -q -- '-F?*' $t
+            set args -F (string sub -s 3 -- $t)
+        end
+    end
+    if set -q args[2]
+        set args[2] (string replace -r '^~/' "$HOME/" -- $args[2])
+    end
+    command porthole $args profiles 2>/dev/null | string replace -r '\t.*' ''
+end
+
+# -o: Keyword= for each keyword of src/option.c's table, then its values.
+function __porthole_option
+    set -l token (commandline -ct)
+    set token (string replace -r '^-o' '' -- $token)
+    if not string match -q '*=*' -- $token
+        for k in HostName Port User IdentityFile IdentitiesOnly ProxyJump \
+                UserKnownHostsFile StrictHostKeyChecking LocalForward RemoteForward \
+                DynamicForward ServerAliveInterval ServerAliveCountMax ExitOnForwardFailure \
+                GatewayPorts Compression LogLevel Reconnect ReconnectMaxDelay UdpIdleTimeout \
+                UdpMaxFlows RelayCommand ControlPath
+            echo $k=
+        end
+        return
+    end
+    set -l key (string split -m1 '=' -- $token)[1]
+    set -l values
+    switch (string lower -- $key)
+        case identitiesonly exitonforwardfailure gatewayports compression reconnect
+            set values yes no
+        case stricthostkeychecking
+            set values yes accept-new ask
+        case loglevel
+            set values QUIET FATAL ERROR INFO VERBOSE DEBUG DEBUG1 DEBUG2 DEBUG3
+        case hostname proxyjump
+            set values (__porthole_hosts)
+        case identityfile userknownhostsfile controlpath
+            set values (__fish_complete_path (string split -m1 '=' -- $token)[2])
+            set values (string replace -r '^.*?=' '' -- $values)
+    end
+    for v in $values
+        echo $key=$v
+    end
+end
+
+complete -c porthole -f
+
+complete -c porthole -s L -x -d 'Listen here, connect from the server: [bind:]port:host:hostport'
+complete -c porthole -s R -x -d 'Listen on the server, connect from here: [bind:]port:host:hostport'
+complete -c porthole -s D -x -d 'SOCKS5/SOCKS4a proxy: [bind:]port'
+complete -c porthole -s p -x -d 'SSH port on the server'
+complete -c porthole -s l -x -a '(__fish_complete_users)' -d 'User to log in as'
+complete -c porthole -s i -r -F -d 'Identity (private key) file'
+complete -c porthole -s F -r -F -d 'Config file'
+complete -c porthole -s o -x -a '(__porthole_option)' -d 'Set a config keyword: Keyword=value'
+complete -c porthole -s N -d 'Accepted for ssh habits'
+complete -c porthole -s T -d 'Accepted for ssh habits'
+complete -c porthole -s v -d 'More detail on stderr'
+complete -c porthole -s q -d 'Quiet: errors only'
+complete -c porthole -s V -d 'Print the version and exit'
+complete -c porthole -s h -d 'Print help and exit'
+
+complete -c porthole -n __porthole_wants_target -a profiles -d 'List the profiles'
+complete -c porthole -n __porthole_wants_target -a check -d 'Print the effective settings'
+complete -c porthole -n '__porthole_wants_target; or __porthole_wants_check_arg' \
+    -a '(__porthole_profiles)' -d Profile
+complete -c porthole -n '__porthole_wants_target; or __porthole_wants_check_arg' \
+    -a '(__porthole_hosts)' -d Host

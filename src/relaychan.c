@@ -1,0 +1,397 @@
+/*
+ * The relay channel. States:
+ *
+ *   DOWN --start--> OPENING (session channel requested)
+ *        --open--> EXEC (exec RelayCommand requested; may need retries)
+ *        --exec ok--> HELLO (ours sent; waiting for the relay's)
+ *        --relay HELLO, same major--> UP
+ *   any --EOF, error, bad frame, version mismatch--> DOWN (events->down)
+ *
+ * In every state but DOWN the channel is a session client: each pump writes
+ * queued frames, reads and decodes what the relay sent, and reads its
+ * stderr, whose last line explains a relay that could not start. A relay
+ * whose command does not exist on the server exits 127: the user is told
+ * that UDP needs porthole on that host and how to set RelayCommand.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "log.h"
+#include "relaychan.h"
+#include "version.h"
+#include "xmalloc.h"
+
+#define TX_HIGH (1024 * 1024) /* DATA is dropped above this */
+#define RX_CHUNK 65536
+
+enum rc_state {
+	RC_DOWN,
+	RC_OPENING,
+	RC_EXEC,
+	RC_HELLO,
+	RC_UP,
+};
+
+struct relaychan {
+	struct session_client client;
+	struct session_req req;
+	uv_loop_t *loop;
+	struct session *session;
+	char *command;
+	uint32_t idle_timeout, max_flows;
+	struct relaychan_events ev;
+	enum rc_state state;
+	LIBSSH2_CHANNEL *ch;
+	struct buf tx, rx;
+	char stderr_line[256];
+	size_t stderr_len;
+	unsigned long rx_gen; /* session rx generation when a read found nothing */
+	bool rx_idle;
+	uint64_t drops;
+	bool eof; /* the relay's output ended: waiting for its exit status */
+};
+
+static void relaychan_down(struct relaychan *rc, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+queue_frame(struct relaychan *rc, enum frame_type type, uint32_t flow, const void *payload,
+    size_t len)
+{
+	uint8_t hdr[FRAME_HEADER];
+
+	frame_header(hdr, type, flow, (uint16_t)len);
+	buf_append(&rc->tx, hdr, sizeof(hdr));
+	buf_append(&rc->tx, payload, len);
+	session_wake(rc->session);
+}
+
+bool
+relaychan_send(struct relaychan *rc, enum frame_type type, uint32_t flow, const void *payload,
+    size_t len)
+{
+	if (len > FRAME_PAYLOAD_MAX)
+		return false;
+	if (type == FRAME_DATA && (rc->state == RC_DOWN || rc->state == RC_OPENING ||
+				      rc->state == RC_EXEC || buf_len(&rc->tx) > TX_HIGH)) {
+		rc->drops++;
+		return false;
+	}
+	if (rc->state == RC_DOWN)
+		return false;
+	queue_frame(rc, type, flow, payload, len);
+	return true;
+}
+
+static void
+stop_channel(struct relaychan *rc)
+{
+	session_remove_client(rc->session, &rc->client);
+	if (rc->state == RC_OPENING)
+		session_cancel_request(rc->session, &rc->req);
+	if (rc->ch != NULL)
+		session_release_channel(rc->session, rc->ch);
+	rc->ch = NULL;
+	rc->state = RC_DOWN;
+	buf_free(&rc->tx);
+	buf_free(&rc->rx);
+}
+
+static void
+relaychan_down(struct relaychan *rc, const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+
+	if (rc->state == RC_DOWN)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	stop_channel(rc);
+	if (rc->ev.down != NULL)
+		rc->ev.down(why, rc->ev.arg);
+}
+
+/* Explains why the relay ended, from its exit status and last stderr line. */
+static void
+relay_exited(struct relaychan *rc)
+{
+	int status = libssh2_channel_get_exit_status(rc->ch);
+
+	if (status == 127 || status == 126)
+		relaychan_down(rc,
+		    "UDP forwards need porthole on the server: '%s' could not run there (%s); "
+		    "install porthole on the jump host or set RelayCommand to its path",
+		    rc->command, rc->stderr_line[0] ? rc->stderr_line : "command not found");
+	else if (rc->state != RC_UP)
+		relaychan_down(rc, "the relay ('%s') exited with status %d before it started%s%s",
+		    rc->command, status, rc->stderr_line[0] ? ": " : "", rc->stderr_line);
+	else
+		relaychan_down(rc, "the relay exited (status %d)%s%s", status,
+		    rc->stderr_line[0] ? ": " : "", rc->stderr_line);
+}
+
+static void
+read_stderr(struct relaychan *rc)
+{
+	char chunk[1024];
+	ssize_t n;
+
+	while ((n = libssh2_channel_read_stderr(rc->ch, chunk, sizeof(chunk))) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			if (chunk[i] == '\n') {
+				rc->stderr_line[rc->stderr_len] = '\0';
+				if (rc->stderr_len > 0)
+					log_debug("relay: %s", rc->stderr_line);
+				rc->stderr_len = 0;
+			} else if (rc->stderr_len + 1 < sizeof(rc->stderr_line) &&
+				   (unsigned char)chunk[i] >= ' ') {
+				if (rc->stderr_len == 0)
+					rc->stderr_line[0] = '\0';
+				rc->stderr_line[rc->stderr_len++] = chunk[i];
+			}
+		}
+	}
+}
+
+static void
+handle_hello(struct relaychan *rc, const struct frame *f)
+{
+	struct frame_hello h;
+	const char *err;
+
+	if (frame_hello_parse(f, &h, &err) == -1) {
+		relaychan_down(rc, "the relay sent a bad HELLO: %s", err);
+		return;
+	}
+	if (h.major != RELAY_VERSION_MAJOR) {
+		relaychan_down(rc,
+		    "the relay on the server speaks protocol %u.%u (%s), this porthole %u.%u: "
+		    "install the same porthole version on both ends",
+		    h.major, h.minor, h.software, RELAY_VERSION_MAJOR, RELAY_VERSION_MINOR);
+		return;
+	}
+	log_verbose("relay up: %s, protocol %u.%u", h.software, h.major, h.minor);
+	rc->state = RC_UP;
+	if (rc->ev.ready != NULL)
+		rc->ev.ready(rc->ev.arg);
+}
+
+/* Decodes what the relay sent. Returns -1 if the relay went down. */
+static int
+dispatch(struct relaychan *rc)
+{
+	for (;;) {
+		struct frame f;
+		const char *err;
+		long n = frame_decode((const uint8_t *)buf_head(&rc->rx), buf_len(&rc->rx), &f, &err);
+		if (n == 0)
+			return 0;
+		if (n < 0) {
+			relaychan_down(rc, "the relay sent a malformed frame (%s); closing it", err);
+			return -1;
+		}
+		if (rc->state == RC_HELLO && f.type != FRAME_HELLO && f.type != FRAME_ERROR) {
+			relaychan_down(rc, "the relay spoke before HELLO");
+			return -1;
+		}
+		switch (f.type) {
+		case FRAME_HELLO:
+			handle_hello(rc, &f);
+			break;
+		case FRAME_PING:
+			queue_frame(rc, FRAME_PONG, f.flow, f.payload, f.len);
+			break;
+		case FRAME_PONG:
+			break;
+		case FRAME_ERROR:
+			if (f.flow == 0) {
+				struct frame_reason r = {0, ""};
+				frame_reason_parse(&f, &r, &err);
+				relaychan_down(rc, "the relay gave up: %s", r.text);
+				return -1;
+			}
+			if (rc->ev.frame != NULL)
+				rc->ev.frame(&f, rc->ev.arg);
+			break;
+		default:
+			if (rc->ev.frame != NULL)
+				rc->ev.frame(&f, rc->ev.arg);
+			break;
+		}
+		if (rc->state == RC_DOWN)
+			return -1;
+		buf_consume(&rc->rx, (size_t)n);
+	}
+}
+
+static bool
+relaychan_pump(struct session_client *c)
+{
+	struct relaychan *rc = container_of(c, struct relaychan, client);
+	unsigned long gen = session_rx_generation(rc->session);
+	int rc_;
+
+	if (rc->eof) {
+		/* sshd sends exit-status after EOF; it is there once the channel closes. */
+		rc_ = libssh2_channel_wait_closed(rc->ch);
+		if (rc_ == LIBSSH2_ERROR_EAGAIN)
+			return false;
+		read_stderr(rc);
+		relay_exited(rc);
+		return false;
+	}
+	if (rc->state == RC_EXEC) {
+		rc_ = libssh2_channel_process_startup(rc->ch, "exec", 4, rc->command,
+		    (unsigned int)strlen(rc->command));
+		if (rc_ == LIBSSH2_ERROR_EAGAIN)
+			return false;
+		if (rc_ != 0) {
+			relaychan_down(rc, "the server refused to run the relay ('%s'): %d",
+			    rc->command, rc_);
+			return false;
+		}
+		struct frame_hello h = {RELAY_VERSION_MAJOR, RELAY_VERSION_MINOR, FRAME_DATAGRAM_MAX,
+		    rc->idle_timeout, rc->max_flows, ""};
+		uint8_t payload[128];
+		snprintf(h.software, sizeof(h.software), "porthole %s", PORTHOLE_VERSION);
+		int len = frame_hello_encode(&h, payload, sizeof(payload));
+		/* Our HELLO goes first, before anything queued while starting. */
+		struct buf pending = rc->tx;
+		buf_init(&rc->tx);
+		queue_frame(rc, FRAME_HELLO, 0, payload, (size_t)len);
+		buf_append(&rc->tx, buf_head(&pending), buf_len(&pending));
+		buf_free(&pending);
+		rc->state = RC_HELLO;
+	}
+	/* Frames out, as far as the window allows. */
+	while (buf_len(&rc->tx) > 0 && session_can_send(rc->session)) {
+		ssize_t n = libssh2_channel_write(rc->ch, buf_head(&rc->tx), buf_len(&rc->tx));
+		if (n > 0) {
+			buf_consume(&rc->tx, (size_t)n);
+			continue;
+		}
+		if (n == 0 || n == LIBSSH2_ERROR_EAGAIN)
+			break;
+		session_check_error(rc->session, (int)n);
+		relaychan_down(rc, "writing to the relay failed (%d)", (int)n);
+		return false;
+	}
+	/* Frames in. */
+	if (rc->rx_idle && rc->rx_gen == gen)
+		return false;
+	rc->rx_idle = false;
+	read_stderr(rc);
+	for (int budget = 0; budget < 32; budget++) {
+		size_t avail;
+		char *p = buf_reserve(&rc->rx, RX_CHUNK, &avail);
+		ssize_t n = libssh2_channel_read(rc->ch, p, avail);
+		if (n > 0) {
+			buf_commit(&rc->rx, (size_t)n);
+			if (dispatch(rc) == -1)
+				return false;
+			continue;
+		}
+		if (n == 0 && libssh2_channel_eof(rc->ch)) {
+			rc->eof = true;
+			return true;
+		}
+		if (n == 0 || n == LIBSSH2_ERROR_EAGAIN) {
+			rc->rx_idle = true;
+			rc->rx_gen = gen;
+			return false;
+		}
+		session_check_error(rc->session, (int)n);
+		relaychan_down(rc, "reading from the relay failed (%d)", (int)n);
+		return false;
+	}
+	return true;
+}
+
+static void
+relaychan_lost(struct session_client *c)
+{
+	struct relaychan *rc = container_of(c, struct relaychan, client);
+
+	rc->ch = NULL; /* the session frees it */
+	relaychan_down(rc, "the SSH session is gone");
+}
+
+static void
+open_done(struct session_req *req, const char *why)
+{
+	struct relaychan *rc = container_of(req, struct relaychan, req);
+
+	if (req->channel == NULL) {
+		relaychan_down(rc, "cannot open a channel for the relay: %s", why);
+		return;
+	}
+	rc->ch = req->channel;
+	/* stderr shares the window: it is read every pump, never left to stall stdout. */
+	rc->state = RC_EXEC;
+	session_add_client(rc->session, &rc->client);
+	session_wake(rc->session);
+}
+
+void
+relaychan_start(struct relaychan *rc)
+{
+	if (rc->state != RC_DOWN || !session_is_ready(rc->session))
+		return;
+	log_debug("starting the relay: %s", rc->command);
+	rc->stderr_line[0] = '\0';
+	rc->stderr_len = 0;
+	rc->rx_idle = false;
+	rc->eof = false;
+	memset(&rc->req, 0, sizeof(rc->req));
+	rc->req.kind = REQ_SESSION;
+	rc->req.done = open_done;
+	rc->state = RC_OPENING;
+	session_request(rc->session, &rc->req);
+}
+
+bool
+relaychan_is_up(const struct relaychan *rc)
+{
+	return rc->state == RC_UP;
+}
+
+uint64_t
+relaychan_drops(const struct relaychan *rc)
+{
+	return rc->drops;
+}
+
+struct relaychan *
+relaychan_new(uv_loop_t *loop, struct session *s, const char *command, uint32_t idle_timeout,
+    uint32_t max_flows, const struct relaychan_events *ev)
+{
+	struct relaychan *rc = xcalloc(1, sizeof(*rc));
+
+	rc->loop = loop;
+	rc->session = s;
+	rc->command = xstrdup(command);
+	rc->idle_timeout = idle_timeout;
+	rc->max_flows = max_flows;
+	rc->ev = *ev;
+	rc->client.pump = relaychan_pump;
+	rc->client.lost = relaychan_lost;
+	buf_init(&rc->tx);
+	buf_init(&rc->rx);
+	return rc;
+}
+
+void
+relaychan_free(struct relaychan *rc)
+{
+	if (rc == NULL)
+		return;
+	rc->ev.down = NULL;
+	stop_channel(rc);
+	free(rc->command);
+	free(rc);
+}

@@ -1,0 +1,47 @@
+/*
+ * The client end of the relay: one exec channel per session running
+ * RelayCommand on the server, carrying every UDP flow as frames
+ * (docs/relay-protocol.md).
+ */
+#ifndef PORTHOLE_RELAYCHAN_H
+#define PORTHOLE_RELAYCHAN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "session.h"
+#include "udpframe.h"
+
+struct relaychan;
+
+struct relaychan_events {
+	/* The relay said HELLO: BIND requests may go now. */
+	void (*ready)(void *arg);
+	/* A frame from the relay (not HELLO, PING or PONG, which are handled here). */
+	void (*frame)(const struct frame *f, void *arg);
+	/* The relay is gone (flows are dead); why is one line. */
+	void (*down)(const char *why, void *arg);
+	void *arg;
+};
+
+struct relaychan *relaychan_new(uv_loop_t *loop, struct session *s, const char *command,
+    uint32_t idle_timeout, uint32_t max_flows, const struct relaychan_events *ev);
+void relaychan_free(struct relaychan *rc);
+
+/* Starts the relay if it is not running (or starting); call when UDP is needed. */
+void relaychan_start(struct relaychan *rc);
+bool relaychan_is_up(const struct relaychan *rc);
+
+/*
+ * Queues a frame. Control frames are always queued; a DATA frame is dropped
+ * (and counted) when the channel is backed up or the relay is not running:
+ * that is UDP's contract, and it keeps latency from growing behind bulk
+ * traffic. Returns false if it was dropped.
+ */
+bool relaychan_send(struct relaychan *rc, enum frame_type type, uint32_t flow,
+    const void *payload, size_t len);
+
+uint64_t relaychan_drops(const struct relaychan *rc);
+
+#endif

@@ -1,0 +1,679 @@
+/*
+ * UDP forwarding, the client side.
+ *
+ * A flow is one (listener, source address) for -L: datagrams from a local
+ * sender to a -L .../udp socket go to the relay as OPEN then DATA, and the
+ * relay's DATA for that flow is sent back to that sender from the same
+ * socket. For -R the relay reports each new source on its bound port with
+ * ACCEPT; the flow gets a UDP socket of its own here, connected to the
+ * target, so the target sees one stable source port per remote sender.
+ *
+ * Flows live in two hash tables (by id; by listener and source address) and
+ * one LRU list. A flow idle in both directions for UdpIdleTimeout is closed,
+ * and when UdpMaxFlows flows exist the least recently used one makes room;
+ * the relay is told with CLOSE either way. Flow ids chosen here count up
+ * from 1; listener ids (BIND) from LISTENER_BASE, so ERROR frames for a flow
+ * and for a listener cannot be confused.
+ */
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "relaychan.h"
+#include "udpfwd.h"
+#include "xmalloc.h"
+
+#define BUCKETS 1024
+#define LISTENER_BASE 0x40000000u
+#define RESTART_DELAY_MS 5000 /* between relay starts after a failure */
+#define DEFAULT_IDLE 60
+#define DEFAULT_MAX_FLOWS 1024
+
+struct uflow;
+
+struct ulisten {
+	struct ulisten *next;
+	struct udpfwd *u;
+	struct fwd_spec spec;
+	char name[600];
+	uint32_t id;
+	bool remote;
+	/* -L: the local sockets */
+	uv_udp_t socks[2];
+	int nsocks;
+	/* -R: the local target, resolved once */
+	bool bound, bind_sent;
+	uv_getaddrinfo_t gai;
+	bool resolving;
+	struct sockaddr_storage target;
+	bool have_target;
+	uint64_t drops;
+};
+
+struct uflow {
+	uint32_t id;
+	struct ulisten *l;
+	struct sockaddr_storage peer; /* -L: who sent to us */
+	uv_udp_t *sock;               /* -L: the listener socket; -R: our own */
+	bool own_sock;
+	uint64_t last; /* loop time of the last datagram either way, ms */
+	struct uflow *lru_prev, *lru_next;
+	struct uflow *id_next, *addr_next;
+};
+
+struct udpfwd {
+	uv_loop_t *loop;
+	struct session *session;
+	struct relaychan *relay;
+	struct ulisten *listeners;
+	struct uflow *by_id[BUCKETS];
+	struct uflow *by_addr[BUCKETS];
+	struct uflow *lru_head, *lru_tail; /* head: most recent */
+	size_t n_flows;
+	uint32_t next_flow, next_listener;
+	uint32_t idle_ms;
+	size_t max_flows;
+	uv_timer_t sweep;
+	uv_timer_t restart;
+	uint64_t last_start;
+	bool closing;
+	int handles;
+	udpfwd_failed_cb failed;
+	void *arg;
+};
+
+static char recv_buf[65536];
+
+/* ---- the flow table ---- */
+
+static size_t
+hash_id(uint32_t id)
+{
+	return (id * 2654435761u) % BUCKETS;
+}
+
+static size_t
+addr_len(const struct sockaddr *sa)
+{
+	return sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
+static size_t
+hash_addr(const struct ulisten *l, const struct sockaddr *sa)
+{
+	const unsigned char *p = (const unsigned char *)sa;
+	size_t h = (size_t)l->id * 31;
+	for (size_t i = 0; i < addr_len(sa); i++)
+		h = h * 131 + p[i];
+	return h % BUCKETS;
+}
+
+static bool
+same_addr(const struct sockaddr *a, const struct sockaddr *b)
+{
+	if (a->sa_family != b->sa_family)
+		return false;
+	if (a->sa_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+	return x->sin6_port == y->sin6_port &&
+	       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+}
+
+static struct uflow *
+find_id(struct udpfwd *u, uint32_t id)
+{
+	for (struct uflow *f = u->by_id[hash_id(id)]; f != NULL; f = f->id_next)
+		if (f->id == id)
+			return f;
+	return NULL;
+}
+
+static struct uflow *
+find_addr(struct udpfwd *u, struct ulisten *l, const struct sockaddr *sa)
+{
+	for (struct uflow *f = u->by_addr[hash_addr(l, sa)]; f != NULL; f = f->addr_next)
+		if (f->l == l && same_addr((const struct sockaddr *)&f->peer, sa))
+			return f;
+	return NULL;
+}
+
+static void
+lru_unlink(struct udpfwd *u, struct uflow *f)
+{
+	if (f->lru_prev != NULL)
+		f->lru_prev->lru_next = f->lru_next;
+	else
+		u->lru_head = f->lru_next;
+	if (f->lru_next != NULL)
+		f->lru_next->lru_prev = f->lru_prev;
+	else
+		u->lru_tail = f->lru_prev;
+	f->lru_prev = f->lru_next = NULL;
+}
+
+static void
+touch(struct udpfwd *u, struct uflow *f)
+{
+	f->last = uv_now(u->loop);
+	if (u->lru_head == f)
+		return;
+	lru_unlink(u, f);
+	f->lru_next = u->lru_head;
+	if (u->lru_head != NULL)
+		u->lru_head->lru_prev = f;
+	u->lru_head = f;
+	if (u->lru_tail == NULL)
+		u->lru_tail = f;
+}
+
+static void
+free_handle_cb(uv_handle_t *h)
+{
+	free(h);
+}
+
+/* Removes a flow; tells the relay (reason) unless it was the relay that closed it. */
+static void
+flow_free(struct udpfwd *u, struct uflow *f, int reason)
+{
+	struct uflow **pp;
+
+	if (reason >= 0 && relaychan_is_up(u->relay)) {
+		uint8_t payload[16];
+		struct frame_reason r = {(uint16_t)reason, ""};
+		int n = frame_reason_encode(&r, payload, sizeof(payload));
+		relaychan_send(u->relay, FRAME_CLOSE, f->id, payload, n > 0 ? (size_t)n : 0);
+	}
+	for (pp = &u->by_id[hash_id(f->id)]; *pp != NULL; pp = &(*pp)->id_next)
+		if (*pp == f) {
+			*pp = f->id_next;
+			break;
+		}
+	if (!f->own_sock) {
+		for (pp = &u->by_addr[hash_addr(f->l, (struct sockaddr *)&f->peer)]; *pp != NULL;
+		     pp = &(*pp)->addr_next)
+			if (*pp == f) {
+				*pp = f->addr_next;
+				break;
+			}
+	}
+	lru_unlink(u, f);
+	u->n_flows--;
+	/* No callback runs for a closing handle, so the flow can go now. */
+	if (f->own_sock)
+		uv_close((uv_handle_t *)f->sock, free_handle_cb);
+	free(f);
+}
+
+static struct uflow *
+flow_new(struct udpfwd *u, struct ulisten *l, uint32_t id)
+{
+	struct uflow *f;
+
+	if (u->n_flows >= u->max_flows && u->lru_tail != NULL) {
+		log_verbose("%s: flow table full (%zu): closing the least recently used flow",
+		    l->name, u->max_flows);
+		flow_free(u, u->lru_tail, CLOSE_EVICTED);
+	}
+	f = xcalloc(1, sizeof(*f));
+	f->id = id;
+	f->l = l;
+	f->id_next = u->by_id[hash_id(id)];
+	u->by_id[hash_id(id)] = f;
+	u->n_flows++;
+	touch(u, f);
+	return f;
+}
+
+/* ---- -L: datagrams from local senders ---- */
+
+static void
+alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+	b->base = recv_buf;
+	b->len = sizeof(recv_buf);
+}
+
+static void
+local_recv_cb(uv_udp_t *sock, ssize_t n, const uv_buf_t *b, const struct sockaddr *from,
+    unsigned flags)
+{
+	struct ulisten *l = sock->data;
+	struct udpfwd *u = l->u;
+	struct uflow *f;
+
+	if (n < 0 || from == NULL || u->closing)
+		return;
+	if (flags & UV_UDP_PARTIAL) {
+		l->drops++;
+		return;
+	}
+	f = find_addr(u, l, from);
+	if (f == NULL) {
+		struct frame_addr a;
+		uint8_t payload[FRAME_HOST_MAX + 8];
+		relaychan_start(u->relay);
+		f = flow_new(u, l, u->next_flow);
+		u->next_flow = u->next_flow + 1 >= LISTENER_BASE ? 1 : u->next_flow + 1;
+		memcpy(&f->peer, from, addr_len(from));
+		f->sock = sock;
+		size_t h = hash_addr(l, from);
+		f->addr_next = u->by_addr[h];
+		u->by_addr[h] = f;
+		snprintf(a.host, sizeof(a.host), "%s", l->spec.host);
+		a.port = l->spec.host_port;
+		int len = frame_addr_encode(&a, payload, sizeof(payload));
+		relaychan_send(u->relay, FRAME_OPEN, f->id, payload, (size_t)len);
+		log_debug("%s: flow %u opened", l->name, f->id);
+	}
+	touch(u, f);
+	if (!relaychan_send(u->relay, FRAME_DATA, f->id, b->base, (size_t)n))
+		l->drops++;
+}
+
+/* ---- frames from the relay ---- */
+
+static struct ulisten *
+find_listener(struct udpfwd *u, uint32_t id)
+{
+	for (struct ulisten *l = u->listeners; l != NULL; l = l->next)
+		if (l->id == id)
+			return l;
+	return NULL;
+}
+
+static void
+remote_recv_cb(uv_udp_t *sock, ssize_t n, const uv_buf_t *b, const struct sockaddr *from,
+    unsigned flags)
+{
+	struct uflow *f = sock->data;
+	struct udpfwd *u = f->l->u;
+
+	if (n < 0 || from == NULL || u->closing || (flags & UV_UDP_PARTIAL))
+		return;
+	touch(u, f);
+	if (!relaychan_send(u->relay, FRAME_DATA, f->id, b->base, (size_t)n))
+		f->l->drops++;
+}
+
+static void
+on_accept(struct udpfwd *u, const struct frame *fr)
+{
+	struct frame_accept a;
+	const char *err;
+	struct ulisten *l;
+
+	if (frame_accept_parse(fr, &a, &err) == -1 || (l = find_listener(u, a.listener)) == NULL ||
+	    !l->have_target) {
+		uint8_t payload[16];
+		struct frame_reason r = {CLOSE_FAILED, ""};
+		int n = frame_reason_encode(&r, payload, sizeof(payload));
+		relaychan_send(u->relay, FRAME_CLOSE, fr->flow, payload, (size_t)(n > 0 ? n : 0));
+		return;
+	}
+	struct uflow *f = flow_new(u, l, fr->flow);
+	f->own_sock = true;
+	f->sock = xcalloc(1, sizeof(*f->sock));
+	uv_udp_init(u->loop, f->sock);
+	f->sock->data = f;
+	int rc = uv_udp_connect(f->sock, (struct sockaddr *)&l->target);
+	if (rc == 0)
+		rc = uv_udp_recv_start(f->sock, alloc_cb, remote_recv_cb);
+	if (rc != 0)
+		log_info("%s: flow from %s:%u: %s", l->name, a.source, a.source_port,
+		    uv_strerror(rc));
+	else
+		log_debug("%s: flow %08x from %s:%u", l->name, f->id, a.source, a.source_port);
+}
+
+static void
+on_data(struct udpfwd *u, const struct frame *fr)
+{
+	struct uflow *f = find_id(u, fr->flow);
+	uv_buf_t b = uv_buf_init((char *)fr->payload, fr->len);
+
+	if (f == NULL) {
+		/* A flow we no longer know: tell the relay to drop it too. */
+		uint8_t payload[16];
+		struct frame_reason r = {CLOSE_NORMAL, ""};
+		int n = frame_reason_encode(&r, payload, sizeof(payload));
+		relaychan_send(u->relay, FRAME_CLOSE, fr->flow, payload, (size_t)(n > 0 ? n : 0));
+		return;
+	}
+	touch(u, f);
+	if (fr->len > FRAME_DATAGRAM_MAX)
+		return;
+	int rc = uv_udp_try_send(f->sock, &b, 1,
+	    f->own_sock ? NULL : (const struct sockaddr *)&f->peer);
+	if (rc < 0)
+		f->l->drops++;
+}
+
+static void
+on_bound(struct udpfwd *u, const struct frame *fr)
+{
+	struct ulisten *l = find_listener(u, fr->flow);
+	const char *err;
+	uint16_t port;
+
+	if (l == NULL || frame_bound_parse(fr, &port, &err) == -1)
+		return;
+	l->bound = true;
+	if (l->spec.bind_port == 0)
+		log_info("remote udp port %u -> %s:%u", port, l->spec.host, l->spec.host_port);
+	else
+		log_verbose("%s: the relay listens on port %u", l->name, port);
+}
+
+static void
+on_error(struct udpfwd *u, const struct frame *fr)
+{
+	struct frame_reason r = {0, ""};
+	const char *err;
+	struct ulisten *l;
+	struct uflow *f;
+	char why[1024];
+
+	frame_reason_parse(fr, &r, &err);
+	if ((l = find_listener(u, fr->flow)) != NULL) {
+		snprintf(why, sizeof(why), "%s: the relay cannot listen: %s", l->name, r.text);
+		l->bind_sent = false;
+		u->failed(why, u->arg);
+		return;
+	}
+	if ((f = find_id(u, fr->flow)) != NULL) {
+		log_info("%s: %s", f->l->name, r.text);
+		flow_free(u, f, -1);
+	}
+}
+
+static void
+relay_frame_cb(const struct frame *fr, void *arg)
+{
+	struct udpfwd *u = arg;
+	struct uflow *f;
+
+	switch (fr->type) {
+	case FRAME_DATA:
+		on_data(u, fr);
+		break;
+	case FRAME_ACCEPT:
+		on_accept(u, fr);
+		break;
+	case FRAME_BOUND:
+		on_bound(u, fr);
+		break;
+	case FRAME_CLOSE:
+		if ((f = find_id(u, fr->flow)) != NULL)
+			flow_free(u, f, -1);
+		break;
+	case FRAME_ERROR:
+		on_error(u, fr);
+		break;
+	default: {
+		char name[32];
+		log_debug("relay: ignoring a %s frame", frame_type_name(fr->type, name, sizeof(name)));
+		break;
+	}
+	}
+}
+
+static void
+send_binds(struct udpfwd *u)
+{
+	for (struct ulisten *l = u->listeners; l != NULL; l = l->next) {
+		if (!l->remote || l->bind_sent)
+			continue;
+		struct frame_addr a;
+		uint8_t payload[FRAME_HOST_MAX + 8];
+		if (!l->spec.has_bind)
+			snprintf(a.host, sizeof(a.host), "localhost");
+		else if (spec_bind_is_wildcard(&l->spec))
+			snprintf(a.host, sizeof(a.host), "0.0.0.0");
+		else
+			snprintf(a.host, sizeof(a.host), "%s", l->spec.bind_host);
+		a.port = l->spec.bind_port;
+		int n = frame_addr_encode(&a, payload, sizeof(payload));
+		if (n > 0 && relaychan_send(u->relay, FRAME_BIND, l->id, payload, (size_t)n))
+			l->bind_sent = true;
+	}
+}
+
+static void
+relay_ready_cb(void *arg)
+{
+	send_binds(arg);
+}
+
+static void
+restart_cb(uv_timer_t *t)
+{
+	struct udpfwd *u = t->data;
+
+	u->last_start = uv_now(u->loop);
+	relaychan_start(u->relay);
+}
+
+static void
+relay_down_cb(const char *why, void *arg)
+{
+	struct udpfwd *u = arg;
+	bool remote = false;
+
+	log_error("%s", why);
+	while (u->lru_head != NULL)
+		flow_free(u, u->lru_head, -1);
+	for (struct ulisten *l = u->listeners; l != NULL; l = l->next) {
+		remote |= l->remote;
+		l->bound = l->bind_sent = false;
+	}
+	/* Remote listeners need the relay back; local ones start it on their next datagram. */
+	if (remote && !u->closing && session_is_ready(u->session))
+		uv_timer_start(&u->restart, restart_cb, RESTART_DELAY_MS, 0);
+}
+
+static void
+sweep_cb(uv_timer_t *t)
+{
+	struct udpfwd *u = t->data;
+	uint64_t now = uv_now(u->loop);
+
+	if (u->idle_ms == 0)
+		return;
+	while (u->lru_tail != NULL && now - u->lru_tail->last >= u->idle_ms) {
+		log_debug("%s: flow %08x idle", u->lru_tail->l->name, u->lru_tail->id);
+		flow_free(u, u->lru_tail, CLOSE_IDLE);
+	}
+}
+
+/* ---- setup ---- */
+
+/* Drops one of the handles or requests u waits for; the last one frees it. */
+static void
+unref(struct udpfwd *u)
+{
+	if (--u->handles > 0 || !u->closing)
+		return;
+	struct ulisten *l, *next;
+	for (l = u->listeners; l != NULL; l = next) {
+		next = l->next;
+		free(l);
+	}
+	free(u);
+}
+
+static void
+target_resolved_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+	struct ulisten *l = req->data;
+
+	l->resolving = false;
+	if (status == 0 && res != NULL) {
+		memcpy(&l->target, res->ai_addr, res->ai_addrlen);
+		l->have_target = true;
+	} else if (!l->u->closing) {
+		log_error("%s: cannot resolve %s: %s", l->name, l->spec.host, uv_strerror(status));
+	}
+	if (res != NULL)
+		uv_freeaddrinfo(res);
+	unref(l->u);
+}
+
+static void
+name_listener(struct ulisten *l)
+{
+	const struct fwd_spec *s = &l->spec;
+	bool b6 = strchr(s->bind_host, ':') != NULL, h6 = strchr(s->host, ':') != NULL;
+
+	snprintf(l->name, sizeof(l->name), "%s %s%s%s%s%u:%s%s%s:%u/udp", l->remote ? "-R" : "-L",
+	    b6 ? "[" : "", s->bind_host, b6 ? "]" : "", s->has_bind ? ":" : "", s->bind_port,
+	    h6 ? "[" : "", s->host, h6 ? "]" : "", s->host_port);
+}
+
+static int
+bind_local(struct udpfwd *u, struct ulisten *l, const char *host, bool optional, char *err,
+    size_t errlen)
+{
+	struct sockaddr_storage ss;
+	uv_udp_t *sock = &l->socks[l->nsocks];
+	int rc = strchr(host, ':') ?
+	    uv_ip6_addr(host, l->spec.bind_port, (struct sockaddr_in6 *)&ss) :
+	    uv_ip4_addr(host, l->spec.bind_port, (struct sockaddr_in *)&ss);
+
+	if (rc != 0) {
+		snprintf(err, errlen, "%s: bad bind address %s", l->name, host);
+		return -2;
+	}
+	uv_udp_init(u->loop, sock);
+	sock->data = l;
+	u->handles++;
+	l->nsocks++;
+	rc = uv_udp_bind(sock, (struct sockaddr *)&ss, strchr(host, ':') ? UV_UDP_IPV6ONLY : 0);
+	if (rc == 0)
+		rc = uv_udp_recv_start(sock, alloc_cb, local_recv_cb);
+	if (rc == 0)
+		return 0;
+	uv_udp_recv_stop(sock);
+	if (optional && (rc == UV_EADDRNOTAVAIL || rc == UV_EAFNOSUPPORT))
+		return 0;
+	snprintf(err, errlen, "%s: cannot listen on %s port %u: %s", l->name, host,
+	    l->spec.bind_port, uv_strerror(rc));
+	return -1;
+}
+
+int
+udpfwd_add(struct udpfwd *u, const struct fwd_spec *spec, char *err, size_t errlen)
+{
+	struct ulisten *l = xcalloc(1, sizeof(*l));
+	int rc = 0;
+
+	l->u = u;
+	l->spec = *spec;
+	l->remote = spec->kind == FWD_REMOTE;
+	l->id = u->next_listener++;
+	name_listener(l);
+	l->next = u->listeners;
+	u->listeners = l;
+	if (l->remote) {
+		struct addrinfo hints;
+		char port[8];
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_family = AF_UNSPEC;
+		hints.ai_socktype = SOCK_DGRAM;
+		snprintf(port, sizeof(port), "%u", spec->host_port);
+		l->gai.data = l;
+		l->resolving = true;
+		u->handles++;
+		if (uv_getaddrinfo(u->loop, &l->gai, target_resolved_cb, spec->host, port, &hints) < 0) {
+			u->handles--;
+			l->resolving = false;
+			snprintf(err, errlen, "%s: cannot resolve %s", l->name, spec->host);
+			return -1;
+		}
+		return 0;
+	}
+	if (!spec->has_bind || strcmp(spec->bind_host, "localhost") == 0) {
+		rc = bind_local(u, l, "127.0.0.1", false, err, errlen);
+		if (rc == 0)
+			rc = bind_local(u, l, "::1", true, err, errlen);
+	} else if (spec_bind_is_wildcard(spec)) {
+		rc = bind_local(u, l, "0.0.0.0", false, err, errlen);
+		if (rc == 0)
+			rc = bind_local(u, l, "::", true, err, errlen);
+	} else {
+		rc = bind_local(u, l, spec->bind_host, false, err, errlen);
+	}
+	return rc;
+}
+
+void
+udpfwd_session_ready(struct udpfwd *u)
+{
+	for (struct ulisten *l = u->listeners; l != NULL; l = l->next)
+		if (l->remote) {
+			relaychan_start(u->relay);
+			return;
+		}
+}
+
+struct udpfwd *
+udpfwd_new(uv_loop_t *loop, struct session *s, const struct options *opt,
+    udpfwd_failed_cb failed, void *arg)
+{
+	struct udpfwd *u = xcalloc(1, sizeof(*u));
+	struct relaychan_events ev = {relay_ready_cb, relay_frame_cb, relay_down_cb, u};
+	uint32_t idle = opt->udp_idle_timeout >= 0 ? (uint32_t)opt->udp_idle_timeout :
+						     DEFAULT_IDLE;
+
+	u->loop = loop;
+	u->session = s;
+	u->failed = failed;
+	u->arg = arg;
+	u->next_flow = 1;
+	u->next_listener = LISTENER_BASE;
+	u->idle_ms = idle * 1000;
+	u->max_flows = opt->udp_max_flows > 0 ? (size_t)opt->udp_max_flows : DEFAULT_MAX_FLOWS;
+	u->relay = relaychan_new(loop, s, opt->relay_command ? opt->relay_command : "porthole relay",
+	    idle, (uint32_t)u->max_flows, &ev);
+	uv_timer_init(loop, &u->sweep);
+	uv_timer_init(loop, &u->restart);
+	u->sweep.data = u->restart.data = u;
+	u->handles = 2;
+	uv_timer_start(&u->sweep, sweep_cb, 1000, 1000);
+	return u;
+}
+
+static void
+handle_closed_cb(uv_handle_t *h)
+{
+	unref(h->data);
+}
+
+void
+udpfwd_close(struct udpfwd *u)
+{
+	if (u == NULL || u->closing)
+		return;
+	u->closing = true;
+	while (u->lru_head != NULL)
+		flow_free(u, u->lru_head, -1);
+	relaychan_free(u->relay);
+	u->relay = NULL;
+	struct ulisten *l, *next;
+	for (l = u->listeners; l != NULL; l = next) {
+		next = l->next;
+		for (int i = 0; i < l->nsocks; i++) {
+			l->socks[i].data = u;
+			uv_close((uv_handle_t *)&l->socks[i], handle_closed_cb);
+		}
+		if (l->resolving)
+			uv_cancel((uv_req_t *)&l->gai);
+	}
+	uv_close((uv_handle_t *)&u->sweep, handle_closed_cb);
+	uv_close((uv_handle_t *)&u->restart, handle_closed_cb);
+}

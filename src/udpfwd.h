@@ -1,0 +1,36 @@
+/*
+ * UDP forwards (-L .../udp and -R .../udp): local UDP sockets, the flow
+ * table, and the relay channel that carries every flow's datagrams.
+ */
+#ifndef PORTHOLE_UDPFWD_H
+#define PORTHOLE_UDPFWD_H
+
+#include <stddef.h>
+#include <uv.h>
+
+#include "option.h"
+#include "session.h"
+#include "spec.h"
+
+struct udpfwd;
+
+/* Called when a -R .../udp cannot be set up on the server; why is one line. */
+typedef void (*udpfwd_failed_cb)(const char *why, void *arg);
+
+struct udpfwd *udpfwd_new(uv_loop_t *loop, struct session *s, const struct options *opt,
+    udpfwd_failed_cb failed, void *arg);
+
+/*
+ * Adds a forward. -L binds its local sockets now (errors as for TCP
+ * listeners: 0, -1 runtime, -2 config, with err "-L SPEC: reason"); -R is
+ * requested from the relay once the session is up.
+ */
+int udpfwd_add(struct udpfwd *u, const struct fwd_spec *spec, char *err, size_t errlen);
+
+/* The session is up: start the relay if a remote UDP forward needs it. */
+void udpfwd_session_ready(struct udpfwd *u);
+
+/* Closes every socket and flow; frees u once its handles are closed. */
+void udpfwd_close(struct udpfwd *u);
+
+#endif
