@@ -68,12 +68,12 @@ same_source(const struct sockaddr *a, const struct sockaddr *b)
 	if (a->sa_family == AF_INET) {
 		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
 		return x->sin_port == y->sin_port &&
-		       memcmp(&x->sin_addr, &y->sin_addr, sizeof(x->sin_addr)) == 0;
+		    memcmp(&x->sin_addr, &y->sin_addr, sizeof(x->sin_addr)) == 0;
 	}
 	if (a->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
 		return x->sin6_port == y->sin6_port && x->sin6_scope_id == y->sin6_scope_id &&
-		       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+		    memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
 	}
 	return false;
 }
@@ -224,13 +224,12 @@ flow_table_find(const struct flow_table *t, uint32_t id)
 }
 
 struct flow *
-flow_table_find_source(const struct flow_table *t, uint32_t listener,
-    const struct sockaddr *source)
+flow_table_find_source(const struct flow_table *t, uint32_t listener, const struct sockaddr *source)
 {
 	struct flow *f = t->by_source[hash_source(listener, source) & (t->nbuckets - 1)];
 
 	while (f != NULL &&
-	       (f->listener != listener || !same_source((struct sockaddr *)&f->source, source)))
+	    (f->listener != listener || !same_source((struct sockaddr *)&f->source, source)))
 		f = f->src_next;
 	return f;
 }

@@ -14,9 +14,9 @@
 
 struct flow {
 	uint32_t id;
-	uint32_t listener;              /* an accepted flow's listener id, else 0 */
+	uint32_t listener;		/* an accepted flow's listener id, else 0 */
 	struct sockaddr_storage source; /* an accepted flow's source address */
-	uint64_t last_used;             /* ms, set by flow_table_add and _touch */
+	uint64_t last_used;		/* ms, set by flow_table_add and _touch */
 
 	/* The table's links; not for the caller. */
 	struct flow *id_next, *src_next;
@@ -39,8 +39,8 @@ void flow_table_touch(struct flow_table *t, struct flow *f, uint64_t now);
 
 struct flow *flow_table_find(const struct flow_table *t, uint32_t id);
 /* The flow accepted on listener from source (IPv4 or IPv6), or NULL. */
-struct flow *flow_table_find_source(const struct flow_table *t, uint32_t listener,
-    const struct sockaddr *source);
+struct flow *flow_table_find_source(
+    const struct flow_table *t, uint32_t listener, const struct sockaddr *source);
 
 /* The least recently used flow, or NULL; then flow_newer() walks towards the
  * most recent. Remove a flow only after taking the next one. */

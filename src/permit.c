@@ -29,8 +29,16 @@ parse_port(const char *s)
 	return v <= 65535 ? (int)v : -2;
 }
 
+static void
+append(struct permit_list *l, struct permit p)
+{
+	l->entries = xrealloc(l->entries, (l->n + 1) * sizeof(*l->entries));
+	l->entries[l->n++] = p;
+	l->given = true;
+}
+
 int
-permit_add(struct permit_list *l, const char *text, char *err, size_t errlen)
+permit_add(struct permit_list *l, const char *text, bool port_only, char *err, size_t errlen)
 {
 	char host[256];
 	const char *colon, *h = text;
@@ -39,10 +47,16 @@ permit_add(struct permit_list *l, const char *text, char *err, size_t errlen)
 
 	if (strcasecmp(text, "none") == 0 || strcasecmp(text, "any") == 0) {
 		l->given = true;
-		if (strcasecmp(text, "any") == 0) {
-			l->entries = xrealloc(l->entries, (l->n + 1) * sizeof(*l->entries));
-			l->entries[l->n++] = (struct permit){NULL, -1};
+		if (strcasecmp(text, "any") == 0)
+			append(l, (struct permit){NULL, false, -1});
+		return 0;
+	}
+	if (port_only && strchr(text, ':') == NULL) {
+		if ((port = parse_port(text)) == -2) {
+			snprintf(err, errlen, "%s: expected [HOST:]PORT, port 0-65535 or *", text);
+			return -1;
 		}
+		append(l, (struct permit){NULL, true, port});
 		return 0;
 	}
 	if (text[0] == '[') {
@@ -72,9 +86,7 @@ permit_add(struct permit_list *l, const char *text, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: port must be 0-65535 or *", text);
 		return -1;
 	}
-	l->entries = xrealloc(l->entries, (l->n + 1) * sizeof(*l->entries));
-	l->entries[l->n++] = (struct permit){strcmp(host, "*") == 0 ? NULL : xstrdup(host), port};
-	l->given = true;
+	append(l, (struct permit){strcmp(host, "*") == 0 ? NULL : xstrdup(host), false, port});
 	return 0;
 }
 
@@ -83,8 +95,9 @@ permit_match(const struct permit_list *l, const char *host, uint16_t port)
 {
 	for (size_t i = 0; i < l->n; i++) {
 		const struct permit *p = &l->entries[i];
-		if ((p->host == NULL || strcasecmp(p->host, host) == 0) &&
-		    (p->port == -1 || p->port == port))
+		bool host_ok = p->host != NULL ? strcasecmp(p->host, host) == 0
+					       : !p->loopback || permit_is_loopback(host);
+		if (host_ok && (p->port == -1 || p->port == port))
 			return true;
 	}
 	return false;

@@ -3,9 +3,11 @@
  * entries matched the way sshd matches PermitOpen and PermitListen, since
  * sshd itself never sees the relay's UDP. Pure.
  *
- * An entry is HOST:PORT, [IPV6]:PORT, "any" or "none". "*" as the host or
- * the port matches any. Hosts compare as text, ignoring ASCII case: the
- * name the client asked for, before any resolution.
+ * An entry is HOST:PORT, [IPV6]:PORT, "any" or "none"; where the caller
+ * allows it (--permit-listen, like sshd's PermitListen), PORT alone, which
+ * matches loopback hosts only. "*" as the host or the port matches any.
+ * Hosts compare as text, ignoring ASCII case: the name the client asked
+ * for, before any resolution.
  */
 #ifndef PORTHOLE_PERMIT_H
 #define PORTHOLE_PERMIT_H
@@ -15,8 +17,9 @@
 #include <stdint.h>
 
 struct permit {
-	char *host; /* NULL: any host */
-	int port;   /* -1: any port */
+	char *host;    /* NULL: any host (or any loopback host) */
+	bool loopback; /* PORT alone: loopback hosts only */
+	int port;      /* -1: any port */
 };
 
 struct permit_list {
@@ -25,8 +28,9 @@ struct permit_list {
 	bool given; /* an entry or "none" was given: the caller's default no longer applies */
 };
 
-/* Adds one entry; returns 0, or -1 with the reason in err. */
-int permit_add(struct permit_list *l, const char *text, char *err, size_t errlen);
+/* Adds one entry (PORT alone only if port_only); returns 0, or -1 with the
+ * reason in err. */
+int permit_add(struct permit_list *l, const char *text, bool port_only, char *err, size_t errlen);
 bool permit_match(const struct permit_list *l, const char *host, uint16_t port);
 void permit_free(struct permit_list *l);
 

@@ -44,7 +44,7 @@
 #include "version.h"
 #include "xmalloc.h"
 
-#define OUT_HIGH (1024 * 1024)          /* DATA frames are dropped above this */
+#define OUT_HIGH (1024 * 1024)		/* DATA frames are dropped above this */
 #define OUT_READ_STOP (4 * 1024 * 1024) /* stdin is not read above this */
 #define READ_CHUNK 65536
 #define RESOLVE_QUEUE 16       /* datagrams kept per flow while its host resolves */
@@ -57,7 +57,7 @@
 #define FLUSH_MS 2000 /* how long a stopping relay tries to deliver its last frames */
 
 static const char usage[] = "usage: porthole relay [--permit-open HOST:PORT]... "
-			    "[--permit-listen ADDR:PORT]... [--max-flows N] [-v]";
+			    "[--permit-listen [ADDR:]PORT]... [--max-flows N] [-v]";
 
 enum relay_state {
 	R_WAIT_HELLO,
@@ -90,9 +90,9 @@ struct rflow {
 	struct flow f; /* in r->flows while live */
 	struct relay *r;
 	enum rflow_state state;
-	bool live;      /* in the table; once false only pending callbacks hold it */
-	bool resolving; /* the getaddrinfo callback is still to come */
-	bool has_udp;   /* udp is initialised: its close callback is still to come */
+	bool live;		   /* in the table; once false only pending callbacks hold it */
+	bool resolving;		   /* the getaddrinfo callback is still to come */
+	bool has_udp;		   /* udp is initialised: its close callback is still to come */
 	struct listener *listener; /* RF_ACCEPTED */
 	uv_getaddrinfo_t gai;
 	uv_udp_t udp;
@@ -157,6 +157,7 @@ in_resume(struct relay *r)
 }
 
 static void relay_finish_if_done(struct relay *r);
+static void out_kick(struct relay *r);
 
 static void
 out_write_cb(uv_write_t *req, int status)
@@ -180,23 +181,7 @@ out_write_cb(uv_write_t *req, int status)
 		relay_finish_if_done(r);
 		return;
 	}
-	if (buf_len(&r->tx) > 0) {
-		struct buf t = r->inflight;
-		uv_buf_t b;
-		int rc;
-
-		r->inflight = r->tx;
-		r->tx = t;
-		b = uv_buf_init(buf_head(&r->inflight), (unsigned)buf_len(&r->inflight));
-		rc = uv_write(&r->wreq, (uv_stream_t *)&r->out, &b, 1, out_write_cb);
-		if (rc < 0) {
-			log_error("writing to stdout: %s", uv_strerror(rc));
-			r->out_dead = true;
-			relay_stop(r, 1);
-		} else {
-			r->writing = true;
-		}
-	}
+	out_kick(r);
 	in_resume(r);
 	relay_finish_if_done(r);
 }
@@ -250,8 +235,8 @@ out_frame(struct relay *r, enum frame_type type, uint32_t flow, const void *payl
 }
 
 /* CLOSE or ERROR with a code and a printf-style text. */
-static void __attribute__((format(printf, 5, 6)))
-out_reason(struct relay *r, enum frame_type type, uint32_t flow, unsigned code, const char *fmt, ...)
+static void __attribute__((format(printf, 5, 6))) out_reason(
+    struct relay *r, enum frame_type type, uint32_t flow, unsigned code, const char *fmt, ...)
 {
 	struct frame_reason reason = {.code = (uint16_t)code};
 	uint8_t payload[2 + FRAME_TEXT_MAX];
@@ -330,7 +315,9 @@ rflow_udp_close_cb(uv_handle_t *h)
 }
 
 /* Takes rf out of the table and releases its socket. reason < 0: the client
- * is not told (it asked, or an ERROR already said so); else CLOSE(reason). */
+ * is not told (it asked, or an ERROR already said so); else CLOSE(reason).
+ * Either way, once the relay has said a flow is gone, DATA the client sent
+ * before it heard draws no ERR_UNKNOWN_FLOW. */
 static void
 rflow_close(struct rflow *rf, int reason, const char *text)
 {
@@ -341,9 +328,10 @@ rflow_close(struct rflow *rf, int reason, const char *text)
 	log_debug("flow %u (%s) closed: %s; %llu datagrams in, %llu out, %llu dropped", rf->f.id,
 	    rf->target, text, (unsigned long long)rf->in, (unsigned long long)rf->out,
 	    (unsigned long long)rf->dropped);
-	if (reason >= 0)
+	if (reason >= 0) {
 		out_reason(r, FRAME_CLOSE, rf->f.id, (unsigned)reason, "%s", text);
-	told_add(r, rf->f.id); /* DATA already on its way needs no ERROR */
+		told_add(r, rf->f.id); /* DATA already on its way needs no ERROR */
+	}
 	flow_table_remove(r->flows, &rf->f);
 	rf->live = false;
 	for (unsigned i = 0; i < rf->nqueued; i++)
@@ -363,9 +351,10 @@ make_room(struct relay *r)
 	struct flow *f;
 
 	while (flow_table_count(r->flows) >= r->max_flows &&
-	       (f = flow_table_oldest(r->flows)) != NULL) {
+	    (f = flow_table_oldest(r->flows)) != NULL) {
 		char text[64];
-		snprintf(text, sizeof(text), "evicted: the relay's %u flows are in use", r->max_flows);
+		snprintf(
+		    text, sizeof(text), "evicted: the relay's %u flows are in use", r->max_flows);
 		rflow_close(container_of(f, struct rflow, f), CLOSE_EVICTED, text);
 	}
 }
@@ -437,8 +426,8 @@ dgram_ok(struct relay *r, ssize_t n, unsigned flags)
 }
 
 static void
-rflow_recv_cb(uv_udp_t *h, ssize_t n, const uv_buf_t *b, const struct sockaddr *addr,
-    unsigned flags)
+rflow_recv_cb(
+    uv_udp_t *h, ssize_t n, const uv_buf_t *b, const struct sockaddr *addr, unsigned flags)
 {
 	struct rflow *rf = h->data;
 
@@ -466,8 +455,9 @@ rflow_resolved_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 		return;
 	}
 	if (status < 0) {
-		out_reason(r, FRAME_ERROR, rf->f.id, ERR_RESOLVE, "cannot resolve %s: %s", rf->target,
-		    uv_strerror(status));
+		out_reason(r, FRAME_ERROR, rf->f.id, ERR_RESOLVE, "cannot resolve %s: %s",
+		    rf->target, uv_strerror(status));
+		told_add(r, rf->f.id);
 		rflow_close(rf, -1, "does not resolve");
 		return;
 	}
@@ -481,6 +471,7 @@ rflow_resolved_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 	if (rc < 0) {
 		out_reason(r, FRAME_ERROR, rf->f.id, ERR_SOCKET, "UDP socket to %s: %s", rf->target,
 		    uv_strerror(rc));
+		told_add(r, rf->f.id);
 		rflow_close(rf, -1, "socket failed");
 		return;
 	}
@@ -578,8 +569,8 @@ listener_accept(struct listener *l, const struct sockaddr *addr)
 }
 
 static void
-listener_recv_cb(uv_udp_t *h, ssize_t n, const uv_buf_t *b, const struct sockaddr *addr,
-    unsigned flags)
+listener_recv_cb(
+    uv_udp_t *h, ssize_t n, const uv_buf_t *b, const struct sockaddr *addr, unsigned flags)
 {
 	struct listener *l = h->data;
 	struct relay *r = l->r;
@@ -636,24 +627,25 @@ on_open(struct relay *r, const struct frame *f)
 		return;
 	}
 	if (!id_free(r, f->flow)) {
-		out_reason(r, FRAME_ERROR, f->flow, ERR_PROTOCOL, "OPEN: flow id %u is in use",
-		    f->flow);
+		out_reason(
+		    r, FRAME_ERROR, f->flow, ERR_PROTOCOL, "OPEN: flow id %u is in use", f->flow);
 		return;
 	}
 	if (!open_allowed(r, &a)) {
+		log_error("OPEN %s:%u refused: not in --permit-open", a.host, a.port);
 		out_reason(r, FRAME_ERROR, f->flow, ERR_NOT_ALLOWED,
 		    "%s:%u is not allowed by the relay's --permit-open", a.host, a.port);
 		return;
 	}
 	make_room(r);
 	rf = rflow_new(r, f->flow, RF_RESOLVING);
-	snprintf(rf->target, sizeof(rf->target), strchr(a.host, ':') ? "[%s]:%u" : "%s:%u",
-	    a.host, a.port);
+	snprintf(rf->target, sizeof(rf->target), strchr(a.host, ':') ? "[%s]:%u" : "%s:%u", a.host,
+	    a.port);
 	snprintf(port, sizeof(port), "%u", a.port);
 	rc = uv_getaddrinfo(&r->loop, &rf->gai, rflow_resolved_cb, a.host, port, &hints);
 	if (rc < 0) {
-		out_reason(r, FRAME_ERROR, f->flow, ERR_RESOLVE, "cannot resolve %s: %s", rf->target,
-		    uv_strerror(rc));
+		out_reason(r, FRAME_ERROR, f->flow, ERR_RESOLVE, "cannot resolve %s: %s",
+		    rf->target, uv_strerror(rc));
 		rf->live = false;
 		rflow_release(rf);
 		return;
@@ -713,8 +705,10 @@ on_bind(struct relay *r, const struct frame *f)
 		return;
 	}
 	if (!listen_allowed(r, &a)) {
-		out_reason(r, FRAME_ERROR, f->flow, ERR_NOT_ALLOWED, "binding %s:%u is not allowed %s",
-		    a.host, a.port,
+		log_error("BIND %s:%u refused: %s", a.host, a.port,
+		    r->permit_listen.given ? "not in --permit-listen" : "not a loopback address");
+		out_reason(r, FRAME_ERROR, f->flow, ERR_NOT_ALLOWED,
+		    "binding %s:%u is not allowed %s", a.host, a.port,
 		    r->permit_listen.given ? "by the relay's --permit-listen"
 					   : "(loopback only without --permit-listen)");
 		return;
@@ -732,13 +726,13 @@ on_bind(struct relay *r, const struct frame *f)
 	l = xcalloc(1, sizeof(*l));
 	l->r = r;
 	l->id = f->flow;
-	snprintf(l->where, sizeof(l->where), strchr(a.host, ':') ? "[%s]:%u" : "%s:%u", a.host,
-	    a.port);
+	snprintf(
+	    l->where, sizeof(l->where), strchr(a.host, ':') ? "[%s]:%u" : "%s:%u", a.host, a.port);
 	uv_udp_init(&r->loop, &l->udp);
 	l->udp.data = l;
 	if ((rc = listener_start(l, (struct sockaddr *)&ss, &port)) < 0) {
-		out_reason(r, FRAME_ERROR, f->flow, ERR_SOCKET, "bind %s: %s", l->where,
-		    uv_strerror(rc));
+		out_reason(
+		    r, FRAME_ERROR, f->flow, ERR_SOCKET, "bind %s: %s", l->where, uv_strerror(rc));
 		uv_close((uv_handle_t *)&l->udp, listener_close_cb);
 		return;
 	}
@@ -765,7 +759,8 @@ on_data(struct relay *r, const struct frame *f)
 	if ((fl = flow_table_find(r->flows, f->flow)) == NULL) {
 		if (!told_has(r, f->flow)) {
 			told_add(r, f->flow);
-			out_reason(r, FRAME_ERROR, f->flow, ERR_UNKNOWN_FLOW, "no flow %u", f->flow);
+			out_reason(
+			    r, FRAME_ERROR, f->flow, ERR_UNKNOWN_FLOW, "no flow %u", f->flow);
 		}
 		return;
 	}
@@ -784,7 +779,8 @@ on_data(struct relay *r, const struct frame *f)
 	}
 }
 
-/* CLOSE, or an ERROR about a flow: the client is done with it. */
+/* CLOSE, or an ERROR: the client is done with that flow or listener (an
+ * ERROR on flow 0: with the relay). Never answered, even when malformed. */
 static void
 on_close(struct relay *r, const struct frame *f)
 {
@@ -793,20 +789,23 @@ on_close(struct relay *r, const struct frame *f)
 	struct flow *fl;
 	const char *err;
 
-	if (frame_reason_parse(f, &reason, &err) < 0) {
-		out_reason(r, FRAME_ERROR, f->flow, ERR_PROTOCOL, "bad %s: %s",
-		    f->type == FRAME_CLOSE ? "CLOSE" : "ERROR", err);
+	if (frame_reason_parse(f, &reason, &err) < 0)
+		snprintf(reason.text, sizeof(reason.text), "(malformed: %s)", err);
+	if (f->type == FRAME_ERROR && f->flow == 0) {
+		log_error("the client gave up: error %u: %s", reason.code, reason.text);
+		relay_stop(r, 1);
 		return;
 	}
 	if (f->type == FRAME_ERROR)
-		log_debug("the client reports on flow %u: code %u: %s", f->flow, reason.code,
+		log_debug("the client reports on flow %u: error %u: %s", f->flow, reason.code,
 		    reason.text);
 	if ((fl = flow_table_find(r->flows, f->flow)) != NULL)
 		rflow_close(container_of(fl, struct rflow, f), -1, "closed by the client");
 	else if ((l = listener_find(r, f->flow)) != NULL)
 		listener_close(l);
-	else if (f->type == FRAME_CLOSE)
-		log_debug("CLOSE for flow %u, which is gone already", f->flow);
+	else
+		log_debug("%s for flow %u, which is gone already",
+		    f->type == FRAME_CLOSE ? "CLOSE" : "ERROR", f->flow);
 }
 
 static void
@@ -835,10 +834,10 @@ on_hello(struct relay *r, const struct frame *f)
 		return;
 	}
 	if (h.major != RELAY_VERSION_MAJOR) {
-		out_reason(r, FRAME_ERROR, 0, ERR_VERSION, "relay speaks %u.x, client %u.x",
-		    RELAY_VERSION_MAJOR, h.major);
-		log_error("the client speaks protocol %u.x, this relay %u.x", h.major,
-		    RELAY_VERSION_MAJOR);
+		out_reason(r, FRAME_ERROR, 0, ERR_VERSION, "relay speaks %u.%u, client %u.%u",
+		    RELAY_VERSION_MAJOR, RELAY_VERSION_MINOR, h.major, h.minor);
+		log_error("the client speaks protocol %u.%u, this relay %u.%u", h.major, h.minor,
+		    RELAY_VERSION_MAJOR, RELAY_VERSION_MINOR);
 		relay_stop(r, 1);
 		return;
 	}
@@ -847,8 +846,8 @@ on_hello(struct relay *r, const struct frame *f)
 	if (h.max_flows != 0 && h.max_flows < r->max_flows)
 		r->max_flows = h.max_flows;
 	r->max_datagram = h.max_datagram == 0 || h.max_datagram > FRAME_DATAGRAM_MAX
-			      ? FRAME_DATAGRAM_MAX
-			      : h.max_datagram;
+	    ? FRAME_DATAGRAM_MAX
+	    : h.max_datagram;
 	r->state = R_RUNNING;
 	log_debug("client \"%s\", protocol %u.%u; idle timeout %u s, %u flows, datagrams up to %u",
 	    h.software, h.major, h.minor, h.idle_timeout, r->max_flows, r->max_datagram);
@@ -859,22 +858,26 @@ dispatch(struct relay *r, const struct frame *f)
 {
 	char name[16];
 
-	log_debug3("<- %s flow %u, %u bytes", frame_type_name(f->type, name, sizeof(name)),
-	    f->flow, f->len);
-	if (r->state == R_WAIT_HELLO && f->type != FRAME_HELLO) {
+	log_debug3("<- %s flow %u, %u bytes", frame_type_name(f->type, name, sizeof(name)), f->flow,
+	    f->len);
+	if (r->state == R_WAIT_HELLO && f->type != FRAME_HELLO &&
+	    !(f->type == FRAME_ERROR && f->flow == 0)) {
 		out_reason(r, FRAME_ERROR, 0, ERR_PROTOCOL, "expected HELLO, got %s",
 		    frame_type_name(f->type, name, sizeof(name)));
-		log_error("the client sent %s before HELLO", frame_type_name(f->type, name,
-								 sizeof(name)));
+		log_error("the client sent %s before HELLO",
+		    frame_type_name(f->type, name, sizeof(name)));
 		relay_stop(r, 1);
 		return;
 	}
 	switch (f->type) {
 	case FRAME_HELLO:
-		if (r->state == R_WAIT_HELLO)
+		if (r->state == R_WAIT_HELLO) {
 			on_hello(r, f);
-		else
+		} else {
 			out_reason(r, FRAME_ERROR, 0, ERR_PROTOCOL, "HELLO twice");
+			log_error("the client sent HELLO twice");
+			relay_stop(r, 1);
+		}
 		break;
 	case FRAME_OPEN:
 		on_open(r, f);
@@ -900,8 +903,8 @@ dispatch(struct relay *r, const struct frame *f)
 		    frame_type_name(f->type, name, sizeof(name)));
 		break;
 	default:
-		log_debug("skipping a frame of unknown %s", frame_type_name(f->type, name,
-								sizeof(name)));
+		log_debug(
+		    "skipping a frame of unknown %s", frame_type_name(f->type, name, sizeof(name)));
 		break;
 	}
 }
@@ -937,12 +940,14 @@ in_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 	while (r->state != R_STOPPING) {
 		const char *err = "?";
 		struct frame f;
-		long used = frame_decode((const uint8_t *)buf_head(&r->rx), buf_len(&r->rx), &f, &err);
+		long used =
+		    frame_decode((const uint8_t *)buf_head(&r->rx), buf_len(&r->rx), &f, &err);
 
 		if (used == 0)
 			break;
 		if (used < 0) {
-			out_reason(r, FRAME_ERROR, 0, ERR_PROTOCOL, "malformed frame header: %s", err);
+			out_reason(
+			    r, FRAME_ERROR, 0, ERR_PROTOCOL, "malformed frame header: %s", err);
 			log_error("malformed frame header from the client: %s", err);
 			relay_stop(r, 1);
 			break;
@@ -969,8 +974,8 @@ tick_cb(uv_timer_t *t)
 		return;
 	while ((f = flow_table_oldest(r->flows)) != NULL && now - f->last_used >= r->idle_ms) {
 		char text[64];
-		snprintf(text, sizeof(text), "idle for %llu s",
-		    (unsigned long long)(r->idle_ms / 1000));
+		snprintf(
+		    text, sizeof(text), "idle for %llu s", (unsigned long long)(r->idle_ms / 1000));
 		rflow_close(container_of(f, struct rflow, f), CLOSE_IDLE, text);
 	}
 }
@@ -1091,7 +1096,8 @@ relay_run(struct relay *r)
 
 /* ---------------------------------------------------------------- arguments */
 
-/* --name VALUE or --name=VALUE: 1 with *val set, 0 if arg is not --name, -1 if the value is missing. */
+/* --name VALUE or --name=VALUE: 1 with *val set, 0 if arg is not --name, -1 if the value is
+ * missing. */
 static int
 opt_value(const char *name, int argc, char **argv, int *i, const char **val)
 {
@@ -1129,11 +1135,12 @@ parse_max_flows(const char *s, unsigned *out)
 
 /* An allow-list entry; 0, or -1 with the reason in err. */
 static int
-add_permit(struct permit_list *l, const char *opt, const char *val, char *err, size_t errlen)
+add_permit(struct permit_list *l, bool port_only, const char *opt, const char *val, char *err,
+    size_t errlen)
 {
 	char reason[512];
 
-	if (permit_add(l, val, reason, sizeof(reason)) == 0)
+	if (permit_add(l, val, port_only, reason, sizeof(reason)) == 0)
 		return 0;
 	snprintf(err, errlen, "%s %s", opt, reason);
 	return -1;
@@ -1171,9 +1178,9 @@ parse_args(struct relay *r, int argc, char **argv, char *err, size_t errlen)
 			snprintf(err, errlen, "%s needs a value", names[k]);
 			return -1;
 		}
-		if (k == 0 && add_permit(&r->permit_open, names[k], val, err, errlen) < 0)
+		if (k == 0 && add_permit(&r->permit_open, false, names[k], val, err, errlen) < 0)
 			return -1;
-		if (k == 1 && add_permit(&r->permit_listen, names[k], val, err, errlen) < 0)
+		if (k == 1 && add_permit(&r->permit_listen, true, names[k], val, err, errlen) < 0)
 			return -1;
 		if (k == 2 && parse_max_flows(val, &r->max_flows_arg) < 0) {
 			snprintf(err, errlen, "--max-flows %s: expected a number from 1 to %d", val,
@@ -1181,10 +1188,10 @@ parse_args(struct relay *r, int argc, char **argv, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	log_set_level(verbose == 0   ? LOG_ERROR
-		      : verbose == 1 ? LOG_DEBUG1
-		      : verbose == 2 ? LOG_DEBUG2
-				     : LOG_DEBUG3);
+	log_set_level(verbose == 0 ? LOG_ERROR
+		: verbose == 1	   ? LOG_DEBUG1
+		: verbose == 2	   ? LOG_DEBUG2
+				   : LOG_DEBUG3);
 	return 0;
 }
 

@@ -164,6 +164,10 @@ handle_hello(struct relaychan *rc, const struct frame *f)
 	struct frame_hello h;
 	const char *err;
 
+	if (rc->state == RC_UP) {
+		relaychan_down(rc, "the relay said HELLO twice");
+		return;
+	}
 	if (frame_hello_parse(f, &h, &err) == -1) {
 		relaychan_down(rc, "the relay sent a bad HELLO: %s", err);
 		return;

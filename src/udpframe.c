@@ -19,9 +19,15 @@
 #define REASON_FIXED 2 /* code */
 
 static const char *const type_names[] = {
-    [FRAME_HELLO] = "HELLO", [FRAME_OPEN] = "OPEN",	[FRAME_BIND] = "BIND",
-    [FRAME_BOUND] = "BOUND", [FRAME_ACCEPT] = "ACCEPT", [FRAME_DATA] = "DATA",
-    [FRAME_CLOSE] = "CLOSE", [FRAME_ERROR] = "ERROR",	[FRAME_PING] = "PING",
+    [FRAME_HELLO] = "HELLO",
+    [FRAME_OPEN] = "OPEN",
+    [FRAME_BIND] = "BIND",
+    [FRAME_BOUND] = "BOUND",
+    [FRAME_ACCEPT] = "ACCEPT",
+    [FRAME_DATA] = "DATA",
+    [FRAME_CLOSE] = "CLOSE",
+    [FRAME_ERROR] = "ERROR",
+    [FRAME_PING] = "PING",
     [FRAME_PONG] = "PONG",
 };
 
@@ -397,8 +403,9 @@ frame_reason_parse(const struct frame *f, struct frame_reason *r, const char **e
 	for (size_t i = 0; i < n;) {
 		size_t k = text_char_len(p + i, n - i);
 		if (k == 0)
-			return fail(err, p[i] < 0x80 ? "text has a control character"
-						     : "text is not UTF-8 or has a C1 control");
+			return fail(err,
+			    p[i] < 0x80 ? "text has a control character"
+					: "text is not UTF-8 or has a C1 control");
 		i += k;
 	}
 	memcpy(r->text, p, n);

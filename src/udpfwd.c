@@ -78,6 +78,8 @@ struct udpfwd {
 	uv_timer_t sweep;
 	uv_timer_t restart;
 	uint64_t last_start;
+	uint32_t unknown[8]; /* flows recently reported unknown, not to report twice */
+	size_t n_unknown;
 	bool closing;
 	int handles;
 	udpfwd_failed_cb failed;
@@ -338,11 +340,15 @@ on_data(struct udpfwd *u, const struct frame *fr)
 	uv_buf_t b = uv_buf_init((char *)fr->payload, fr->len);
 
 	if (f == NULL) {
-		/* A flow we no longer know: tell the relay to drop it too. */
-		uint8_t payload[16];
-		struct frame_reason r = {CLOSE_NORMAL, ""};
+		/* A flow we no longer know: say so once, and the relay drops it. */
+		for (size_t i = 0; i < sizeof(u->unknown) / sizeof(u->unknown[0]); i++)
+			if (u->unknown[i] == fr->flow)
+				return;
+		u->unknown[u->n_unknown++ % (sizeof(u->unknown) / sizeof(u->unknown[0]))] = fr->flow;
+		uint8_t payload[64];
+		struct frame_reason r = {ERR_UNKNOWN_FLOW, "no such flow"};
 		int n = frame_reason_encode(&r, payload, sizeof(payload));
-		relaychan_send(u->relay, FRAME_CLOSE, fr->flow, payload, (size_t)(n > 0 ? n : 0));
+		relaychan_send(u->relay, FRAME_ERROR, fr->flow, payload, (size_t)(n > 0 ? n : 0));
 		return;
 	}
 	touch(u, f);

@@ -47,10 +47,16 @@ check_options(const struct options *o)
 		abort();
 	if (o->log_level < -1 || o->log_level > LOG_DEBUG3)
 		abort();
-	for (size_t i = 0; i < o->n_forwards; i++)
-		if (o->forwards[i].kind != FWD_LOCAL || o->forwards[i].udp ||
-		    o->forwards[i].bind_port == 0 || o->forwards[i].host_port == 0)
+	for (size_t i = 0; i < o->n_forwards; i++) {
+		const struct fwd_spec *f = &o->forwards[i];
+		if (f->kind != FWD_LOCAL && f->kind != FWD_REMOTE && f->kind != FWD_DYNAMIC)
 			abort();
+		/* Only a remote forward may ask the server to pick its port. */
+		if (f->bind_port == 0 && f->kind != FWD_REMOTE)
+			abort();
+		if (f->kind == FWD_DYNAMIC ? (f->udp || f->host_port != 0) : f->host_port == 0)
+			abort();
+	}
 }
 
 /* One line as a -o option: accepted, or refused with nothing changed. */

@@ -215,8 +215,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			return 0;
 		}
-		if (n < FRAME_HEADER || (size_t)n > size - off || (size_t)n != FRAME_HEADER + f.len ||
-		    f.type == 0 || f.flags != 0 || f.payload != data + off + FRAME_HEADER)
+		if (n < FRAME_HEADER || (size_t)n > size - off ||
+		    (size_t)n != FRAME_HEADER + (size_t)f.len || f.type == 0 || f.flags != 0 ||
+		    f.payload != data + off + FRAME_HEADER)
 			abort();
 		/* Every cut inside the frame is "not yet", and the header re-encodes. */
 		struct frame g;

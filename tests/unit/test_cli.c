@@ -196,10 +196,8 @@ test_forwards(void)
 	CHECK_STR(o.forwards[2].host, "b");
 
 	CHECK_USAGE("-L 99999:x:80: port out of range (1-65535)", "-L", "99999:x:80", "host");
-	CHECK_USAGE("-L 8080:h:53/udp: UDP forwarding is not supported yet", "-L", "8080:h:53/udp",
-		    "host");
-	CHECK_USAGE("-L 8080:h:53/UDP: UDP forwarding is not supported yet", "-L", "8080:h:53/UDP",
-		    "host");
+	CHECK_RUN("-L", "8080:h:53/udp", "-R", "5353:h:53/UDP", "host");
+	CHECK(o.forwards[0].udp && o.forwards[1].udp);
 	CHECK_USAGE("-L 8080: expected [bind_address:]port:host:hostport", "-L", "8080", "host");
 	CHECK_USAGE("-L : expected [bind_address:]port:host:hostport", "-L", "", "host");
 	/* A bad -L is reported even when a later argument is bad too. */

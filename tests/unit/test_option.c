@@ -259,9 +259,9 @@ test_local_forward(void)
 	CHECK_STR(err, "-L 99999:x:80: port out of range (1-65535)");
 	CHECK_INT(set("LocalForward", "99999:x:80"), -1);
 	CHECK_STR(err, "-L 99999:x:80: port out of range (1-65535)");
-	CHECK_INT(set("LocalForward", "8080:h:53/udp"), -1);
-	CHECK_STR(err, "-L 8080:h:53/udp: UDP forwarding is not supported yet");
-	CHECK_INT(o.n_forwards, 5);
+	CHECK_INT(set("LocalForward", "8080:h:53/udp"), 0);
+	CHECK(o.forwards[5].udp);
+	CHECK_INT(o.n_forwards, 6);
 	options_free(&o);
 	CHECK(o.forwards == NULL);
 	CHECK_INT(o.n_forwards, 0);
@@ -275,14 +275,16 @@ test_local_forward(void)
 	CHECK_INT(o.forwards[2].kind, FWD_DYNAMIC);
 	CHECK_INT(option_add_forward(&o, FWD_DYNAMIC, "x", err, sizeof(err)), -1);
 	CHECK_STR(err, "-D x: bad port 'x'");
-	CHECK_INT(option_add_forward(&o, FWD_REMOTE, "53:h:53/udp", err, sizeof(err)), -1);
-	CHECK_STR(err, "-R 53:h:53/udp: UDP forwarding is not supported yet");
+	CHECK_INT(option_add_forward(&o, FWD_REMOTE, "53:h:53/udp", err, sizeof(err)), 0);
+	CHECK(o.forwards[3].udp);
 	CHECK_INT(set("RemoteForward", "8080 localhost:80"), 0);
-	CHECK_INT(o.forwards[3].bind_port, 8080);
-	CHECK_STR(o.forwards[3].host, "localhost");
+	CHECK_INT(o.forwards[4].bind_port, 8080);
+	CHECK_STR(o.forwards[4].host, "localhost");
 	CHECK_INT(set("DynamicForward", "[::1]:1080"), 0);
-	CHECK_STR(o.forwards[4].bind_host, "::1");
-	CHECK_INT(o.n_forwards, 5);
+	CHECK_STR(o.forwards[5].bind_host, "::1");
+	CHECK_INT(set("RemoteForward", "3283 localhost:3283/udp"), 0);
+	CHECK(o.forwards[6].udp);
+	CHECK_INT(o.n_forwards, 7);
 	options_free(&o);
 }
 

@@ -17,8 +17,6 @@
 /* A byte string literal as pointer and length. */
 #define BYTES(lit) (const uint8_t *)(lit), sizeof(lit) - 1
 
-#define DOC "../../docs/relay-protocol.md"
-
 /* Room for the largest frame and some. */
 static uint8_t big[FRAME_HEADER + FRAME_PAYLOAD_MAX + 16];
 
@@ -177,8 +175,8 @@ test_data_sizes(void)
 static void
 test_hello(void)
 {
-	struct frame_hello h = {RELAY_VERSION_MAJOR, RELAY_VERSION_MINOR, 65507, 60, 1024,
-				"porthole 0.1.0"};
+	struct frame_hello h = {
+	    RELAY_VERSION_MAJOR, RELAY_VERSION_MINOR, 65507, 60, 1024, "porthole 0.1.0"};
 	struct frame_hello back;
 	uint8_t out[FRAME_CONTROL_MAX + 32];
 	const char *err = NULL;
@@ -310,8 +308,8 @@ check_addr(enum frame_type type, const char *host, uint16_t port)
 }
 
 static void
-check_addr_fails(enum frame_type type, uint32_t flow, const uint8_t *p, size_t len,
-		 const char *want)
+check_addr_fails(
+    enum frame_type type, uint32_t flow, const uint8_t *p, size_t len, const char *want)
 {
 	struct frame_addr a;
 	const char *err = NULL;
@@ -359,27 +357,27 @@ test_addr(void)
 	check_addr_fails(FRAME_OPEN, 1, BYTES("\x00\x35\x00"), "empty host");
 	check_addr_fails(FRAME_OPEN, 1, BYTES("\x00\x35\x00x"), "empty host");
 	check_addr_fails(FRAME_OPEN, 1,
-			 BYTES("\x00\x35\x03"
-			       "ab"),
-			 "host past the end of the payload");
+	    BYTES("\x00\x35\x03"
+		  "ab"),
+	    "host past the end of the payload");
 	check_addr_fails(FRAME_OPEN, 1,
-			 BYTES("\x00\x35\x01"
-			       "ab"),
-			 "bytes after the host");
+	    BYTES("\x00\x35\x01"
+		  "ab"),
+	    "bytes after the host");
 	check_addr_fails(FRAME_OPEN, 1, BYTES("\x00\x00\x01x"), "port 0");
 	check_addr_fails(FRAME_OPEN, 0, BYTES("\x00\x35\x01x"), "flow id 0");
 	check_addr_fails(FRAME_BIND, 0, BYTES("\x00\x35\x01x"), "flow id 0");
-	check_addr_fails(FRAME_OPEN, 0x80000000u, BYTES("\x00\x35\x01x"),
-			 "flow id in the relay's range");
-	check_addr_fails(FRAME_BIND, 0xffffffffu, BYTES("\x00\x35\x01x"),
-			 "flow id in the relay's range");
+	check_addr_fails(
+	    FRAME_OPEN, 0x80000000u, BYTES("\x00\x35\x01x"), "flow id in the relay's range");
+	check_addr_fails(
+	    FRAME_BIND, 0xffffffffu, BYTES("\x00\x35\x01x"), "flow id in the relay's range");
 	check_addr_fails(FRAME_DATA, 1, BYTES("\x00\x35\x01x"), "not an OPEN or BIND frame");
 	static const char *const bad[] = {"\x00\x35\x03\x61\x00\x62", "\x00\x35\x03\x61\x20\x62",
-					  "\x00\x35\x03\x61\x0a\x62", "\x00\x35\x03\x61\x7f\x62",
-					  "\x00\x35\x03\x61\x80\x62", "\x00\x35\x03\x61\xff\x62"};
+	    "\x00\x35\x03\x61\x0a\x62", "\x00\x35\x03\x61\x7f\x62", "\x00\x35\x03\x61\x80\x62",
+	    "\x00\x35\x03\x61\xff\x62"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		check_addr_fails(FRAME_OPEN, 1, (const uint8_t *)bad[i], 6,
-				 "host has a space, control or non-ASCII byte");
+		    "host has a space, control or non-ASCII byte");
 
 	/* 255 is the most a length byte says: 256 host bytes leave one over. */
 	out[0] = 0;
@@ -483,8 +481,8 @@ test_accept(void)
 	CHECK_INT(frame_accept_encode(&a, out, sizeof(out)), -1);
 
 	/* Parsed from bytes: port 0 is information, not an error. */
-	struct frame f = frame_of(FRAME_ACCEPT, 0x80000000u,
-				  BYTES("\x7f\xff\xff\xff\x00\x00\x04\x7f\x00\x00\x01"));
+	struct frame f = frame_of(
+	    FRAME_ACCEPT, 0x80000000u, BYTES("\x7f\xff\xff\xff\x00\x00\x04\x7f\x00\x00\x01"));
 	CHECK_INT(frame_accept_parse(&f, &a, &err), 0);
 	CHECK_INT(a.listener, 0x7fffffffu);
 	CHECK_INT(a.source_port, 0);
@@ -496,27 +494,27 @@ test_accept(void)
 	f = frame_of(FRAME_ACCEPT, 0x80000001u, (const uint8_t *)v6, 23);
 	CHECK_INT(frame_accept_parse(&f, &a, &err), 0);
 	CHECK_STR(a.source, "::1");
-	check_accept_fails(0x7fffffffu, (const uint8_t *)v4, 11,
-			   "flow id not in the relay's range");
+	check_accept_fails(
+	    0x7fffffffu, (const uint8_t *)v4, 11, "flow id not in the relay's range");
 	check_accept_fails(0, (const uint8_t *)v4, 11, "flow id not in the relay's range");
 	for (size_t len = 0; len < 7; len++)
-		check_accept_fails(0x80000001u, (const uint8_t *)v4, len,
-				   "too short for an ACCEPT");
+		check_accept_fails(
+		    0x80000001u, (const uint8_t *)v4, len, "too short for an ACCEPT");
 	for (size_t len = 7; len < 11; len++)
 		check_accept_fails(0x80000001u, (const uint8_t *)v4, len,
-				   "ACCEPT length does not match its address family");
+		    "ACCEPT length does not match its address family");
 	check_accept_fails(0x80000001u, (const uint8_t *)v6, 11,
-			   "ACCEPT length does not match its address family");
+	    "ACCEPT length does not match its address family");
 	check_accept_fails(0x80000001u, (const uint8_t *)v6, 22,
-			   "ACCEPT length does not match its address family");
+	    "ACCEPT length does not match its address family");
 	check_accept_fails(0x80000001u, BYTES("\x00\x00\x00\x00\x00\x35\x04\x7f\x00\x00\x01"),
-			   "listener id 0 or in the relay's range");
+	    "listener id 0 or in the relay's range");
 	check_accept_fails(0x80000001u, BYTES("\x80\x00\x00\x01\x00\x35\x04\x7f\x00\x00\x01"),
-			   "listener id 0 or in the relay's range");
+	    "listener id 0 or in the relay's range");
 	check_accept_fails(0x80000001u, BYTES("\x00\x00\x00\x01\x00\x35\x05\x7f\x00\x00\x01"),
-			   "address family not 4 or 6");
+	    "address family not 4 or 6");
 	check_accept_fails(0x80000001u, BYTES("\x00\x00\x00\x01\x00\x35\x02\x7f\x00\x00\x01"),
-			   "address family not 4 or 6");
+	    "address family not 4 or 6");
 	f = frame_of(FRAME_DATA, 0x80000001u, (const uint8_t *)v4, 11);
 	CHECK_INT(frame_accept_parse(&f, &a, &err), -1);
 	CHECK_STR(err, "not an ACCEPT frame");
@@ -543,8 +541,8 @@ check_reason(const char *text, const char *want)
 }
 
 static void
-check_reason_fails(enum frame_type type, uint32_t flow, const uint8_t *p, size_t len,
-		   const char *want)
+check_reason_fails(
+    enum frame_type type, uint32_t flow, const uint8_t *p, size_t len, const char *want)
 {
 	struct frame_reason r;
 	const char *err = NULL;
@@ -580,7 +578,7 @@ test_reason(void)
 
 	check_reason("", "");
 	check_reason("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xc2\xa0~",
-		     "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xc2\xa0~");
+	    "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xc2\xa0~");
 	/* The encoder writes what the parser refuses as '?', byte by byte. */
 	check_reason("a\tb\nc\x7f", "a?b?c?");
 	check_reason("C1 \xc2\x9b[31m", "C1 ??[31m");
@@ -618,29 +616,18 @@ test_reason(void)
 	check_reason_fails(FRAME_DATA, 1, BYTES("\x00\x00"), "not a CLOSE or ERROR frame");
 	check_reason_fails(FRAME_ERROR, 0, BYTES("\x00\x01\x00"), "text has a control character");
 	check_reason_fails(FRAME_ERROR, 0, BYTES("\x00\x01tab\t"), "text has a control character");
-	check_reason_fails(FRAME_ERROR, 0, BYTES("\x00\x01\x1b[2J"),
-			   "text has a control character");
+	check_reason_fails(
+	    FRAME_ERROR, 0, BYTES("\x00\x01\x1b[2J"), "text has a control character");
 	check_reason_fails(FRAME_ERROR, 0, BYTES("\x00\x01\x7f"), "text has a control character");
-	static const char *const bad_utf8[] = {"\xc2\x80",
-					       "\xc2\x9f",
-					       "\xc0\x80",
-					       "\xc1\xbf",
-					       "\xe0\x9f\xbf",
-					       "\xed\xbf\xbf",
-					       "\xf0\x8f\xbf\xbf",
-					       "\xf4\x90\x80\x80",
-					       "\xf8\x88\x80\x80",
-					       "\xff",
-					       "\x80",
-					       "\xc3",
-					       "\xe2\x82",
-					       "\xc3\x28"};
+	static const char *const bad_utf8[] = {"\xc2\x80", "\xc2\x9f", "\xc0\x80", "\xc1\xbf",
+	    "\xe0\x9f\xbf", "\xed\xbf\xbf", "\xf0\x8f\xbf\xbf", "\xf4\x90\x80\x80",
+	    "\xf8\x88\x80\x80", "\xff", "\x80", "\xc3", "\xe2\x82", "\xc3\x28"};
 	for (size_t i = 0; i < sizeof(bad_utf8) / sizeof(bad_utf8[0]); i++) {
 		uint8_t p[8] = {0, 1};
 		size_t len = strlen(bad_utf8[i]);
 		memcpy(p + 2, bad_utf8[i], len);
-		check_reason_fails(FRAME_ERROR, 1, p, 2 + len,
-				   "text is not UTF-8 or has a C1 control");
+		check_reason_fails(
+		    FRAME_ERROR, 1, p, 2 + len, "text is not UTF-8 or has a C1 control");
 	}
 	memset(out, 'x', sizeof(out));
 	check_reason_fails(FRAME_CLOSE, 1, out, 2 + 201, "text longer than 200 bytes");
@@ -682,8 +669,8 @@ test_ping(void)
 static void
 test_type_names(void)
 {
-	static const char *const names[] = {NULL,   "HELLO", "OPEN",  "BIND", "BOUND", "ACCEPT",
-					    "DATA", "CLOSE", "ERROR", "PING", "PONG"};
+	static const char *const names[] = {NULL, "HELLO", "OPEN", "BIND", "BOUND", "ACCEPT",
+	    "DATA", "CLOSE", "ERROR", "PING", "PONG"};
 	char buf[16];
 
 	for (unsigned t = 1; t <= FRAME_PONG; t++)
@@ -731,20 +718,25 @@ doc_example(const char *doc, const char *name, uint8_t *out, size_t max)
 	return n;
 }
 
+/* The protocol page, from tests/unit (as meson runs the tests) or the top of the tree. */
 static char *
 read_doc(void)
 {
-	FILE *f = fopen(DOC, "r");
+	static const char *const paths[] = {
+	    "../../docs/relay-protocol.md", "docs/relay-protocol.md"};
 	static char doc[1 << 16];
 
-	if (f == NULL) {
-		perror(DOC);
-		return NULL;
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		FILE *f = fopen(paths[i], "r");
+		if (f == NULL)
+			continue;
+		size_t n = fread(doc, 1, sizeof(doc) - 1, f);
+		fclose(f);
+		doc[n] = '\0';
+		return doc;
 	}
-	size_t n = fread(doc, 1, sizeof(doc) - 1, f);
-	fclose(f);
-	doc[n] = '\0';
-	return doc;
+	fprintf(stderr, "docs/relay-protocol.md: not found from here\n");
+	return NULL;
 }
 
 static void
@@ -759,9 +751,8 @@ test_doc_example(void)
 	if (doc == NULL)
 		return;
 
-	struct frame_hello h = {
-	    RELAY_VERSION_MAJOR, RELAY_VERSION_MINOR, FRAME_DATAGRAM_MAX, 60, 1024,
-	    "porthole 0.1.0"};
+	struct frame_hello h = {RELAY_VERSION_MAJOR, RELAY_VERSION_MINOR, FRAME_DATAGRAM_MAX, 60,
+	    1024, "porthole 0.1.0"};
 	n = frame_hello_encode(&h, payload, sizeof(payload));
 	len = put_frame(got, FRAME_HELLO, 0, payload, (size_t)n);
 	CHECK_INT(len, 37);
