@@ -20,12 +20,11 @@
  *     listener's socket to that source)
  *   any --CLOSE from the client, idle, evicted, listener closed--> gone
  *
- * Output: frames queue in tx; one uv_write at a time takes everything queued
- * (moved to inflight). Above OUT_HIGH bytes queued, DATA frames are dropped
- * and counted, because a backed-up stream must not add latency to UDP;
- * control frames always queue. Above OUT_READ_STOP stdin is not read until
- * the queue drains, so a flood of PINGs cannot grow it without bound.
+ * The frames themselves come and go through a framepipe (framepipe.c), which
+ * also drops DATA while the channel is backed up; the flow table (flow.c)
+ * keeps the flows findable and in LRU order; the allow-lists are permit.c's.
  */
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -33,10 +32,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include <uv.h>
 
-#include "buf.h"
 #include "flow.h"
+#include "framepipe.h"
 #include "log.h"
 #include "permit.h"
 #include "relay.h"
@@ -44,17 +44,13 @@
 #include "version.h"
 #include "xmalloc.h"
 
-#define OUT_HIGH (1024 * 1024)		/* DATA frames are dropped above this */
-#define OUT_READ_STOP (4 * 1024 * 1024) /* stdin is not read above this */
-#define READ_CHUNK 65536
-#define RESOLVE_QUEUE 16       /* datagrams kept per flow while its host resolves */
-#define MAX_FLOWS_DEFAULT 1024 /* --max-flows */
+#define RESOLVE_QUEUE 16		/* datagrams kept per flow while its host resolves */
+#define RESOLVE_BYTES (4 * 1024 * 1024) /* and bytes kept for all flows resolving */
+#define MAX_FLOWS_DEFAULT 1024		/* --max-flows */
 #define MAX_FLOWS_LIMIT 1048576
 #define MAX_LISTENERS 256
 #define TOLD_RING 64 /* flow ids the client needs no ERR_UNKNOWN_FLOW for */
 #define TICK_MS 1000
-#define FLUSH_TICK_MS 100
-#define FLUSH_MS 2000 /* how long a stopping relay tries to deliver its last frames */
 
 static const char usage[] = "usage: porthole relay [--permit-open HOST:PORT]... "
 			    "[--permit-listen [ADDR:]PORT]... [--max-flows N] [-v]";
@@ -104,15 +100,11 @@ struct rflow {
 
 struct relay {
 	uv_loop_t loop;
-	uv_pipe_t in, out;
+	struct framepipe *pipe;
 	uv_timer_t tick;
-	uv_write_t wreq;
-	bool in_open, out_open, tick_open; /* initialised and not closed yet */
-	bool reading, writing, out_dead;
-	struct buf rx, tx, inflight;
+	bool tick_open;
 	enum relay_state state;
 	int status;
-	uint64_t flush_deadline;
 
 	struct permit_list permit_open, permit_listen;
 	unsigned max_flows_arg;
@@ -124,117 +116,29 @@ struct relay {
 	struct listener *listeners;
 	unsigned nlisteners;
 	uint32_t next_accept;
+	size_t resolve_bytes; /* datagrams queued by flows still resolving */
 	uint32_t told[TOLD_RING];
 	unsigned told_next;
 
 	struct {
-		uint64_t stream_full, send_failed, resolving, too_big;
+		uint64_t send_failed, resolving, too_big;
 	} drops;
 	char dgram[65536];
 };
 
 static void relay_stop(struct relay *r, int status);
-static void in_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
 
 /* ---------------------------------------------------------------- output */
-
-static size_t
-out_queued(const struct relay *r)
-{
-	return buf_len(&r->tx) + buf_len(&r->inflight);
-}
-
-static void in_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b);
-
-static void
-in_resume(struct relay *r)
-{
-	if (r->in_open && !r->reading && r->state != R_STOPPING && out_queued(r) <= OUT_HIGH) {
-		log_debug("output drained: reading stdin again");
-		if (uv_read_start((uv_stream_t *)&r->in, in_alloc_cb, in_read_cb) == 0)
-			r->reading = true;
-	}
-}
-
-static void relay_finish_if_done(struct relay *r);
-static void out_kick(struct relay *r);
-
-static void
-out_write_cb(uv_write_t *req, int status)
-{
-	struct relay *r = container_of(req, struct relay, wreq);
-
-	r->writing = false;
-	buf_consume(&r->inflight, buf_len(&r->inflight));
-	if (status == UV_ECANCELED)
-		return;
-	if (status < 0) {
-		r->out_dead = true;
-		buf_consume(&r->tx, buf_len(&r->tx));
-		if (status == UV_EPIPE || status == UV_ECONNRESET) {
-			log_debug("stdout: %s: the client went away", uv_strerror(status));
-			relay_stop(r, 0);
-		} else {
-			log_error("writing to stdout: %s", uv_strerror(status));
-			relay_stop(r, 1);
-		}
-		relay_finish_if_done(r);
-		return;
-	}
-	out_kick(r);
-	in_resume(r);
-	relay_finish_if_done(r);
-}
-
-static void
-out_kick(struct relay *r)
-{
-	struct buf t;
-	uv_buf_t b;
-	int rc;
-
-	if (r->writing || r->out_dead || !r->out_open || buf_len(&r->tx) == 0)
-		return;
-	t = r->inflight;
-	r->inflight = r->tx;
-	r->tx = t;
-	b = uv_buf_init(buf_head(&r->inflight), (unsigned)buf_len(&r->inflight));
-	rc = uv_write(&r->wreq, (uv_stream_t *)&r->out, &b, 1, out_write_cb);
-	if (rc < 0) {
-		log_error("writing to stdout: %s", uv_strerror(rc));
-		r->out_dead = true;
-		buf_consume(&r->inflight, buf_len(&r->inflight));
-		relay_stop(r, 1);
-		return;
-	}
-	r->writing = true;
-}
 
 /* Queues one frame; DATA is dropped (false) while the output is backed up. */
 static bool
 out_frame(struct relay *r, enum frame_type type, uint32_t flow, const void *payload, size_t len)
 {
-	uint8_t hdr[FRAME_HEADER];
-
-	if (r->out_dead || !r->out_open)
-		return false;
-	if (type == FRAME_DATA && out_queued(r) > OUT_HIGH) {
-		r->drops.stream_full++;
-		return false;
-	}
-	frame_header(hdr, type, flow, (uint16_t)len);
-	buf_append(&r->tx, hdr, sizeof(hdr));
-	buf_append(&r->tx, payload, len);
-	out_kick(r);
-	if (r->reading && out_queued(r) > OUT_READ_STOP) {
-		log_debug("output backed up (%zu bytes): not reading stdin", out_queued(r));
-		uv_read_stop((uv_stream_t *)&r->in);
-		r->reading = false;
-	}
-	return true;
+	return framepipe_send(r->pipe, type, flow, payload, len);
 }
 
-/* CLOSE or ERROR with a code and a printf-style text. */
+/* CLOSE or ERROR with a code and a printf-style text. An ERROR on flow 0
+ * ends the relay (docs/relay-protocol.md), so this is where it stops. */
 static void __attribute__((format(printf, 5, 6))) out_reason(
     struct relay *r, enum frame_type type, uint32_t flow, unsigned code, const char *fmt, ...)
 {
@@ -246,11 +150,15 @@ static void __attribute__((format(printf, 5, 6))) out_reason(
 	va_start(ap, fmt);
 	vsnprintf(reason.text, sizeof(reason.text), fmt, ap);
 	va_end(ap);
-	log_debug("-> %s flow %u code %u: %s", type == FRAME_CLOSE ? "CLOSE" : "ERROR", flow, code,
+	log_debug("-> %s flow %#x code %u: %s", type == FRAME_CLOSE ? "CLOSE" : "ERROR", flow, code,
 	    reason.text);
 	n = frame_reason_encode(&reason, payload, sizeof(payload));
 	if (n >= 0)
 		out_frame(r, type, flow, payload, (size_t)n);
+	if (type == FRAME_ERROR && flow == 0) {
+		log_error("%s", reason.text);
+		relay_stop(r, 1);
+	}
 }
 
 static void
@@ -325,7 +233,7 @@ rflow_close(struct rflow *rf, int reason, const char *text)
 
 	if (!rf->live)
 		return;
-	log_debug("flow %u (%s) closed: %s; %llu datagrams in, %llu out, %llu dropped", rf->f.id,
+	log_debug("flow %#x (%s) closed: %s; %llu datagrams in, %llu out, %llu dropped", rf->f.id,
 	    rf->target, text, (unsigned long long)rf->in, (unsigned long long)rf->out,
 	    (unsigned long long)rf->dropped);
 	if (reason >= 0) {
@@ -334,8 +242,10 @@ rflow_close(struct rflow *rf, int reason, const char *text)
 	}
 	flow_table_remove(r->flows, &rf->f);
 	rf->live = false;
-	for (unsigned i = 0; i < rf->nqueued; i++)
+	for (unsigned i = 0; i < rf->nqueued; i++) {
+		r->resolve_bytes -= rf->queue[i].len;
 		free(rf->queue[i].data);
+	}
 	rf->nqueued = 0;
 	if (rf->resolving)
 		uv_cancel((uv_req_t *)&rf->gai);
@@ -398,7 +308,7 @@ rflow_send(struct rflow *rf, const void *data, size_t len)
 	else
 		rc = uv_udp_try_send(&rf->listener->udp, &b, 1, (struct sockaddr *)&rf->f.source);
 	if (rc < 0) {
-		log_debug2("flow %u: datagram dropped: %s", rf->f.id, uv_strerror(rc));
+		log_debug2("flow %#x: datagram dropped: %s", rf->f.id, uv_strerror(rc));
 		rf->dropped++;
 		r->drops.send_failed++;
 	} else {
@@ -433,7 +343,7 @@ rflow_recv_cb(
 
 	if (n < 0) {
 		/* ECONNREFUSED after an ICMP port unreachable: the far end may come up later. */
-		log_debug("flow %u (%s): %s", rf->f.id, rf->target, uv_strerror((int)n));
+		log_debug("flow %#x (%s): %s", rf->f.id, rf->target, uv_strerror((int)n));
 		return;
 	}
 	if (addr == NULL || !rf->live || !dgram_ok(rf->r, n, flags))
@@ -476,8 +386,9 @@ rflow_resolved_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 		return;
 	}
 	rf->state = RF_CONNECTED;
-	log_debug("flow %u: connected to %s", rf->f.id, rf->target);
+	log_debug("flow %#x: connected to %s", rf->f.id, rf->target);
 	for (unsigned i = 0; i < rf->nqueued; i++) {
+		r->resolve_bytes -= rf->queue[i].len;
 		rflow_send(rf, rf->queue[i].data, rf->queue[i].len);
 		free(rf->queue[i].data);
 	}
@@ -519,7 +430,7 @@ listener_close(struct listener *l)
 		;
 	*p = l->next;
 	r->nlisteners--;
-	log_debug("listener %u (%s) closed", l->id, l->where);
+	log_debug("listener %#x (%s) closed", l->id, l->where);
 	uv_close((uv_handle_t *)&l->udp, listener_close_cb);
 }
 
@@ -557,11 +468,11 @@ listener_accept(struct listener *l, const struct sockaddr *addr)
 		a.source_port = ntohs(((const struct sockaddr_in *)addr)->sin_port);
 	}
 	uv_ip_name(addr, a.source, sizeof(a.source));
-	snprintf(rf->target, sizeof(rf->target), "%s%s%s:%u from listener %u",
+	snprintf(rf->target, sizeof(rf->target), "%s%s%s:%u from listener %#x",
 	    addr->sa_family == AF_INET6 ? "[" : "", a.source,
 	    addr->sa_family == AF_INET6 ? "]" : "", a.source_port, l->id);
 	flow_table_add(r->flows, &rf->f, uv_now(&r->loop));
-	log_debug("flow %u: %s", rf->f.id, rf->target);
+	log_debug("flow %#x: %s", rf->f.id, rf->target);
 	n = frame_accept_encode(&a, payload, sizeof(payload));
 	if (n >= 0)
 		out_frame(r, FRAME_ACCEPT, rf->f.id, payload, (size_t)n);
@@ -578,7 +489,7 @@ listener_recv_cb(
 	struct rflow *rf;
 
 	if (n < 0) {
-		log_debug("listener %u (%s): %s", l->id, l->where, uv_strerror((int)n));
+		log_debug("listener %#x (%s): %s", l->id, l->where, uv_strerror((int)n));
 		return;
 	}
 	if (addr == NULL || !dgram_ok(r, n, flags))
@@ -628,7 +539,7 @@ on_open(struct relay *r, const struct frame *f)
 	}
 	if (!id_free(r, f->flow)) {
 		out_reason(
-		    r, FRAME_ERROR, f->flow, ERR_PROTOCOL, "OPEN: flow id %u is in use", f->flow);
+		    r, FRAME_ERROR, f->flow, ERR_PROTOCOL, "OPEN: flow id %#x is in use", f->flow);
 		return;
 	}
 	if (!open_allowed(r, &a)) {
@@ -652,7 +563,7 @@ on_open(struct relay *r, const struct frame *f)
 	}
 	rf->resolving = true;
 	flow_table_add(r->flows, &rf->f, uv_now(&r->loop));
-	log_debug("flow %u: opening %s", rf->f.id, rf->target);
+	log_debug("flow %#x: opening %s", rf->f.id, rf->target);
 }
 
 static int
@@ -701,7 +612,8 @@ on_bind(struct relay *r, const struct frame *f)
 		return;
 	}
 	if (!id_free(r, f->flow)) {
-		out_reason(r, FRAME_ERROR, f->flow, ERR_PROTOCOL, "BIND: id %u is in use", f->flow);
+		out_reason(
+		    r, FRAME_ERROR, f->flow, ERR_PROTOCOL, "BIND: id %#x is in use", f->flow);
 		return;
 	}
 	if (!listen_allowed(r, &a)) {
@@ -740,7 +652,7 @@ on_bind(struct relay *r, const struct frame *f)
 	r->listeners = l;
 	r->nlisteners++;
 	told_forget(r, l->id);
-	log_debug("listener %u: bound %s, port %u", l->id, l->where, port);
+	log_debug("listener %#x: bound %s, port %u", l->id, l->where, port);
 	if (frame_bound_encode(port, payload, sizeof(payload)) == 2)
 		out_frame(r, FRAME_BOUND, l->id, payload, 2);
 }
@@ -752,7 +664,7 @@ on_data(struct relay *r, const struct frame *f)
 	struct rflow *rf;
 
 	if (f->len > FRAME_DATAGRAM_MAX) {
-		log_debug2("flow %u: %u-byte datagram dropped: too big", f->flow, f->len);
+		log_debug2("flow %#x: %u-byte datagram dropped: too big", f->flow, f->len);
 		r->drops.too_big++;
 		return;
 	}
@@ -760,7 +672,7 @@ on_data(struct relay *r, const struct frame *f)
 		if (!told_has(r, f->flow)) {
 			told_add(r, f->flow);
 			out_reason(
-			    r, FRAME_ERROR, f->flow, ERR_UNKNOWN_FLOW, "no flow %u", f->flow);
+			    r, FRAME_ERROR, f->flow, ERR_UNKNOWN_FLOW, "no flow %#x", f->flow);
 		}
 		return;
 	}
@@ -768,8 +680,9 @@ on_data(struct relay *r, const struct frame *f)
 	flow_table_touch(r->flows, fl, uv_now(&r->loop));
 	if (rf->state != RF_RESOLVING) {
 		rflow_send(rf, f->payload, f->len);
-	} else if (rf->nqueued < RESOLVE_QUEUE) {
+	} else if (rf->nqueued < RESOLVE_QUEUE && r->resolve_bytes + f->len <= RESOLVE_BYTES) {
 		struct queued *q = &rf->queue[rf->nqueued++];
+		r->resolve_bytes += f->len;
 		q->data = xmalloc(f->len);
 		memcpy(q->data, f->payload, f->len);
 		q->len = f->len;
@@ -797,14 +710,14 @@ on_close(struct relay *r, const struct frame *f)
 		return;
 	}
 	if (f->type == FRAME_ERROR)
-		log_debug("the client reports on flow %u: error %u: %s", f->flow, reason.code,
+		log_debug("the client reports on flow %#x: error %u: %s", f->flow, reason.code,
 		    reason.text);
 	if ((fl = flow_table_find(r->flows, f->flow)) != NULL)
 		rflow_close(container_of(fl, struct rflow, f), -1, "closed by the client");
 	else if ((l = listener_find(r, f->flow)) != NULL)
 		listener_close(l);
 	else
-		log_debug("%s for flow %u, which is gone already",
+		log_debug("%s for flow %#x, which is gone already",
 		    f->type == FRAME_CLOSE ? "CLOSE" : "ERROR", f->flow);
 }
 
@@ -829,16 +742,11 @@ on_hello(struct relay *r, const struct frame *f)
 
 	if (frame_hello_parse(f, &h, &err) < 0) {
 		out_reason(r, FRAME_ERROR, 0, ERR_PROTOCOL, "bad HELLO: %s", err);
-		log_error("bad HELLO from the client: %s", err);
-		relay_stop(r, 1);
 		return;
 	}
 	if (h.major != RELAY_VERSION_MAJOR) {
 		out_reason(r, FRAME_ERROR, 0, ERR_VERSION, "relay speaks %u.%u, client %u.%u",
 		    RELAY_VERSION_MAJOR, RELAY_VERSION_MINOR, h.major, h.minor);
-		log_error("the client speaks protocol %u.%u, this relay %u.%u", h.major, h.minor,
-		    RELAY_VERSION_MAJOR, RELAY_VERSION_MINOR);
-		relay_stop(r, 1);
 		return;
 	}
 	r->idle_ms = (uint64_t)h.idle_timeout * 1000;
@@ -858,26 +766,20 @@ dispatch(struct relay *r, const struct frame *f)
 {
 	char name[16];
 
-	log_debug3("<- %s flow %u, %u bytes", frame_type_name(f->type, name, sizeof(name)), f->flow,
-	    f->len);
+	log_debug3("<- %s flow %#x, %u bytes", frame_type_name(f->type, name, sizeof(name)),
+	    f->flow, f->len);
 	if (r->state == R_WAIT_HELLO && f->type != FRAME_HELLO &&
 	    !(f->type == FRAME_ERROR && f->flow == 0)) {
-		out_reason(r, FRAME_ERROR, 0, ERR_PROTOCOL, "expected HELLO, got %s",
+		out_reason(r, FRAME_ERROR, 0, ERR_PROTOCOL, "expected HELLO first, got %s",
 		    frame_type_name(f->type, name, sizeof(name)));
-		log_error("the client sent %s before HELLO",
-		    frame_type_name(f->type, name, sizeof(name)));
-		relay_stop(r, 1);
 		return;
 	}
 	switch (f->type) {
 	case FRAME_HELLO:
-		if (r->state == R_WAIT_HELLO) {
+		if (r->state == R_WAIT_HELLO)
 			on_hello(r, f);
-		} else {
+		else
 			out_reason(r, FRAME_ERROR, 0, ERR_PROTOCOL, "HELLO twice");
-			log_error("the client sent HELLO twice");
-			relay_stop(r, 1);
-		}
 		break;
 	case FRAME_OPEN:
 		on_open(r, f);
@@ -909,51 +811,35 @@ dispatch(struct relay *r, const struct frame *f)
 	}
 }
 
-/* ---------------------------------------------------------------- stdin */
+/* ---------------------------------------------------------------- the stream */
 
 static void
-in_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+pipe_frame_cb(void *data, const struct frame *f)
 {
-	struct relay *r = h->loop->data;
-	size_t avail;
-	char *p = buf_reserve(&r->rx, READ_CHUNK, &avail);
-
-	*b = uv_buf_init(p, (unsigned)avail);
+	dispatch(data, f);
 }
 
 static void
-in_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+pipe_end_cb(void *data, enum framepipe_end why, const char *detail)
 {
-	struct relay *r = s->loop->data;
+	struct relay *r = data;
 
-	if (n == UV_EOF) {
-		log_debug("stdin closed: the client went away");
+	switch (why) {
+	case FRAMEPIPE_EOF:
+		log_debug("stdin: %s: the client went away", detail);
 		relay_stop(r, 0);
-		return;
-	}
-	if (n < 0) {
-		log_debug("reading stdin: %s: the client went away", uv_strerror((int)n));
+		break;
+	case FRAMEPIPE_OUTPUT_GONE:
+		log_debug("stdout: %s: the client went away", detail);
 		relay_stop(r, 0);
-		return;
-	}
-	buf_commit(&r->rx, (size_t)n);
-	while (r->state != R_STOPPING) {
-		const char *err = "?";
-		struct frame f;
-		long used =
-		    frame_decode((const uint8_t *)buf_head(&r->rx), buf_len(&r->rx), &f, &err);
-
-		if (used == 0)
-			break;
-		if (used < 0) {
-			out_reason(
-			    r, FRAME_ERROR, 0, ERR_PROTOCOL, "malformed frame header: %s", err);
-			log_error("malformed frame header from the client: %s", err);
-			relay_stop(r, 1);
-			break;
-		}
-		dispatch(r, &f);
-		buf_consume(&r->rx, (size_t)used);
+		break;
+	case FRAMEPIPE_OUTPUT_FAILED:
+		log_error("writing to stdout: %s", detail);
+		relay_stop(r, 1);
+		break;
+	case FRAMEPIPE_BAD_HEADER:
+		out_reason(r, FRAME_ERROR, 0, ERR_PROTOCOL, "malformed frame header: %s", detail);
+		break;
 	}
 }
 
@@ -966,10 +852,6 @@ tick_cb(uv_timer_t *t)
 	uint64_t now = uv_now(&r->loop);
 	struct flow *f;
 
-	if (r->state == R_STOPPING) {
-		relay_finish_if_done(r);
-		return;
-	}
 	if (r->idle_ms == 0)
 		return;
 	while ((f = flow_table_oldest(r->flows)) != NULL && now - f->last_used >= r->idle_ms) {
@@ -981,30 +863,8 @@ tick_cb(uv_timer_t *t)
 }
 
 static void
-handle_closed_cb(uv_handle_t *h)
+tick_closed_cb(uv_handle_t *h)
 {
-}
-
-/* Once a stopping relay's output is written (or cannot be), closes the rest. */
-static void
-relay_finish_if_done(struct relay *r)
-{
-	bool drained = !r->writing && buf_len(&r->tx) == 0;
-
-	if (r->state != R_STOPPING)
-		return;
-	if (!drained && !r->out_dead && uv_now(&r->loop) < r->flush_deadline)
-		return;
-	if (!drained && !r->out_dead)
-		log_debug("giving up on %zu bytes of output", out_queued(r));
-	if (r->out_open) {
-		uv_close((uv_handle_t *)&r->out, handle_closed_cb);
-		r->out_open = false;
-	}
-	if (r->tick_open) {
-		uv_close((uv_handle_t *)&r->tick, handle_closed_cb);
-		r->tick_open = false;
-	}
 }
 
 static void
@@ -1016,45 +876,32 @@ relay_stop(struct relay *r, int status)
 		return;
 	r->state = R_STOPPING;
 	r->status = status;
-	if (r->in_open) {
-		uv_close((uv_handle_t *)&r->in, handle_closed_cb);
-		r->in_open = false;
-		r->reading = false;
-	}
 	while ((f = flow_table_oldest(r->flows)) != NULL)
 		rflow_close(container_of(f, struct rflow, f), -1, "the relay is stopping");
 	while (r->listeners != NULL)
 		listener_close(r->listeners);
-	r->flush_deadline = uv_now(&r->loop) + FLUSH_MS;
-	if (r->tick_open)
-		uv_timer_start(&r->tick, tick_cb, FLUSH_TICK_MS, FLUSH_TICK_MS);
-	relay_finish_if_done(r);
+	if (r->tick_open) {
+		uv_close((uv_handle_t *)&r->tick, tick_closed_cb);
+		r->tick_open = false;
+	}
+	framepipe_stop(r->pipe);
 }
 
 static int
 relay_start(struct relay *r)
 {
+	static const struct framepipe_events events = {pipe_frame_cb, pipe_end_cb};
+	char err[256];
 	int rc;
 
-	uv_pipe_init(&r->loop, &r->in, 0);
-	uv_pipe_init(&r->loop, &r->out, 0);
 	uv_timer_init(&r->loop, &r->tick);
-	r->in_open = r->out_open = r->tick_open = true;
-	if ((rc = uv_pipe_open(&r->out, 1)) < 0) {
-		log_error("stdout: %s", uv_strerror(rc));
-		r->out_dead = true;
-		return rc;
-	}
-	if ((rc = uv_pipe_open(&r->in, 0)) < 0) {
-		log_error("stdin: %s", uv_strerror(rc));
+	r->tick_open = true;
+	r->pipe = framepipe_new(&r->loop, &events, r);
+	if ((rc = framepipe_start(r->pipe, 0, 1, err, sizeof(err))) < 0) {
+		log_error("%s", err);
 		return rc;
 	}
 	out_hello(r);
-	if ((rc = uv_read_start((uv_stream_t *)&r->in, in_alloc_cb, in_read_cb)) < 0) {
-		log_error("reading stdin: %s", uv_strerror(rc));
-		return rc;
-	}
-	r->reading = true;
 	return uv_timer_start(&r->tick, tick_cb, TICK_MS, TICK_MS);
 }
 
@@ -1072,15 +919,12 @@ relay_run(struct relay *r)
 	uv_loop_init(&r->loop);
 	r->loop.data = r;
 	r->flows = flow_table_new();
-	buf_init(&r->rx);
-	buf_init(&r->tx);
-	buf_init(&r->inflight);
 	if (relay_start(r) < 0)
 		relay_stop(r, 1);
 	uv_run(&r->loop, UV_RUN_DEFAULT);
 	log_debug("exit %d; datagrams dropped: %llu (stream backed up), %llu (socket busy or "
 		  "refused), %llu (host still resolving), %llu (too big)",
-	    r->status, (unsigned long long)r->drops.stream_full,
+	    r->status, (unsigned long long)framepipe_dropped(r->pipe),
 	    (unsigned long long)r->drops.send_failed, (unsigned long long)r->drops.resolving,
 	    (unsigned long long)r->drops.too_big);
 	if ((rc = uv_loop_close(&r->loop)) != 0) {
@@ -1088,9 +932,7 @@ relay_run(struct relay *r)
 		r->status = 1;
 	}
 	flow_table_free(r->flows);
-	buf_free(&r->rx);
-	buf_free(&r->tx);
-	buf_free(&r->inflight);
+	framepipe_free(r->pipe);
 	return r->status;
 }
 
@@ -1195,6 +1037,22 @@ parse_args(struct relay *r, int argc, char **argv, char *err, size_t errlen)
 	return 0;
 }
 
+/* Log lines go to fd 2 and frames to fd 1: none of 0-2 may be left for a
+ * socket to take. */
+static void
+ensure_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) < 0) {
+			int null = open("/dev/null", O_RDWR);
+			if (null >= 0 && null != fd) {
+				dup2(null, fd);
+				close(null);
+			}
+		}
+	}
+}
+
 int
 relay_main(int argc, char **argv)
 {
@@ -1202,6 +1060,7 @@ relay_main(int argc, char **argv)
 	char err[1024];
 	int status;
 
+	ensure_std_fds();
 	log_set_ident("porthole relay");
 	log_set_level(LOG_ERROR);
 	switch (parse_args(r, argc, argv, err, sizeof(err))) {

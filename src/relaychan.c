@@ -75,8 +75,8 @@ relaychan_send(struct relaychan *rc, enum frame_type type, uint32_t flow, const 
 {
 	if (len > FRAME_PAYLOAD_MAX)
 		return false;
-	if (type == FRAME_DATA && (rc->state == RC_DOWN || rc->state == RC_OPENING ||
-				      rc->state == RC_EXEC || buf_len(&rc->tx) > TX_HIGH)) {
+	/* While the relay starts, datagrams wait (bounded like any other time). */
+	if (type == FRAME_DATA && (rc->state == RC_DOWN || buf_len(&rc->tx) > TX_HIGH)) {
 		rc->drops++;
 		return false;
 	}

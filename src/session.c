@@ -121,6 +121,7 @@ static void session_fail(struct session *s, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void connect_next(struct session *s);
 static void close_handles(struct session *s);
+static void fill_rx_socket(struct session *s);
 static void poll_cb(uv_poll_t *h, int status, int events);
 static void idle_cb(uv_idle_t *h);
 static void control_open_done(struct session_req *req, const char *why);
@@ -204,6 +205,23 @@ flush_tx(struct session *s)
 
 static void
 fill_rx(struct session *s)
+{
+	size_t before = buf_len(&s->rx);
+
+	fill_rx_socket(s);
+	/*
+	 * Small reads are interactive traffic: acknowledge at once. Otherwise
+	 * the server's next small packet (sshd sends a channel's first data
+	 * right after its open confirmation) waits out our delayed ACK, ~40 ms.
+	 */
+	if (buf_len(&s->rx) > before && buf_len(&s->rx) - before < 16384) {
+		int one = 1;
+		setsockopt(s->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+	}
+}
+
+static void
+fill_rx_socket(struct session *s)
 {
 	while (buf_len(&s->rx) < RX_MAX && !s->rx_eof && !s->io_error) {
 		size_t avail;
@@ -629,7 +647,11 @@ drain(struct session *s)
 {
 	int rc;
 
-	if (s->control == NULL || buf_len(&s->rx) == 0)
+	/*
+	 * Even with rx empty: libssh2 may hold whole packets it read ahead
+	 * (while opening a channel, say) that no one has decoded yet.
+	 */
+	if (s->control == NULL)
 		return;
 	rc = libssh2_channel_wait_eof(s->control);
 	if (rc == LIBSSH2_ERROR_EAGAIN)

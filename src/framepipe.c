@@ -1,0 +1,285 @@
+/*
+ * Frame stream. Reads land in rx, where whole frames are decoded in place.
+ * Frames to write are appended to tx; one uv_write at a time takes all of tx
+ * (swapped into inflight, so its bytes stay put while libuv holds them).
+ *
+ *   OPEN --framepipe_stop--> FLUSHING --inflight and tx written, or the
+ *   output failed, or FLUSH_MS passed--> CLOSED (every handle closing)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "buf.h"
+#include "framepipe.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define OUT_HIGH (1024 * 1024)		/* DATA frames are dropped above this */
+#define OUT_READ_STOP (4 * 1024 * 1024) /* the input is not read above this */
+#define READ_CHUNK 65536
+#define FLUSH_MS 2000 /* how long a stopping stream tries to deliver its last frames */
+
+struct framepipe {
+	uv_loop_t *loop;
+	struct framepipe_events ev;
+	void *data;
+	uv_pipe_t in, out;
+	uv_timer_t flush;
+	uv_write_t wreq;
+	bool in_open, out_open, timer_open; /* initialised and not closing */
+	bool reading, writing;
+	bool out_dead; /* a write failed: nothing more is written */
+	bool stopping, ended;
+	struct buf rx, tx, inflight;
+	uint64_t dropped;
+};
+
+static void in_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
+
+static size_t
+queued(const struct framepipe *fp)
+{
+	return buf_len(&fp->tx) + buf_len(&fp->inflight);
+}
+
+static void
+end(struct framepipe *fp, enum framepipe_end why, const char *detail)
+{
+	if (fp->ended || fp->stopping)
+		return;
+	fp->ended = true;
+	fp->ev.end(fp->data, why, detail);
+}
+
+static void
+handle_closed_cb(uv_handle_t *h)
+{
+}
+
+static void
+close_handle(void *h, bool *open)
+{
+	if (*open) {
+		uv_close((uv_handle_t *)h, handle_closed_cb);
+		*open = false;
+	}
+}
+
+/* Once a stopping stream's output is written (or cannot be), closes the rest. */
+static void
+finish_if_done(struct framepipe *fp)
+{
+	bool drained = !fp->writing && buf_len(&fp->tx) == 0;
+
+	if (!fp->stopping || (!drained && !fp->out_dead && fp->timer_open))
+		return;
+	if (!drained && !fp->out_dead)
+		log_debug("giving up on %zu bytes of output", queued(fp));
+	close_handle(&fp->in, &fp->in_open);
+	close_handle(&fp->out, &fp->out_open);
+	close_handle(&fp->flush, &fp->timer_open);
+}
+
+static void
+flush_timeout_cb(uv_timer_t *t)
+{
+	struct framepipe *fp = container_of(t, struct framepipe, flush);
+
+	close_handle(&fp->flush, &fp->timer_open);
+	finish_if_done(fp);
+}
+
+static void
+in_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+	struct framepipe *fp = container_of(h, struct framepipe, in);
+	size_t avail;
+	char *p = buf_reserve(&fp->rx, READ_CHUNK, &avail);
+
+	*b = uv_buf_init(p, (unsigned)avail);
+}
+
+static void
+in_resume(struct framepipe *fp)
+{
+	if (fp->in_open && !fp->reading && !fp->stopping && queued(fp) <= OUT_HIGH) {
+		log_debug("output drained: reading again");
+		if (uv_read_start((uv_stream_t *)&fp->in, in_alloc_cb, in_read_cb) == 0)
+			fp->reading = true;
+	}
+}
+
+static void
+out_failed(struct framepipe *fp, int status)
+{
+	fp->out_dead = true;
+	buf_consume(&fp->tx, buf_len(&fp->tx));
+	buf_consume(&fp->inflight, buf_len(&fp->inflight));
+	if (status == UV_EPIPE || status == UV_ECONNRESET)
+		end(fp, FRAMEPIPE_OUTPUT_GONE, uv_strerror(status));
+	else
+		end(fp, FRAMEPIPE_OUTPUT_FAILED, uv_strerror(status));
+	finish_if_done(fp);
+}
+
+static void out_kick(struct framepipe *fp);
+
+static void
+out_write_cb(uv_write_t *req, int status)
+{
+	struct framepipe *fp = container_of(req, struct framepipe, wreq);
+
+	fp->writing = false;
+	buf_consume(&fp->inflight, buf_len(&fp->inflight));
+	if (status == UV_ECANCELED)
+		return;
+	if (status < 0) {
+		out_failed(fp, status);
+		return;
+	}
+	out_kick(fp);
+	in_resume(fp);
+	finish_if_done(fp);
+}
+
+static void
+out_kick(struct framepipe *fp)
+{
+	struct buf t;
+	uv_buf_t b;
+	int rc;
+
+	if (fp->writing || fp->out_dead || !fp->out_open || buf_len(&fp->tx) == 0)
+		return;
+	t = fp->inflight;
+	fp->inflight = fp->tx;
+	fp->tx = t;
+	b = uv_buf_init(buf_head(&fp->inflight), (unsigned)buf_len(&fp->inflight));
+	rc = uv_write(&fp->wreq, (uv_stream_t *)&fp->out, &b, 1, out_write_cb);
+	if (rc < 0) {
+		out_failed(fp, rc);
+		return;
+	}
+	fp->writing = true;
+}
+
+bool
+framepipe_send(
+    struct framepipe *fp, enum frame_type type, uint32_t flow, const void *payload, size_t len)
+{
+	uint8_t hdr[FRAME_HEADER];
+
+	if (fp->out_dead || !fp->out_open)
+		return false;
+	if (type == FRAME_DATA && queued(fp) > OUT_HIGH) {
+		fp->dropped++;
+		return false;
+	}
+	frame_header(hdr, type, flow, (uint16_t)len);
+	buf_append(&fp->tx, hdr, sizeof(hdr));
+	buf_append(&fp->tx, payload, len);
+	out_kick(fp);
+	if (fp->reading && queued(fp) > OUT_READ_STOP) {
+		log_debug("output backed up (%zu bytes): not reading", queued(fp));
+		uv_read_stop((uv_stream_t *)&fp->in);
+		fp->reading = false;
+	}
+	return true;
+}
+
+static void
+in_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+	struct framepipe *fp = container_of(s, struct framepipe, in);
+
+	if (n < 0) {
+		end(fp, FRAMEPIPE_EOF, n == UV_EOF ? "end of file" : uv_strerror((int)n));
+		return;
+	}
+	buf_commit(&fp->rx, (size_t)n);
+	while (!fp->stopping && !fp->ended) {
+		const char *err = "?";
+		struct frame f;
+		long used =
+		    frame_decode((const uint8_t *)buf_head(&fp->rx), buf_len(&fp->rx), &f, &err);
+
+		if (used == 0)
+			break;
+		if (used < 0) {
+			end(fp, FRAMEPIPE_BAD_HEADER, err);
+			break;
+		}
+		fp->ev.frame(fp->data, &f);
+		buf_consume(&fp->rx, (size_t)used);
+	}
+}
+
+struct framepipe *
+framepipe_new(uv_loop_t *loop, const struct framepipe_events *ev, void *data)
+{
+	struct framepipe *fp = xcalloc(1, sizeof(*fp));
+
+	fp->loop = loop;
+	fp->ev = *ev;
+	fp->data = data;
+	buf_init(&fp->rx);
+	buf_init(&fp->tx);
+	buf_init(&fp->inflight);
+	return fp;
+}
+
+int
+framepipe_start(struct framepipe *fp, int in_fd, int out_fd, char *err, size_t errlen)
+{
+	int rc;
+
+	uv_pipe_init(fp->loop, &fp->in, 0);
+	uv_pipe_init(fp->loop, &fp->out, 0);
+	uv_timer_init(fp->loop, &fp->flush);
+	fp->in_open = fp->out_open = fp->timer_open = true;
+	if ((rc = uv_pipe_open(&fp->out, out_fd)) < 0) {
+		snprintf(err, errlen, "fd %d (output): %s", out_fd, uv_strerror(rc));
+		fp->out_dead = true;
+		return rc;
+	}
+	if ((rc = uv_pipe_open(&fp->in, in_fd)) < 0) {
+		snprintf(err, errlen, "fd %d (input): %s", in_fd, uv_strerror(rc));
+		return rc;
+	}
+	if ((rc = uv_read_start((uv_stream_t *)&fp->in, in_alloc_cb, in_read_cb)) < 0) {
+		snprintf(err, errlen, "reading fd %d: %s", in_fd, uv_strerror(rc));
+		return rc;
+	}
+	fp->reading = true;
+	return 0;
+}
+
+void
+framepipe_stop(struct framepipe *fp)
+{
+	if (fp->stopping)
+		return;
+	fp->stopping = true;
+	close_handle(&fp->in, &fp->in_open);
+	fp->reading = false;
+	if (fp->timer_open)
+		uv_timer_start(&fp->flush, flush_timeout_cb, FLUSH_MS, 0);
+	finish_if_done(fp);
+}
+
+uint64_t
+framepipe_dropped(const struct framepipe *fp)
+{
+	return fp->dropped;
+}
+
+void
+framepipe_free(struct framepipe *fp)
+{
+	if (fp == NULL)
+		return;
+	buf_free(&fp->rx);
+	buf_free(&fp->tx);
+	buf_free(&fp->inflight);
+	free(fp);
+}

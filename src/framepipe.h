@@ -1,0 +1,53 @@
+/*
+ * A stream of relay-protocol frames over a pair of file descriptors: the
+ * relay's stdin and stdout, which sshd connects to the exec channel (pipes
+ * or a socketpair). It hands its owner each whole frame it reads, writes the
+ * frames its owner queues, and keeps the output queue bounded: above a mark
+ * it drops DATA frames instead of queueing them (UDP semantics: a backed-up
+ * stream must not add latency to datagrams), and far above it, which only a
+ * flood of control frames can reach, it stops reading until the queue drains.
+ */
+#ifndef PORTHOLE_FRAMEPIPE_H
+#define PORTHOLE_FRAMEPIPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "udpframe.h"
+
+enum framepipe_end {
+	FRAMEPIPE_EOF,		 /* the input ended or failed: the peer went away */
+	FRAMEPIPE_BAD_HEADER,	 /* a malformed frame header: the input cannot be trusted */
+	FRAMEPIPE_OUTPUT_GONE,	 /* EPIPE or ECONNRESET writing: the peer went away */
+	FRAMEPIPE_OUTPUT_FAILED, /* any other write error */
+};
+
+struct framepipe_events {
+	/* One whole frame; its payload is valid during the call only. */
+	void (*frame)(void *data, const struct frame *f);
+	/* The stream cannot go on (detail says why); the owner calls framepipe_stop.
+	 * Called at most once, and never after framepipe_stop. */
+	void (*end)(void *data, enum framepipe_end why, const char *detail);
+};
+
+struct framepipe;
+
+struct framepipe *framepipe_new(uv_loop_t *loop, const struct framepipe_events *ev, void *data);
+/* Opens both descriptors and starts reading; 0, or a libuv error with what
+ * failed in err (then framepipe_stop it like a started one). */
+int framepipe_start(struct framepipe *fp, int in_fd, int out_fd, char *err, size_t errlen);
+/* Queues one frame. A DATA frame is dropped and counted (false) while the
+ * output is backed up; anything is refused once the output is closed. */
+bool framepipe_send(
+    struct framepipe *fp, enum frame_type type, uint32_t flow, const void *payload, size_t len);
+/* Stops reading, writes what is queued (for at most 2 s), then closes every
+ * handle. Idempotent. */
+void framepipe_stop(struct framepipe *fp);
+/* DATA frames dropped because the output was backed up. */
+uint64_t framepipe_dropped(const struct framepipe *fp);
+/* Frees it after the loop has run its close callbacks. Accepts NULL. */
+void framepipe_free(struct framepipe *fp);
+
+#endif
