@@ -31,6 +31,7 @@
 #include "link.h"
 #include "log.h"
 #include "socks.h"
+#include "udpfwd.h"
 #include "xmalloc.h"
 
 #define UP_HIGH (256 * 1024)
@@ -49,7 +50,8 @@ enum link_state {
 	LINK_OPENING,	 /* -L: waiting for the channel */
 	LINK_CONNECTING, /* -R: resolving and connecting the local target */
 	LINK_OPEN,
-	LINK_REFUSING, /* -D: flushing a SOCKS error reply before closing */
+	LINK_REFUSING,   /* -D: flushing a SOCKS error reply before closing */
+	LINK_ASSOCIATED, /* -D: holding a UDP association open (its datagrams go elsewhere) */
 	LINK_CLOSING,
 };
 
@@ -88,6 +90,8 @@ struct link {
 
 	/* -D: the handshake, until the CONNECT is answered */
 	struct socks *socks;
+	struct udpfwd *udp;       /* for UDP ASSOCIATE; NULL without */
+	struct udp_assoc *assoc;
 	uv_timer_t timer;
 	bool has_timer;
 };
@@ -101,6 +105,7 @@ struct write_req {
 static void link_close(struct link *l, enum log_level level, const char *why);
 static void socks_input(struct link *l);
 static void socks_refuse(struct link *l, enum socks_status status);
+static void socks_associate(struct link *l);
 static enum socks_status socks_status_for(const struct socks *sk, const char *why);
 static void link_start(struct link *l, LIBSSH2_CHANNEL *ch);
 static void connect_next(struct link *l);
@@ -138,8 +143,16 @@ read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b)
 			socks_input(l);
 			return;
 		}
+		if (l->state == LINK_ASSOCIATED) {
+			/* RFC 1928: the TCP connection only keeps the association alive. */
+			buf_consume(&l->upbuf, buf_len(&l->upbuf));
+			return;
+		}
 	} else if (nread == UV_EOF && l->state == LINK_SOCKS) {
 		link_close(l, LOG_DEBUG1, "SOCKS client closed before its request");
+		return;
+	} else if (nread == UV_EOF && l->state == LINK_ASSOCIATED) {
+		link_close(l, LOG_DEBUG1, "UDP association ended");
 		return;
 	} else if (nread == UV_EOF) {
 		uv_read_stop(stream);
@@ -435,6 +448,10 @@ link_close(struct link *l, enum log_level level, const char *why)
 		l->has_timer = false;
 		uv_close((uv_handle_t *)&l->timer, timer_closed_cb);
 	}
+	if (l->assoc != NULL) {
+		udpfwd_dissociate(l->udp, l->assoc);
+		l->assoc = NULL;
+	}
 	l->state = LINK_CLOSING;
 	session_remove_client(l->session, &l->client);
 	if (l->ch != NULL) {
@@ -710,6 +727,10 @@ socks_input(struct link *l)
 			break;
 	}
 	const struct socks_request *req = &l->socks->req;
+	if (req->cmd == SOCKS_CMD_UDP_ASSOCIATE && req->version == SOCKS_V5 && l->udp != NULL) {
+		socks_associate(l);
+		return;
+	}
 	if (req->cmd != SOCKS_CMD_CONNECT) {
 		log_debug("%s: link %u: SOCKS command %d not supported", l->name, l->id, req->cmd);
 		socks_refuse(l, SOCKS_CMD_UNSUPPORTED);
@@ -726,12 +747,40 @@ socks_input(struct link *l)
 	session_request(l->session, &l->open);
 }
 
+/* UDP ASSOCIATE: datagrams go through the relay; this connection holds the association. */
+static void
+socks_associate(struct link *l)
+{
+	struct sockaddr_storage local, peer, bound;
+	int llen = sizeof(local), plen = sizeof(peer);
+	char err[256];
+	uint8_t reply[32];
+
+	if (uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&local, &llen) != 0 ||
+	    uv_tcp_getpeername(&l->tcp, (struct sockaddr *)&peer, &plen) != 0 ||
+	    (l->assoc = udpfwd_associate(l->udp, (struct sockaddr *)&local,
+		 (struct sockaddr *)&peer, l->name, &bound, err, sizeof(err))) == NULL) {
+		log_info("%s: link %u: UDP ASSOCIATE failed", l->name, l->id);
+		socks_refuse(l, SOCKS_GENERAL_FAILURE);
+		return;
+	}
+	uv_timer_stop(&l->timer);
+	size_t n = socks_reply_bound(SOCKS_OK, (struct sockaddr *)&bound, reply, sizeof(reply));
+	free(l->socks);
+	l->socks = NULL;
+	l->state = LINK_ASSOCIATED;
+	log_debug("%s: link %u: UDP association", l->name, l->id);
+	if (write_local(l, (const char *)reply, n) < 0)
+		link_close(l, LOG_DEBUG1, "SOCKS reply not sent");
+}
+
 struct link *
-link_accept_socks(uv_stream_t *server, struct session *s, const char *name,
+link_accept_socks(uv_stream_t *server, struct session *s, struct udpfwd *udp, const char *name,
     struct link_list *list)
 {
 	struct link *l = link_new(server->loop, s, name, list);
 
+	l->udp = udp;
 	l->state = LINK_SOCKS;
 	if (uv_accept(server, (uv_stream_t *)&l->tcp) < 0) {
 		link_close(l, LOG_DEBUG1, "accept failed");

@@ -9,6 +9,8 @@
 
 #include "session.h"
 
+struct udpfwd;
+
 struct link;
 
 /* The links of one listener, so it can close them all. */
@@ -29,10 +31,11 @@ struct link *link_accept(uv_stream_t *server, struct session *s, const char *nam
 
 /*
  * Accepts a SOCKS client (SOCKS5, SOCKS4 and 4a): the handshake names the
- * target, the reply says how the server's connect went.
+ * target, the reply says how the server's connect went. With udp, SOCKS5
+ * UDP ASSOCIATE is served through it.
  */
-struct link *link_accept_socks(uv_stream_t *server, struct session *s, const char *name,
-    struct link_list *list);
+struct link *link_accept_socks(uv_stream_t *server, struct session *s, struct udpfwd *udp,
+    const char *name, struct link_list *list);
 
 /*
  * Takes a channel the server opened for a remote forward and connects it to

@@ -21,6 +21,7 @@ struct listener {
 	struct fwd_spec spec;
 	char name[600];
 	struct session *session;
+	struct udpfwd *udp; /* -D: for UDP ASSOCIATE */
 	uv_tcp_t socks[MAX_SOCKETS];
 	int nsocks;
 	int open_handles;
@@ -40,7 +41,7 @@ connection_cb(uv_stream_t *server, int status)
 	if (l->closing)
 		return;
 	if (l->spec.kind == FWD_DYNAMIC)
-		link_accept_socks(server, l->session, l->name, &l->links);
+		link_accept_socks(server, l->session, l->udp, l->name, &l->links);
 	else
 		link_accept(server, l->session, l->name, l->spec.host, l->spec.host_port,
 		    &l->links);
@@ -121,7 +122,7 @@ bind_one(uv_loop_t *loop, struct listener *l, const struct sockaddr *sa, bool op
 
 enum listener_error
 listener_open(uv_loop_t *loop, const struct fwd_spec *spec, const struct options *opt,
-    struct session *s, struct listener **out, char *err, size_t errlen)
+    struct session *s, struct udpfwd *udp, struct listener **out, char *err, size_t errlen)
 {
 	struct listener *l = xcalloc(1, sizeof(*l));
 	enum listener_error rc = LISTENER_OK;
@@ -130,6 +131,7 @@ listener_open(uv_loop_t *loop, const struct fwd_spec *spec, const struct options
 
 	l->spec = *spec;
 	l->session = s;
+	l->udp = udp;
 	snprintf(target, sizeof(target), strchr(spec->host, ':') ? "[%s]" : "%s", spec->host);
 	if (spec->kind == FWD_DYNAMIC)
 		snprintf(l->name, sizeof(l->name), "-D %s%s%s%s%u",

@@ -12,6 +12,8 @@
 #include "session.h"
 #include "spec.h"
 
+struct udpfwd;
+
 struct listener;
 
 enum listener_error {
@@ -25,8 +27,8 @@ enum listener_error {
  * messages). On failure err says why, in the form "-L TEXT: reason".
  */
 enum listener_error listener_open(uv_loop_t *loop, const struct fwd_spec *spec,
-    const struct options *opt, struct session *s, struct listener **out, char *err,
-    size_t errlen);
+    const struct options *opt, struct session *s, struct udpfwd *udp, struct listener **out,
+    char *err, size_t errlen);
 
 /* Stops accepting, closes every link; the listener frees itself when closed. */
 void listener_close(struct listener *l);

@@ -137,13 +137,16 @@ open_forwards(struct app *app)
 	app->rforwards = calloc(n, sizeof(*app->rforwards));
 	if (app->listeners == NULL || app->rforwards == NULL)
 		abort();
+	/* UDP forwards and SOCKS (for UDP ASSOCIATE) share one relay. */
+	for (size_t i = 0; i < app->settings.opt.n_forwards && app->udp == NULL; i++)
+		if (app->settings.opt.forwards[i].udp ||
+		    app->settings.opt.forwards[i].kind == FWD_DYNAMIC)
+			app->udp = udpfwd_new(&app->loop, app->session, &app->settings.opt,
+			    on_udp_failed, app);
 	for (size_t i = 0; i < app->settings.opt.n_forwards && !app->stopping; i++) {
 		const struct fwd_spec *spec = &app->settings.opt.forwards[i];
 		struct listener *l;
 		if (spec->udp) {
-			if (app->udp == NULL)
-				app->udp = udpfwd_new(&app->loop, app->session, &app->settings.opt,
-				    on_udp_failed, app);
 			int rc = udpfwd_add(app->udp, spec, err, sizeof(err));
 			if (rc == -2) {
 				log_error("%s", err);
@@ -158,8 +161,8 @@ open_forwards(struct app *app)
 			    spec, on_rforward_failed, app);
 			continue;
 		}
-		switch (listener_open(&app->loop, spec, &app->settings.opt, app->session, &l, err,
-		    sizeof(err))) {
+		switch (listener_open(&app->loop, spec, &app->settings.opt, app->session, app->udp,
+		    &l, err, sizeof(err))) {
 		case LISTENER_OK:
 			app->listeners[app->n_listeners++] = l;
 			break;

@@ -359,6 +359,88 @@ socks_reply(const struct socks *s, enum socks_status status, uint8_t *out, size_
 	return 0;
 }
 
+size_t
+socks_reply_bound(enum socks_status status, const struct sockaddr *addr, uint8_t *out,
+    size_t outlen)
+{
+	size_t alen = addr->sa_family == AF_INET6 ? 16 : 4;
+	const void *a = addr->sa_family == AF_INET6 ?
+	    (const void *)&((const struct sockaddr_in6 *)addr)->sin6_addr :
+	    (const void *)&((const struct sockaddr_in *)addr)->sin_addr;
+	uint16_t port = addr->sa_family == AF_INET6 ?
+	    ((const struct sockaddr_in6 *)addr)->sin6_port :
+	    ((const struct sockaddr_in *)addr)->sin_port; /* network order already */
+
+	if (outlen < 6 + alen)
+		return 0;
+	out[0] = 0x05;
+	out[1] = (unsigned)status < COUNT(status_texts) ? (uint8_t)status : 0x01;
+	out[2] = 0;
+	out[3] = alen == 16 ? SOCKS_ATYP_IPV6 : SOCKS_ATYP_IPV4;
+	memcpy(out + 4, a, alen);
+	memcpy(out + 4 + alen, &port, 2);
+	return 6 + alen;
+}
+
+int
+socks_udp_parse(const uint8_t *buf, size_t len, struct socks_udp *out, const char **err)
+{
+	size_t alen, at = 4;
+
+	memset(out, 0, sizeof(*out));
+	if (len < 4) {
+		*err = "datagram shorter than a SOCKS5 UDP header";
+		return -1;
+	}
+	if (buf[0] != 0 || buf[1] != 0) {
+		*err = "reserved bytes set in SOCKS5 UDP header";
+		return -1;
+	}
+	out->frag = buf[2];
+	switch (buf[3]) {
+	case SOCKS_ATYP_IPV4:
+		alen = 4;
+		break;
+	case SOCKS_ATYP_IPV6:
+		alen = 16;
+		break;
+	case SOCKS_ATYP_DOMAIN:
+		if (len < 5 || buf[4] == 0) {
+			*err = "empty host name in SOCKS5 UDP header";
+			return -1;
+		}
+		alen = buf[4];
+		at = 5;
+		break;
+	default:
+		*err = "unsupported address type in SOCKS5 UDP header";
+		return -1;
+	}
+	out->atyp = (enum socks_atyp)buf[3];
+	if (len < at + alen + 2) {
+		*err = "datagram shorter than its SOCKS5 UDP header";
+		return -1;
+	}
+	if (out->atyp == SOCKS_ATYP_DOMAIN) {
+		for (size_t i = 0; i < alen; i++)
+			if (buf[at + i] < 0x20 || buf[at + i] == 0x7f) {
+				*err = "control character in host name";
+				return -1;
+			}
+		memcpy(out->host, buf + at, alen);
+		out->host[alen] = '\0';
+	} else {
+		inet_ntop(alen == 16 ? AF_INET6 : AF_INET, buf + at, out->host, sizeof(out->host));
+	}
+	out->port = (uint16_t)(buf[at + alen] << 8 | buf[at + alen + 1]);
+	if (out->port == 0) {
+		*err = "port 0 in SOCKS5 UDP header";
+		return -1;
+	}
+	out->header_len = at + alen + 2;
+	return 0;
+}
+
 const char *
 socks_status_text(enum socks_status status)
 {

@@ -29,6 +29,7 @@
 #define PORTHOLE_SOCKS_H
 
 #include <stddef.h>
+#include <sys/socket.h>
 #include <stdint.h>
 
 #define SOCKS_HOST_MAX 255
@@ -107,6 +108,30 @@ enum socks_result socks_feed(struct socks *s, const uint8_t *in, size_t inlen, s
  * is too small or no version byte has been read yet.
  */
 size_t socks_reply(const struct socks *s, enum socks_status status, uint8_t *out, size_t outlen);
+
+/*
+ * A SOCKS5 reply that names the bound address: the answer to UDP ASSOCIATE,
+ * telling the client where to send its datagrams. addr is IPv4 or IPv6
+ * (sockaddr_in or sockaddr_in6). Returns 10 or 22, or 0 if it does not fit.
+ */
+size_t socks_reply_bound(enum socks_status status, const struct sockaddr *addr, uint8_t *out,
+    size_t outlen);
+
+/* The header SOCKS5 puts before every datagram of a UDP association (RFC 1928 §7). */
+struct socks_udp {
+	uint8_t frag;         /* fragment number; porthole drops fragments (nonzero) */
+	enum socks_atyp atyp;
+	char host[SOCKS_HOST_MAX + 1]; /* as in a request */
+	uint16_t port;
+	size_t header_len;    /* the datagram's payload starts here */
+};
+
+/*
+ * Parses the header at the start of a datagram. Returns 0, or -1 with *err
+ * set if it is malformed (short, reserved bytes set, bad address type, a
+ * name with control bytes, port 0).
+ */
+int socks_udp_parse(const uint8_t *buf, size_t len, struct socks_udp *out, const char **err);
 
 /* Text for a status, e.g. "connection refused". */
 const char *socks_status_text(enum socks_status status);

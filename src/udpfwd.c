@@ -22,6 +22,7 @@
 
 #include "log.h"
 #include "relaychan.h"
+#include "socks.h"
 #include "udpfwd.h"
 #include "xmalloc.h"
 
@@ -35,6 +36,8 @@ struct uflow;
 
 struct ulisten {
 	struct ulisten *next;
+	bool is_socks; /* a SOCKS5 UDP association: destinations come with each datagram */
+	struct sockaddr_storage client; /* socks: the only sender IP accepted */
 	struct udpfwd *u;
 	struct fwd_spec spec;
 	char name[600];
@@ -59,6 +62,11 @@ struct uflow {
 	uv_udp_t *sock;               /* -L: the listener socket; -R: our own */
 	bool own_sock;
 	uint64_t last; /* loop time of the last datagram either way, ms */
+	/* socks: where this flow goes, and the header its replies carry */
+	char dst[FRAME_HOST_MAX + 1];
+	uint16_t dst_port;
+	uint8_t reply_hdr[4 + 1 + 255 + 2];
+	size_t reply_hdr_len;
 	struct uflow *lru_prev, *lru_next;
 	struct uflow *id_next, *addr_next;
 };
@@ -87,6 +95,8 @@ struct udpfwd {
 };
 
 static char recv_buf[65536];
+
+static void unref(struct udpfwd *u);
 
 /* ---- the flow table ---- */
 
@@ -278,6 +288,147 @@ local_recv_cb(uv_udp_t *sock, ssize_t n, const uv_buf_t *b, const struct sockadd
 		l->drops++;
 }
 
+/* ---- SOCKS5 UDP associations ---- */
+
+static bool
+same_ip(const struct sockaddr *a, const struct sockaddr *b)
+{
+	if (a->sa_family != b->sa_family)
+		return false;
+	if (a->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		   &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
+}
+
+static struct uflow *
+find_socks_flow(struct udpfwd *u, struct ulisten *l, const struct sockaddr *sa,
+    const struct socks_udp *h)
+{
+	for (struct uflow *f = u->by_addr[hash_addr(l, sa)]; f != NULL; f = f->addr_next)
+		if (f->l == l && same_addr((const struct sockaddr *)&f->peer, sa) &&
+		    f->dst_port == h->port && strcmp(f->dst, h->host) == 0)
+			return f;
+	return NULL;
+}
+
+static void
+socks_recv_cb(uv_udp_t *sock, ssize_t n, const uv_buf_t *b, const struct sockaddr *from,
+    unsigned flags)
+{
+	struct ulisten *l = sock->data;
+	struct udpfwd *u = l->u;
+	struct socks_udp h;
+	const char *err;
+
+	if (n <= 0 || from == NULL || u->closing || (flags & UV_UDP_PARTIAL))
+		return;
+	if (!same_ip(from, (struct sockaddr *)&l->client)) {
+		l->drops++;
+		return;
+	}
+	if (socks_udp_parse((const uint8_t *)b->base, (size_t)n, &h, &err) == -1 || h.frag != 0) {
+		log_debug("%s: datagram dropped: %s", l->name, h.frag ? "fragmented" : err);
+		l->drops++;
+		return;
+	}
+	struct uflow *f = find_socks_flow(u, l, from, &h);
+	if (f == NULL) {
+		struct frame_addr a;
+		uint8_t payload[FRAME_HOST_MAX + 8];
+		relaychan_start(u->relay);
+		f = flow_new(u, l, u->next_flow);
+		u->next_flow = u->next_flow + 1 >= LISTENER_BASE ? 1 : u->next_flow + 1;
+		memcpy(&f->peer, from, addr_len(from));
+		f->sock = sock;
+		snprintf(f->dst, sizeof(f->dst), "%s", h.host);
+		f->dst_port = h.port;
+		memcpy(f->reply_hdr, b->base, h.header_len);
+		f->reply_hdr[2] = 0;
+		f->reply_hdr_len = h.header_len;
+		size_t hh = hash_addr(l, from);
+		f->addr_next = u->by_addr[hh];
+		u->by_addr[hh] = f;
+		snprintf(a.host, sizeof(a.host), "%s", h.host);
+		a.port = h.port;
+		int len = frame_addr_encode(&a, payload, sizeof(payload));
+		if (len > 0)
+			relaychan_send(u->relay, FRAME_OPEN, f->id, payload, (size_t)len);
+		log_debug("%s: flow %u to %s:%u", l->name, f->id, h.host, h.port);
+	}
+	touch(u, f);
+	if (!relaychan_send(u->relay, FRAME_DATA, f->id, b->base + h.header_len,
+		(size_t)n - h.header_len))
+		l->drops++;
+}
+
+struct udp_assoc *
+udpfwd_associate(struct udpfwd *u, const struct sockaddr *local, const struct sockaddr *client,
+    const char *name, struct sockaddr_storage *bound, char *err, size_t errlen)
+{
+	struct ulisten *l = xcalloc(1, sizeof(*l));
+	struct sockaddr_storage at;
+	int len = sizeof(*bound), rc;
+
+	l->u = u;
+	l->is_socks = true;
+	l->id = u->next_listener++;
+	memcpy(&l->client, client, addr_len(client));
+	snprintf(l->name, sizeof(l->name), "%s (udp)", name);
+	memcpy(&at, local, addr_len(local));
+	if (at.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&at)->sin6_port = 0;
+	else
+		((struct sockaddr_in *)&at)->sin_port = 0;
+	uv_udp_init(u->loop, &l->socks[0]);
+	l->socks[0].data = l;
+	l->nsocks = 1;
+	rc = uv_udp_bind(&l->socks[0], (struct sockaddr *)&at, 0);
+	if (rc == 0)
+		rc = uv_udp_getsockname(&l->socks[0], (struct sockaddr *)bound, &len);
+	if (rc == 0)
+		rc = uv_udp_recv_start(&l->socks[0], alloc_cb, socks_recv_cb);
+	u->handles++;
+	l->next = u->listeners;
+	u->listeners = l;
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot open a UDP socket: %s", uv_strerror(rc));
+		udpfwd_dissociate(u, (struct udp_assoc *)l);
+		return NULL;
+	}
+	return (struct udp_assoc *)l;
+}
+
+static void
+assoc_closed_cb(uv_handle_t *h)
+{
+	struct ulisten *l = h->data;
+	struct udpfwd *u = l->u;
+
+	free(l);
+	unref(u);
+}
+
+void
+udpfwd_dissociate(struct udpfwd *u, struct udp_assoc *a)
+{
+	struct ulisten *l = (struct ulisten *)a, **pp;
+	struct uflow *f, *next;
+
+	for (f = u->lru_head; f != NULL; f = next) {
+		next = f->lru_next;
+		if (f->l == l)
+			flow_free(u, f, CLOSE_NORMAL);
+	}
+	for (pp = &u->listeners; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == l) {
+			*pp = l->next;
+			break;
+		}
+	uv_close((uv_handle_t *)&l->socks[0], assoc_closed_cb);
+}
+
 /* ---- frames from the relay ---- */
 
 static struct ulisten *
@@ -354,6 +505,13 @@ on_data(struct udpfwd *u, const struct frame *fr)
 	touch(u, f);
 	if (fr->len > FRAME_DATAGRAM_MAX)
 		return;
+	if (f->l->is_socks) {
+		/* The reply carries the destination's address, as RFC 1928 §7 says. */
+		static uint8_t wrapped[sizeof(f->reply_hdr) + FRAME_PAYLOAD_MAX];
+		memcpy(wrapped, f->reply_hdr, f->reply_hdr_len);
+		memcpy(wrapped + f->reply_hdr_len, fr->payload, fr->len);
+		b = uv_buf_init((char *)wrapped, (unsigned)(f->reply_hdr_len + fr->len));
+	}
 	int rc = uv_udp_try_send(f->sock, &b, 1,
 	    f->own_sock ? NULL : (const struct sockaddr *)&f->peer);
 	if (rc < 0)

@@ -30,6 +30,18 @@ int udpfwd_add(struct udpfwd *u, const struct fwd_spec *spec, char *err, size_t 
 /* The session is up: start the relay if a remote UDP forward needs it. */
 void udpfwd_session_ready(struct udpfwd *u);
 
+/*
+ * SOCKS5 UDP ASSOCIATE: a UDP socket on local's address (port 0), taking
+ * datagrams only from client's IP address; each (sender, destination) is a
+ * flow through the relay. bound gets the address to tell the client.
+ * Returns NULL with err set on failure.
+ */
+struct udp_assoc *udpfwd_associate(struct udpfwd *u, const struct sockaddr *local,
+    const struct sockaddr *client, const char *name, struct sockaddr_storage *bound, char *err,
+    size_t errlen);
+/* Ends an association (its TCP connection closed): its socket and flows go. */
+void udpfwd_dissociate(struct udpfwd *u, struct udp_assoc *a);
+
 /* Closes every socket and flow; frees u once its handles are closed. */
 void udpfwd_close(struct udpfwd *u);
 

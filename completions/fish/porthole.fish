@@ -25,7 +25,7 @@ end
 
 # True when the destination, profile or subcommand comes next.
 function __porthole_wants_target
-    not set -q (__porthole_positionals)[1]
+    test (count (__porthole_positionals)) -eq 0
 end
 
 # True right after `check`.
@@ -39,7 +39,7 @@ end
 function __porthole_hosts
     begin
         if test -r ~/.ssh/config
-            string match -ri '^\s*host(\s|=)' <~/.ssh/config |
+            string match -ri '^\s*host[\s=].*' <~/.ssh/config |
                 string replace -ri '^\s*host\s*=?\s*' '' |
                 string replace -r '#.*' '' |
                 string replace -a '"' '' |

@@ -180,6 +180,18 @@ check_same(const struct outcome *a, const struct outcome *b)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	/* The same bytes as a datagram of a UDP association. */
+	{
+		struct socks_udp h;
+		const char *err;
+		if (socks_udp_parse(data, size, &h, &err) == 0) {
+			if (h.header_len > size || h.port == 0 || memchr(h.host, '\0', sizeof(h.host)) == NULL)
+				abort();
+			for (const char *p = h.host; *p != '\0'; p++)
+				if ((unsigned char)*p < 0x20 || *p == 0x7f)
+					abort();
+		}
+	}
 	static struct outcome whole, split, bytes;
 
 	if (size == 0)

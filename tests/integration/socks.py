@@ -65,6 +65,68 @@ def socks5_connect(port, atyp, addr, dport, cmd=1):
     return reply[1], s
 
 
+def udp_associate(sport):
+    """SOCKS5 UDP ASSOCIATE: datagrams with the RFC 1928 header go through the relay to a UDP
+    echo server and come back wrapped in a header naming it; the association ends with its
+    TCP connection."""
+    echo = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    echo.bind(("127.0.0.1", 0))
+    eport = echo.getsockname()[1]
+
+    def serve():
+        while True:
+            try:
+                data, addr = echo.recvfrom(65535)
+                echo.sendto(data, addr)
+            except OSError:
+                return
+    threading.Thread(target=serve, daemon=True).start()
+    ctl = fx.connect(sport, timeout=10)
+    ctl.sendall(b"\x05\x01\x00")
+    fx.check(ctl.recv(2) == b"\x05\x00", "UDP ASSOCIATE: greeting")
+    ctl.sendall(b"\x05\x03\x00\x01" + socket.inet_aton("0.0.0.0") + b"\x00\x00")
+    reply = ctl.recv(10)
+    fx.check(len(reply) == 10 and reply[1] == 0 and reply[3] == 1,
+             "UDP ASSOCIATE: reply 0x00 with an IPv4 relay address", repr(reply))
+    relay_addr = (socket.inet_ntoa(reply[4:8]), struct.unpack(">H", reply[8:10])[0])
+    fx.check(relay_addr[0] == "127.0.0.1" and relay_addr[1] != 0,
+             f"... on loopback ({relay_addr[0]}:{relay_addr[1]})")
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.settimeout(3)
+    header = b"\x00\x00\x00\x01" + socket.inet_aton("127.0.0.1") + struct.pack(">H", eport)
+    got = None
+    for size in (1, 1400, 60000):
+        payload = os.urandom(size)
+        for _ in range(3):
+            u.sendto(header + payload, relay_addr)
+            try:
+                got, _ = u.recvfrom(65535)
+                break
+            except socket.timeout:
+                got = None
+        fx.check(got == header + payload,
+                 f"a {size}-byte datagram goes out and comes back with the destination's header")
+    named = b"\x00\x00\x00\x03\x09localhost" + struct.pack(">H", eport)
+    u.sendto(named + b"by name", relay_addr)
+    fx.check(u.recvfrom(100)[0] == named + b"by name", "a destination given by name works too")
+    u.sendto(b"\x00\x00\x01\x01" + header[4:] + b"fragment", relay_addr)
+    u.sendto(b"junk", relay_addr)
+    u.sendto(header + b"after junk", relay_addr)
+    fx.check(u.recvfrom(100)[0] == header + b"after junk",
+             "fragments and junk are dropped; the association keeps working")
+    ctl.close()
+    time.sleep(0.5)
+    u.sendto(header + b"gone", relay_addr)
+    try:
+        u.recvfrom(100)
+        gone = False
+    except (socket.timeout, ConnectionRefusedError):
+        gone = True
+    fx.check(gone, "closing the TCP connection ends the association")
+    u.close()
+    echo.close()
+
+
 def closed_within(s, seconds):
     s.settimeout(seconds)
     try:
@@ -83,7 +145,8 @@ def main():
     with fx.Sshd() as sshd, fx.EchoServer() as echo:
         web = Web("through the socks proxy\n")
         sport = fx.free_port()
-        with fx.Forwarder(sshd, ["-D", str(sport)]) as fw:
+        relay = [] if fx.SSH_MODE else ["-o", f"RelayCommand={fx.porthole_path()} relay"]
+        with fx.Forwarder(sshd, ["-D", str(sport)], extra_args=relay) as fw:
             proxy = f"127.0.0.1:{sport}"
             url = f"http://localhost:{web.port}/"
             rc, out, err = curl(["--socks5-hostname", proxy, url])
@@ -145,9 +208,7 @@ def main():
             code, s = socks5_connect(sport, 1, "127.0.0.1", echo.port, cmd=2)
             fx.check(code == 7, "BIND: reply 0x07 (command not supported)", f"got {code}")
             fx.check(closed_within(s, 2), "... and the connection is closed")
-            code, s = socks5_connect(sport, 1, "0.0.0.0", 0, cmd=3)
-            fx.check(code == 7, "UDP ASSOCIATE (not yet): reply 0x07", f"got {code}")
-            s.close()
+            udp_associate(sport)
 
             # Bad input: garbage, wrong auth methods, a silent client.
             s = fx.connect(sport)

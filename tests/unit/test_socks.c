@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <arpa/inet.h>
 
 #include "check.h"
 #include "socks.h"
@@ -628,9 +629,68 @@ test_status_text(void)
 	CHECK_STR(socks_status_text((enum socks_status) - 1), "unknown status");
 }
 
+static void
+test_udp_header(void)
+{
+	struct socks_udp h;
+	const char *err = NULL;
+	static const uint8_t v4[] = {0, 0, 0, 1, 127, 0, 0, 1, 0x1f, 0x90, 'h', 'i'};
+	static const uint8_t name[] = {0, 0, 0, 3, 4, 'h', 'o', 's', 't', 0, 53, 'q'};
+	static const uint8_t v6[] = {0, 0, 0, 4, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0, 0, 1, 0, 53};
+	static const uint8_t frag[] = {0, 0, 5, 1, 10, 0, 0, 1, 0, 53};
+
+	CHECK_INT(socks_udp_parse(v4, sizeof(v4), &h, &err), 0);
+	CHECK_STR(h.host, "127.0.0.1");
+	CHECK_INT(h.port, 8080);
+	CHECK_INT(h.header_len, 10);
+	CHECK_INT(socks_udp_parse(name, sizeof(name), &h, &err), 0);
+	CHECK_STR(h.host, "host");
+	CHECK_INT(h.port, 53);
+	CHECK_INT(h.header_len, 11);
+	CHECK_INT(socks_udp_parse(v6, sizeof(v6), &h, &err), 0);
+	CHECK_STR(h.host, "2001:db8::1");
+	CHECK_INT(h.header_len, 22);
+	CHECK_INT(socks_udp_parse(frag, sizeof(frag), &h, &err), 0);
+	CHECK_INT(h.frag, 5);
+	/* Every truncation is refused, never read past. */
+	for (size_t n = 0; n < 10; n++)
+		CHECK_INT(socks_udp_parse(v4, n, &h, &err), -1);
+	CHECK_INT(socks_udp_parse((const uint8_t *)"\1\0\0\1", 4, &h, &err), -1);
+	CHECK_STR(err, "reserved bytes set in SOCKS5 UDP header");
+	CHECK_INT(socks_udp_parse((const uint8_t *)"\0\0\0\7xxxxxx", 10, &h, &err), -1);
+	CHECK_STR(err, "unsupported address type in SOCKS5 UDP header");
+	CHECK_INT(socks_udp_parse((const uint8_t *)"\0\0\0\3\0\0\1", 7, &h, &err), -1);
+	CHECK_STR(err, "empty host name in SOCKS5 UDP header");
+	CHECK_INT(socks_udp_parse((const uint8_t *)"\0\0\0\3\2a\n\0\1", 9, &h, &err), -1);
+	CHECK_STR(err, "control character in host name");
+	CHECK_INT(socks_udp_parse((const uint8_t *)"\0\0\0\1\1\2\3\4\0\0", 10, &h, &err), -1);
+	CHECK_STR(err, "port 0 in SOCKS5 UDP header");
+}
+
+static void
+test_reply_bound(void)
+{
+	struct sockaddr_in in4 = {.sin_family = AF_INET, .sin_port = htons(4321)};
+	struct sockaddr_in6 in6 = {.sin6_family = AF_INET6, .sin6_port = htons(53)};
+	uint8_t out[32];
+
+	inet_pton(AF_INET, "127.0.0.1", &in4.sin_addr);
+	CHECK_INT(socks_reply_bound(SOCKS_OK, (struct sockaddr *)&in4, out, sizeof(out)), 10);
+	CHECK(memcmp(out, "\x05\x00\x00\x01\x7f\x00\x00\x01\x10\xe1", 10) == 0);
+	inet_pton(AF_INET6, "::1", &in6.sin6_addr);
+	CHECK_INT(socks_reply_bound(SOCKS_OK, (struct sockaddr *)&in6, out, sizeof(out)), 22);
+	CHECK_INT(out[3], 4);
+	CHECK_INT(out[19], 1);
+	CHECK_INT(out[21], 53);
+	CHECK_INT(socks_reply_bound(SOCKS_OK, (struct sockaddr *)&in6, out, 21), 0);
+}
+
 int
 main(void)
 {
+	test_udp_header();
+	test_reply_bound();
 	test_v5_connect();
 	test_v5_ipv6();
 	test_v5_greeting();
