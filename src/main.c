@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libssh2.h>
@@ -40,6 +41,9 @@ struct app {
 	struct udpfwd *udp; /* every /udp forward, and the relay; NULL if none */
 	size_t n_failed;    /* forwards that could not be set up */
 	uv_signal_t sigint, sigterm;
+	uv_timer_t reconnect;  /* the backoff before the next connection attempt */
+	unsigned attempt;      /* failed attempts since the last healthy minute */
+	uint64_t ready_at;     /* loop time the session last became ready */
 	bool stopping;
 	int exit_status;
 };
@@ -63,6 +67,7 @@ app_stop(struct app *app, int status)
 		session_stop(app->session);
 	uv_close((uv_handle_t *)&app->sigint, NULL);
 	uv_close((uv_handle_t *)&app->sigterm, NULL);
+	uv_close((uv_handle_t *)&app->reconnect, NULL);
 }
 
 static void
@@ -79,12 +84,54 @@ signal_cb(uv_signal_t *h, int signum)
 }
 
 static void
-session_dead_cb(struct session *s, int status, const char *why, void *arg)
+reconnect_cb(uv_timer_t *t)
+{
+	struct app *app = t->data;
+
+	log_verbose("reconnecting (attempt %u)", app->attempt);
+	session_reconnect(app->session);
+}
+
+/*
+ * The next delay: 1 s doubling up to ReconnectMaxDelay, with +-25% jitter so
+ * that many family machines do not all knock at once after an outage.
+ */
+static uint64_t
+backoff_ms(struct app *app)
+{
+	uint64_t max = (uint64_t)(app->settings.opt.reconnect_max_delay >= 0 ?
+					 app->settings.opt.reconnect_max_delay : 60) * 1000;
+	uint64_t delay = 1000;
+
+	for (unsigned i = 1; i < app->attempt && delay < max; i++)
+		delay *= 2;
+	if (delay > max)
+		delay = max;
+	if (delay < 1000)
+		delay = 1000;
+	return delay * 3 / 4 + (uint64_t)rand() % (delay / 2 + 1);
+}
+
+static void
+session_dead_cb(struct session *s, int status, bool permanent, const char *why, void *arg)
 {
 	struct app *app = arg;
 
-	log_error("%s", why);
-	app_stop(app, status);
+	if (app->stopping)
+		return;
+	if (app->settings.opt.reconnect != 1 || permanent) {
+		log_error("%s", why);
+		app_stop(app, status);
+		return;
+	}
+	/* A session that was healthy for a minute starts the backoff over. */
+	if (app->ready_at != 0 && uv_now(&app->loop) - app->ready_at >= 60000)
+		app->attempt = 0;
+	app->ready_at = 0;
+	app->attempt++;
+	uint64_t delay = backoff_ms(app);
+	log_error("%s; reconnecting in %.1f s", why, (double)delay / 1000);
+	uv_timer_start(&app->reconnect, reconnect_cb, delay, 0);
 }
 
 static void
@@ -92,6 +139,7 @@ session_ready_cb(struct session *s, void *arg)
 {
 	struct app *app = arg;
 
+	app->ready_at = uv_now(&app->loop);
 	for (size_t i = 0; i < app->n_rforwards; i++)
 		rforward_start(app->rforwards[i]);
 	if (app->udp != NULL)
@@ -104,7 +152,8 @@ forward_failed(struct app *app, const char *why)
 {
 	log_error("%s", why);
 	app->n_failed++;
-	if (app->settings.opt.exit_on_forward_failure == 1 || app->n_failed == app->settings.opt.n_forwards)
+	if (app->settings.opt.exit_on_forward_failure == 1 ||
+	    app->n_failed == app->settings.opt.n_forwards)
 		app_stop(app, EXIT_RUNTIME);
 }
 
@@ -268,6 +317,13 @@ main(int argc, char **argv)
 	struct session_events ev = {.ready = session_ready_cb, .dead = session_dead_cb,
 	    .arg = &app};
 	app.session = session_new(&app.loop, &app.settings.opt, &ev);
+	uv_timer_init(&app.loop, &app.reconnect);
+	app.reconnect.data = &app;
+	srand((unsigned)getpid() ^ (unsigned)time(NULL));
+	/* Profiles are meant to stay up; a one-line forward ends with its session. */
+	if (app.settings.opt.reconnect == -1)
+		app.settings.opt.reconnect = app.settings.profile != NULL;
+	session_set_reconnect(app.session, app.settings.opt.reconnect == 1);
 	uv_signal_init(&app.loop, &app.sigint);
 	uv_signal_init(&app.loop, &app.sigterm);
 	app.sigint.data = app.sigterm.data = &app;

@@ -33,6 +33,9 @@ struct rforward {
 	enum rforward_state state;
 	LIBSSH2_LISTENER *listener;
 	struct link_list links;
+	bool ever_listened; /* a refusal after a reconnect is the old session's port */
+	unsigned retries;
+	uv_timer_t retry;
 	rforward_failed_cb failed;
 	void *arg;
 };
@@ -64,11 +67,37 @@ rforward_lost(struct session_client *c)
 }
 
 static void
+retry_cb(uv_timer_t *t)
+{
+	rforward_start(t->data);
+}
+
+static void
 listen_done(struct session_req *req, const char *why)
 {
 	struct rforward *rf = container_of(req, struct rforward, req);
 	char msg[1024];
 
+	if (req->listener == NULL && !session_is_ready(rf->session)) {
+		/* The session died under the request: it is asked again on reconnect. */
+		rf->state = RF_IDLE;
+		return;
+	}
+	if (req->listener == NULL && rf->ever_listened) {
+		/*
+		 * After a reconnect the server may still hold the port for the
+		 * connection it has not noticed is dead (until its ClientAlive
+		 * check gives up on it). Keep asking.
+		 */
+		uint64_t delay = 1000ULL << (rf->retries < 6 ? rf->retries : 6);
+		rf->retries++;
+		rf->state = RF_IDLE;
+		log_info("%s: the server still holds port %d (the old connection's side has not "
+			 "timed out yet); retrying in %llu s",
+		    rf->name, req->port, (unsigned long long)(delay / 1000));
+		uv_timer_start(&rf->retry, retry_cb, delay, 0);
+		return;
+	}
 	if (req->listener == NULL) {
 		rf->state = RF_FAILED;
 		snprintf(msg, sizeof(msg),
@@ -81,6 +110,10 @@ listen_done(struct session_req *req, const char *why)
 	}
 	rf->listener = req->listener;
 	rf->state = RF_LISTENING;
+	if (rf->ever_listened)
+		log_info("%s: listening again", rf->name);
+	rf->ever_listened = true;
+	rf->retries = 0;
 	if (rf->spec.bind_port == 0)
 		log_info("remote port %d -> %s:%u", req->bound_port, rf->spec.host,
 		    rf->spec.host_port);
@@ -104,6 +137,8 @@ rforward_new(uv_loop_t *loop, struct session *s, const struct fwd_spec *spec,
 	rf->arg = arg;
 	rf->client.pump = rforward_pump;
 	rf->client.lost = rforward_lost;
+	uv_timer_init(loop, &rf->retry);
+	rf->retry.data = rf;
 	snprintf(target, sizeof(target), strchr(spec->host, ':') ? "[%s]" : "%s", spec->host);
 	if (spec->has_bind)
 		snprintf(rf->name, sizeof(rf->name), "-R %s%s%s:%u:%s:%u",
@@ -119,7 +154,7 @@ rforward_new(uv_loop_t *loop, struct session *s, const struct fwd_spec *spec,
 void
 rforward_start(struct rforward *rf)
 {
-	if (rf->state != RF_IDLE)
+	if (rf->state != RF_IDLE || !session_is_ready(rf->session))
 		return;
 	rf->req.kind = REQ_LISTEN;
 	/*
@@ -139,6 +174,12 @@ rforward_start(struct rforward *rf)
 	session_request(rf->session, &rf->req);
 }
 
+static void
+free_cb(uv_handle_t *h)
+{
+	free(h->data);
+}
+
 void
 rforward_close(struct rforward *rf)
 {
@@ -148,5 +189,5 @@ rforward_close(struct rforward *rf)
 		session_cancel_request(rf->session, &rf->req);
 	session_remove_client(rf->session, &rf->client);
 	link_abort_all(&rf->links);
-	free(rf);
+	uv_close((uv_handle_t *)&rf->retry, free_cb);
 }

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "auth.h"
@@ -46,6 +47,8 @@
 #define CONNECT_TIMEOUT_MS 15000 /* per address */
 #define CLOSE_GRACE_MS 1000	 /* how long stop waits for channels to close */
 #define LISTEN_QUEUE 128	 /* forwarded connections libssh2 holds per listener */
+#define REQUEST_WAIT_MS 10000	 /* how long a channel open waits for a session that is down */
+#define SESSION_REFUSED 256	 /* session_fail: host key or credentials refused (exit 255) */
 
 enum session_state {
 	S_IDLE,
@@ -114,6 +117,19 @@ struct session {
 
 	struct dead_channel *dead;
 	struct session_client clients; /* list head */
+
+	/* Liveness: anything received counts; a probe asks for an answer. */
+	uv_timer_t alive;
+	uint64_t last_rx;     /* loop time of the last bytes from the server */
+	bool probing;         /* a keepalive request is waiting for its reply */
+	uint64_t probe_start;
+	int rtt_ms;           /* the last probe's round trip; -1 unknown */
+	uv_timer_t expire;    /* while down: gives up on requests that waited too long */
+	bool keep_requests;   /* a reconnect follows: channel opens wait for it */
+	bool reconnect;
+	uint64_t alive_interval_ms;
+	int alive_count_max;
+	struct session_info info;
 	struct session_client *pump_next;
 };
 
@@ -125,6 +141,8 @@ static void fill_rx_socket(struct session *s);
 static void poll_cb(uv_poll_t *h, int status, int events);
 static void idle_cb(uv_idle_t *h);
 static void control_open_done(struct session_req *req, const char *why);
+static void expire_cb(uv_timer_t *t);
+static void alive_cb(uv_timer_t *t);
 
 static void
 set_state(struct session *s, enum session_state to)
@@ -230,6 +248,7 @@ fill_rx_socket(struct session *s)
 		if (n > 0) {
 			buf_commit(&s->rx, (size_t)n);
 			s->rx_gen++;
+			s->last_rx = uv_now(s->loop);
 			continue;
 		}
 		if (n == 0) {
@@ -318,20 +337,36 @@ teardown_ssh(struct session *s)
 	}
 }
 
+/*
+ * Answers the queued requests with why. When a reconnect follows,
+ * direct-tcpip opens stay queued (links wait for the new session, up to
+ * REQUEST_WAIT_MS); everything else belongs to the dead session.
+ */
 static void
 fail_opens(struct session *s, const char *why)
 {
-	struct session_req *req;
+	struct session_req *req, *keep = NULL, **keep_tail = &keep;
 
-	while ((req = s->opens) != NULL) {
-		s->opens = req->next;
+	if (s->open_orphaned && s->opens == &s->orphan) {
+		s->opens = s->orphan.next;
 		if (s->opens == NULL)
 			s->opens_tail = &s->opens;
+	}
+	while ((req = s->opens) != NULL) {
+		s->opens = req->next;
+		req->next = NULL;
 		req->channel = NULL;
 		req->listener = NULL;
+		if (s->keep_requests && req->kind == REQ_DIRECT_TCPIP) {
+			*keep_tail = req;
+			keep_tail = &req->next;
+			continue;
+		}
 		if (req->done != NULL)
 			req->done(req, why);
 	}
+	s->opens = keep;
+	s->opens_tail = keep != NULL ? keep_tail : &s->opens;
 	s->open_in_flight = false;
 	s->open_orphaned = false;
 }
@@ -358,13 +393,24 @@ session_fail(struct session *s, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
+	snprintf(s->info.last_error, sizeof(s->info.last_error), "%.*s",
+	    (int)sizeof(s->info.last_error) - 1, why);
 	set_state(s, S_DEAD);
+	bool permanent = status == SESSION_REFUSED;
+	if (permanent)
+		status = 255;
+	s->keep_requests = s->reconnect && !permanent;
 	fail_opens(s, "the SSH session is gone");
 	lose_clients(s);
 	teardown_ssh(s);
-	close_handles(s);
+	close_poll(s);
+	uv_timer_stop(&s->alive);
+	uv_timer_stop(&s->timer);
+	uv_idle_stop(&s->idle);
+	if (s->opens != NULL)
+		uv_timer_start(&s->expire, expire_cb, 1000, 1000);
 	if (s->ev.dead != NULL)
-		s->ev.dead(s, status, why, s->ev.arg);
+		s->ev.dead(s, status, permanent, why, s->ev.arg);
 }
 
 static const char *
@@ -434,6 +480,15 @@ start_ssh(struct session *s)
 
 	setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(s->fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	if (s->alive_interval_ms > 0) {
+		/* The kernel gives up on a silent peer on the same schedule. */
+		int idle = (int)(s->alive_interval_ms / 1000), cnt = s->alive_count_max;
+		unsigned timeout = (unsigned)(s->alive_interval_ms * (uint64_t)cnt);
+		setsockopt(s->fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+		setsockopt(s->fd, IPPROTO_TCP, TCP_KEEPINTVL, &idle, sizeof(idle));
+		setsockopt(s->fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+		setsockopt(s->fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout, sizeof(timeout));
+	}
 	s->ssh = libssh2_session_init_ex(NULL, NULL, NULL, s);
 	if (s->ssh == NULL) {
 		session_fail(s, 255, "cannot create an SSH session");
@@ -595,7 +650,7 @@ step_handshake(struct session *s)
 	    libssh2_session_methods(s->ssh, LIBSSH2_METHOD_CRYPT_CS));
 	if (hostkey_verify(s->ssh, s->known_hosts, (enum strict_hostkey)s->opt->strict_hostkey,
 		s->host, s->port, err, sizeof(err)) == -1) {
-		session_fail(s, 255, "%s", err);
+		session_fail(s, SESSION_REFUSED, "%s", err);
 		return;
 	}
 	s->auth = auth_new(s->ssh, s->opt, s->user);
@@ -611,13 +666,19 @@ step_auth(struct session *s)
 	if (rc == 1)
 		return;
 	if (rc == -1) {
-		session_fail(s, 255, "%s@%s: %s", s->user, s->host, err);
+		session_fail(s, SESSION_REFUSED, "%s@%s: %s", s->user, s->host, err);
 		return;
 	}
 	auth_free(s->auth);
 	s->auth = NULL;
 	set_state(s, S_READY);
 	log_info("connected to %s as %s", s->peer, s->user);
+	s->info.connected_since = time(NULL);
+	s->last_rx = uv_now(s->loop);
+	s->probing = false;
+	uv_timer_stop(&s->expire);
+	if (s->alive_interval_ms > 0)
+		uv_timer_start(&s->alive, alive_cb, s->alive_interval_ms, s->alive_interval_ms);
 	s->control_req.kind = REQ_SESSION;
 	s->control_req.done = control_open_done;
 	session_request(s, &s->control_req);
@@ -729,6 +790,7 @@ step_requests(struct session *s)
 void
 session_request(struct session *s, struct session_req *req)
 {
+	req->queued_at = uv_now(s->loop);
 	req->next = NULL;
 	*s->opens_tail = req;
 	s->opens_tail = &req->next;
@@ -837,6 +899,124 @@ session_remove_client(struct session *s, struct session_client *c)
 	c->next = c->prev = NULL;
 }
 
+/* ---- liveness ---- */
+
+/*
+ * Every ServerAliveInterval: if nothing came from the server for that long,
+ * ask it something that needs an answer (an "env" request on the control
+ * channel: sshd answers yes or no, either will do). Nothing at all for
+ * interval x ServerAliveCountMax: the server is gone. Unlike
+ * libssh2_keepalive_send(want_reply=1), the reply is matched to its channel
+ * and consumed, so it can never be taken for a forward's answer.
+ */
+static void
+alive_cb(uv_timer_t *t)
+{
+	struct session *s = t->data;
+	uint64_t idle = uv_now(s->loop) - s->last_rx;
+
+	if (s->state != S_READY)
+		return;
+	if (idle >= s->alive_interval_ms * (uint64_t)s->alive_count_max) {
+		session_fail(s, 255, "%s is not responding (nothing received in %llu s)", s->peer,
+		    (unsigned long long)(idle / 1000));
+		return;
+	}
+	if (idle + 50 >= s->alive_interval_ms && !s->probing) {
+		s->probing = true;
+		s->probe_start = uv_now(s->loop);
+		session_wake(s);
+	}
+}
+
+/* Drives the probe; its reply, like any bytes received, proves the server alive. */
+static void
+step_probe(struct session *s)
+{
+	int rc;
+
+	if (!s->probing)
+		return;
+	if (s->control == NULL) {
+		/* No channel to ask on: at least keep traffic flowing; TCP keepalive judges. */
+		int next;
+		libssh2_keepalive_send(s->ssh, &next);
+		s->probing = false;
+		return;
+	}
+	rc = libssh2_channel_setenv_ex(s->control, "PORTHOLE_KEEPALIVE", 18, "1", 1);
+	if (rc == LIBSSH2_ERROR_EAGAIN)
+		return;
+	s->probing = false;
+	if (rc == 0 || rc == LIBSSH2_ERROR_CHANNEL_REQUEST_DENIED) {
+		s->rtt_ms = (int)(uv_now(s->loop) - s->probe_start);
+		log_debug2("keepalive answered in %d ms", s->rtt_ms);
+		return;
+	}
+	session_check_error(s, rc);
+}
+
+/* While the session is down, a channel open waits REQUEST_WAIT_MS at most. */
+static void
+expire_cb(uv_timer_t *t)
+{
+	struct session *s = t->data;
+	uint64_t now = uv_now(s->loop);
+	struct session_req **pp = &s->opens;
+
+	if (s->state == S_READY || s->opens == NULL) {
+		uv_timer_stop(t);
+		return;
+	}
+	while (*pp != NULL) {
+		struct session_req *req = *pp;
+		if (now - req->queued_at < REQUEST_WAIT_MS) {
+			pp = &req->next;
+			continue;
+		}
+		*pp = req->next;
+		if (s->opens_tail == &req->next)
+			s->opens_tail = pp;
+		req->next = NULL;
+		req->done(req, "the SSH session is down (waited 10 s)");
+	}
+}
+
+void
+session_set_reconnect(struct session *s, bool reconnect)
+{
+	s->reconnect = reconnect;
+}
+
+void
+session_reconnect(struct session *s)
+{
+	if (s->state != S_DEAD || uv_is_closing((uv_handle_t *)&s->timer))
+		return;
+	s->info.reconnects++;
+	buf_free(&s->tx);
+	buf_free(&s->rx);
+	s->io_error = 0;
+	s->rx_eof = false;
+	s->hard_close = false;
+	s->control_failed = false;
+	s->poll_events = 0;
+	if (s->addrs != NULL) {
+		uv_freeaddrinfo(s->addrs);
+		s->addrs = s->next_addr = NULL;
+	}
+	session_start(s);
+}
+
+void
+session_get_info(const struct session *s, struct session_info *out)
+{
+	*out = s->info;
+	out->state = state_names[s->state];
+	out->rtt_ms = s->rtt_ms;
+	snprintf(out->peer, sizeof(out->peer), "%s", s->peer);
+}
+
 /* ---- the pump ---- */
 
 static void
@@ -863,6 +1043,8 @@ pump(struct session *s)
 		step_requests(s);
 		if (s->state == S_READY)
 			drain(s);
+		if (s->state == S_READY)
+			step_probe(s);
 		if (s->state == S_READY)
 			more |= pump_clients(s);
 		if (s->state == S_READY)
@@ -967,9 +1149,15 @@ session_new(uv_loop_t *loop, const struct options *opt, const struct session_eve
 	buf_init(&s->tx);
 	buf_init(&s->rx);
 	uv_timer_init(loop, &s->timer);
+	uv_timer_init(loop, &s->alive);
+	uv_timer_init(loop, &s->expire);
 	uv_check_init(loop, &s->check);
 	uv_idle_init(loop, &s->idle);
-	s->timer.data = s->check.data = s->idle.data = s;
+	s->timer.data = s->check.data = s->idle.data = s->alive.data = s->expire.data = s;
+	s->rtt_ms = -1;
+	s->alive_interval_ms = (uint64_t)(opt->server_alive_interval >= 0 ?
+		opt->server_alive_interval : 15) * 1000;
+	s->alive_count_max = opt->server_alive_count_max > 0 ? opt->server_alive_count_max : 3;
 	uv_check_start(&s->check, check_cb);
 	return s;
 }
@@ -1001,6 +1189,8 @@ close_handles(struct session *s)
 	close_poll(s);
 	if (!uv_is_closing((uv_handle_t *)&s->timer)) {
 		uv_close((uv_handle_t *)&s->timer, NULL);
+		uv_close((uv_handle_t *)&s->alive, NULL);
+		uv_close((uv_handle_t *)&s->expire, NULL);
 		uv_close((uv_handle_t *)&s->check, NULL);
 		uv_close((uv_handle_t *)&s->idle, NULL);
 	}
@@ -1011,8 +1201,13 @@ close_handles(struct session *s)
 void
 session_stop(struct session *s)
 {
+	s->reconnect = false;
+	s->keep_requests = false;
 	switch (s->state) {
 	case S_DEAD:
+		/* Dead but kept for a reconnect: now it is really over. */
+		fail_opens(s, "porthole is stopping");
+		close_handles(s);
 		return;
 	case S_READY:
 		fail_opens(s, "porthole is stopping");

@@ -13,6 +13,8 @@
 
 #include <libssh2.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <netinet/in.h>
 #include <uv.h>
 
 #include "option.h"
@@ -49,20 +51,44 @@ struct session_req {
 	LIBSSH2_CHANNEL *channel;   /* the result of an open */
 	LIBSSH2_LISTENER *listener; /* the result of a listen */
 	int bound_port;             /* the port the server listens on */
+	uint64_t queued_at;         /* loop time it was queued (set by the session) */
 	void (*done)(struct session_req *req, const char *why);
 };
 
 struct session_events {
 	void (*ready)(struct session *s, void *arg);
-	/* The connection is gone; exit_status is what porthole should exit with. */
-	void (*dead)(struct session *s, int exit_status, const char *why, void *arg);
+	/*
+	 * The connection is gone; exit_status is what porthole should exit with.
+	 * permanent: the host key or the credentials were refused, so trying
+	 * again would only fail again (or worse, ask again).
+	 */
+	void (*dead)(struct session *s, int exit_status, bool permanent, const char *why,
+	    void *arg);
 	void *arg;
+};
+
+/* What "porthole status" shows about the session. */
+struct session_info {
+	const char *state;     /* "connecting", "ready", ... */
+	long long connected_since; /* time(NULL) when it last became ready; 0 never */
+	int rtt_ms;            /* round trip of the last keepalive probe; -1 unknown */
+	unsigned reconnects;
+	char last_error[256];
+	char peer[INET6_ADDRSTRLEN + 8];
 };
 
 struct session *session_new(uv_loop_t *loop, const struct options *opt,
     const struct session_events *ev);
 /* Starts resolving and connecting. */
 void session_start(struct session *s);
+/*
+ * With reconnect set, a failure keeps queued channel opens (they wait up to
+ * 10 s for the next session) instead of failing them.
+ */
+void session_set_reconnect(struct session *s, bool reconnect);
+/* Connects again after a failure (ev->dead), with the same clients waiting. */
+void session_reconnect(struct session *s);
+void session_get_info(const struct session *s, struct session_info *out);
 /*
  * Stops: lets closing channels finish (briefly), disconnects, and closes
  * every handle; ev->dead is not called. free_session is called when the

@@ -629,7 +629,10 @@ relay_down_cb(const char *why, void *arg)
 	struct udpfwd *u = arg;
 	bool remote = false;
 
-	log_error("%s", why);
+	if (session_is_ready(u->session))
+		log_error("%s", why);
+	else
+		log_verbose("%s", why);
 	while (u->lru_head != NULL)
 		flow_free(u, u->lru_head, -1);
 	for (struct ulisten *l = u->listeners; l != NULL; l = l->next) {

@@ -54,6 +54,16 @@ function __porthole_hosts
     end | string match -rv '[*?!]|^$' | sort -u
 end
 
+# user@host for the token being completed, when it holds an '@'.
+function __porthole_user_hosts
+    set -l token (commandline -ct)
+    string match -q '*@*' -- $token; or return 0
+    set -l user (string replace -r '@[^@]*$' '' -- $token)
+    for h in (__porthole_hosts)
+        echo $user@$h
+    end
+end
+
 # Profile names: the first column of `porthole profiles`, with the -F given
 # on the line. Nothing if porthole is not on PATH or the file has errors.
 function __porthole_profiles
@@ -134,3 +144,4 @@ complete -c porthole -n '__porthole_wants_target; or __porthole_wants_check_arg'
     -a '(__porthole_profiles)' -d Profile
 complete -c porthole -n '__porthole_wants_target; or __porthole_wants_check_arg' \
     -a '(__porthole_hosts)' -d Host
+complete -c porthole -n __porthole_wants_target -a '(__porthole_user_hosts)' -d Host

@@ -509,6 +509,29 @@ class Sshd:
         self.proc.wait()
         return False, "no SSH banner within 10 s\n" + self.log()
 
+    # -- outages
+
+    def session_pids(self):
+        """The per-connection sshd processes (children of the listening sshd)."""
+        return _child_pids(self.proc.pid) if self.proc is not None else []
+
+    def stop_server(self):
+        """Kill sshd and every connection it serves, as a jump host that goes down."""
+        kids = self.session_pids()
+        self.proc.kill()
+        self.proc.wait()
+        for pid in kids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+    def start_server(self):
+        """Start sshd again on the same port with the same keys (the jump host is back)."""
+        ok, why = self._start()
+        if not ok:
+            raise TestFailure("sshd did not come back: " + why)
+
     # -- use
 
     def log(self):
