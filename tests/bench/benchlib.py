@@ -13,6 +13,10 @@ Reuses tests/lib/fixture.py (the throw-away sshd, Forwarder, free_port). Adds:
       reply    reads one byte, writes one byte, then closes;
       hold     writes one byte on accept and keeps the connection open; reads and
                discards; on each stdin line prints "<open connections> <bytes read>";
+      http     HTTP-ish: reads a request up to its empty line, answers a short
+               "HTTP/1.0 200" response at once, then closes;
+      delay U MS  a TCP relay to 127.0.0.1:U that holds every chunk MS ms in each
+               direction (a userspace stand-in for netem's delay; no bandwidth limit);
   - /proc readers (CPU time, VmRSS/VmHWM) and small statistics.
 
 The porthole under test is $PORTHOLE, else build-rel/porthole (a release build).
@@ -21,6 +25,8 @@ Run as a script only to serve: `python3 benchlib.py serve KIND ARGS...`.
 
 import os
 import platform
+import asyncio
+import collections
 import resource
 import selectors
 import socket
@@ -187,9 +193,10 @@ def raise_nofile(want):
 class Server:
     """A benchmark server in its own process: `ports` are what it listens on."""
 
-    def __init__(self, kind, *args):
-        self.proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "serve", kind,
-                                      *map(str, args)],
+    def __init__(self, kind, *args, wrap=()):
+        """wrap: a command prefix, e.g. ("ip", "netns", "exec", NAME) to serve in a netns."""
+        self.proc = subprocess.Popen([*wrap, sys.executable, os.path.abspath(__file__), "serve",
+                                      kind, *map(str, args)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                      bufsize=1)
         fx._children.append(self.proc)
@@ -343,6 +350,113 @@ def _serve_hold():
                     conns -= 1
 
 
+HTTP_RESPONSE = b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+
+def _serve_http():
+    """One thread, non-blocking: no thread start per connection in the way of a burst."""
+    raise_nofile(65536)
+    ls = _listener()
+    ls.setblocking(False)
+    sel = selectors.DefaultSelector()
+    sel.register(ls, selectors.EVENT_READ, None)
+    print(ls.getsockname()[1], flush=True)
+    while True:
+        for key, _ in sel.select():
+            if key.data is None:
+                while True:
+                    try:
+                        c, _ = ls.accept()
+                    except BlockingIOError:
+                        break
+                    c.setblocking(False)
+                    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    sel.register(c, selectors.EVENT_READ, [b""])
+                continue
+            c, req = key.fileobj, key.data
+            try:
+                b = c.recv(4096)
+            except OSError:
+                b = b""
+            req[0] += b
+            if b and b"\r\n\r\n" not in req[0]:
+                continue
+            sel.unregister(c)
+            if b:
+                try:
+                    c.send(HTTP_RESPONSE)  # small: the socket buffer takes it whole
+                except OSError:
+                    pass
+            c.close()  # the whole request was read: a FIN, not a RST
+
+
+class _DelayPipe:
+    """One direction of the delay relay: chunks leave `delay` s after they arrived, in order."""
+
+    def __init__(self, loop, writer, delay):
+        self.loop, self.writer, self.delay = loop, writer, delay
+        self.queue = collections.deque()  # (due, bytes, or None for EOF)
+        self.timer = None
+
+    def put(self, data):
+        self.queue.append((self.loop.time() + self.delay, data))
+        if self.timer is None:
+            self.timer = self.loop.call_at(self.queue[0][0], self._flush)
+
+    def _flush(self):
+        self.timer = None
+        now = self.loop.time()
+        while self.queue and self.queue[0][0] <= now:
+            _, data = self.queue.popleft()
+            try:
+                if data is None:
+                    if self.writer.can_write_eof():
+                        self.writer.write_eof()
+                else:
+                    self.writer.write(data)
+            except (OSError, RuntimeError):
+                self.queue.clear()
+                return
+        if self.queue:
+            self.timer = self.loop.call_at(self.queue[0][0], self._flush)
+
+
+async def _delay_conn(reader, writer, upstream_port, delay):
+    loop = asyncio.get_running_loop()
+    try:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", upstream_port)
+    except OSError:
+        writer.close()
+        return
+    for w in (writer, up_writer):
+        w.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    async def pump(src, pipe):
+        try:
+            while True:
+                data = await src.read(65536)
+                pipe.put(data or None)
+                if not data:
+                    return
+        except OSError:
+            pipe.put(None)
+
+    to_up, to_down = _DelayPipe(loop, up_writer, delay), _DelayPipe(loop, writer, delay)
+    await asyncio.gather(pump(reader, to_up), pump(up_reader, to_down))
+    await asyncio.sleep(delay + 0.05)  # let the last chunks and EOFs leave
+    for w in (writer, up_writer):
+        w.close()
+
+
+def _serve_delay(upstream_port, delay_ms):
+    async def main():
+        srv = await asyncio.start_server(
+            lambda r, w: _delay_conn(r, w, upstream_port, delay_ms / 1000.0), "127.0.0.1", 0)
+        print(srv.sockets[0].getsockname()[1], flush=True)
+        await srv.serve_forever()
+    asyncio.run(main())
+
+
 def _serve(argv):
     kind = argv[0]
     if kind == "bulk":
@@ -353,6 +467,10 @@ def _serve(argv):
         _serve_reply()
     elif kind == "hold":
         _serve_hold()
+    elif kind == "http":
+        _serve_http()
+    elif kind == "delay":
+        _serve_delay(int(argv[1]), float(argv[2]))
     else:
         sys.exit(f"unknown server kind {kind}")
 
@@ -364,4 +482,4 @@ if __name__ == "__main__":
         except (KeyboardInterrupt, BrokenPipeError):
             pass
     else:
-        sys.exit("usage: benchlib.py serve bulk N | byte | hold")
+        sys.exit("usage: benchlib.py serve bulk N | byte | reply | hold | http | delay PORT MS")

@@ -73,9 +73,20 @@ Profile broken
                 fx.check(fx.echo_roundtrip(port, data) == data,
                          f"porthole office: forward on {port} works")
             fx.check(fw.stop()[0] == 0, "SIGTERM: exit 0")
-        rc, out, err = run(sshd, ["-F", cfg, "-p", str(fx.free_port()), "office"])
+        dead = fx.free_port()
+        rc, out, err = run(sshd, ["-F", cfg, "-o", "Reconnect=no", "-p", str(dead), "office"])
         fx.check(rc == 255 and "cannot connect" in err,
                  "-p on the command line wins over the profile's Port (and fails here)", err)
+        p = subprocess.Popen([fx.porthole_path(), "-F", cfg, "-p", str(dead), "office"],
+                             env=fx.child_env(sshd), stderr=subprocess.PIPE, text=True,
+                             stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            _, err = p.communicate(timeout=3)
+        except subprocess.TimeoutExpired:
+            p.terminate()
+            _, err = p.communicate()
+        fx.check("reconnecting in" in err and p.returncode == 0,
+                 "a profile keeps trying (Reconnect defaults to yes for profiles)", err)
         rc, out, err = run(sshd, ["-F", cfg, "broken"])
         fx.check(rc == 2 and "profile 'broken' has no HostName" in err and f"{cfg}:" in err,
                  "a profile without HostName: exit 2 naming file:line", err)

@@ -1,0 +1,471 @@
+#!/usr/bin/env python3
+"""A burst of SOCKS5 connections through porthole -D vs ssh -D: time until all are served.
+
+--conns (default 100) SOCKS5 clients connect at once, each: greeting, CONNECT to an
+HTTP-ish server behind the jump host (benchlib `http`: answers a short response as soon as
+it has read the request), then a one-line request. Measured per burst: the time from the
+first connect() until every client has the first byte of its response ("all"), and per
+connection the time from its connect() to that byte (p50, p99 pooled over the bursts).
+porthole -D and ssh -D run side by side on one throw-away sshd and take turns, in
+alternating order, --reps bursts each; ratios porthole/ssh are printed at the end.
+
+Two scenarios:
+  loopback  sshd, target server and forwarders all on 127.0.0.1; "direct" (no proxy, the
+            same requests straight to the server) is the floor.
+  netem     RTT --rtt-ms (default 20) between the forwarders and the jump host: a network
+            namespace phb-jump-PID joined to this one by a veth pair on 10.203.0.0/30
+            (10.203.0.1 here, 10.203.0.2 in the namespace), `tc netem delay RTT/2` on both
+            ends; sshd (ListenAddress 10.203.0.2) and the target server run inside the
+            namespace (--rtt-ms 0: the same without netem, labelled "netns"). Needs root,
+            iproute2 and sch_netem; the namespace and the veth pair
+            are removed on exit, on SIGINT/SIGTERM/SIGHUP and on the watchdog (--budget).
+            Without netem the scenario is skipped (loopback only), unless --relay-fallback:
+            then the same RTT comes from a userspace relay in front of a loopback sshd
+            (benchlib `delay`: each chunk held RTT/2 in each direction, TCP ends on both sides
+            of it; labelled "relay", not netem).
+
+porthole opens channels one at a time (libssh2 keeps one open in flight per session), so
+with RTT r a burst of n takes about n*r through porthole and about r through ssh.
+
+  tests/bench/socks_burst.py [--conns N] [--reps R] [--rtt-ms MS] [--loopback-only]
+                             [--relay-fallback] [--budget S]
+"""
+
+import argparse
+import errno
+import os
+import selectors
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+import benchlib as bl
+from benchlib import fx
+
+NETNS_PREFIX = "phb-jump-"
+NS_NET = "10.203.0.0/30"
+HOST_IP, JUMP_IP = "10.203.0.1", "10.203.0.2"
+TARGET = "127.0.0.1"  # as the jump host sees the target server
+REQUEST = b"GET / HTTP/1.0\r\nHost: bench\r\n\r\n"
+BURST_TIMEOUT = 20.0
+WARMUP_CONNS = 10
+PAUSE = 0.3  # seconds between bursts, for the last channels to close
+
+
+class Budget(Exception):
+    pass
+
+
+# ---------------------------------------------------------------- the burst client
+
+
+class Conn:
+    __slots__ = ("sock", "state", "buf", "need", "t0", "t_open", "t_first", "error")
+
+
+def burst(proxy_port, target_port, n, socks=True, timeout=BURST_TIMEOUT):
+    """n clients at once through the SOCKS5 proxy on 127.0.0.1:proxy_port (or, socks=False,
+    straight to 127.0.0.1:target_port). Returns (all_s, [per-connection s], [open s], failed)."""
+    sel = selectors.DefaultSelector()
+    conns = []
+    start = time.perf_counter()
+    for _ in range(n):
+        c = Conn()
+        c.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        c.sock.setblocking(False)
+        c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        c.buf, c.need, c.t_open, c.t_first, c.error = b"", 0, None, None, None
+        c.t0 = time.perf_counter()
+        rc = c.sock.connect_ex(("127.0.0.1", proxy_port if socks else target_port))
+        if rc not in (0, errno.EINPROGRESS):
+            c.error = os.strerror(rc)
+            c.sock.close()
+        else:
+            c.state = "connecting"
+            sel.register(c.sock, selectors.EVENT_WRITE, c)
+        conns.append(c)
+    pending = sum(1 for c in conns if c.error is None)
+    deadline = start + timeout
+
+    def finish(c, error=None):
+        nonlocal pending
+        c.error = error
+        sel.unregister(c.sock)
+        c.sock.close()
+        pending -= 1
+
+    while pending:
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            break
+        for key, _ in sel.select(left):
+            c = key.data
+            try:
+                if c.state == "connecting":
+                    err = c.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                    if err:
+                        finish(c, os.strerror(err))
+                        continue
+                    if socks:
+                        c.sock.send(b"\x05\x01\x00")
+                        c.state, c.need = "method", 2
+                    else:
+                        c.sock.send(REQUEST)
+                        c.state, c.need = "response", 1
+                    sel.modify(c.sock, selectors.EVENT_READ, c)
+                    continue
+                data = c.sock.recv(4096)
+                if not data:
+                    finish(c, f"EOF in state {c.state}")
+                    continue
+                now = time.perf_counter()
+                c.buf += data
+                while c.buf and len(c.buf) >= c.need and c.state != "done":
+                    if c.state == "method":
+                        if c.buf[:2] != b"\x05\x00":
+                            raise ValueError(f"method reply {c.buf[:2]!r}")
+                        c.buf = c.buf[2:]
+                        c.sock.send(b"\x05\x01\x00\x01" + socket.inet_aton(TARGET) +
+                                    struct.pack(">H", target_port))
+                        c.state, c.need = "reply", 5
+                    elif c.state == "reply":
+                        if c.buf[1] != 0:
+                            raise ValueError(f"SOCKS reply code {c.buf[1]}")
+                        atyp = c.buf[3]
+                        size = {1: 10, 4: 22, 3: 7 + c.buf[4]}.get(atyp)
+                        if size is None:
+                            raise ValueError(f"SOCKS reply ATYP {atyp}")
+                        if len(c.buf) < size:
+                            c.need = size
+                            break
+                        c.buf = c.buf[size:]
+                        c.t_open = now
+                        c.sock.send(REQUEST)
+                        c.state, c.need = "response", 1
+                    elif c.state == "response":
+                        c.t_first = now
+                        c.state = "done"
+                if c.state == "done":
+                    finish(c)
+            except (OSError, ValueError) as e:
+                finish(c, repr(e))
+    for key in list(sel.get_map().values()):
+        key.data.error = key.data.error or f"no response in {timeout} s ({key.data.state})"
+        key.fileobj.close()
+    sel.close()
+    ok = [c for c in conns if c.error is None and c.t_first is not None]
+    failed = [c.error for c in conns if c not in ok]
+    all_s = max(c.t_first for c in ok) - start if ok and not failed else float("nan")
+    return (all_s, [c.t_first - c.t0 for c in ok],
+            [c.t_open - c.t0 for c in ok if c.t_open is not None], failed)
+
+
+# ---------------------------------------------------------------- the delayed jump host
+
+
+def ip(*args, check=True):
+    r = subprocess.run(["ip", *args], capture_output=True, text=True)
+    if check and r.returncode != 0:
+        raise RuntimeError(f"ip {' '.join(args)}: {r.stderr.strip()}")
+    return r
+
+
+class JumpNamespace:
+    """A network namespace joined to this one by a veth pair on NS_NET, with netem delay.
+
+    Only the addresses of this pair are involved: traffic to JUMP_IP goes to the namespace
+    this benchmark made, nowhere else."""
+
+    def __init__(self, one_way_ms):
+        pid = os.getpid()
+        self.name = f"{NETNS_PREFIX}{pid}"
+        self.veth_host, self.veth_ns = f"phb{pid}h"[:15], f"phb{pid}n"[:15]
+        self.one_way_ms = one_way_ms
+        self.made_ns = self.made_veth = False
+
+    def wrap(self):
+        return ("ip", "netns", "exec", self.name)
+
+    def setup(self):
+        """Raises RuntimeError naming what failed (netem missing included)."""
+        if os.geteuid() != 0:
+            raise RuntimeError("not root")
+        taken = ip("-4", "-o", "addr", "show").stdout
+        if any(a in taken for a in (f" {HOST_IP}/", f" {JUMP_IP}/")):
+            raise RuntimeError(f"{HOST_IP} or {JUMP_IP} is already in use on this host")
+        ip("netns", "add", self.name)
+        self.made_ns = True
+        ip("link", "add", self.veth_host, "type", "veth", "peer", "name", self.veth_ns,
+           "netns", self.name)
+        self.made_veth = True
+        ip("addr", "add", f"{HOST_IP}/30", "dev", self.veth_host)
+        ip("link", "set", self.veth_host, "up")
+        ip("-n", self.name, "addr", "add", f"{JUMP_IP}/30", "dev", self.veth_ns)
+        ip("-n", self.name, "link", "set", self.veth_ns, "up")
+        ip("-n", self.name, "link", "set", "lo", "up")
+        if float(self.one_way_ms) == 0:
+            return  # --rtt-ms 0: the namespace and veth pair without netem
+        for ns_args, dev in (((), self.veth_host), (("-n", self.name), self.veth_ns)):
+            r = subprocess.run(["tc", *ns_args, "qdisc", "add", "dev", dev, "root", "netem",
+                                "delay", f"{self.one_way_ms}ms"], capture_output=True, text=True)
+            if r.returncode != 0:
+                raise RuntimeError(f"tc qdisc add dev {dev} root netem delay "
+                                   f"{self.one_way_ms}ms: {r.stderr.strip()} "
+                                   "(the kernel needs sch_netem)")
+
+    def cleanup(self):
+        if self.made_veth:
+            ip("link", "del", self.veth_host, check=False)  # takes its peer with it
+            self.made_veth = False
+        if self.made_ns:
+            ip("netns", "del", self.name, check=False)
+            self.made_ns = False
+
+
+class NsSshd(fx.Sshd):
+    """The fixture's sshd (same config), inside a network namespace on ListenAddress host."""
+
+    def __init__(self, ns, host, **kw):
+        super().__init__(**kw)
+        self.ns, self.host = ns, host
+
+    def _start(self):
+        log = open(self.log_path, "w")
+        # `ip netns exec` execs sshd in place: self.proc.pid is sshd's pid.
+        self.proc = subprocess.Popen([*self.ns.wrap(), fx.SSHD, "-D", "-e", "-f",
+                                      self.config_path],
+                                     stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        log.close()
+        fx._children.append(self.proc)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False, self.log()
+            try:
+                with socket.create_connection((self.host, self.port), timeout=2) as s:
+                    s.settimeout(2)
+                    if fx.recv_line(s).startswith(b"SSH-"):
+                        return True, ""
+            except OSError:
+                time.sleep(0.05)
+        self.proc.kill()
+        self.proc.wait()
+        return False, "no SSH banner within 10 s\n" + self.log()
+
+
+def tcp_rtt_ms(host, port, n=5):
+    """Median time of a TCP connect() (one SYN / SYN-ACK round trip) in ms."""
+    xs = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        with socket.create_connection((host, port), timeout=5):
+            xs.append((time.perf_counter() - t0) * 1000)
+    return bl.median(xs)
+
+
+# ---------------------------------------------------------------- one scenario
+
+
+def start_forwarders(sshd, port=None, known_hosts=None):
+    """porthole -D and ssh -D on free local ports; returns {tool: (forwarder, port)}."""
+    out = {}
+    for tool in ("porthole", "ssh"):
+        p = fx.free_port()
+        args = ["-D", f"127.0.0.1:{p}"]
+        kw = dict(port=port, known_hosts=known_hosts)
+        fw = (bl.porthole_forwarder(sshd, args, **kw) if tool == "porthole"
+              else bl.SshForwarder(sshd, args, **kw))
+        if not fx.wait_listening(p, 10):
+            raise RuntimeError(f"{tool} -D {p} not listening:\n{fw.stderr()}")
+        out[tool] = (fw, p)
+    return out
+
+
+def run_scenario(label, fwds, target_port, args, direct=False):
+    """Warm up, then --reps bursts per tool in alternating order. Returns results per tool."""
+    tools = list(fwds) + (["direct"] if direct else [])
+    res = {t: {"all": [], "lat": [], "open": [], "failed": 0, "errors": []} for t in tools}
+
+    def one(tool, n, record=True):
+        if tool == "direct":
+            r = burst(0, target_port, n, socks=False)
+        else:
+            r = burst(fwds[tool][1], target_port, n)
+        all_s, lat, opens, failed = r
+        if record:
+            d = res[tool]
+            d["all"].append(all_s)
+            d["lat"] += lat
+            d["open"] += opens
+            d["failed"] += len(failed)
+            d["errors"] += failed[:3]
+            print(f"  {label:9} {tool:9} all {all_s * 1000:8.1f} ms   p50 "
+                  f"{bl.percentile(lat, 50) * 1000 if lat else float('nan'):8.1f} ms   "
+                  f"failed {len(failed)}", flush=True)
+        time.sleep(PAUSE)
+
+    for tool in tools:
+        one(tool, WARMUP_CONNS, record=False)
+    for rep in range(args.reps):
+        for tool in (tools if rep % 2 == 0 else tools[::-1]):
+            one(tool, args.conns)
+    for tool, (fw, _) in fwds.items():
+        if not fw.alive():
+            raise RuntimeError(f"{tool} died:\n{fw.stderr()}")
+    return res
+
+
+def summarize(label, res, rtt_ms=None):
+    rows = {}
+    for tool, d in res.items():
+        lat = [x * 1000 for x in d["lat"]]
+        opens = [x * 1000 for x in d["open"]]
+        alls = [x * 1000 for x in d["all"]]
+        rows[tool] = dict(
+            all_med=bl.median(alls), all_min=min(alls), all_max=max(alls),
+            p50=bl.percentile(lat, 50) if lat else float("nan"),
+            p99=bl.percentile(lat, 99) if lat else float("nan"),
+            open_p50=bl.percentile(opens, 50) if opens else float("nan"),
+            failed=d["failed"], errors=d["errors"])
+    for tool, r in rows.items():
+        extra = ""
+        if rtt_ms:
+            extra = f" {r['all_med'] / rtt_ms:7.1f}"
+        print(f"{label:9} {tool:9} {r['all_med']:9.1f} {r['all_min']:9.1f} {r['all_max']:9.1f}"
+              f" {r['p50']:8.1f} {r['p99']:8.1f} {r['open_p50']:9.1f} {r['failed']:6}{extra}")
+        for e in r["errors"]:
+            print(f"  {tool} error: {e}")
+    return rows
+
+
+HEADER = (f"{'scenario':9} {'tool':9} {'all med':>9} {'all min':>9} {'all max':>9} "
+          f"{'p50':>8} {'p99':>8} {'open p50':>9} {'failed':>6}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--conns", type=int, default=100, help="connections per burst")
+    ap.add_argument("--reps", type=int, default=5, help="bursts per tool and scenario")
+    ap.add_argument("--rtt-ms", type=float, default=20.0, help="added round-trip time")
+    ap.add_argument("--loopback-only", action="store_true", help="skip the delayed scenario")
+    ap.add_argument("--relay-fallback", action="store_true",
+                    help="without netem, delay through a userspace relay instead")
+    ap.add_argument("--budget", type=int, default=170, help="watchdog, seconds")
+    args = ap.parse_args()
+
+    fx.porthole_path()
+    bl.raise_nofile(4 * args.conns + 1024)
+    ns = None
+
+    def on_signal(signum, frame):
+        raise SystemExit(f"killed by signal {signum}")
+
+    def on_alarm(signum, frame):
+        raise Budget(f"over the {args.budget} s budget")
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(args.budget)
+
+    print(bl.machine_line())
+    print(f"# socks_burst: {args.conns} SOCKS5 connections at once, {args.reps} bursts per tool "
+          f"and scenario; times in ms from connect() to the first response byte; "
+          f"'all' = until every connection has it", flush=True)
+    summary = {}
+    try:
+        # ------------------------------------------------ loopback
+        with fx.Sshd(extra_config=bl.SSHD_CIPHER_CONFIG) as sshd, bl.Server("http") as srv:
+            fwds = start_forwarders(sshd)
+            try:
+                summary["loopback"] = (run_scenario("loopback", fwds, srv.ports[0], args,
+                                                    direct=True), None)
+            finally:
+                for fw, _ in fwds.values():
+                    fw.stop()
+
+        # ------------------------------------------------ delayed
+        if not args.loopback_only:
+            half = args.rtt_ms / 2
+            ns = JumpNamespace(f"{half:g}")
+            label = "netem" if half else "netns"
+            try:
+                ns.setup()
+            except RuntimeError as e:
+                ns.cleanup()
+                ns = None
+                print(f"# netem scenario unavailable: {e}", flush=True)
+                if not args.relay_fallback:
+                    print("# falling back to loopback only (--relay-fallback: a userspace "
+                          "delay relay instead)", flush=True)
+                    label = None
+                else:
+                    label = "relay"
+                    print(f"# using a userspace delay relay: {half:g} ms each way, in front of "
+                          f"a loopback sshd (not netem)", flush=True)
+            if label in ("netem", "netns"):
+                with NsSshd(ns, JUMP_IP, extra_config=bl.SSHD_CIPHER_CONFIG) as sshd, \
+                        bl.Server("http", wrap=ns.wrap()) as srv:
+                    rtt = tcp_rtt_ms(JUMP_IP, sshd.port)
+                    print(f"# {label}: TCP connect to the jump host {rtt:.1f} ms (nominal RTT "
+                          f"{args.rtt_ms:g} ms)", flush=True)
+                    fwds = start_forwarders(sshd)
+                    try:
+                        summary[label] = (run_scenario(label, fwds, srv.ports[0], args),
+                                          args.rtt_ms or None)
+                    finally:
+                        for fw, _ in fwds.values():
+                            fw.stop()
+            elif label == "relay":
+                with fx.Sshd(extra_config=bl.SSHD_CIPHER_CONFIG) as sshd, \
+                        bl.Server("http") as srv, bl.Server("delay", sshd.port, half) as relay:
+                    rport = relay.ports[0]
+                    kh = sshd.write_known_hosts(
+                        "known_hosts.relay", [f"[{sshd.host}]:{rport} {line}"
+                                              for line in sshd.hostkey_pubs])
+                    t0 = time.perf_counter()
+                    with socket.create_connection(("127.0.0.1", rport), timeout=5) as s:
+                        fx.recv_line(s)
+                    oneway = (time.perf_counter() - t0) * 1000
+                    print(f"# {label}: sshd's banner arrives through the relay after "
+                          f"{oneway:.1f} ms (one way; nominal RTT {args.rtt_ms:g} ms)", flush=True)
+                    fwds = start_forwarders(sshd, port=rport, known_hosts=kh)
+                    try:
+                        summary[label] = (run_scenario(label, fwds, srv.ports[0], args),
+                                          args.rtt_ms)
+                    finally:
+                        for fw, _ in fwds.values():
+                            fw.stop()
+    finally:
+        signal.alarm(0)
+        if ns is not None:
+            ns.cleanup()
+
+    print()
+    print("all = until every connection of a burst has its first byte (median, min, max of the "
+          "bursts); p50/p99 per connection over all bursts; open = connect() to the SOCKS "
+          "reply; ms")
+    extra = f" {'all/RTT':>7}"
+    print(HEADER + extra)
+    rows = {}
+    for label, (res, rtt) in summary.items():
+        rows[label] = summarize(label, res, rtt)
+    for label, r in rows.items():
+        p, s = r["porthole"], r["ssh"]
+        print(f"ratio porthole/ssh, {label}: all {bl.ratio(p['all_med'], s['all_med']):.2f}, "
+              f"p50 {bl.ratio(p['p50'], s['p50']):.2f}, p99 {bl.ratio(p['p99'], s['p99']):.2f}"
+              + (f"; porthole - ssh = {p['all_med'] - s['all_med']:.0f} ms"
+                 f" = {(p['all_med'] - s['all_med']) / summary[label][1]:.1f} RTT"
+                 if summary[label][1] else ""))
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Budget as e:
+        sys.exit(f"socks_burst: {e}")
