@@ -320,9 +320,6 @@ main(int argc, char **argv)
 	uv_timer_init(&app.loop, &app.reconnect);
 	app.reconnect.data = &app;
 	srand((unsigned)getpid() ^ (unsigned)time(NULL));
-	/* Profiles are meant to stay up; a one-line forward ends with its session. */
-	if (app.settings.opt.reconnect == -1)
-		app.settings.opt.reconnect = app.settings.profile != NULL;
 	session_set_reconnect(app.session, app.settings.opt.reconnect == 1);
 	uv_signal_init(&app.loop, &app.sigint);
 	uv_signal_init(&app.loop, &app.sigterm);

@@ -106,6 +106,8 @@ settings_load(struct settings *st, int argc, char **argv, char *err, size_t errl
 	r = cli_parse_command(argc, argv, &first, &st->cli, err, errlen);
 	if (first.log_level != -1)
 		log_set_level((enum log_level)first.log_level);
+	/* Whether -l and -p were given: they beat user@ and :port, which beat the file. */
+	bool cli_user = first.user != NULL, cli_port = first.port != -1;
 	options_free(&first);
 	if (r == CLI_EXIT)
 		return SETTINGS_EXIT;
@@ -137,9 +139,27 @@ settings_load(struct settings *st, int argc, char **argv, char *err, size_t errl
 		st->opt.host = xstrdup(target);
 		log_debug("profile %s from %s", target, st->config.file);
 	} else if (target != NULL) {
-		if (cli_parse_destination(target, &st->opt, err, errlen) == -1)
+		struct options dest;
+		options_init(&dest);
+		if (cli_parse_destination(target, &dest, err, errlen) == -1) {
+			options_free(&dest);
 			return SETTINGS_USAGE;
+		}
+		free(st->opt.host);
+		st->opt.host = dest.host;
+		dest.host = NULL;
+		if (dest.user != NULL && !cli_user) {
+			free(st->opt.user);
+			st->opt.user = dest.user;
+			dest.user = NULL;
+		}
+		if (dest.port != -1 && !cli_port)
+			st->opt.port = dest.port;
+		options_free(&dest);
 	}
+	/* Profiles are meant to stay up; a one-line forward ends with its session. */
+	if (st->opt.reconnect == -1)
+		st->opt.reconnect = st->profile != NULL;
 	if (apply_ssh_config(&st->opt, err, errlen) == -1)
 		return SETTINGS_USAGE;
 	return SETTINGS_OK;

@@ -15,6 +15,7 @@
  * from 1; listener ids (BIND) from LISTENER_BASE, so ERROR frames for a flow
  * and for a listener cannot be confused.
  */
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +84,7 @@ struct udpfwd {
 	uint32_t next_flow, next_listener;
 	uint32_t idle_ms;
 	size_t max_flows;
+	bool gateway_ports;
 	uv_timer_t sweep;
 	uv_timer_t restart;
 	uint64_t last_start;
@@ -702,6 +704,20 @@ name_listener(struct ulisten *l)
 	    h6 ? "[" : "", s->host, h6 ? "]" : "", s->host_port);
 }
 
+/* A numeric loopback address (the UDP bind address must be numeric). */
+static bool
+is_loopback(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6);
+	return false;
+}
+
 static int
 bind_local(struct udpfwd *u, struct ulisten *l, const char *host, bool optional, char *err,
     size_t errlen)
@@ -768,6 +784,11 @@ udpfwd_add(struct udpfwd *u, const struct fwd_spec *spec, char *err, size_t errl
 		rc = bind_local(u, l, "127.0.0.1", false, err, errlen);
 		if (rc == 0)
 			rc = bind_local(u, l, "::1", true, err, errlen);
+	} else if (!u->gateway_ports && (spec_bind_is_wildcard(spec) || !is_loopback(spec->bind_host))) {
+		/* As for TCP: only loopback without GatewayPorts. */
+		snprintf(err, errlen, "%s: listening on %s needs -o GatewayPorts=yes", l->name,
+		    spec_bind_is_wildcard(spec) ? "every interface" : spec->bind_host);
+		rc = -2;
 	} else if (spec_bind_is_wildcard(spec)) {
 		rc = bind_local(u, l, "0.0.0.0", false, err, errlen);
 		if (rc == 0)
@@ -804,6 +825,7 @@ udpfwd_new(uv_loop_t *loop, struct session *s, const struct options *opt,
 	u->next_flow = 1;
 	u->next_listener = LISTENER_BASE;
 	u->idle_ms = idle * 1000;
+	u->gateway_ports = opt->gateway_ports == 1;
 	u->max_flows = opt->udp_max_flows > 0 ? (size_t)opt->udp_max_flows : DEFAULT_MAX_FLOWS;
 	u->relay = relaychan_new(loop, s, opt->relay_command ? opt->relay_command : "porthole relay",
 	    idle, (uint32_t)u->max_flows, &ev);

@@ -266,6 +266,22 @@ def tcp_rtt_ms(host, port, n=5):
     return bl.median(xs)
 
 
+def relay_rtt_ms(port, n=7):
+    """Median ms from connect() to the first response byte of the http server behind a delay
+    relay on port: one round trip through the relay (its upstream connect overlaps the
+    request's delay)."""
+    xs = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            s.sendall(REQUEST)
+            if not s.recv(1):
+                raise RuntimeError("delay relay: no response")
+            xs.append((time.perf_counter() - t0) * 1000)
+    return bl.median(xs)
+
+
 # ---------------------------------------------------------------- one scenario
 
 
@@ -415,7 +431,7 @@ def main():
                     fwds = start_forwarders(sshd)
                     try:
                         summary[label] = (run_scenario(label, fwds, srv.ports[0], args),
-                                          args.rtt_ms or None)
+                                          rtt if args.rtt_ms else None)
                     finally:
                         for fw, _ in fwds.values():
                             fw.stop()
@@ -426,16 +442,14 @@ def main():
                     kh = sshd.write_known_hosts(
                         "known_hosts.relay", [f"[{sshd.host}]:{rport} {line}"
                                               for line in sshd.hostkey_pubs])
-                    t0 = time.perf_counter()
-                    with socket.create_connection(("127.0.0.1", rport), timeout=5) as s:
-                        fx.recv_line(s)
-                    oneway = (time.perf_counter() - t0) * 1000
-                    print(f"# {label}: sshd's banner arrives through the relay after "
-                          f"{oneway:.1f} ms (one way; nominal RTT {args.rtt_ms:g} ms)", flush=True)
+                    with bl.Server("delay", srv.ports[0], half) as probe:
+                        rtt = relay_rtt_ms(probe.ports[0])
+                    print(f"# {label}: a request through a second such relay is answered after "
+                          f"{rtt:.1f} ms (nominal RTT {args.rtt_ms:g} ms; the rest is the "
+                          f"relay's own cost)", flush=True)
                     fwds = start_forwarders(sshd, port=rport, known_hosts=kh)
                     try:
-                        summary[label] = (run_scenario(label, fwds, srv.ports[0], args),
-                                          args.rtt_ms)
+                        summary[label] = (run_scenario(label, fwds, srv.ports[0], args), rtt)
                     finally:
                         for fw, _ in fwds.values():
                             fw.stop()
@@ -447,7 +461,7 @@ def main():
     print()
     print("all = until every connection of a burst has its first byte (median, min, max of the "
           "bursts); p50/p99 per connection over all bursts; open = connect() to the SOCKS "
-          "reply; ms")
+          "reply; ms; all/RTT in the measured RTT of the scenario")
     extra = f" {'all/RTT':>7}"
     print(HEADER + extra)
     rows = {}
