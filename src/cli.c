@@ -20,6 +20,7 @@ static const char usage_text[] =
     "       porthole [options] PROFILE         a Profile in the config file\n"
     "       porthole profiles                  list the profiles\n"
     "       porthole check [PROFILE|destination]  print the effective settings\n"
+    "       porthole status [NAME] [--json]    what running instances are doing\n"
     "       porthole relay [--permit-open H:P] [--permit-listen A:P]  the UDP relay end\n"
     "\n"
     "Keeps one SSH session to the jump host and carries every forward over it.\n"
@@ -112,6 +113,7 @@ cli_parse_command(int argc, char **argv, struct options *o, struct cli *cl, char
 	static const struct option longopts[] = {
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
+		{"json", no_argument, NULL, 'J'},
 		{NULL, 0, NULL, 0},
 	};
 	int verbose = 0, quiet = 0, c;
@@ -160,6 +162,9 @@ cli_parse_command(int argc, char **argv, struct options *o, struct cli *cl, char
 		case 'F':
 			cl->config_file = optarg;
 			break;
+		case 'J':
+			cl->json = true;
+			break;
 		case 'N':
 		case 'T':
 			/* ssh habits: porthole never runs a command or asks for a tty. */
@@ -199,6 +204,13 @@ cli_parse_command(int argc, char **argv, struct options *o, struct cli *cl, char
 	} else if (optind < argc && strcmp(argv[optind], "check") == 0) {
 		cl->command = CMD_CHECK;
 		optind++;
+	} else if (optind < argc && strcmp(argv[optind], "status") == 0) {
+		cl->command = CMD_STATUS;
+		optind++;
+	}
+	if (cl->json && cl->command != CMD_STATUS) {
+		snprintf(err, errlen, "--json goes with 'porthole status'");
+		return CLI_USAGE;
 	}
 	if (optind < argc)
 		cl->target = argv[optind++];

@@ -4,6 +4,7 @@
 #ifndef PORTHOLE_CLI_H
 #define PORTHOLE_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "option.h"
@@ -18,6 +19,7 @@ enum cli_command {
 	CMD_RUN,      /* porthole [options] destination|PROFILE */
 	CMD_PROFILES, /* porthole profiles */
 	CMD_CHECK,    /* porthole check [PROFILE|destination] */
+	CMD_STATUS,   /* porthole status [NAME] [--json] */
 };
 
 /* What the command line asks for, besides the options. Strings point into argv. */
@@ -25,6 +27,7 @@ struct cli {
 	enum cli_command command;
 	const char *target;      /* the profile or destination word; NULL if none */
 	const char *config_file; /* -F */
+	bool json;               /* status --json */
 };
 
 /*

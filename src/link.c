@@ -247,6 +247,7 @@ pump_up(struct link *l)
 		if (n > 0) {
 			buf_consume(&l->upbuf, (size_t)n);
 			l->bytes_up += (uint64_t)n;
+			l->list->bytes_up += (uint64_t)n;
 			continue;
 		}
 		if (n == 0 || n == LIBSSH2_ERROR_EAGAIN) {
@@ -315,6 +316,7 @@ pump_down(struct link *l)
 				return -1;
 			}
 			l->bytes_down += (uint64_t)n;
+			l->list->bytes_down += (uint64_t)n;
 			moved += (size_t)n;
 			continue;
 		}

@@ -19,6 +19,19 @@ struct link_list {
 	unsigned count;
 	unsigned next_id;
 	uint64_t total;
+	uint64_t bytes_up, bytes_down; /* moved by every link, closed or open */
+};
+
+/* What "porthole status" shows about one forward. */
+struct fwd_stats {
+	const char *name;  /* "-L 8080:intranet:80" */
+	const char *state; /* "listening", "requesting", "refused", ... */
+	int port;          /* -R: the port the server listens on; else 0 */
+	unsigned open;     /* connections (or UDP flows) now */
+	uint64_t total;    /* connections since start */
+	uint64_t bytes_up, bytes_down;
+	uint64_t drops;    /* UDP: datagrams dropped */
+	bool udp;
 };
 
 /*

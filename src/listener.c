@@ -217,3 +217,15 @@ listener_close(struct listener *l)
 	if (l->open_handles == 0)
 		free(l);
 }
+
+void
+listener_stats(const struct listener *l, struct fwd_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->name = l->name;
+	out->state = "listening";
+	out->open = l->links.count;
+	out->total = l->links.total;
+	out->bytes_up = l->links.bytes_up;
+	out->bytes_down = l->links.bytes_down;
+}

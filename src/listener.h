@@ -11,6 +11,7 @@
 #include "option.h"
 #include "session.h"
 #include "spec.h"
+#include "link.h"
 
 struct udpfwd;
 
@@ -29,6 +30,8 @@ enum listener_error {
 enum listener_error listener_open(uv_loop_t *loop, const struct fwd_spec *spec,
     const struct options *opt, struct session *s, struct udpfwd *udp, struct listener **out,
     char *err, size_t errlen);
+
+void listener_stats(const struct listener *l, struct fwd_stats *out);
 
 /* Stops accepting, closes every link; the listener frees itself when closed. */
 void listener_close(struct listener *l);

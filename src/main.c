@@ -22,6 +22,10 @@
 #include "session.h"
 #include "settings.h"
 #include "udpfwd.h"
+#include "ctlsock.h"
+#include "hostkey.h"
+#include "status.h"
+#include "xmalloc.h"
 
 enum {
 	EXIT_OK = 0,
@@ -39,6 +43,9 @@ struct app {
 	struct rforward **rforwards;
 	size_t n_rforwards;
 	struct udpfwd *udp; /* every /udp forward, and the relay; NULL if none */
+	struct ctlsock *control;
+	char name[512];     /* the profile, or user@host:port, for status */
+	time_t started;
 	size_t n_failed;    /* forwards that could not be set up */
 	uv_signal_t sigint, sigterm;
 	uv_timer_t reconnect;  /* the backoff before the next connection attempt */
@@ -63,6 +70,8 @@ app_stop(struct app *app, int status)
 	app->n_rforwards = 0;
 	udpfwd_close(app->udp);
 	app->udp = NULL;
+	ctlsock_close(app->control);
+	app->control = NULL;
 	if (app->session != NULL)
 		session_stop(app->session);
 	uv_close((uv_handle_t *)&app->sigint, NULL);
@@ -167,6 +176,61 @@ static void
 on_udp_failed(const char *why, void *arg)
 {
 	forward_failed(arg, why);
+}
+
+static void
+status_cb(struct buf *out, bool json, void *arg)
+{
+	struct app *app = arg;
+	struct status_view v = {app->name, (long long)getpid(), app->started, app->session,
+	    app->listeners, app->n_listeners, app->rforwards, app->n_rforwards, app->udp};
+
+	status_report(&v, out, json);
+}
+
+/*
+ * The control socket. A profile has at most one instance: a live socket of
+ * the same name means it runs already. Without a usable socket directory
+ * porthole still runs, just without status.
+ */
+static int
+open_control(struct app *app)
+{
+	const struct options *o = &app->settings.opt;
+	bool profile = app->settings.profile != NULL;
+	char file[600], err[1024], *path;
+
+	if (profile)
+		snprintf(app->name, sizeof(app->name), "%s", o->host);
+	else
+		snprintf(app->name, sizeof(app->name), "%s%s%s:%d", o->user ? o->user : "",
+		    o->user ? "@" : "", o->host, o->port > 0 ? o->port : 22);
+	if (o->control_path != NULL) {
+		path = hostkey_expand_path(o->control_path);
+	} else {
+		char *dir = ctlsock_dir();
+		if (ctlsock_prepare_dir(dir, err, sizeof(err)) == -1) {
+			log_info("no control socket: %s", err);
+			free(dir);
+			return 0;
+		}
+		status_socket_name(app->name, profile, file, sizeof(file));
+		path = xmalloc(strlen(dir) + strlen(file) + 2);
+		sprintf(path, "%s/%s", dir, file);
+		free(dir);
+	}
+	int rc = ctlsock_open(&app->loop, path, status_cb, app, &app->control, err, sizeof(err));
+	if (rc == -2) {
+		log_error("%s is already running (control socket %s)", app->name, path);
+		free(path);
+		return -1;
+	}
+	if (rc == -1)
+		log_info("no control socket: %s", err);
+	else
+		log_debug("control socket %s", path);
+	free(path);
+	return 0;
 }
 
 static void
@@ -299,6 +363,11 @@ main(int argc, char **argv)
 		options_print(&app.settings.opt, stdout);
 		settings_free(&app.settings);
 		return EXIT_OK;
+	case CMD_STATUS: {
+		int rc = status_command(app.settings.cli.target, app.settings.cli.json);
+		settings_free(&app.settings);
+		return rc;
+	}
 	case CMD_RUN:
 		break;
 	}
@@ -327,7 +396,10 @@ main(int argc, char **argv)
 	uv_signal_start(&app.sigint, signal_cb, SIGINT);
 	uv_signal_start(&app.sigterm, signal_cb, SIGTERM);
 
-	if (open_forwards(&app) == EXIT_OK)
+	app.started = time(NULL);
+	if (open_control(&app) == -1)
+		app_stop(&app, EXIT_RUNTIME);
+	else if (open_forwards(&app) == EXIT_OK)
 		session_start(app.session);
 	uv_run(&app.loop, UV_RUN_DEFAULT);
 

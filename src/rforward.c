@@ -34,6 +34,7 @@ struct rforward {
 	LIBSSH2_LISTENER *listener;
 	struct link_list links;
 	bool ever_listened; /* a refusal after a reconnect is the old session's port */
+	int bound_port;
 	unsigned retries;
 	uv_timer_t retry;
 	rforward_failed_cb failed;
@@ -110,6 +111,7 @@ listen_done(struct session_req *req, const char *why)
 	}
 	rf->listener = req->listener;
 	rf->state = RF_LISTENING;
+	rf->bound_port = req->bound_port;
 	if (rf->ever_listened)
 		log_info("%s: listening again", rf->name);
 	rf->ever_listened = true;
@@ -190,4 +192,20 @@ rforward_close(struct rforward *rf)
 	session_remove_client(rf->session, &rf->client);
 	link_abort_all(&rf->links);
 	uv_close((uv_handle_t *)&rf->retry, free_cb);
+}
+
+void
+rforward_stats(const struct rforward *rf, struct fwd_stats *out)
+{
+	static const char *const names[] = {"waiting for the session", "requesting", "listening",
+	    "refused"};
+
+	memset(out, 0, sizeof(*out));
+	out->name = rf->name;
+	out->state = rf->retries > 0 ? "retrying (port still held)" : names[rf->state];
+	out->port = rf->state == RF_LISTENING ? rf->bound_port : 0;
+	out->open = rf->links.count;
+	out->total = rf->links.total;
+	out->bytes_up = rf->links.bytes_up;
+	out->bytes_down = rf->links.bytes_down;
 }

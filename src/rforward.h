@@ -9,6 +9,7 @@
 
 #include "session.h"
 #include "spec.h"
+#include "link.h"
 
 struct rforward;
 
@@ -19,6 +20,8 @@ struct rforward *rforward_new(uv_loop_t *loop, struct session *s, const struct f
     rforward_failed_cb failed, void *arg);
 /* Asks the server to listen; call once the session is ready. */
 void rforward_start(struct rforward *rf);
+void rforward_stats(const struct rforward *rf, struct fwd_stats *out);
+
 /* Closes the links and frees rf (the server stops listening when the session ends). */
 void rforward_close(struct rforward *rf);
 

@@ -15,9 +15,8 @@
 #include "sshconfig.h"
 #include "xmalloc.h"
 
-/* $XDG_CONFIG_HOME/porthole/config, else ~/.config/porthole/config. */
-static char *
-default_config_path(void)
+char *
+settings_default_config_path(void)
 {
 	const char *xdg = getenv("XDG_CONFIG_HOME");
 	char *path;
@@ -39,7 +38,7 @@ load_config(struct settings *st)
 		config_load(&st->config, st->cli.config_file);
 		return;
 	}
-	path = default_config_path();
+	path = settings_default_config_path();
 	if (access(path, F_OK) == 0)
 		config_load(&st->config, path);
 	else
@@ -117,7 +116,7 @@ settings_load(struct settings *st, int argc, char **argv, char *err, size_t errl
 	load_config(st);
 	if (st->config.n_errors > 0)
 		return SETTINGS_CONFIG;
-	if (st->cli.command == CMD_PROFILES)
+	if (st->cli.command == CMD_PROFILES || st->cli.command == CMD_STATUS)
 		return SETTINGS_OK;
 
 	const char *target = st->cli.target;

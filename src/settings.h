@@ -32,6 +32,9 @@ enum settings_result settings_load(struct settings *st, int argc, char **argv, c
     size_t errlen);
 void settings_free(struct settings *st);
 
+/* $XDG_CONFIG_HOME/porthole/config, else ~/.config/porthole/config. Free it. */
+char *settings_default_config_path(void);
+
 /* "porthole profiles": one line per profile, name, destination and forwards. */
 void settings_print_profiles(const struct settings *st, FILE *out);
 

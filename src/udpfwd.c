@@ -54,6 +54,9 @@ struct ulisten {
 	struct sockaddr_storage target;
 	bool have_target;
 	uint64_t drops;
+	unsigned flows;  /* open now */
+	uint64_t total;  /* flows since start */
+	uint64_t bytes_up, bytes_down;
 };
 
 struct uflow {
@@ -218,6 +221,7 @@ flow_free(struct udpfwd *u, struct uflow *f, int reason)
 	}
 	lru_unlink(u, f);
 	u->n_flows--;
+	f->l->flows--;
 	/* No callback runs for a closing handle, so the flow can go now. */
 	if (f->own_sock)
 		uv_close((uv_handle_t *)f->sock, free_handle_cb);
@@ -237,6 +241,8 @@ flow_new(struct udpfwd *u, struct ulisten *l, uint32_t id)
 	f = xcalloc(1, sizeof(*f));
 	f->id = id;
 	f->l = l;
+	l->flows++;
+	l->total++;
 	f->id_next = u->by_id[hash_id(id)];
 	u->by_id[hash_id(id)] = f;
 	u->n_flows++;
@@ -286,6 +292,7 @@ local_recv_cb(uv_udp_t *sock, ssize_t n, const uv_buf_t *b, const struct sockadd
 		log_debug("%s: flow %u opened", l->name, f->id);
 	}
 	touch(u, f);
+	l->bytes_up += (uint64_t)n;
 	if (!relaychan_send(u->relay, FRAME_DATA, f->id, b->base, (size_t)n))
 		l->drops++;
 }
@@ -452,6 +459,7 @@ remote_recv_cb(uv_udp_t *sock, ssize_t n, const uv_buf_t *b, const struct sockad
 	if (n < 0 || from == NULL || u->closing || (flags & UV_UDP_PARTIAL))
 		return;
 	touch(u, f);
+	f->l->bytes_up += (uint64_t)n;
 	if (!relaychan_send(u->relay, FRAME_DATA, f->id, b->base, (size_t)n))
 		f->l->drops++;
 }
@@ -507,6 +515,7 @@ on_data(struct udpfwd *u, const struct frame *fr)
 	touch(u, f);
 	if (fr->len > FRAME_DATAGRAM_MAX)
 		return;
+	f->l->bytes_down += fr->len;
 	if (f->l->is_socks) {
 		/* The reply carries the destination's address, as RFC 1928 §7 says. */
 		static uint8_t wrapped[sizeof(f->reply_hdr) + FRAME_PAYLOAD_MAX];
@@ -865,4 +874,35 @@ udpfwd_close(struct udpfwd *u)
 	}
 	uv_close((uv_handle_t *)&u->sweep, handle_closed_cb);
 	uv_close((uv_handle_t *)&u->restart, handle_closed_cb);
+}
+
+size_t
+udpfwd_stats(const struct udpfwd *u, struct fwd_stats *out, size_t max)
+{
+	size_t n = 0;
+
+	for (const struct ulisten *l = u->listeners; l != NULL && n < max; l = l->next) {
+		if (l->is_socks)
+			continue;
+		struct fwd_stats *st = &out[n++];
+		memset(st, 0, sizeof(*st));
+		st->name = l->name;
+		st->udp = true;
+		st->state = !l->remote                  ? "listening" :
+			    l->bound                    ? "listening" :
+			    relaychan_is_up(u->relay)   ? "requesting" :
+							  "waiting for the relay";
+		st->open = l->flows;
+		st->total = l->total;
+		st->bytes_up = l->bytes_up;
+		st->bytes_down = l->bytes_down;
+		st->drops = l->drops;
+	}
+	return n;
+}
+
+uint64_t
+udpfwd_relay_drops(const struct udpfwd *u)
+{
+	return relaychan_drops(u->relay);
 }

@@ -11,6 +11,7 @@
 #include "option.h"
 #include "session.h"
 #include "spec.h"
+#include "link.h"
 
 struct udpfwd;
 
@@ -41,6 +42,11 @@ struct udp_assoc *udpfwd_associate(struct udpfwd *u, const struct sockaddr *loca
     size_t errlen);
 /* Ends an association (its TCP connection closed): its socket and flows go. */
 void udpfwd_dissociate(struct udpfwd *u, struct udp_assoc *a);
+
+/* Stats for each UDP forward (not SOCKS associations); returns how many were written. */
+size_t udpfwd_stats(const struct udpfwd *u, struct fwd_stats *out, size_t max);
+/* Datagrams dropped because the relay channel was backed up or down. */
+uint64_t udpfwd_relay_drops(const struct udpfwd *u);
 
 /* Closes every socket and flow; frees u once its handles are closed. */
 void udpfwd_close(struct udpfwd *u);

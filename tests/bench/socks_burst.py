@@ -66,20 +66,22 @@ class Conn:
     __slots__ = ("sock", "state", "buf", "need", "t0", "t_open", "t_first", "error")
 
 
-def burst(proxy_port, target_port, n, socks=True, timeout=BURST_TIMEOUT):
-    """n clients at once through the SOCKS5 proxy on 127.0.0.1:proxy_port (or, socks=False,
-    straight to 127.0.0.1:target_port). Returns (all_s, [per-connection s], [open s], failed)."""
+def burst(proxy_ports, target_port, n, socks=True, timeout=BURST_TIMEOUT):
+    """n clients at once through the SOCKS5 proxies on 127.0.0.1:proxy_ports, connection i
+    through proxy_ports[i % len] (or, socks=False, straight to 127.0.0.1:target_port).
+    Returns (all_s, [per-connection s], [open s], [errors])."""
     sel = selectors.DefaultSelector()
     conns = []
     start = time.perf_counter()
-    for _ in range(n):
+    for i in range(n):
         c = Conn()
         c.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         c.sock.setblocking(False)
         c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         c.buf, c.need, c.t_open, c.t_first, c.error = b"", 0, None, None, None
         c.t0 = time.perf_counter()
-        rc = c.sock.connect_ex(("127.0.0.1", proxy_port if socks else target_port))
+        port = proxy_ports[i % len(proxy_ports)] if socks else target_port
+        rc = c.sock.connect_ex(("127.0.0.1", port))
         if rc not in (0, errno.EINPROGRESS):
             c.error = os.strerror(rc)
             c.sock.close()
@@ -216,7 +218,19 @@ class JumpNamespace:
                                    f"{self.one_way_ms}ms: {r.stderr.strip()} "
                                    "(the kernel needs sch_netem)")
 
+    def kill_inside(self):
+        """SIGKILL what still runs in the namespace: only this script's servers and their
+        children (say, an sshd pre-auth child whose peer vanished with the veth pair)."""
+        if not self.made_ns:
+            return
+        for pid in ip("netns", "pids", self.name, check=False).stdout.split():
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
+
     def cleanup(self):
+        self.kill_inside()
         if self.made_veth:
             ip("link", "del", self.veth_host, check=False)  # takes its peer with it
             self.made_veth = False
@@ -285,19 +299,33 @@ def relay_rtt_ms(port, n=7):
 # ---------------------------------------------------------------- one scenario
 
 
-def start_forwarders(sshd, port=None, known_hosts=None):
-    """porthole -D and ssh -D on free local ports; returns {tool: (forwarder, port)}."""
+def start_forwarders(sshd, lanes, port=None, known_hosts=None):
+    """porthole -D and ssh -D on free local ports, and with lanes > 1 also `lanes` porthole
+    processes (separate SSH sessions) that share each burst round-robin: what several
+    sessions per profile would give. Returns {tool: [(forwarder, port), ...]}; the forwarders
+    are also in the returned list's order for stop_forwarders()."""
     out = {}
-    for tool in ("porthole", "ssh"):
-        p = fx.free_port()
-        args = ["-D", f"127.0.0.1:{p}"]
-        kw = dict(port=port, known_hosts=known_hosts)
-        fw = (bl.porthole_forwarder(sshd, args, **kw) if tool == "porthole"
-              else bl.SshForwarder(sshd, args, **kw))
-        if not fx.wait_listening(p, 10):
-            raise RuntimeError(f"{tool} -D {p} not listening:\n{fw.stderr()}")
-        out[tool] = (fw, p)
+    kw = dict(port=port, known_hosts=known_hosts)
+    for tool, count in (("porthole", 1), ("ssh", 1), (f"ph x{lanes}", lanes)):
+        if count < 2 and tool.startswith("ph x"):
+            continue
+        out[tool] = []
+        for _ in range(count):
+            p = fx.free_port()
+            args = ["-D", f"127.0.0.1:{p}"]
+            fw = (bl.SshForwarder(sshd, args, **kw) if tool == "ssh"
+                  else bl.porthole_forwarder(sshd, args, **kw))
+            out[tool].append((fw, p))
+            if not fx.wait_listening(p, 10):
+                raise RuntimeError(f"{tool} -D {p} not listening:\n{fw.stderr()}")
     return out
+
+
+def stop_forwarders(fwds):
+    for lst in fwds.values():
+        for fw, _ in lst:
+            if fw.proc is not None:
+                fw.stop()
 
 
 def run_scenario(label, fwds, target_port, args, direct=False):
@@ -309,7 +337,7 @@ def run_scenario(label, fwds, target_port, args, direct=False):
         if tool == "direct":
             r = burst(0, target_port, n, socks=False)
         else:
-            r = burst(fwds[tool][1], target_port, n)
+            r = burst([p for _, p in fwds[tool]], target_port, n)
         all_s, lat, opens, failed = r
         if record:
             d = res[tool]
@@ -328,9 +356,10 @@ def run_scenario(label, fwds, target_port, args, direct=False):
     for rep in range(args.reps):
         for tool in (tools if rep % 2 == 0 else tools[::-1]):
             one(tool, args.conns)
-    for tool, (fw, _) in fwds.items():
-        if not fw.alive():
-            raise RuntimeError(f"{tool} died:\n{fw.stderr()}")
+    for tool, lst in fwds.items():
+        for fw, _ in lst:
+            if not fw.alive():
+                raise RuntimeError(f"{tool} died:\n{fw.stderr()}")
     return res
 
 
@@ -369,6 +398,8 @@ def main():
     ap.add_argument("--loopback-only", action="store_true", help="skip the delayed scenario")
     ap.add_argument("--relay-fallback", action="store_true",
                     help="without netem, delay through a userspace relay instead")
+    ap.add_argument("--lanes", type=int, default=4,
+                    help="also N porthole processes sharing each burst (0: not)")
     ap.add_argument("--budget", type=int, default=170, help="watchdog, seconds")
     args = ap.parse_args()
 
@@ -382,8 +413,12 @@ def main():
     def on_alarm(signum, frame):
         raise Budget(f"over the {args.budget} s budget")
 
+    def on_int(signum, frame):
+        raise KeyboardInterrupt
+
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, on_signal)
+    signal.signal(signal.SIGINT, on_int)  # even when started with SIGINT ignored (`cmd &`)
     signal.signal(signal.SIGALRM, on_alarm)
     signal.alarm(args.budget)
 
@@ -395,13 +430,12 @@ def main():
     try:
         # ------------------------------------------------ loopback
         with fx.Sshd(extra_config=bl.SSHD_CIPHER_CONFIG) as sshd, bl.Server("http") as srv:
-            fwds = start_forwarders(sshd)
+            fwds = start_forwarders(sshd, args.lanes)
             try:
                 summary["loopback"] = (run_scenario("loopback", fwds, srv.ports[0], args,
                                                     direct=True), None)
             finally:
-                for fw, _ in fwds.values():
-                    fw.stop()
+                stop_forwarders(fwds)
 
         # ------------------------------------------------ delayed
         if not args.loopback_only:
@@ -428,13 +462,12 @@ def main():
                     rtt = tcp_rtt_ms(JUMP_IP, sshd.port)
                     print(f"# {label}: TCP connect to the jump host {rtt:.1f} ms (nominal RTT "
                           f"{args.rtt_ms:g} ms)", flush=True)
-                    fwds = start_forwarders(sshd)
+                    fwds = start_forwarders(sshd, args.lanes)
                     try:
                         summary[label] = (run_scenario(label, fwds, srv.ports[0], args),
                                           rtt if args.rtt_ms else None)
                     finally:
-                        for fw, _ in fwds.values():
-                            fw.stop()
+                        stop_forwarders(fwds)
             elif label == "relay":
                 with fx.Sshd(extra_config=bl.SSHD_CIPHER_CONFIG) as sshd, \
                         bl.Server("http") as srv, bl.Server("delay", sshd.port, half) as relay:
@@ -447,12 +480,11 @@ def main():
                     print(f"# {label}: a request through a second such relay is answered after "
                           f"{rtt:.1f} ms (nominal RTT {args.rtt_ms:g} ms; the rest is the "
                           f"relay's own cost)", flush=True)
-                    fwds = start_forwarders(sshd, port=rport, known_hosts=kh)
+                    fwds = start_forwarders(sshd, args.lanes, port=rport, known_hosts=kh)
                     try:
                         summary[label] = (run_scenario(label, fwds, srv.ports[0], args), rtt)
                     finally:
-                        for fw, _ in fwds.values():
-                            fw.stop()
+                        stop_forwarders(fwds)
     finally:
         signal.alarm(0)
         if ns is not None:
@@ -468,12 +500,16 @@ def main():
     for label, (res, rtt) in summary.items():
         rows[label] = summarize(label, res, rtt)
     for label, r in rows.items():
-        p, s = r["porthole"], r["ssh"]
-        print(f"ratio porthole/ssh, {label}: all {bl.ratio(p['all_med'], s['all_med']):.2f}, "
-              f"p50 {bl.ratio(p['p50'], s['p50']):.2f}, p99 {bl.ratio(p['p99'], s['p99']):.2f}"
-              + (f"; porthole - ssh = {p['all_med'] - s['all_med']:.0f} ms"
-                 f" = {(p['all_med'] - s['all_med']) / summary[label][1]:.1f} RTT"
-                 if summary[label][1] else ""))
+        rtt = summary[label][1]
+        s = r["ssh"]
+        for tool in (t for t in r if t not in ("ssh", "direct")):
+            p = r[tool]
+            name = tool.replace(" ", "")
+            print(f"ratio {name}/ssh, {label}: all {bl.ratio(p['all_med'], s['all_med']):.2f}, "
+                  f"p50 {bl.ratio(p['p50'], s['p50']):.2f}, "
+                  f"p99 {bl.ratio(p['p99'], s['p99']):.2f}"
+                  + (f"; {name} - ssh = {p['all_med'] - s['all_med']:.0f} ms"
+                     f" = {(p['all_med'] - s['all_med']) / rtt:.1f} RTT" if rtt else ""))
 
 
 if __name__ == "__main__":

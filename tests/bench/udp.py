@@ -102,15 +102,15 @@ def parse_result(text):
 class Path:
     """Where the client sends, what it binds, and which processes are the tunnel."""
 
-    def __init__(self, name, label, target, bind=None, client_pids=(), server_pids=(),
+    def __init__(self, name, label, target, bind=None, client_pids=tuple, server_pids=tuple,
                  sshd=None):
         self.name, self.label, self.target, self.bind = name, label, target, bind
         self.client_pids, self.server_pids, self.sshd = client_pids, server_pids, sshd
 
     def cpu(self):
         """CPU seconds so far of the tunnel's processes (client side, server side)."""
-        c = sum(bl.proc_cpu(p) for p in self.client_pids)
-        s = sum(bl.proc_cpu(p) for p in self.server_pids)
+        c = sum(bl.proc_cpu(p) for p in self.client_pids())
+        s = sum(bl.proc_cpu(p) for p in self.server_pids())
         if self.sshd is not None:
             s += bl.tree_cpu(self.sshd.proc.pid)
         return c, s
@@ -156,60 +156,79 @@ class UdpTunnel:
 
     def __init__(self, sshd, ub, bulk_source):
         self.kind = "udptunnel" if shutil.which("udptunnel") else "socat"
-        self.procs = []
-        self.echo = None
-        tserver = fx.free_port()
+        self.server = self.client = None
+        self.tserver = fx.free_port()
         self.tcp_local, self.bulk_local = fx.free_port(), fx.free_port()
         if self.kind == "udptunnel":
             # Server side: echo on 127.0.0.2:P answering to 127.0.0.1:P, where udptunnel -s
             # (bound to *:P) takes it. Client side: udptunnel -c bound to *:Q sends what it
             # decapsulates to 127.0.0.3:Q, where the client listens, sending to 127.0.0.1:Q.
-            port = fx.free_port()
-            self.echo = Echo(ub, bind=f"127.0.0.2:{port}", reply_to=f"127.0.0.1:{port}")
-            self.server = start(["udptunnel", "-s", str(tserver), f"127.0.0.2/{port}"],
-                                stdin=subprocess.DEVNULL)
+            self.uport = fx.free_port()
+            self.echo = Echo(ub, bind=f"127.0.0.2:{self.uport}",
+                             reply_to=f"127.0.0.1:{self.uport}")
             self.label = "udptunnel + ssh -L"
         else:
             self.echo = Echo(ub)
-            self.server = start(["socat", f"TCP4-LISTEN:{tserver},bind=127.0.0.1,reuseaddr",
-                                 f"UDP4:127.0.0.1:{self.echo.port}"], stdin=subprocess.DEVNULL)
             self.label = "socat UDP<->TCP + ssh -L (STAND-IN: udptunnel not installed)"
-        self.procs.append(self.server)
-        fx.wait_listening(tserver)
-        self.ssh = bl.SshForwarder(sshd, ["-L", f"{self.tcp_local}:127.0.0.1:{tserver}",
-                                          "-L", f"{self.bulk_local}:127.0.0.1:{bulk_source}"])
-        q = fx.free_port()
+        self.q = fx.free_port()
         if self.kind == "udptunnel":
-            self.client = start(["udptunnel", "-c", f"127.0.0.1/{self.tcp_local}",
-                                 f"127.0.0.3/{q}"], stdin=subprocess.DEVNULL)
-            self.target, self.bind = f"127.0.0.1:{q}", f"127.0.0.3:{q}"
+            self.target, self.bind = f"127.0.0.1:{self.q}", f"127.0.0.3:{self.q}"
         else:
-            self.client = start(["socat", f"UDP4-LISTEN:{q},bind=127.0.0.1,reuseaddr",
-                                 f"TCP4:127.0.0.1:{self.tcp_local}"], stdin=subprocess.DEVNULL)
-            self.target, self.bind = f"127.0.0.1:{q}", None
-        self.procs.append(self.client)
-        time.sleep(0.3)  # udptunnel -c connects at once; nothing prints when it has
+            self.target, self.bind = f"127.0.0.1:{self.q}", None
+        self._start_server()
+        self.ssh = bl.SshForwarder(sshd, ["-L", f"{self.tcp_local}:127.0.0.1:{self.tserver}",
+                                          "-L", f"{self.bulk_local}:127.0.0.1:{bulk_source}"])
+        self._start_client()
 
-    def path(self, sshd):
-        return Path("udptunnel", self.label, self.target, self.bind,
-                    client_pids=(self.ssh.proc.pid, self.client.pid),
-                    server_pids=(self.server.pid,), sshd=sshd)
+    def _start_server(self):
+        if self.kind == "udptunnel":
+            argv = ["udptunnel", "-s", str(self.tserver), f"127.0.0.2/{self.uport}"]
+        else:
+            argv = ["socat", f"TCP4-LISTEN:{self.tserver},bind=127.0.0.1,reuseaddr",
+                    f"UDP4:127.0.0.1:{self.echo.port}"]
+        self.server = start(argv, stdin=subprocess.DEVNULL)
+        if not fx.wait_listening(self.tserver):
+            raise RuntimeError(f"{argv[0]} does not listen on {self.tserver}")
 
-    def alive(self):
-        return self.ssh.alive() and all(p.poll() is None for p in self.procs)
+    def _start_client(self):
+        if self.kind == "udptunnel":
+            argv = ["udptunnel", "-c", f"127.0.0.1/{self.tcp_local}", f"127.0.0.3/{self.q}"]
+        else:
+            argv = ["socat", f"UDP4-LISTEN:{self.q},bind=127.0.0.1,reuseaddr",
+                    f"TCP4:127.0.0.1:{self.tcp_local}"]
+        self.client = start(argv, stdin=subprocess.DEVNULL)
+        time.sleep(0.3)  # udptunnel -c connects at once; nothing says when it has
 
-    def close(self):
-        for p in self.procs:
-            if p.poll() is None:
+    def restart(self):
+        """A fresh pair: udptunnel 1.1 handles one frame per wakeup of its TCP socket, so
+        after a burst it keeps a backlog of old datagrams for good (each new one pushes out
+        an old one). Every measurement starts from a clean tunnel."""
+        self._stop_pair()
+        self._start_server()
+        self._start_client()
+
+    def _stop_pair(self):
+        for p in (self.client, self.server):
+            if p is not None and p.poll() is None:
                 p.terminate()
                 try:
                     p.wait(2)
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
+
+    def path(self, sshd):
+        return Path("udptunnel", self.label, self.target, self.bind,
+                    client_pids=lambda: (self.ssh.proc.pid, self.client.pid),
+                    server_pids=lambda: (self.server.pid,), sshd=sshd)
+
+    def alive(self):
+        return self.ssh.alive() and all(p.poll() is None for p in (self.client, self.server))
+
+    def close(self):
+        self._stop_pair()
         self.ssh.stop()
-        if self.echo:
-            self.echo.close()
+        self.echo.close()
 
 
 # ---------------------------------------------------------------- part 2: behind bulk TCP
@@ -256,7 +275,7 @@ def summarize(args, res, bulk, labels):
             m = med[("rr", n, name)]
             add50 = None if name == "direct" else m["p50_us"] - d["p50_us"]
             add99 = None if name == "direct" else m["p99_us"] - d["p99_us"]
-            cpu = None if name == "direct" else 1e6 * m["tunnel_cpu"] / max(1, m["replies"])
+            cpu = None if name == "direct" else 1e6 * m["tunnel_cpu"] / max(1, m["all"])
             print(f"{n:>9} {name:10} {m['rate']:8.0f} {m['p50_us']:8.1f} {m['p99_us']:8.1f} "
                   f"{m['p999_us']:9.1f} {fmt(add50):>9} {fmt(add99):>9} {m['lost']:5.0f} "
                   f"{fmt(cpu):>12}")
@@ -336,39 +355,46 @@ def main():
             paths = {
                 "direct": Path("direct", "no tunnel", f"127.0.0.1:{echo.port}"),
                 "porthole": Path("porthole", "porthole -L .../udp", f"127.0.0.1:{lport}",
-                                 client_pids=(ph.proc.pid,), sshd=sshd),
+                                 client_pids=lambda: (ph.proc.pid,), sshd=sshd),
                 "udptunnel": ut.path(sshd),
             }
             labels = {k: v.label for k, v in paths.items()}
+
+            def fresh(name):
+                if name == "udptunnel":
+                    ut.restart()
+                wait_works(ub, paths[name])
+                return paths[name]
+
             for p in paths.values():
                 wait_works(ub, p)
             for r in range(args.reps):
                 print(f"# round {r + 1}", flush=True)
                 for n in args.inflight:
                     for name in PATHS:
-                        x = run_client(ub, paths[name], "rr", "-s", args.size, "-n", n, "-d",
+                        x = run_client(ub, fresh(name), "rr", "-s", args.size, "-n", n, "-d",
                                        args.seconds, "-w", "0.5")
                         res.setdefault(("rr", n, name), []).append(x)
                         print(f"  rr   {n:3} in flight  {name:10} {x['rate']:8.0f}/s  "
                               f"p50 {x['p50_us']:8.1f} us  p99 {x['p99_us']:8.1f} us  "
-                              f"lost {x['lost']:.0f}  tunnel CPU {x['tunnel_cpu']:.2f} s",
-                              flush=True)
+                              f"lost {x['lost']:.0f}  late {x['late']:.0f}  "
+                              f"tunnel CPU {x['tunnel_cpu']:.2f} s", flush=True)
                 for name in PATHS:
-                    x = run_client(ub, paths[name], "rate", "-s", args.size, "-R", args.rate,
+                    x = run_client(ub, fresh(name), "rate", "-s", args.size, "-R", args.rate,
                                    "-d", args.rate_seconds, "-D", "1")
                     res.setdefault(("rate", name), []).append(x)
                     print(f"  rate {args.rate:.0f}/s  {name:10} sent {x['sent']:.0f}  replies "
                           f"{x['replies']:.0f}  lost {x['lost']:.0f}  p50 {x['p50_us']:.1f} us  "
                           f"p99 {x['p99_us']:.1f} us", flush=True)
                 if args.bulk_bytes > 0:
-                    x = run_client(ub, paths["direct"], "rr", "-s", SMALL, "-n", "1", "-d",
+                    x = run_client(ub, fresh("direct"), "rr", "-s", SMALL, "-n", "1", "-d",
                                    args.seconds, "-w", "0.5")
                     bulk.setdefault(("direct", "idle"), []).append(x)
                     for name, port in (("porthole", tport), ("udptunnel", ut.bulk_local)):
-                        x = run_client(ub, paths[name], "rr", "-s", SMALL, "-n", "1", "-d",
+                        x = run_client(ub, fresh(name), "rr", "-s", SMALL, "-n", "1", "-d",
                                        args.seconds, "-w", "0.5")
                         bulk.setdefault((name, "idle"), []).append(x)
-                        y = small_rr_during(ub, paths[name], port, args.bulk_bytes)
+                        y = small_rr_during(ub, fresh(name), port, args.bulk_bytes)
                         bulk.setdefault((name, "bulk"), []).append(y)
                         print(f"  {SMALL}-byte rr  {name:10} idle p50 {x['p50_us']:.1f} p99 "
                               f"{x['p99_us']:.1f} us;  during bulk ({y['mibps']:.0f} MiB/s) "

@@ -29,10 +29,13 @@
  *	last replies. Lost = sent - distinct replies.
  *
  * Both clients print one line on stdout:
- *   sent=N replies=N lost=N late=N seconds=S rate=R p50_us=.. p90_us=.. p99_us=.. p999_us=..
- *   max_us=.. cpu=C
- * rate is replies per second; the percentiles are round-trip times; cpu is
- * this process's user+system seconds.
+ *   sent=N replies=N lost=N late=N all=N seconds=S rate=R p50_us=.. p90_us=.. p99_us=..
+ *   p999_us=.. max_us=.. cpu=C
+ * counted over the run without its warm-up: rate is replies per second, the
+ * percentiles are round-trip times, late counts replies that came after
+ * their request was given up (or duplicates); all is every reply, warm-up
+ * included (for CPU time per datagram); cpu is this process's user+system
+ * seconds.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -66,6 +69,7 @@ struct samples {
 
 struct stats {
 	uint64_t sent, replies, lost, late;
+	uint64_t all; /* replies, counted or not (warm-up, before a SIGUSR1) */
 	struct samples rtt;
 	double t0;
 };
@@ -273,9 +277,9 @@ report(struct client *c, double seconds, double cpu)
 
 	qsort(s->us, s->n, sizeof(*s->us), cmp_u32);
 	printf("sent=%" PRIu64 " replies=%" PRIu64 " lost=%" PRIu64 " late=%" PRIu64
-	       " seconds=%.3f rate=%.0f p50_us=%.1f p90_us=%.1f p99_us=%.1f p999_us=%.1f"
+	       " all=%" PRIu64 " seconds=%.3f rate=%.0f p50_us=%.1f p90_us=%.1f p99_us=%.1f p999_us=%.1f"
 	       " max_us=%.1f cpu=%.3f\n",
-	    c->st.sent, c->st.replies, c->st.lost, c->st.late, seconds,
+	    c->st.sent, c->st.replies, c->st.lost, c->st.late, c->st.all, seconds,
 	    seconds > 0 ? (double)c->st.replies / seconds : 0.0, pct(s, 50), pct(s, 90), pct(s, 99),
 	    pct(s, 99.9), pct(s, 100), cpu);
 	fflush(stdout);
@@ -411,6 +415,7 @@ rr_got(struct client *c, uint64_t seq, uint64_t slot, uint64_t sent, void *arg)
 		c->st.late++;
 		return 0;
 	}
+	c->st.all++;
 	if (sent >= c->record_from) {
 		c->st.replies++;
 		record(&c->st.rtt, now_ns() - sent);
@@ -451,7 +456,7 @@ run_rr(struct client *c, uint64_t inflight, double seconds, double warmup, doubl
 		}
 		if (reset_flag) {
 			reset_flag = 0;
-			memset(&c->st, 0, offsetof(struct stats, rtt));
+			memset(&c->st, 0, offsetof(struct stats, all));
 			c->st.rtt.n = 0;
 			c->record_from = t_count = t;
 			counting = true;
@@ -498,6 +503,7 @@ ol_got(struct client *c, uint64_t seq, uint64_t slot, uint64_t sent, void *arg)
 		return 0;
 	}
 	o->seen[seq / 8] |= (uint8_t)(1u << (seq % 8));
+	c->st.all++;
 	c->st.replies++;
 	record(&c->st.rtt, now_ns() - sent);
 	return 1;

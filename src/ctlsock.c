@@ -1,0 +1,306 @@
+/*
+ * Control socket server and client. The server answers each connection
+ * once: it reads one request line (at most CONTROL_LINE_MAX bytes, within
+ * CLIENT_TIMEOUT_MS), writes the answer and closes. A client that sends
+ * garbage gets "error: ..." and is closed; nothing it does reaches the
+ * forwards.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "ctlsock.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define CLIENT_TIMEOUT_MS 5000
+
+struct ctlsock {
+	uv_pipe_t server;
+	char *path;
+	ctlsock_report_fn report;
+	void *arg;
+};
+
+struct ctlclient {
+	uv_pipe_t pipe;
+	uv_timer_t timer;
+	uv_write_t write;
+	struct ctlsock *c;
+	char line[CONTROL_LINE_MAX];
+	size_t len;
+	struct buf answer;
+	int handles;
+	bool answered;
+};
+
+char *
+ctlsock_dir(void)
+{
+	const char *run = getenv("XDG_RUNTIME_DIR");
+	char *dir;
+
+	if (run != NULL && run[0] == '/') {
+		dir = xmalloc(strlen(run) + sizeof("/porthole"));
+		sprintf(dir, "%s/porthole", run);
+	} else {
+		dir = xmalloc(64);
+		snprintf(dir, 64, "/tmp/porthole-%u", (unsigned)getuid());
+	}
+	return dir;
+}
+
+int
+ctlsock_prepare_dir(const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (lstat(dir, &st) == -1) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 077) != 0) {
+		snprintf(err, errlen, "%s: not a private directory of ours (want mode 0700)", dir);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+client_closed_cb(uv_handle_t *h)
+{
+	struct ctlclient *cl = h->data;
+
+	if (--cl->handles == 0) {
+		buf_free(&cl->answer);
+		free(cl);
+	}
+}
+
+static void
+client_close(struct ctlclient *cl)
+{
+	if (!uv_is_closing((uv_handle_t *)&cl->pipe)) {
+		uv_close((uv_handle_t *)&cl->pipe, client_closed_cb);
+		uv_close((uv_handle_t *)&cl->timer, client_closed_cb);
+	}
+}
+
+static void
+written_cb(uv_write_t *req, int status)
+{
+	client_close(req->data);
+}
+
+static void
+answer(struct ctlclient *cl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+answer(struct ctlclient *cl, const char *fmt, ...)
+{
+	if (fmt != NULL) {
+		char text[512];
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(text, sizeof(text), fmt, ap);
+		va_end(ap);
+		buf_append(&cl->answer, text, strlen(text));
+	}
+	cl->answered = true;
+	uv_read_stop((uv_stream_t *)&cl->pipe);
+	uv_buf_t b = uv_buf_init(buf_head(&cl->answer), (unsigned)buf_len(&cl->answer));
+	cl->write.data = cl;
+	if (uv_write(&cl->write, (uv_stream_t *)&cl->pipe, &b, 1, written_cb) < 0)
+		client_close(cl);
+}
+
+static void
+alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+	struct ctlclient *cl = h->data;
+
+	b->base = cl->line + cl->len;
+	b->len = sizeof(cl->line) - cl->len;
+}
+
+static void
+read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *b)
+{
+	struct ctlclient *cl = stream->data;
+	struct control_request req;
+	const char *err;
+
+	if (cl->answered)
+		return;
+	if (n < 0) {
+		client_close(cl);
+		return;
+	}
+	cl->len += (size_t)n;
+	long used = control_parse(cl->line, cl->len, &req, &err);
+	if (used == 0)
+		return;
+	if (used < 0) {
+		log_debug("control socket: %s", err);
+		answer(cl, "error: %s\n", err);
+		return;
+	}
+	if (req.verb == CONTROL_PING) {
+		answer(cl, "pong\n");
+		return;
+	}
+	cl->c->report(&cl->answer, req.json, cl->c->arg);
+	answer(cl, NULL);
+}
+
+static void
+timeout_cb(uv_timer_t *t)
+{
+	client_close(t->data);
+}
+
+static void
+connection_cb(uv_stream_t *server, int status)
+{
+	struct ctlsock *c = server->data;
+	struct ctlclient *cl;
+
+	if (status < 0)
+		return;
+	cl = xcalloc(1, sizeof(*cl));
+	cl->c = c;
+	buf_init(&cl->answer);
+	uv_pipe_init(server->loop, &cl->pipe, 0);
+	uv_timer_init(server->loop, &cl->timer);
+	cl->pipe.data = cl->timer.data = cl;
+	cl->handles = 2;
+	if (uv_accept(server, (uv_stream_t *)&cl->pipe) < 0 ||
+	    uv_read_start((uv_stream_t *)&cl->pipe, alloc_cb, read_cb) < 0) {
+		client_close(cl);
+		return;
+	}
+	uv_timer_start(&cl->timer, timeout_cb, CLIENT_TIMEOUT_MS, 0);
+}
+
+/* Whether something answers on path (a live instance). */
+static bool
+alive(const char *path)
+{
+	struct sockaddr_un sun;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool up;
+
+	if (fd == -1)
+		return false;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	up = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	close(fd);
+	return up;
+}
+
+int
+ctlsock_open(uv_loop_t *loop, const char *path, ctlsock_report_fn report, void *arg,
+    struct ctlsock **out, char *err, size_t errlen)
+{
+	struct ctlsock *c;
+	int rc;
+
+	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		snprintf(err, errlen, "control socket path too long: %s", path);
+		return -1;
+	}
+	if (alive(path))
+		return -2;
+	if (unlink(path) == 0)
+		log_verbose("replaced a stale control socket %s", path);
+	c = xcalloc(1, sizeof(*c));
+	c->path = xstrdup(path);
+	c->report = report;
+	c->arg = arg;
+	uv_pipe_init(loop, &c->server, 0);
+	c->server.data = c;
+	mode_t old = umask(0177);
+	rc = uv_pipe_bind(&c->server, path);
+	umask(old);
+	if (rc == 0)
+		rc = uv_listen((uv_stream_t *)&c->server, 16, connection_cb);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", path, uv_strerror(rc));
+		c->path[0] = '\0'; /* nothing of ours to unlink */
+		ctlsock_close(c);
+		return -1;
+	}
+	chmod(path, 0600);
+	*out = c;
+	return 0;
+}
+
+static void
+server_closed_cb(uv_handle_t *h)
+{
+	struct ctlsock *c = h->data;
+
+	free(c->path);
+	free(c);
+}
+
+void
+ctlsock_close(struct ctlsock *c)
+{
+	if (c == NULL)
+		return;
+	if (c->path[0] != '\0')
+		unlink(c->path);
+	uv_close((uv_handle_t *)&c->server, server_closed_cb);
+}
+
+int
+ctlsock_query(const char *path, const char *request, FILE *out, char *err, size_t errlen)
+{
+	struct sockaddr_un sun;
+	char chunk[4096];
+	ssize_t n;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		snprintf(err, errlen, "%s: %s", path,
+		    errno == ECONNREFUSED ? "not running (stale control socket)" : strerror(errno));
+		close(fd);
+		return -1;
+	}
+	struct timeval tv = {5, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (write(fd, request, strlen(request)) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		fwrite(chunk, 1, (size_t)n, out);
+	close(fd);
+	if (n < 0) {
+		snprintf(err, errlen, "%s: no answer", path);
+		return -1;
+	}
+	return 0;
+}

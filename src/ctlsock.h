@@ -1,0 +1,41 @@
+/*
+ * The control socket of a running porthole (ControlPath): "porthole status"
+ * asks it, and a second instance of the same profile finds it and stops.
+ */
+#ifndef PORTHOLE_CTLSOCK_H
+#define PORTHOLE_CTLSOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <uv.h>
+
+#include "buf.h"
+
+struct ctlsock;
+
+/* Writes the status, as text or JSON, into out. */
+typedef void (*ctlsock_report_fn)(struct buf *out, bool json, void *arg);
+
+/* The directory for control sockets: $XDG_RUNTIME_DIR/porthole, else /tmp/porthole-UID. */
+char *ctlsock_dir(void);
+
+/*
+ * Makes sure dir exists, is ours and is private (0700). Returns 0, or -1
+ * with err saying why it cannot be trusted.
+ */
+int ctlsock_prepare_dir(const char *dir, char *err, size_t errlen);
+
+/*
+ * Listens on path (mode 0600). A socket left there by an instance that died
+ * is replaced; a live one is not: returns -2 (another instance runs), or -1
+ * with err for other failures.
+ */
+int ctlsock_open(uv_loop_t *loop, const char *path, ctlsock_report_fn report, void *arg,
+    struct ctlsock **out, char *err, size_t errlen);
+void ctlsock_close(struct ctlsock *c);
+
+/* Client: sends request, copies the answer to out. Returns 0, or -1 with err. */
+int ctlsock_query(const char *path, const char *request, FILE *out, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * The text of the files "porthole service install" writes: a systemd user
+ * unit (Linux) and a launchd agent's property list (macOS). Pure: names in,
+ * text out, so that the quoting is tested without a service manager.
+ */
+#ifndef PORTHOLE_SERVICEFILE_H
+#define PORTHOLE_SERVICEFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * Whether profile is a name the config file accepts: 1 to 64 letters,
+ * digits, '.', '_' and '-'. Every function below refuses (-1) any other, so
+ * that a name can never reach a path, a unit's syntax or a launchd label.
+ */
+bool servicefile_name_ok(const char *profile);
+
+/*
+ * The systemd unit that runs "exe [-F config_file] profile", restarted on
+ * failure. exe and config_file should be absolute paths; config_file may be
+ * NULL. Each argument is quoted as ExecStart= needs (double quotes and C
+ * escapes when it holds blanks, quotes, backslashes or control characters;
+ * "%" and "$" doubled, as systemd expands both even inside quotes). Returns 0,
+ * or -1 if the text does not fit in outlen bytes (out is then "").
+ */
+int servicefile_unit_text(const char *exe, const char *config_file, const char *profile,
+    char *out, size_t outlen);
+
+/*
+ * The launchd agent net.porthole.PROFILE that runs the same command at login
+ * and again whenever it fails, with standard error appended to log_path.
+ * Strings are XML-escaped. Returns 0, or -1 if the text does not fit or a
+ * string holds a character XML 1.0 cannot carry (a control character other
+ * than tab, newline and carriage return); out is then "".
+ */
+int servicefile_plist_text(const char *exe, const char *config_file, const char *profile,
+    const char *log_path, char *out, size_t outlen);
+
+/* "porthole-PROFILE.service" and "net.porthole.PROFILE". */
+int servicefile_unit_name(const char *profile, char *out, size_t outlen);
+int servicefile_label(const char *profile, char *out, size_t outlen);
+
+#endif

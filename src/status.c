@@ -1,0 +1,234 @@
+/*
+ * Status reports. Text is for people (one line per item, sizes in KiB/MiB);
+ * JSON is for scripts and tests (raw counts, one object per instance, an
+ * array when several instances answer).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "ctlsock.h"
+#include "log.h"
+#include "status.h"
+#include "xmalloc.h"
+
+#define MAX_FORWARDS 256
+
+static void
+printf_buf(struct buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+printf_buf(struct buf *out, const char *fmt, ...)
+{
+	char line[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		buf_append(out, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+static const char *
+human(uint64_t bytes, char *out, size_t len)
+{
+	if (bytes < 10 * 1024)
+		snprintf(out, len, "%llu B", (unsigned long long)bytes);
+	else if (bytes < 10ULL * 1024 * 1024)
+		snprintf(out, len, "%.1f KiB", (double)bytes / 1024);
+	else if (bytes < 10ULL * 1024 * 1024 * 1024)
+		snprintf(out, len, "%.1f MiB", (double)bytes / (1024 * 1024));
+	else
+		snprintf(out, len, "%.1f GiB", (double)bytes / (1024.0 * 1024 * 1024));
+	return out;
+}
+
+static size_t
+collect(const struct status_view *v, struct fwd_stats *st)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < v->n_listeners && n < MAX_FORWARDS; i++)
+		listener_stats(v->listeners[i], &st[n++]);
+	for (size_t i = 0; i < v->n_rforwards && n < MAX_FORWARDS; i++)
+		rforward_stats(v->rforwards[i], &st[n++]);
+	if (v->udp != NULL)
+		n += udpfwd_stats(v->udp, st + n, MAX_FORWARDS - n);
+	return n;
+}
+
+static void
+report_text(const struct status_view *v, const struct session_info *si,
+    const struct fwd_stats *st, size_t n, struct buf *out)
+{
+	char up[32], down[32], since[64] = "never";
+
+	if (si->connected_since != 0) {
+		time_t t = (time_t)si->connected_since;
+		strftime(since, sizeof(since), "%Y-%m-%d %H:%M:%S", localtime(&t));
+	}
+	char rtt[32] = "unknown";
+	if (si->rtt_ms >= 0)
+		snprintf(rtt, sizeof(rtt), "%d ms", si->rtt_ms);
+	printf_buf(out, "%s (pid %lld): session %s, %s, connected since %s, rtt %s, "
+			"%u reconnect%s\n",
+	    v->name, v->pid, si->state, si->peer[0] ? si->peer : "no peer yet", since, rtt,
+	    si->reconnects, si->reconnects == 1 ? "" : "s");
+	if (si->last_error[0] != '\0')
+		printf_buf(out, "  last error: %s\n", si->last_error);
+	for (size_t i = 0; i < n; i++) {
+		const struct fwd_stats *f = &st[i];
+		printf_buf(out, "  %s: %s", f->name, f->state);
+		if (f->port != 0)
+			printf_buf(out, " (port %d)", f->port);
+		printf_buf(out, ", %u %s open, %llu total, %s up, %s down", f->open,
+		    f->udp ? "flows" : "connections", (unsigned long long)f->total,
+		    human(f->bytes_up, up, sizeof(up)), human(f->bytes_down, down, sizeof(down)));
+		if (f->udp)
+			printf_buf(out, ", %llu dropped", (unsigned long long)f->drops);
+		printf_buf(out, "\n");
+	}
+	if (v->udp != NULL && udpfwd_relay_drops(v->udp) > 0)
+		printf_buf(out, "  relay: %llu datagrams dropped (channel backed up or down)\n",
+		    (unsigned long long)udpfwd_relay_drops(v->udp));
+}
+
+static void
+report_json(const struct status_view *v, const struct session_info *si,
+    const struct fwd_stats *st, size_t n, struct buf *out)
+{
+	char s[1024];
+
+	s[0] = '\0';
+	control_json_string(s, sizeof(s), v->name);
+	printf_buf(out, "{\"name\":%s,\"pid\":%lld,\"started\":%lld,", s, v->pid,
+	    (long long)v->started);
+	s[0] = '\0';
+	control_json_string(s, sizeof(s), si->state);
+	printf_buf(out, "\"session\":{\"state\":%s,", s);
+	s[0] = '\0';
+	control_json_string(s, sizeof(s), si->peer);
+	printf_buf(out, "\"peer\":%s,\"connected_since\":%lld,\"rtt_ms\":%d,\"reconnects\":%u,", s,
+	    si->connected_since, si->rtt_ms, si->reconnects);
+	s[0] = '\0';
+	control_json_string(s, sizeof(s), si->last_error);
+	printf_buf(out, "\"last_error\":%s},\"forwards\":[", s);
+	for (size_t i = 0; i < n; i++) {
+		const struct fwd_stats *f = &st[i];
+		char name[700] = "", state[128] = "";
+		control_json_string(name, sizeof(name), f->name);
+		control_json_string(state, sizeof(state), f->state);
+		printf_buf(out,
+		    "%s{\"name\":%s,\"udp\":%s,\"state\":%s,\"port\":%d,\"open\":%u,\"total\":%llu,"
+		    "\"bytes_up\":%llu,\"bytes_down\":%llu,\"drops\":%llu}",
+		    i ? "," : "", name, f->udp ? "true" : "false", state, f->port, f->open,
+		    (unsigned long long)f->total, (unsigned long long)f->bytes_up,
+		    (unsigned long long)f->bytes_down, (unsigned long long)f->drops);
+	}
+	printf_buf(out, "],\"relay_drops\":%llu}\n",
+	    (unsigned long long)(v->udp != NULL ? udpfwd_relay_drops(v->udp) : 0));
+}
+
+void
+status_report(const struct status_view *v, struct buf *out, bool json)
+{
+	static struct fwd_stats st[MAX_FORWARDS];
+	struct session_info si;
+	size_t n = collect(v, st);
+
+	session_get_info(v->session, &si);
+	if (json)
+		report_json(v, &si, st, n, out);
+	else
+		report_text(v, &si, st, n, out);
+}
+
+void
+status_socket_name(const char *name, bool profile, char *out, size_t outlen)
+{
+	size_t i = 0;
+
+	for (const char *p = name; *p != '\0' && i + 1 < outlen; p++)
+		out[i++] = (*p == '/' || *p == ' ' || (unsigned char)*p < 0x20) ? '_' : *p;
+	out[i] = '\0';
+	if (profile)
+		snprintf(out + i, outlen - i, ".sock");
+	else
+		snprintf(out + i, outlen - i, ".%ld.sock", (long)getpid());
+}
+
+static bool
+is_socket_file(const char *name)
+{
+	size_t n = strlen(name);
+	return n > 5 && strcmp(name + n - 5, ".sock") == 0;
+}
+
+int
+status_command(const char *name, bool json)
+{
+	char *dir = ctlsock_dir(), path[4096], err[512];
+	const char *request = json ? "status json\n" : "status\n";
+	int found = 0, failed = 0;
+	DIR *d;
+	struct dirent *e;
+
+	if (name != NULL) {
+		char file[1024];
+		/* A profile's socket, or an instance's file name as listed. */
+		status_socket_name(name, true, file, sizeof(file));
+		snprintf(path, sizeof(path), "%s/%s", dir, is_socket_file(name) ? name : file);
+		if (ctlsock_query(path, request, stdout, err, sizeof(err)) == -1) {
+			log_error("no running porthole named '%s' (%s)", name, err);
+			free(dir);
+			return 1;
+		}
+		free(dir);
+		return 0;
+	}
+	if ((d = opendir(dir)) == NULL) {
+		log_error("no running porthole (%s: %s)", dir, strerror(errno));
+		free(dir);
+		return 1;
+	}
+	if (json)
+		fputs("[", stdout);
+	while ((e = readdir(d)) != NULL) {
+		char *text = NULL;
+		size_t len = 0;
+		FILE *mem;
+		if (!is_socket_file(e->d_name))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if ((mem = open_memstream(&text, &len)) == NULL)
+			break;
+		int rc = ctlsock_query(path, request, mem, err, sizeof(err));
+		fclose(mem);
+		if (rc == -1) {
+			/* An instance that died left its socket: not worth more than a note. */
+			log_verbose("%s", err);
+			failed++;
+		} else {
+			if (found++ > 0)
+				fputs(json ? "," : "\n", stdout);
+			fwrite(text, 1, json && len > 0 && text[len - 1] == '\n' ? len - 1 : len,
+			    stdout);
+		}
+		free(text);
+	}
+	closedir(d);
+	if (json)
+		fputs("]\n", stdout);
+	free(dir);
+	if (found == 0) {
+		log_error("no running porthole");
+		return 1;
+	}
+	return 0;
+}

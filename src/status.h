@@ -1,0 +1,42 @@
+/*
+ * "porthole status": what a running instance reports on its control
+ * socket, and the command that asks every instance (or one) for it.
+ */
+#ifndef PORTHOLE_STATUS_H
+#define PORTHOLE_STATUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "buf.h"
+#include "listener.h"
+#include "rforward.h"
+#include "session.h"
+#include "udpfwd.h"
+
+struct status_view {
+	const char *name; /* the profile, or user@host:port */
+	long long pid;
+	time_t started;
+	struct session *session;
+	struct listener *const *listeners;
+	size_t n_listeners;
+	struct rforward *const *rforwards;
+	size_t n_rforwards;
+	struct udpfwd *udp;
+};
+
+/* The report, as text (one line per item) or one JSON object. */
+void status_report(const struct status_view *v, struct buf *out, bool json);
+
+/*
+ * The control socket's file name for an instance: "NAME.sock" for a profile
+ * (one instance at most), "user@host:port.PID.sock" otherwise.
+ */
+void status_socket_name(const char *name, bool profile, char *out, size_t outlen);
+
+/* porthole status [NAME] [--json]: returns the exit status. */
+int status_command(const char *name, bool json);
+
+#endif

@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""porthole status: each running instance answers on its control socket (0600, in a 0700
+directory); `porthole status --json` matches the traffic the test sent; a second instance
+of the same profile is refused naming the running one; garbage or silence on the control
+socket does not disturb the instance; a stale socket left by a killed instance is replaced."""
+
+import json
+import os
+import signal
+import socket
+import stat
+import subprocess
+import time
+
+import fixture as fx
+
+
+def porthole(sshd, args, timeout=10):
+    p = subprocess.run([fx.porthole_path(), *args], env=fx.child_env(sshd), capture_output=True,
+                       text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+                       start_new_session=True)
+    return p.returncode, p.stdout, p.stderr
+
+
+def main():
+    fx.skip_in_ssh_mode("status is porthole's own")
+    with fx.Sshd() as sshd, fx.EchoServer() as echo:
+        cfg = os.path.join(sshd.dir, "porthole.conf")
+        lport = fx.free_port()
+        with open(cfg, "w") as f:
+            f.write(f"""Profile office
+    HostName 127.0.0.1
+    Port {sshd.port}
+    User {sshd.user}
+    IdentityFile {sshd.client_key}
+    IdentitiesOnly yes
+    UserKnownHostsFile {sshd.known_hosts}
+    StrictHostKeyChecking yes
+    LocalForward {lport} 127.0.0.1:{echo.port}
+""")
+        os.chmod(cfg, 0o600)
+        rc, out, err = porthole(sshd, ["status"])
+        fx.check(rc == 1 and "no running porthole" in err, "nothing running: exit 1", err)
+
+        fw = fx.Forwarder(sshd, start=False)
+        fw.argv = [fx.porthole_path(), "-F", cfg, "office"]
+        fw.forward_args = ["-L", f"{lport}:x:1"]
+        with fw.start():
+            sock = os.path.join(sshd.runtime_dir, "porthole", "office.sock")
+            st = os.stat(sock)
+            fx.check(stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600,
+                     "the control socket is mode 0600", oct(st.st_mode))
+            fx.check(stat.S_IMODE(os.stat(os.path.dirname(sock)).st_mode) == 0o700,
+                     "... in a 0700 directory")
+            sent = 0
+            for size in (1000, 200000, 3000000):
+                data = os.urandom(size)
+                fx.check(fx.echo_roundtrip(lport, data) == data, f"{size} bytes through -L")
+                sent += size
+            rc, out, err = porthole(sshd, ["status", "office", "--json"])
+            fx.check(rc == 0, "porthole status office --json: exit 0", err)
+            st = json.loads(out)
+            fx.check(st["name"] == "office" and st["session"]["state"] == "ready",
+                     "the session is ready", out)
+            fwd = st["forwards"][0]
+            fx.check(fwd["total"] == 3 and fwd["open"] == 0,
+                     "3 connections counted, none open now", out)
+            fx.check(fwd["bytes_up"] == sent and fwd["bytes_down"] == sent,
+                     f"bytes each way match what was sent ({sent})", out)
+            rc, out, err = porthole(sshd, ["status"])
+            fx.check(rc == 0 and out.startswith("office (pid ") and "session ready" in out,
+                     "plain porthole status lists the instance", out)
+
+            # A second instance of the same profile.
+            rc, out, err = porthole(sshd, ["-F", cfg, "office"])
+            fx.check(rc == 1 and "office is already running" in err and sock in err,
+                     "a second instance is refused, naming the running one", err)
+
+            # Garbage, silence, and a client that disconnects mid-request.
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(sock)
+            s.sendall(b"\x00\x01garbage\n")
+            fx.check(s.recv(100).startswith(b"error:"), "garbage gets an error answer")
+            s.close()
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(sock)
+            s.sendall(b"x" * 1000)
+            fx.check(s.recv(100).startswith(b"error:"), "an over-long request gets an error")
+            s.close()
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(sock)
+            s.sendall(b"sta")
+            s.close()
+            silent = socket.socket(socket.AF_UNIX)
+            silent.connect(sock)
+            silent.settimeout(8)
+            t0 = time.monotonic()
+            try:
+                closed = silent.recv(10) == b""
+            except socket.timeout:
+                closed = False
+            fx.check(closed, f"a silent client is dropped ({time.monotonic() - t0:.1f} s)")
+            silent.close()
+            data = os.urandom(10000)
+            fx.check(fx.echo_roundtrip(lport, data) == data, "the forward is undisturbed")
+            rc, out, err = porthole(sshd, ["status", "office"])
+            fx.check(rc == 0 and "session ready" in out, "and still answers status")
+
+            # Killed without cleaning up: the socket file stays behind.
+            fw.proc.send_signal(signal.SIGKILL)
+            fw.proc.wait()
+        fx.check(os.path.exists(sock), "a killed instance leaves its socket file")
+        fw = fx.Forwarder(sshd, start=False)
+        fw.argv = [fx.porthole_path(), "-F", cfg, "-v", "office"]
+        fw.forward_args = ["-L", f"{lport}:x:1"]
+        with fw.start():
+            fx.check(any("replaced a stale control socket" in l for l in fw.stderr_lines()),
+                     "the next instance replaces the stale socket", fw.stderr())
+            rc, out, err = porthole(sshd, ["status", "office", "--json"])
+            fx.check(rc == 0 and json.loads(out)["forwards"][0]["total"] == 0,
+                     "and answers status as a fresh instance")
+            fx.check(fw.stop()[0] == 0, "SIGTERM: exit 0")
+        fx.check(not os.path.exists(sock), "a clean exit removes the socket")
+
+
+if __name__ == "__main__":
+    fx.run(main)
