@@ -211,7 +211,7 @@ static const struct keyword {
 	{"UdpIdleTimeout", V_SECONDS, offsetof(struct options, udp_idle_timeout), false},
 	{"UdpMaxFlows", V_COUNT, offsetof(struct options, udp_max_flows), false},
 	{"RelayCommand", V_STRING, offsetof(struct options, relay_command), false},
-	{"ControlPath", V_STRING, offsetof(struct options, control_path), true},
+	{"ControlPath", V_STRING, offsetof(struct options, control_path), false},
 };
 
 #define N_KEYWORDS (sizeof(keywords) / sizeof(keywords[0]))

@@ -355,7 +355,6 @@ test_later_keywords(void)
 	/* What is set but not built yet, in table order. */
 	CHECK_STR(option_unsupported(&o, &i), "ProxyJump");
 	CHECK_STR(option_unsupported(&o, &i), "Compression");
-	CHECK_STR(option_unsupported(&o, &i), "ControlPath");
 	CHECK(option_unsupported(&o, &i) == NULL);
 	options_free(&o);
 	i = 0;
