@@ -21,6 +21,7 @@ static const char usage_text[] =
     "       porthole profiles                  list the profiles\n"
     "       porthole check [PROFILE|destination]  print the effective settings\n"
     "       porthole status [NAME] [--json]    what running instances are doing\n"
+    "       porthole service install|uninstall|status PROFILE  run it as a user service\n"
     "       porthole relay [--permit-open H:P] [--permit-listen A:P]  the UDP relay end\n"
     "\n"
     "Keeps one SSH session to the jump host and carries every forward over it.\n"

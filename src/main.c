@@ -19,6 +19,7 @@
 #include "option.h"
 #include "relay.h"
 #include "rforward.h"
+#include "service.h"
 #include "session.h"
 #include "settings.h"
 #include "udpfwd.h"
@@ -339,6 +340,8 @@ main(int argc, char **argv)
 	/* The relay end reads no config: it runs under sshd, driven by its peer. */
 	if (argc >= 2 && strcmp(argv[1], "relay") == 0)
 		return relay_main(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "service") == 0)
+		return service_main(argc - 1, argv + 1);
 	switch (settings_load(&app.settings, argc, argv, err, sizeof(err))) {
 	case SETTINGS_EXIT:
 		settings_free(&app.settings);

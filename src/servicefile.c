@@ -61,9 +61,9 @@ servicefile_name_ok(const char *profile)
 {
 	size_t n = 0;
 
-	while ((profile[n] >= 'a' && profile[n] <= 'z') || (profile[n] >= 'A' && profile[n] <= 'Z') ||
-	       (profile[n] >= '0' && profile[n] <= '9') || profile[n] == '.' ||
-	       profile[n] == '_' || profile[n] == '-')
+	while ((profile[n] >= 'a' && profile[n] <= 'z') ||
+	    (profile[n] >= 'A' && profile[n] <= 'Z') || (profile[n] >= '0' && profile[n] <= '9') ||
+	    profile[n] == '.' || profile[n] == '_' || profile[n] == '-')
 		n++;
 	return n > 0 && n <= CONFIG_NAME_MAX && profile[n] == '\0';
 }
@@ -73,16 +73,19 @@ static bool
 is_plain(unsigned char ch)
 {
 	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-	       strchr("/._+,=@:-", ch) != NULL || ch >= 0x80;
+	    strchr("/._+,=@:-", ch) != NULL || ch >= 0x80;
 }
 
 /*
  * One word of a unit file's command line. systemd expands "%" specifiers in
- * the whole line and "$VAR" in each word, quoted or not, so both are doubled
- * everywhere; inside double quotes it understands C escapes.
+ * the whole line, so "%" is doubled everywhere; it expands "$VAR" in the
+ * arguments, quoted or not, but not in the executable, so "$" is doubled in
+ * arguments only. Inside double quotes it understands C escapes. It refuses
+ * an executable name holding a quote, a backslash or a control character,
+ * however written: that word fails.
  */
 static void
-put_exec_word(struct text *t, const char *word)
+put_exec_word(struct text *t, const char *word, bool executable)
 {
 	const unsigned char *p = (const unsigned char *)word;
 	bool quote = *p == '\0';
@@ -93,7 +96,10 @@ put_exec_word(struct text *t, const char *word)
 		put_char(t, '"');
 	for (; *p != '\0'; p++) {
 		char esc[8];
-		if (*p == '%' || *p == '$') {
+		bool special = *p == '"' || *p == '\'' || *p == '\\' || *p < 0x20 || *p == 0x7f;
+		if (executable && special) {
+			t->failed = true;
+		} else if (*p == '%' || (*p == '$' && !executable)) {
 			put_char(t, (char)*p);
 			put_char(t, (char)*p);
 		} else if (*p == '"' || *p == '\\') {
@@ -122,8 +128,8 @@ put_unit_value(struct text *t, const char *s)
 }
 
 int
-servicefile_unit_text(const char *exe, const char *config_file, const char *profile,
-    char *out, size_t outlen)
+servicefile_unit_text(
+    const char *exe, const char *config_file, const char *profile, char *out, size_t outlen)
 {
 	struct text t;
 
@@ -136,20 +142,22 @@ servicefile_unit_text(const char *exe, const char *config_file, const char *prof
 	put(&t, " removes it.\n");
 	put(&t, "[Unit]\nDescription=porthole profile ");
 	put_unit_value(&t, profile);
-	put(&t, "\nDocumentation=man:porthole(1)\n"
-		"After=network-online.target\n"
-		"Wants=network-online.target\n"
-		"\n[Service]\nExecStart=");
-	put_exec_word(&t, exe);
+	put(&t,
+	    "\nDocumentation=man:porthole(1)\n"
+	    "After=network-online.target\n"
+	    "Wants=network-online.target\n"
+	    "\n[Service]\nExecStart=");
+	put_exec_word(&t, exe, true);
 	if (config_file != NULL) {
 		put(&t, " -F ");
-		put_exec_word(&t, config_file);
+		put_exec_word(&t, config_file, false);
 	}
 	put_char(&t, ' ');
-	put_exec_word(&t, profile);
-	put(&t, "\nRestart=on-failure\n"
-		"RestartSec=5s\n"
-		"\n[Install]\nWantedBy=default.target\n");
+	put_exec_word(&t, profile, false);
+	put(&t,
+	    "\nRestart=on-failure\n"
+	    "RestartSec=5s\n"
+	    "\n[Install]\nWantedBy=default.target\n");
 	return finish(&t);
 }
 
@@ -199,12 +207,13 @@ servicefile_plist_text(const char *exe, const char *config_file, const char *pro
 
 	text_init(&t, out, outlen);
 	t.failed |= !servicefile_name_ok(profile);
-	put(&t, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		"<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" "
-		"\"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n"
-		"<!-- Written by porthole service install; porthole service uninstall removes it. -->\n"
-		"<plist version=\"1.0\">\n<dict>\n"
-		"\t<key>Label</key>\n\t<string>net.porthole.");
+	put(&t,
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" "
+	    "\"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n"
+	    "<!-- Written by porthole service install; porthole service uninstall removes it. -->\n"
+	    "<plist version=\"1.0\">\n<dict>\n"
+	    "\t<key>Label</key>\n\t<string>net.porthole.");
 	put_xml(&t, profile);
 	put(&t, "</string>\n\t<key>ProgramArguments</key>\n\t<array>\n");
 	put_string_element(&t, "\t\t", exe);
@@ -213,12 +222,13 @@ servicefile_plist_text(const char *exe, const char *config_file, const char *pro
 		put_string_element(&t, "\t\t", config_file);
 	}
 	put_string_element(&t, "\t\t", profile);
-	put(&t, "\t</array>\n"
-		"\t<key>RunAtLoad</key>\n\t<true/>\n"
-		"\t<key>KeepAlive</key>\n\t<dict>\n"
-		"\t\t<key>SuccessfulExit</key>\n\t\t<false/>\n\t</dict>\n"
-		"\t<key>ThrottleInterval</key>\n\t<integer>5</integer>\n"
-		"\t<key>StandardErrorPath</key>\n");
+	put(&t,
+	    "\t</array>\n"
+	    "\t<key>RunAtLoad</key>\n\t<true/>\n"
+	    "\t<key>KeepAlive</key>\n\t<dict>\n"
+	    "\t\t<key>SuccessfulExit</key>\n\t\t<false/>\n\t</dict>\n"
+	    "\t<key>ThrottleInterval</key>\n\t<integer>5</integer>\n"
+	    "\t<key>StandardErrorPath</key>\n");
 	put_string_element(&t, "\t", log_path);
 	put(&t, "</dict>\n</plist>\n");
 	return finish(&t);

@@ -19,20 +19,23 @@ bool servicefile_name_ok(const char *profile);
 /*
  * The systemd unit that runs "exe [-F config_file] profile", restarted on
  * failure. exe and config_file should be absolute paths; config_file may be
- * NULL. Each argument is quoted as ExecStart= needs (double quotes and C
- * escapes when it holds blanks, quotes, backslashes or control characters;
- * "%" and "$" doubled, as systemd expands both even inside quotes). Returns 0,
- * or -1 if the text does not fit in outlen bytes (out is then "").
+ * NULL. Each word is quoted as ExecStart= needs: in double quotes, with C
+ * escapes, when it holds blanks, quotes, backslashes or control characters;
+ * "%" doubled everywhere and "$" in the arguments, which systemd expands.
+ * Returns 0, or -1 (out is then "") if the text does not fit in outlen bytes,
+ * profile is not a profile name, or exe holds a quote, a backslash or a
+ * control character: systemd refuses to run such a path, however written.
  */
-int servicefile_unit_text(const char *exe, const char *config_file, const char *profile,
-    char *out, size_t outlen);
+int servicefile_unit_text(
+    const char *exe, const char *config_file, const char *profile, char *out, size_t outlen);
 
 /*
  * The launchd agent net.porthole.PROFILE that runs the same command at login
  * and again whenever it fails, with standard error appended to log_path.
- * Strings are XML-escaped. Returns 0, or -1 if the text does not fit or a
- * string holds a character XML 1.0 cannot carry (a control character other
- * than tab, newline and carriage return); out is then "".
+ * Strings are XML-escaped. Returns 0, or -1 (out is then "") if the text does
+ * not fit, profile is not a profile name, or a string holds a character XML
+ * 1.0 cannot carry (a control character other than tab, newline and carriage
+ * return).
  */
 int servicefile_plist_text(const char *exe, const char *config_file, const char *profile,
     const char *log_path, char *out, size_t outlen);

@@ -21,13 +21,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "flow.h"
 #include "log.h"
 #include "relaychan.h"
 #include "socks.h"
 #include "udpfwd.h"
 #include "xmalloc.h"
 
-#define BUCKETS 1024
 #define LISTENER_BASE 0x40000000u
 #define RESTART_DELAY_MS 5000 /* between relay starts after a failure */
 #define DEFAULT_IDLE 60
@@ -38,6 +38,7 @@ struct uflow;
 struct ulisten {
 	struct ulisten *next;
 	bool is_socks; /* a SOCKS5 UDP association: destinations come with each datagram */
+	struct uflow *assoc_flows;
 	struct sockaddr_storage client; /* socks: the only sender IP accepted */
 	struct udpfwd *u;
 	struct fwd_spec spec;
@@ -60,19 +61,16 @@ struct ulisten {
 };
 
 struct uflow {
-	uint32_t id;
+	struct flow f; /* id; -L: listener id and sender (the table's source index) */
 	struct ulisten *l;
-	struct sockaddr_storage peer; /* -L: who sent to us */
-	uv_udp_t *sock;               /* -L: the listener socket; -R: our own */
+	uv_udp_t *sock; /* -L: the listener socket; -R: our own */
 	bool own_sock;
-	uint64_t last; /* loop time of the last datagram either way, ms */
 	/* socks: where this flow goes, and the header its replies carry */
+	struct uflow *assoc_next; /* the association's flows (one per sender and destination) */
 	char dst[FRAME_HOST_MAX + 1];
 	uint16_t dst_port;
 	uint8_t reply_hdr[4 + 1 + 255 + 2];
 	size_t reply_hdr_len;
-	struct uflow *lru_prev, *lru_next;
-	struct uflow *id_next, *addr_next;
 };
 
 struct udpfwd {
@@ -80,10 +78,7 @@ struct udpfwd {
 	struct session *session;
 	struct relaychan *relay;
 	struct ulisten *listeners;
-	struct uflow *by_id[BUCKETS];
-	struct uflow *by_addr[BUCKETS];
-	struct uflow *lru_head, *lru_tail; /* head: most recent */
-	size_t n_flows;
+	struct flow_table *flows; /* by id, by sender, least recently used first */
 	uint32_t next_flow, next_listener;
 	uint32_t idle_ms;
 	size_t max_flows;
@@ -103,13 +98,9 @@ static char recv_buf[65536];
 
 static void unref(struct udpfwd *u);
 
-/* ---- the flow table ---- */
+/* ---- the flow table (flow.c) ---- */
 
-static size_t
-hash_id(uint32_t id)
-{
-	return (id * 2654435761u) % BUCKETS;
-}
+#define UFLOW(fl) ((fl) == NULL ? NULL : container_of((fl), struct uflow, f))
 
 static size_t
 addr_len(const struct sockaddr *sa)
@@ -117,75 +108,22 @@ addr_len(const struct sockaddr *sa)
 	return sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 }
 
-static size_t
-hash_addr(const struct ulisten *l, const struct sockaddr *sa)
-{
-	const unsigned char *p = (const unsigned char *)sa;
-	size_t h = (size_t)l->id * 31;
-	for (size_t i = 0; i < addr_len(sa); i++)
-		h = h * 131 + p[i];
-	return h % BUCKETS;
-}
-
-static bool
-same_addr(const struct sockaddr *a, const struct sockaddr *b)
-{
-	if (a->sa_family != b->sa_family)
-		return false;
-	if (a->sa_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
-		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
-	return x->sin6_port == y->sin6_port &&
-	       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
-}
-
 static struct uflow *
 find_id(struct udpfwd *u, uint32_t id)
 {
-	for (struct uflow *f = u->by_id[hash_id(id)]; f != NULL; f = f->id_next)
-		if (f->id == id)
-			return f;
-	return NULL;
-}
-
-static struct uflow *
-find_addr(struct udpfwd *u, struct ulisten *l, const struct sockaddr *sa)
-{
-	for (struct uflow *f = u->by_addr[hash_addr(l, sa)]; f != NULL; f = f->addr_next)
-		if (f->l == l && same_addr((const struct sockaddr *)&f->peer, sa))
-			return f;
-	return NULL;
-}
-
-static void
-lru_unlink(struct udpfwd *u, struct uflow *f)
-{
-	if (f->lru_prev != NULL)
-		f->lru_prev->lru_next = f->lru_next;
-	else
-		u->lru_head = f->lru_next;
-	if (f->lru_next != NULL)
-		f->lru_next->lru_prev = f->lru_prev;
-	else
-		u->lru_tail = f->lru_prev;
-	f->lru_prev = f->lru_next = NULL;
+	return UFLOW(flow_table_find(u->flows, id));
 }
 
 static void
 touch(struct udpfwd *u, struct uflow *f)
 {
-	f->last = uv_now(u->loop);
-	if (u->lru_head == f)
-		return;
-	lru_unlink(u, f);
-	f->lru_next = u->lru_head;
-	if (u->lru_head != NULL)
-		u->lru_head->lru_prev = f;
-	u->lru_head = f;
-	if (u->lru_tail == NULL)
-		u->lru_tail = f;
+	flow_table_touch(u->flows, &f->f, uv_now(u->loop));
+}
+
+static struct uflow *
+oldest(struct udpfwd *u)
+{
+	return UFLOW(flow_table_oldest(u->flows));
 }
 
 static void
@@ -198,29 +136,21 @@ free_handle_cb(uv_handle_t *h)
 static void
 flow_free(struct udpfwd *u, struct uflow *f, int reason)
 {
-	struct uflow **pp;
-
 	if (reason >= 0 && relaychan_is_up(u->relay)) {
 		uint8_t payload[16];
 		struct frame_reason r = {(uint16_t)reason, ""};
 		int n = frame_reason_encode(&r, payload, sizeof(payload));
-		relaychan_send(u->relay, FRAME_CLOSE, f->id, payload, n > 0 ? (size_t)n : 0);
+		relaychan_send(u->relay, FRAME_CLOSE, f->f.id, payload, n > 0 ? (size_t)n : 0);
 	}
-	for (pp = &u->by_id[hash_id(f->id)]; *pp != NULL; pp = &(*pp)->id_next)
-		if (*pp == f) {
-			*pp = f->id_next;
-			break;
-		}
-	if (!f->own_sock) {
-		for (pp = &u->by_addr[hash_addr(f->l, (struct sockaddr *)&f->peer)]; *pp != NULL;
-		     pp = &(*pp)->addr_next)
+	flow_table_remove(u->flows, &f->f);
+	if (f->l->is_socks) {
+		struct uflow **pp;
+		for (pp = &f->l->assoc_flows; *pp != NULL; pp = &(*pp)->assoc_next)
 			if (*pp == f) {
-				*pp = f->addr_next;
+				*pp = f->assoc_next;
 				break;
 			}
 	}
-	lru_unlink(u, f);
-	u->n_flows--;
 	f->l->flows--;
 	/* No callback runs for a closing handle, so the flow can go now. */
 	if (f->own_sock)
@@ -228,26 +158,40 @@ flow_free(struct udpfwd *u, struct uflow *f, int reason)
 	free(f);
 }
 
+/*
+ * A new flow. sender: for -L, the local sender (indexed, so its datagrams
+ * find the flow); NULL for flows found by id only (-R, SOCKS).
+ */
 static struct uflow *
-flow_new(struct udpfwd *u, struct ulisten *l, uint32_t id)
+flow_new(struct udpfwd *u, struct ulisten *l, uint32_t id, const struct sockaddr *sender)
 {
 	struct uflow *f;
+	struct uflow *old;
 
-	if (u->n_flows >= u->max_flows && u->lru_tail != NULL) {
+	if (flow_table_count(u->flows) >= u->max_flows && (old = oldest(u)) != NULL) {
 		log_verbose("%s: flow table full (%zu): closing the least recently used flow",
 		    l->name, u->max_flows);
-		flow_free(u, u->lru_tail, CLOSE_EVICTED);
+		flow_free(u, old, CLOSE_EVICTED);
 	}
 	f = xcalloc(1, sizeof(*f));
-	f->id = id;
+	f->f.id = id;
 	f->l = l;
+	if (sender != NULL) {
+		f->f.listener = l->id;
+		memcpy(&f->f.source, sender, addr_len(sender));
+	}
 	l->flows++;
 	l->total++;
-	f->id_next = u->by_id[hash_id(id)];
-	u->by_id[hash_id(id)] = f;
-	u->n_flows++;
-	touch(u, f);
+	flow_table_add(u->flows, &f->f, uv_now(u->loop));
 	return f;
+}
+
+static uint32_t
+next_flow_id(struct udpfwd *u)
+{
+	uint32_t id = u->next_flow;
+	u->next_flow = u->next_flow + 1 >= LISTENER_BASE ? 1 : u->next_flow + 1;
+	return id;
 }
 
 /* ---- -L: datagrams from local senders ---- */
@@ -273,27 +217,22 @@ local_recv_cb(uv_udp_t *sock, ssize_t n, const uv_buf_t *b, const struct sockadd
 		l->drops++;
 		return;
 	}
-	f = find_addr(u, l, from);
+	f = UFLOW(flow_table_find_source(u->flows, l->id, from));
 	if (f == NULL) {
 		struct frame_addr a;
 		uint8_t payload[FRAME_HOST_MAX + 8];
 		relaychan_start(u->relay);
-		f = flow_new(u, l, u->next_flow);
-		u->next_flow = u->next_flow + 1 >= LISTENER_BASE ? 1 : u->next_flow + 1;
-		memcpy(&f->peer, from, addr_len(from));
+		f = flow_new(u, l, next_flow_id(u), from);
 		f->sock = sock;
-		size_t h = hash_addr(l, from);
-		f->addr_next = u->by_addr[h];
-		u->by_addr[h] = f;
 		snprintf(a.host, sizeof(a.host), "%s", l->spec.host);
 		a.port = l->spec.host_port;
 		int len = frame_addr_encode(&a, payload, sizeof(payload));
-		relaychan_send(u->relay, FRAME_OPEN, f->id, payload, (size_t)len);
-		log_debug("%s: flow %u opened", l->name, f->id);
+		relaychan_send(u->relay, FRAME_OPEN, f->f.id, payload, (size_t)len);
+		log_debug("%s: flow %u opened", l->name, f->f.id);
 	}
 	touch(u, f);
 	l->bytes_up += (uint64_t)n;
-	if (!relaychan_send(u->relay, FRAME_DATA, f->id, b->base, (size_t)n))
+	if (!relaychan_send(u->relay, FRAME_DATA, f->f.id, b->base, (size_t)n))
 		l->drops++;
 }
 
@@ -311,13 +250,13 @@ same_ip(const struct sockaddr *a, const struct sockaddr *b)
 		   &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
 }
 
+/* The association's flow from sender to the header's destination. */
 static struct uflow *
-find_socks_flow(struct udpfwd *u, struct ulisten *l, const struct sockaddr *sa,
-    const struct socks_udp *h)
+find_socks_flow(struct ulisten *l, const struct sockaddr *sender, const struct socks_udp *h)
 {
-	for (struct uflow *f = u->by_addr[hash_addr(l, sa)]; f != NULL; f = f->addr_next)
-		if (f->l == l && same_addr((const struct sockaddr *)&f->peer, sa) &&
-		    f->dst_port == h->port && strcmp(f->dst, h->host) == 0)
+	for (struct uflow *f = l->assoc_flows; f != NULL; f = f->assoc_next)
+		if (f->dst_port == h->port && strcmp(f->dst, h->host) == 0 &&
+		    memcmp(&f->f.source, sender, addr_len(sender)) == 0)
 			return f;
 	return NULL;
 }
@@ -342,32 +281,30 @@ socks_recv_cb(uv_udp_t *sock, ssize_t n, const uv_buf_t *b, const struct sockadd
 		l->drops++;
 		return;
 	}
-	struct uflow *f = find_socks_flow(u, l, from, &h);
+	struct uflow *f = find_socks_flow(l, from, &h);
 	if (f == NULL) {
 		struct frame_addr a;
 		uint8_t payload[FRAME_HOST_MAX + 8];
 		relaychan_start(u->relay);
-		f = flow_new(u, l, u->next_flow);
-		u->next_flow = u->next_flow + 1 >= LISTENER_BASE ? 1 : u->next_flow + 1;
-		memcpy(&f->peer, from, addr_len(from));
+		f = flow_new(u, l, next_flow_id(u), NULL);
+		memcpy(&f->f.source, from, addr_len(from));
+		f->assoc_next = l->assoc_flows;
+		l->assoc_flows = f;
 		f->sock = sock;
 		snprintf(f->dst, sizeof(f->dst), "%s", h.host);
 		f->dst_port = h.port;
 		memcpy(f->reply_hdr, b->base, h.header_len);
 		f->reply_hdr[2] = 0;
 		f->reply_hdr_len = h.header_len;
-		size_t hh = hash_addr(l, from);
-		f->addr_next = u->by_addr[hh];
-		u->by_addr[hh] = f;
 		snprintf(a.host, sizeof(a.host), "%s", h.host);
 		a.port = h.port;
 		int len = frame_addr_encode(&a, payload, sizeof(payload));
 		if (len > 0)
-			relaychan_send(u->relay, FRAME_OPEN, f->id, payload, (size_t)len);
-		log_debug("%s: flow %u to %s:%u", l->name, f->id, h.host, h.port);
+			relaychan_send(u->relay, FRAME_OPEN, f->f.id, payload, (size_t)len);
+		log_debug("%s: flow %u to %s:%u", l->name, f->f.id, h.host, h.port);
 	}
 	touch(u, f);
-	if (!relaychan_send(u->relay, FRAME_DATA, f->id, b->base + h.header_len,
+	if (!relaychan_send(u->relay, FRAME_DATA, f->f.id, b->base + h.header_len,
 		(size_t)n - h.header_len))
 		l->drops++;
 }
@@ -425,10 +362,9 @@ udpfwd_dissociate(struct udpfwd *u, struct udp_assoc *a)
 	struct ulisten *l = (struct ulisten *)a, **pp;
 	struct uflow *f, *next;
 
-	for (f = u->lru_head; f != NULL; f = next) {
-		next = f->lru_next;
-		if (f->l == l)
-			flow_free(u, f, CLOSE_NORMAL);
+	for (f = l->assoc_flows; f != NULL; f = next) {
+		next = f->assoc_next;
+		flow_free(u, f, CLOSE_NORMAL);
 	}
 	for (pp = &u->listeners; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == l) {
@@ -460,7 +396,7 @@ remote_recv_cb(uv_udp_t *sock, ssize_t n, const uv_buf_t *b, const struct sockad
 		return;
 	touch(u, f);
 	f->l->bytes_up += (uint64_t)n;
-	if (!relaychan_send(u->relay, FRAME_DATA, f->id, b->base, (size_t)n))
+	if (!relaychan_send(u->relay, FRAME_DATA, f->f.id, b->base, (size_t)n))
 		f->l->drops++;
 }
 
@@ -479,7 +415,7 @@ on_accept(struct udpfwd *u, const struct frame *fr)
 		relaychan_send(u->relay, FRAME_CLOSE, fr->flow, payload, (size_t)(n > 0 ? n : 0));
 		return;
 	}
-	struct uflow *f = flow_new(u, l, fr->flow);
+	struct uflow *f = flow_new(u, l, fr->flow, NULL);
 	f->own_sock = true;
 	f->sock = xcalloc(1, sizeof(*f->sock));
 	uv_udp_init(u->loop, f->sock);
@@ -491,7 +427,7 @@ on_accept(struct udpfwd *u, const struct frame *fr)
 		log_info("%s: flow from %s:%u: %s", l->name, a.source, a.source_port,
 		    uv_strerror(rc));
 	else
-		log_debug("%s: flow %08x from %s:%u", l->name, f->id, a.source, a.source_port);
+		log_debug("%s: flow %08x from %s:%u", l->name, f->f.id, a.source, a.source_port);
 }
 
 static void
@@ -524,7 +460,7 @@ on_data(struct udpfwd *u, const struct frame *fr)
 		b = uv_buf_init((char *)wrapped, (unsigned)(f->reply_hdr_len + fr->len));
 	}
 	int rc = uv_udp_try_send(f->sock, &b, 1,
-	    f->own_sock ? NULL : (const struct sockaddr *)&f->peer);
+	    f->own_sock ? NULL : (const struct sockaddr *)&f->f.source);
 	if (rc < 0)
 		f->l->drops++;
 }
@@ -644,8 +580,9 @@ relay_down_cb(const char *why, void *arg)
 		log_error("%s", why);
 	else
 		log_verbose("%s", why);
-	while (u->lru_head != NULL)
-		flow_free(u, u->lru_head, -1);
+	struct uflow *f;
+	while ((f = oldest(u)) != NULL)
+		flow_free(u, f, -1);
 	for (struct ulisten *l = u->listeners; l != NULL; l = l->next) {
 		remote |= l->remote;
 		l->bound = l->bind_sent = false;
@@ -663,9 +600,10 @@ sweep_cb(uv_timer_t *t)
 
 	if (u->idle_ms == 0)
 		return;
-	while (u->lru_tail != NULL && now - u->lru_tail->last >= u->idle_ms) {
-		log_debug("%s: flow %08x idle", u->lru_tail->l->name, u->lru_tail->id);
-		flow_free(u, u->lru_tail, CLOSE_IDLE);
+	struct uflow *f;
+	while ((f = oldest(u)) != NULL && now - f->f.last_used >= u->idle_ms) {
+		log_debug("%s: flow %08x idle", f->l->name, f->f.id);
+		flow_free(u, f, CLOSE_IDLE);
 	}
 }
 
@@ -682,6 +620,7 @@ unref(struct udpfwd *u)
 		next = l->next;
 		free(l);
 	}
+	flow_table_free(u->flows);
 	free(u);
 }
 
@@ -832,6 +771,7 @@ udpfwd_new(uv_loop_t *loop, struct session *s, const struct options *opt,
 	u->failed = failed;
 	u->arg = arg;
 	u->next_flow = 1;
+	u->flows = flow_table_new();
 	u->next_listener = LISTENER_BASE;
 	u->idle_ms = idle * 1000;
 	u->gateway_ports = opt->gateway_ports == 1;
@@ -858,8 +798,9 @@ udpfwd_close(struct udpfwd *u)
 	if (u == NULL || u->closing)
 		return;
 	u->closing = true;
-	while (u->lru_head != NULL)
-		flow_free(u, u->lru_head, -1);
+	struct uflow *f;
+	while ((f = oldest(u)) != NULL)
+		flow_free(u, f, -1);
 	relaychan_free(u->relay);
 	u->relay = NULL;
 	struct ulisten *l, *next;

@@ -25,14 +25,18 @@ Two scenarios:
             of it; labelled "relay", not netem).
 
 porthole opens channels one at a time (libssh2 keeps one open in flight per session), so
-with RTT r a burst of n takes about n*r through porthole and about r through ssh.
+with RTT r a burst of n takes about n*r through porthole and a few r through ssh. A third
+row, "ph xN" (--lanes N, default 4; 0 leaves it out), is N porthole processes, each its own
+SSH session, taking the connections of a burst in turn: what N sessions ("lanes") per
+profile would give, about n/N*r.
 
-  tests/bench/socks_burst.py [--conns N] [--reps R] [--rtt-ms MS] [--loopback-only]
-                             [--relay-fallback] [--budget S]
+  tests/bench/socks_burst.py [--conns N] [--reps R] [--rtt-ms MS] [--lanes N]
+                             [--loopback-only] [--relay-fallback] [--budget S]
 """
 
 import argparse
 import errno
+import ipaddress
 import os
 import selectors
 import signal
@@ -195,9 +199,12 @@ class JumpNamespace:
         """Raises RuntimeError naming what failed (netem missing included)."""
         if os.geteuid() != 0:
             raise RuntimeError("not root")
-        taken = ip("-4", "-o", "addr", "show").stdout
-        if any(a in taken for a in (f" {HOST_IP}/", f" {JUMP_IP}/")):
-            raise RuntimeError(f"{HOST_IP} or {JUMP_IP} is already in use on this host")
+        ours = ipaddress.ip_network(NS_NET)
+        for line in ip("-4", "-o", "addr", "show").stdout.splitlines():
+            words = line.split()
+            net = ipaddress.ip_interface(words[words.index("inet") + 1]).network
+            if net.overlaps(ours):
+                raise RuntimeError(f"{NS_NET} overlaps {net} on {words[1]}: not touching it")
         ip("netns", "add", self.name)
         self.made_ns = True
         ip("link", "add", self.veth_host, "type", "veth", "peer", "name", self.veth_ns,
@@ -301,9 +308,8 @@ def relay_rtt_ms(port, n=7):
 
 def start_forwarders(sshd, lanes, port=None, known_hosts=None):
     """porthole -D and ssh -D on free local ports, and with lanes > 1 also `lanes` porthole
-    processes (separate SSH sessions) that share each burst round-robin: what several
-    sessions per profile would give. Returns {tool: [(forwarder, port), ...]}; the forwarders
-    are also in the returned list's order for stop_forwarders()."""
+    processes ("ph xN": separate SSH sessions that share each burst round-robin).
+    Returns {tool: [(forwarder, port), ...]}."""
     out = {}
     kw = dict(port=port, known_hosts=known_hosts)
     for tool, count in (("porthole", 1), ("ssh", 1), (f"ph x{lanes}", lanes)):

@@ -23,10 +23,12 @@
  *	restarts the counts; SIGINT or SIGTERM ends the run early.
  *
  *   udpbench rate -t ADDR:PORT [-b ADDR:PORT] [-s SIZE] -R PER_SECOND [-d SECONDS]
- *		 [-D DRAIN]
+ *		 [-D DRAIN] [-i INTERVAL_MS]
  *	Open loop: sends PER_SECOND requests a second (in ticks of 200 us)
  *	for SECONDS, whatever comes back, then waits DRAIN seconds for the
- *	last replies. Lost = sent - distinct replies.
+ *	last replies. Lost = sent - distinct replies. With -i, a timeline on
+ *	stderr: per interval, requests sent, replies received, their worst
+ *	round trip.
  *
  * Both clients print one line on stdout:
  *   sent=N replies=N lost=N late=N all=N seconds=S rate=R p50_us=.. p90_us=.. p99_us=..
@@ -81,7 +83,7 @@ usage(void)
 			"       udpbench rr -t ADDR:PORT [-b ADDR:PORT] [-s SIZE] [-n INFLIGHT] "
 			"[-d SECONDS] [-w WARMUP] [-T TIMEOUT_MS]\n"
 			"       udpbench rate -t ADDR:PORT [-b ADDR:PORT] [-s SIZE] -R PER_SECOND "
-			"[-d SECONDS] [-D DRAIN]\n");
+			"[-d SECONDS] [-D DRAIN] [-i INTERVAL_MS]\n");
 	exit(2);
 }
 
@@ -491,7 +493,19 @@ run_rr(struct client *c, uint64_t inflight, double seconds, double warmup, doubl
 struct ol {
 	uint8_t *seen; /* one bit per seq */
 	uint64_t max_seq;
+	/* -i: per-interval counts, printed on stderr at the end */
+	uint64_t start, interval;
+	size_t nbuckets;
+	uint64_t *b_sent, *b_replies, *b_maxrtt;
 };
+
+static size_t
+ol_bucket(const struct ol *o, uint64_t t)
+{
+	size_t i = (size_t)((t - o->start) / o->interval);
+
+	return i < o->nbuckets ? i : o->nbuckets - 1;
+}
 
 static int
 ol_got(struct client *c, uint64_t seq, uint64_t slot, uint64_t sent, void *arg)
@@ -505,20 +519,36 @@ ol_got(struct client *c, uint64_t seq, uint64_t slot, uint64_t sent, void *arg)
 	o->seen[seq / 8] |= (uint8_t)(1u << (seq % 8));
 	c->st.all++;
 	c->st.replies++;
-	record(&c->st.rtt, now_ns() - sent);
+	uint64_t t = now_ns();
+	record(&c->st.rtt, t - sent);
+	if (o->interval > 0) {
+		size_t i = ol_bucket(o, t);
+		o->b_replies[i]++;
+		if (t - sent > o->b_maxrtt[i])
+			o->b_maxrtt[i] = t - sent;
+	}
 	return 1;
 }
 
 static int
-run_rate(struct client *c, double per_second, double seconds, double drain)
+run_rate(struct client *c, double per_second, double seconds, double drain, double interval_ms)
 {
 	struct ol o;
 	uint64_t start = now_ns(), end = start + (uint64_t)(seconds * 1e9);
 	uint64_t total = (uint64_t)(per_second * seconds), seq = 1;
 	double cpu0 = cpu_seconds();
 
+	memset(&o, 0, sizeof(o));
 	o.max_seq = total;
 	o.seen = calloc(total / 8 + 1, 1);
+	o.start = start;
+	if (interval_ms > 0) {
+		o.interval = (uint64_t)(interval_ms * 1e6);
+		o.nbuckets = (size_t)((seconds + drain) * 1e3 / interval_ms) + 2;
+		o.b_sent = calloc(o.nbuckets, sizeof(uint64_t));
+		o.b_replies = calloc(o.nbuckets, sizeof(uint64_t));
+		o.b_maxrtt = calloc(o.nbuckets, sizeof(uint64_t));
+	}
 	while (!stop_flag && seq <= total) {
 		uint64_t t = now_ns();
 		uint64_t due = t >= end ? total : (uint64_t)((double)(t - start) * per_second / 1e9);
@@ -530,6 +560,8 @@ run_rate(struct client *c, double per_second, double seconds, double drain)
 				seqs[k++] = seq++;
 			}
 			send_batch(c, seqs, slots, k);
+			if (o.interval > 0)
+				o.b_sent[ol_bucket(&o, now_ns())] += (uint64_t)k;
 			recv_batch(c, ol_got, &o);
 		}
 		recv_batch(c, ol_got, &o);
@@ -546,6 +578,10 @@ run_rate(struct client *c, double per_second, double seconds, double drain)
 	}
 	c->st.lost = c->st.sent - c->st.replies;
 	report(c, sending, cpu_seconds() - cpu0);
+	for (size_t i = 0; o.interval > 0 && i < o.nbuckets; i++)
+		fprintf(stderr, "t=%.2f sent=%" PRIu64 " replies=%" PRIu64 " max_rtt_ms=%.1f\n",
+		    (double)(i * o.interval) / 1e9, o.b_sent[i], o.b_replies[i],
+		    (double)o.b_maxrtt[i] / 1e6);
 	return 0;
 }
 
@@ -555,7 +591,7 @@ main(int argc, char **argv)
 	struct sockaddr_in to, bind_to, reply_to;
 	bool have_to = false, have_reply = false;
 	size_t size = 1200;
-	double seconds = 3, warmup = 0.5, timeout_ms = 1000, rate = 0, drain = 1;
+	double seconds = 3, warmup = 0.5, timeout_ms = 1000, rate = 0, drain = 1, interval = 0;
 	uint64_t inflight = 1;
 	const char *mode;
 	int opt;
@@ -567,7 +603,7 @@ main(int argc, char **argv)
 	bind_to.sin_family = AF_INET;
 	bind_to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	optind = 2;
-	while ((opt = getopt(argc, argv, "b:r:t:s:n:d:w:T:R:D:")) != -1) {
+	while ((opt = getopt(argc, argv, "b:r:t:s:n:d:w:T:R:D:i:")) != -1) {
 		switch (opt) {
 		case 'b':
 			parse_addr(optarg, &bind_to);
@@ -601,6 +637,9 @@ main(int argc, char **argv)
 		case 'D':
 			drain = atof(optarg);
 			break;
+		case 'i':
+			interval = atof(optarg);
+			break;
 		default:
 			usage();
 		}
@@ -627,7 +666,7 @@ main(int argc, char **argv)
 	if (strcmp(mode, "rr") == 0)
 		return run_rr(&c, inflight, seconds, warmup, timeout_ms);
 	if (strcmp(mode, "rate") == 0 && rate > 0)
-		return run_rate(&c, rate, seconds, drain);
+		return run_rate(&c, rate, seconds, drain, interval);
 	usage();
 	return 2;
 }

@@ -113,6 +113,43 @@ def _kill_children():
                 pass
 
 
+# ---------------------------------------------------------------- network namespaces
+
+_CLONE_NEWNET = 0x40000000
+
+
+def in_netns(name, fn, *args, **kwargs):
+    """fn(*args, **kwargs), run in network namespace `name` (/run/netns/NAME, as `ip netns
+    add` makes), or here when name is None. A thread of its own joins the namespace, so this
+    process stays where it is; sockets fn creates stay in that namespace whoever uses them
+    later. Exceptions propagate to the caller."""
+    if name is None:
+        return fn(*args, **kwargs)
+    import ctypes  # only tests that use namespaces need it
+    out = {}
+
+    def body():
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            fd = os.open(os.path.join("/run/netns", name), os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                if libc.setns(fd, _CLONE_NEWNET) != 0:
+                    e = ctypes.get_errno()
+                    raise OSError(e, f"setns({name}): {os.strerror(e)}")
+            finally:
+                os.close(fd)
+            out["result"] = fn(*args, **kwargs)
+        except BaseException as e:  # noqa: B902 - handed to the caller
+            out["error"] = e
+
+    t = threading.Thread(target=body, daemon=True)
+    t.start()
+    t.join()
+    if "error" in out:
+        raise out["error"]
+    return out["result"]
+
+
 # ---------------------------------------------------------------- ports
 
 
@@ -403,12 +440,17 @@ def fingerprint(pub_path):
 
 
 class Sshd:
-    """A throw-away OpenSSH sshd on 127.0.0.1:random. Use as a context manager."""
+    """A throw-away OpenSSH sshd on 127.0.0.1:random. Use as a context manager.
 
-    def __init__(self, hostkey_types=("ed25519",), extra_config=()):
+    netns: run it inside that network namespace (`ip netns exec NAME`, see
+    tests/lib/netns.py), listening on host, an address of that namespace."""
+
+    def __init__(self, hostkey_types=("ed25519",), extra_config=(), host="127.0.0.1",
+                 netns=None):
         self.hostkey_types = tuple(hostkey_types)
         self.extra_config = list(extra_config)
-        self.host = "127.0.0.1"
+        self.host = host
+        self.netns = netns
         self.user = pwd.getpwuid(os.getuid()).pw_name
         self.proc = None
         self.dir = None
@@ -454,7 +496,7 @@ class Sshd:
             os.chmod("/run/sshd", 0o755)
         last = ""
         for _ in range(3):  # the random port can be taken between probe and bind: retry
-            self.port = free_port()
+            self.port = in_netns(self.netns, free_port, self.host)
             self._write_config()
             started, last = self._start()
             if started:
@@ -490,7 +532,9 @@ class Sshd:
 
     def _start(self):
         log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", self.config_path],
+        # `ip netns exec` execs sshd in place: self.proc.pid is sshd's pid either way.
+        wrap = ["ip", "netns", "exec", self.netns] if self.netns else []
+        self.proc = subprocess.Popen([*wrap, SSHD, "-D", "-e", "-f", self.config_path],
                                      stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         log.close()
         _children.append(self.proc)
@@ -499,7 +543,8 @@ class Sshd:
             if self.proc.poll() is not None:
                 return False, self.log()
             try:
-                with socket.create_connection((self.host, self.port), timeout=2) as s:
+                with in_netns(self.netns, socket.create_connection, (self.host, self.port),
+                              2) as s:
                     s.settimeout(2)
                     if recv_line(s).startswith(b"SSH-"):
                         return True, ""
