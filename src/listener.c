@@ -126,26 +126,12 @@ listener_open(uv_loop_t *loop, const struct fwd_spec *spec, const struct options
 {
 	struct listener *l = xcalloc(1, sizeof(*l));
 	enum listener_error rc = LISTENER_OK;
-	char target[SPEC_HOST_MAX + 3];
 	bool gateway = opt->gateway_ports == 1;
 
 	l->spec = *spec;
 	l->session = s;
 	l->udp = udp;
-	snprintf(target, sizeof(target), strchr(spec->host, ':') ? "[%s]" : "%s", spec->host);
-	if (spec->kind == FWD_DYNAMIC)
-		snprintf(l->name, sizeof(l->name), "-D %s%s%s%s%u",
-		    strchr(spec->bind_host, ':') ? "[" : "", spec->bind_host,
-		    strchr(spec->bind_host, ':') ? "]" : "", spec->has_bind ? ":" : "",
-		    spec->bind_port);
-	else if (spec->has_bind)
-		snprintf(l->name, sizeof(l->name), "-L %s%s%s:%u:%s:%u",
-		    strchr(spec->bind_host, ':') ? "[" : "", spec->bind_host,
-		    strchr(spec->bind_host, ':') ? "]" : "", spec->bind_port, target,
-		    spec->host_port);
-	else
-		snprintf(l->name, sizeof(l->name), "-L %u:%s:%u", spec->bind_port, target,
-		    spec->host_port);
+	spec_name(spec, l->name, sizeof(l->name));
 
 	if (!spec->has_bind || strcmp(spec->bind_host, "localhost") == 0) {
 		struct sockaddr_in in4;

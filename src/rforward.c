@@ -130,7 +130,6 @@ rforward_new(uv_loop_t *loop, struct session *s, const struct fwd_spec *spec,
     rforward_failed_cb failed, void *arg)
 {
 	struct rforward *rf = xcalloc(1, sizeof(*rf));
-	char target[SPEC_HOST_MAX + 3];
 
 	rf->loop = loop;
 	rf->session = s;
@@ -141,15 +140,7 @@ rforward_new(uv_loop_t *loop, struct session *s, const struct fwd_spec *spec,
 	rf->client.lost = rforward_lost;
 	uv_timer_init(loop, &rf->retry);
 	rf->retry.data = rf;
-	snprintf(target, sizeof(target), strchr(spec->host, ':') ? "[%s]" : "%s", spec->host);
-	if (spec->has_bind)
-		snprintf(rf->name, sizeof(rf->name), "-R %s%s%s:%u:%s:%u",
-		    strchr(spec->bind_host, ':') ? "[" : "", spec->bind_host,
-		    strchr(spec->bind_host, ':') ? "]" : "", spec->bind_port, target,
-		    spec->host_port);
-	else
-		snprintf(rf->name, sizeof(rf->name), "-R %u:%s:%u", spec->bind_port, target,
-		    spec->host_port);
+	spec_name(spec, rf->name, sizeof(rf->name));
 	return rf;
 }
 

@@ -373,3 +373,24 @@ spec_bind_is_wildcard(const struct fwd_spec *spec)
 		return false;
 	return spec->bind_host[0] == '\0' || strcmp(spec->bind_host, "*") == 0;
 }
+
+void
+spec_name(const struct fwd_spec *spec, char *buf, size_t len)
+{
+	static const char *const flag[] = {[FWD_LOCAL] = "-L", [FWD_REMOTE] = "-R",
+	    [FWD_DYNAMIC] = "-D"};
+	bool b6 = strchr(spec->bind_host, ':') != NULL, h6 = strchr(spec->host, ':') != NULL;
+	char bind[SPEC_HOST_MAX + 4] = "";
+
+	if (len == 0)
+		return;
+	if (spec->has_bind)
+		snprintf(bind, sizeof(bind), "%s%s%s:", b6 ? "[" : "", spec->bind_host,
+		    b6 ? "]" : "");
+	if (spec->kind == FWD_DYNAMIC)
+		snprintf(buf, len, "-D %s%u", bind, spec->bind_port);
+	else
+		snprintf(buf, len, "%s %s%u:%s%s%s:%u%s", flag[spec->kind], bind, spec->bind_port,
+		    h6 ? "[" : "", spec->host, h6 ? "]" : "", spec->host_port,
+		    spec->udp ? "/udp" : "");
+}

@@ -59,4 +59,11 @@ void spec_format(const struct fwd_spec *spec, char *buf, size_t len);
  */
 bool spec_bind_is_wildcard(const struct fwd_spec *spec);
 
+/*
+ * The spec as the user would write it, with its flag: "-L 8080:intranet:80",
+ * "-R [::1]:0:localhost:22", "-D 1080", "-L 5353:10.0.0.2:53/udp". Names a
+ * forward in log lines and status.
+ */
+void spec_name(const struct fwd_spec *spec, char *buf, size_t len);
+
 #endif

@@ -641,17 +641,6 @@ target_resolved_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 	unref(l->u);
 }
 
-static void
-name_listener(struct ulisten *l)
-{
-	const struct fwd_spec *s = &l->spec;
-	bool b6 = strchr(s->bind_host, ':') != NULL, h6 = strchr(s->host, ':') != NULL;
-
-	snprintf(l->name, sizeof(l->name), "%s %s%s%s%s%u:%s%s%s:%u/udp", l->remote ? "-R" : "-L",
-	    b6 ? "[" : "", s->bind_host, b6 ? "]" : "", s->has_bind ? ":" : "", s->bind_port,
-	    h6 ? "[" : "", s->host, h6 ? "]" : "", s->host_port);
-}
-
 /* A numeric loopback address (the UDP bind address must be numeric). */
 static bool
 is_loopback(const char *host)
@@ -707,7 +696,7 @@ udpfwd_add(struct udpfwd *u, const struct fwd_spec *spec, char *err, size_t errl
 	l->spec = *spec;
 	l->remote = spec->kind == FWD_REMOTE;
 	l->id = u->next_listener++;
-	name_listener(l);
+	spec_name(spec, l->name, sizeof(l->name));
 	l->next = u->listeners;
 	u->listeners = l;
 	if (l->remote) {

@@ -357,9 +357,32 @@ test_buffers(void)
 	CHECK_STR(small, "");
 }
 
+static void
+test_spec_name(void)
+{
+	struct fwd_spec sp;
+	char name[600];
+
+	CHECK_INT(spec_parse(FWD_LOCAL, "8080:intranet:80", &sp, err, sizeof(err)), 0);
+	spec_name(&sp, name, sizeof(name));
+	CHECK_STR(name, "-L 8080:intranet:80");
+	CHECK_INT(spec_parse(FWD_REMOTE, "[::1]:0:localhost:22", &sp, err, sizeof(err)), 0);
+	spec_name(&sp, name, sizeof(name));
+	CHECK_STR(name, "-R [::1]:0:localhost:22");
+	CHECK_INT(spec_parse(FWD_LOCAL, "*:5353:[fe80::1]:53/udp", &sp, err, sizeof(err)), 0);
+	spec_name(&sp, name, sizeof(name));
+	CHECK_STR(name, "-L *:5353:[fe80::1]:53/udp");
+	CHECK_INT(spec_parse(FWD_DYNAMIC, "127.0.0.1:1080", &sp, err, sizeof(err)), 0);
+	spec_name(&sp, name, sizeof(name));
+	CHECK_STR(name, "-D 127.0.0.1:1080");
+	spec_name(&sp, name, 4);
+	CHECK_STR(name, "-D ");
+}
+
 int
 main(void)
 {
+	test_spec_name();
 	test_local();
 	test_wildcard();
 	test_ipv6();
