@@ -50,6 +50,7 @@ struct app {
 	size_t n_failed;    /* forwards that could not be set up */
 	uv_signal_t sigint, sigterm;
 	uv_timer_t reconnect;  /* the backoff before the next connection attempt */
+	uv_timer_t stop_soon;  /* stops from a fresh stack (see forward_failed) */
 	unsigned attempt;      /* failed attempts since the last healthy minute */
 	uint64_t ready_at;     /* loop time the session last became ready */
 	bool stopping;
@@ -78,6 +79,7 @@ app_stop(struct app *app, int status)
 	uv_close((uv_handle_t *)&app->sigint, NULL);
 	uv_close((uv_handle_t *)&app->sigterm, NULL);
 	uv_close((uv_handle_t *)&app->reconnect, NULL);
+	uv_close((uv_handle_t *)&app->stop_soon, NULL);
 }
 
 static void
@@ -156,6 +158,14 @@ session_ready_cb(struct session *s, void *arg)
 		udpfwd_session_ready(app->udp);
 }
 
+static void
+stop_soon_cb(uv_timer_t *t)
+{
+	struct app *app = t->data;
+
+	app_stop(app, app->exit_status);
+}
+
 /* A forward could not be set up: fatal with ExitOnForwardFailure, or when none is left. */
 static void
 forward_failed(struct app *app, const char *why)
@@ -163,8 +173,15 @@ forward_failed(struct app *app, const char *why)
 	log_error("%s", why);
 	app->n_failed++;
 	if (app->settings.opt.exit_on_forward_failure == 1 ||
-	    app->n_failed == app->settings.opt.n_forwards)
-		app_stop(app, EXIT_RUNTIME);
+	    app->n_failed == app->settings.opt.n_forwards) {
+		/*
+		 * The failure is reported from deep inside a forward's callback
+		 * (the relay's frame dispatch, a listen reply); stopping frees
+		 * those objects, so it happens on the next loop turn instead.
+		 */
+		app->exit_status = EXIT_RUNTIME;
+		uv_timer_start(&app->stop_soon, stop_soon_cb, 0, 0);
+	}
 }
 
 static void
@@ -289,6 +306,11 @@ open_forwards(struct app *app)
 			break;
 		}
 	}
+	/* At startup there is no callback on the stack: a fatal failure stops now. */
+	if (uv_is_active((uv_handle_t *)&app->stop_soon)) {
+		uv_timer_stop(&app->stop_soon);
+		app_stop(app, app->exit_status);
+	}
 	return app->stopping ? app->exit_status : EXIT_OK;
 }
 
@@ -390,7 +412,8 @@ main(int argc, char **argv)
 	    .arg = &app};
 	app.session = session_new(&app.loop, &app.settings.opt, &ev);
 	uv_timer_init(&app.loop, &app.reconnect);
-	app.reconnect.data = &app;
+	uv_timer_init(&app.loop, &app.stop_soon);
+	app.reconnect.data = app.stop_soon.data = &app;
 	srand((unsigned)getpid() ^ (unsigned)time(NULL));
 	session_set_reconnect(app.session, app.settings.opt.reconnect == 1);
 	uv_signal_init(&app.loop, &app.sigint);

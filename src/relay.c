@@ -520,7 +520,10 @@ listen_allowed(const struct relay *r, const struct frame_addr *a)
 {
 	if (!r->permit_listen.given)
 		return permit_is_loopback(a->host);
-	return permit_match(&r->permit_listen, a->host, a->port);
+	/* "localhost" is bound as 127.0.0.1, so a permit for either allows it. */
+	return permit_match(&r->permit_listen, a->host, a->port) ||
+	       (strcasecmp(a->host, "localhost") == 0 &&
+		   permit_match(&r->permit_listen, "127.0.0.1", a->port));
 }
 
 static void

@@ -197,6 +197,24 @@ def main():
             fx.check(fx.echo_roundtrip(tport, data) == data, "the TCP forward still works")
             fx.check(fw.alive(), "porthole keeps running")
             s.close()
+        # The relay's own allow-list, as an authorized_keys forced command would set it:
+        # a permitted port works (asked for as "localhost", permitted as 127.0.0.1), another
+        # is refused, and with ExitOnForwardFailure that refusal ends porthole cleanly.
+        ok_port, bad_port = fx.free_port(), fx.free_port()
+        relay = f"RelayCommand={relay_command()} --permit-listen 127.0.0.1:{ok_port}"
+        with fx.Forwarder(sshd, ["-R", f"{ok_port}:127.0.0.1:{echo.port}/udp"],
+                          wait_remote=False, extra_args=["-o", relay]) as fw:
+            got = None
+            deadline = time.monotonic() + 10
+            while got is None and time.monotonic() < deadline:
+                got = roundtrip(ok_port, b"permitted", tries=1)
+            fx.check(got == b"permitted", "--permit-listen 127.0.0.1:P permits 'localhost:P'")
+        status, err = fx.run_forwarder(sshd, ["-R", f"{bad_port}:127.0.0.1:{echo.port}/udp"],
+                                       extra_args=["-o", relay, "-o",
+                                                   "ExitOnForwardFailure=yes"])
+        fx.check(status == 1 and "the relay cannot listen" in err,
+                 "a port the relay does not permit: refused, exit 1 (ExitOnForwardFailure)", err)
+        fx.check("Sanitizer" not in err, "... stopping from inside the relay's reply is clean")
         echo.close()
 
 
