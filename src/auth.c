@@ -73,8 +73,8 @@ struct auth *
 auth_new(LIBSSH2_SESSION *ssh, const struct options *opt, const char *user)
 {
 	struct auth *a = xcalloc(1, sizeof(*a));
-	static const char *const defaults[] = {"~/.ssh/id_ed25519", "~/.ssh/id_ecdsa",
-	    "~/.ssh/id_rsa"};
+	static const char *const defaults[] = {
+	    "~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "~/.ssh/id_rsa"};
 
 	a->ssh = ssh;
 	a->opt = opt;
@@ -178,8 +178,7 @@ inspect_openssh_key(const char *body, struct keyinfo *ki)
 	if ((s = get_string(&p, end, &len)) == NULL)
 		goto out;
 	ki->encrypted = !(len == 4 && memcmp(s, "none", 4) == 0);
-	if (get_string(&p, end, &len) == NULL || get_string(&p, end, &len) == NULL ||
-	    end - p < 4)
+	if (get_string(&p, end, &len) == NULL || get_string(&p, end, &len) == NULL || end - p < 4)
 		goto out;
 	p += 4; /* number of keys */
 	const unsigned char *pub = get_string(&p, end, &pubkeylen);
@@ -330,8 +329,8 @@ step_files(struct auth *a)
 					next_file(a);
 					continue;
 				}
-				snprintf(prompt, sizeof(prompt), "Enter passphrase for key '%s': ",
-				    path);
+				snprintf(prompt, sizeof(prompt),
+				    "Enter passphrase for key '%s': ", path);
 				if (tty_prompt(prompt, false, a->secret, sizeof(a->secret)) == -1 ||
 				    a->secret[0] == '\0') {
 					next_file(a);
@@ -341,8 +340,8 @@ step_files(struct auth *a)
 			}
 			a->file_ready = true;
 		}
-		int rc = libssh2_userauth_publickey_fromfile_ex(a->ssh, a->user,
-		    (unsigned int)strlen(a->user), NULL, path, a->secret);
+		int rc = libssh2_userauth_publickey_fromfile_ex(
+		    a->ssh, a->user, (unsigned int)strlen(a->user), NULL, path, a->secret);
 		if (rc == LIBSSH2_ERROR_EAGAIN)
 			return 1;
 		if (rc == 0) {
@@ -403,8 +402,8 @@ step_kbdint(struct auth *a)
 		a->kbdint_done = true;
 		return -1;
 	}
-	int rc = libssh2_userauth_keyboard_interactive_ex(a->ssh, a->user,
-	    (unsigned int)strlen(a->user), kbdint_cb);
+	int rc = libssh2_userauth_keyboard_interactive_ex(
+	    a->ssh, a->user, (unsigned int)strlen(a->user), kbdint_cb);
 	if (rc == LIBSSH2_ERROR_EAGAIN)
 		return 1;
 	a->kbdint_done = true;
@@ -425,7 +424,8 @@ step_password(struct auth *a)
 			if (a->password_tries >= 3)
 				return -1;
 			if (!tty_available()) {
-				append(a->notes, sizeof(a->notes), "no terminal for a password prompt");
+				append(a->notes, sizeof(a->notes),
+				    "no terminal for a password prompt");
 				return -1;
 			}
 			snprintf(prompt, sizeof(prompt), "%s's password: ", a->user);
@@ -435,8 +435,9 @@ step_password(struct auth *a)
 				append(a->tried, sizeof(a->tried), "password");
 			a->password_ready = true;
 		}
-		int rc = libssh2_userauth_password_ex(a->ssh, a->user,
-		    (unsigned int)strlen(a->user), a->secret, (unsigned int)strlen(a->secret), NULL);
+		int rc =
+		    libssh2_userauth_password_ex(a->ssh, a->user, (unsigned int)strlen(a->user),
+			a->secret, (unsigned int)strlen(a->secret), NULL);
 		if (rc == LIBSSH2_ERROR_EAGAIN)
 			return 1;
 		OPENSSL_cleanse(a->secret, sizeof(a->secret));
@@ -454,8 +455,8 @@ auth_step(struct auth *a, char *err, size_t errlen)
 	for (;;) {
 		switch (a->phase) {
 		case PHASE_LIST: {
-			char *list = libssh2_userauth_list(a->ssh, a->user,
-			    (unsigned int)strlen(a->user));
+			char *list =
+			    libssh2_userauth_list(a->ssh, a->user, (unsigned int)strlen(a->user));
 			if (list == NULL) {
 				if (libssh2_userauth_authenticated(a->ssh))
 					return 0;
@@ -483,9 +484,10 @@ auth_step(struct auth *a, char *err, size_t errlen)
 			break;
 		case PHASE_FAILED:
 		default:
-			snprintf(err, errlen, "authentication failed (server allows %s; tried %s%s%s)",
-			    a->methods ? a->methods : "nothing",
-			    a->tried[0] ? a->tried : "no key", a->notes[0] ? "; " : "", a->notes);
+			snprintf(err, errlen,
+			    "authentication failed (server allows %s; tried %s%s%s)",
+			    a->methods ? a->methods : "nothing", a->tried[0] ? a->tried : "no key",
+			    a->notes[0] ? "; " : "", a->notes);
 			return -1;
 		}
 		if (rc == 0)

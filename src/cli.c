@@ -108,14 +108,14 @@ cli_parse_destination(const char *text, struct options *o, char *err, size_t err
 }
 
 enum cli_result
-cli_parse_command(int argc, char **argv, struct options *o, struct cli *cl, char *err,
-    size_t errlen)
+cli_parse_command(
+    int argc, char **argv, struct options *o, struct cli *cl, char *err, size_t errlen)
 {
 	static const struct option longopts[] = {
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{"json", no_argument, NULL, 'J'},
-		{NULL, 0, NULL, 0},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"json", no_argument, NULL, 'J'},
+	    {NULL, 0, NULL, 0},
 	};
 	int verbose = 0, quiet = 0, c;
 	char why[512];
@@ -130,8 +130,10 @@ cli_parse_command(int argc, char **argv, struct options *o, struct cli *cl, char
 		case 'R':
 		case 'D':
 			if (option_add_forward(o,
-				c == 'L' ? FWD_LOCAL : c == 'R' ? FWD_REMOTE : FWD_DYNAMIC, optarg,
-				err, errlen) == -1)
+				c == 'L'       ? FWD_LOCAL
+				    : c == 'R' ? FWD_REMOTE
+					       : FWD_DYNAMIC,
+				optarg, err, errlen) == -1)
 				return CLI_USAGE;
 			break;
 		case 'p':
@@ -190,7 +192,8 @@ cli_parse_command(int argc, char **argv, struct options *o, struct cli *cl, char
 				snprintf(err, errlen, "option --%s takes no argument",
 				    optopt == 'h' ? "help" : "version");
 			else if (optopt != 0)
-				snprintf(err, errlen, "unknown option -%c (see porthole -h)", optopt);
+				snprintf(
+				    err, errlen, "unknown option -%c (see porthole -h)", optopt);
 			else
 				snprintf(err, errlen, "unknown option %s (see porthole -h)",
 				    argv[optind - 1]);
@@ -220,8 +223,8 @@ cli_parse_command(int argc, char **argv, struct options *o, struct cli *cl, char
 		return CLI_USAGE;
 	}
 	if (cl->target != NULL && cl->command == CMD_PROFILES) {
-		snprintf(err, errlen, "unexpected argument '%s': 'profiles' takes none",
-		    cl->target);
+		snprintf(
+		    err, errlen, "unexpected argument '%s': 'profiles' takes none", cl->target);
 		return CLI_USAGE;
 	}
 	if (optind < argc) {

@@ -25,9 +25,9 @@ enum cli_command {
 /* What the command line asks for, besides the options. Strings point into argv. */
 struct cli {
 	enum cli_command command;
-	const char *target;      /* the profile or destination word; NULL if none */
+	const char *target;	 /* the profile or destination word; NULL if none */
 	const char *config_file; /* -F */
-	bool json;               /* status --json */
+	bool json;		 /* status --json */
 };
 
 /*
@@ -35,8 +35,8 @@ struct cli {
  * target is left for the caller to resolve (a profile name wins over a host
  * of that name).
  */
-enum cli_result cli_parse_command(int argc, char **argv, struct options *o, struct cli *cl,
-    char *err, size_t errlen);
+enum cli_result cli_parse_command(
+    int argc, char **argv, struct options *o, struct cli *cl, char *err, size_t errlen);
 
 /* cli_parse_command for a plain run: the target must be a destination, parsed into o. */
 enum cli_result cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen);

@@ -173,7 +173,7 @@ static bool
 is_name_char(char ch)
 {
 	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-	       ch == '.' || ch == '_' || ch == '-';
+	    ch == '.' || ch == '_' || ch == '-';
 }
 
 /* A subcommand the name would shadow on the command line, or NULL. */
@@ -212,17 +212,17 @@ open_profile(struct parser *ps, const char *name, int n_words)
 		n++;
 	if (n == 0 || name[n] != '\0' || n > CONFIG_NAME_MAX) {
 		add_error(c, ps->line,
-			  "bad profile name '%s' (1-64 letters, digits, '.', '_' or '-')", shown);
+		    "bad profile name '%s' (1-64 letters, digits, '.', '_' or '-')", shown);
 		return;
 	}
 	if ((command = reserved_name(name)) != NULL) {
-		add_error(c, ps->line, "profile name '%s' is taken by 'porthole %s'", shown,
-			  command);
+		add_error(
+		    c, ps->line, "profile name '%s' is taken by 'porthole %s'", shown, command);
 		return;
 	}
 	if ((first = config_find(c, name)) != NULL) {
 		add_error(c, ps->line, "profile '%s' defined twice (first at line %d)", shown,
-			  first->line);
+		    first->line);
 		return;
 	}
 	c->profiles = xrealloc(c->profiles, (c->n_profiles + 1) * sizeof(*c->profiles));
@@ -298,7 +298,7 @@ parse_line(struct parser *ps, struct options *scratch, const char *text, size_t 
 		open_profile(ps, value, n_words);
 	} else if (strcasecmp(keyword, "Host") == 0 || strcasecmp(keyword, "Match") == 0) {
 		add_error(ps->c, ps->line,
-			  "Host and Match belong in ~/.ssh/config; porthole uses Profile blocks");
+		    "Host and Match belong in ~/.ssh/config; porthole uses Profile blocks");
 		ps->entries = NULL;
 		ps->n_entries = NULL;
 	} else {
@@ -430,7 +430,7 @@ config_find(const struct config *c, const char *name)
 
 static int
 apply_entries(const struct config *c, const struct config_entry *e, size_t n, struct options *o,
-	      char *err, size_t errlen)
+    char *err, size_t errlen)
 {
 	char why[CONFIG_ERR_MAX];
 
@@ -446,7 +446,7 @@ apply_entries(const struct config *c, const struct config_entry *e, size_t n, st
 
 int
 config_apply(const struct config *c, const struct config_profile *p, struct options *o, char *err,
-	     size_t errlen)
+    size_t errlen)
 {
 	if (apply_entries(c, c->defaults, c->n_defaults, o, err, errlen) == -1)
 		return -1;

@@ -86,6 +86,6 @@ const struct config_profile *config_find(const struct config *c, const char *nam
  * with err "file:line: message" and o holding the entries before that line.
  */
 int config_apply(const struct config *c, const struct config_profile *p, struct options *o,
-		 char *err, size_t errlen);
+    char *err, size_t errlen);
 
 #endif

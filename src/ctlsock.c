@@ -103,8 +103,8 @@ written_cb(uv_write_t *req, int status)
 	client_close(req->data);
 }
 
-static void
-answer(struct ctlclient *cl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void answer(struct ctlclient *cl, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 answer(struct ctlclient *cl, const char *fmt, ...)

@@ -104,8 +104,8 @@ filter_supported(LIBSSH2_SESSION *s, char *prefs)
 			if ((p == out || p[-1] == ',') && (p[len] == ',' || p[len] == '\0'))
 				ok = false;
 		if (ok && used + len + 2 < sizeof(out))
-			used += (size_t)snprintf(out + used, sizeof(out) - used, "%s%s",
-			    used ? "," : "", name);
+			used += (size_t)snprintf(
+			    out + used, sizeof(out) - used, "%s%s", used ? "," : "", name);
 	}
 	if (n > 0)
 		libssh2_free(s, algs);
@@ -228,8 +228,8 @@ hostkey_verify(LIBSSH2_SESSION *s, const char *known_hosts, enum strict_hostkey 
 	size_t keylen, len;
 	int keytype;
 
-	const unsigned char *key = (const unsigned char *)libssh2_session_hostkey(s, &keylen,
-	    &keytype);
+	const unsigned char *key =
+	    (const unsigned char *)libssh2_session_hostkey(s, &keylen, &keytype);
 	if (key == NULL) {
 		snprintf(err, errlen, "%s: the server sent no host key", host);
 		return -1;
@@ -253,8 +253,9 @@ hostkey_verify(LIBSSH2_SESSION *s, const char *known_hosts, enum strict_hostkey 
 		log_debug("host key for %s found in %s:%d (%s %s)", name, file, r.line, type, fp);
 		return 0;
 	case KH_REVOKED:
-		snprintf(err, errlen, "host key for %s (%s %s) is REVOKED in %s:%d; refusing to connect",
-		    name, type, fp, file, r.line);
+		snprintf(err, errlen,
+		    "host key for %s (%s %s) is REVOKED in %s:%d; refusing to connect", name, type,
+		    fp, file, r.line);
 		return -1;
 	case KH_MISMATCH:
 		snprintf(err, errlen,
@@ -281,7 +282,8 @@ hostkey_verify(LIBSSH2_SESSION *s, const char *known_hosts, enum strict_hostkey 
 			return -1;
 		}
 		if (!ask_user(name, type, fp)) {
-			snprintf(err, errlen, "host key for %s (%s %s) not accepted", name, type, fp);
+			snprintf(
+			    err, errlen, "host key for %s (%s %s) not accepted", name, type, fp);
 			return -1;
 		}
 	}

@@ -68,7 +68,7 @@ static bool
 is_type_char(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '-' || c == '_' || c == '.' || c == '@' || c == '+';
+	    c == '-' || c == '_' || c == '.' || c == '@' || c == '+';
 }
 
 /* Writes the padded base64 of src plus a NUL; dst holds B64_LEN(n) + 1. */
@@ -266,7 +266,7 @@ match_hashed(const char *name, const char *field, size_t n)
 	    b64_decode(bar + 1, (size_t)(end - bar - 1), want, sizeof(want)) != HASH_LEN)
 		return false;
 	if (HMAC(EVP_sha1(), salt, HASH_LEN, (const unsigned char *)name, strlen(name), got,
-		 &gotlen) == NULL ||
+		&gotlen) == NULL ||
 	    gotlen != HASH_LEN)
 		return false;
 	return memcmp(got, want, HASH_LEN) == 0;
@@ -313,7 +313,7 @@ field_equals(const char *field, size_t n, const char *s)
 
 void
 knownhosts_check(const char *text, size_t len, const char *host, int port, const char *keytype,
-		 const unsigned char *key, size_t keylen, struct kh_lookup *out)
+    const unsigned char *key, size_t keylen, struct kh_lookup *out)
 {
 	struct cursor c = {text, text != NULL ? len : 0, 0, 0};
 	char *name = lookup_name(host, port);
@@ -371,8 +371,8 @@ list_has(const char *list, const char *type, size_t typelen)
 }
 
 int
-knownhosts_host_types(const char *text, size_t len, const char *host, int port, char *out,
-		      size_t outlen)
+knownhosts_host_types(
+    const char *text, size_t len, const char *host, int port, char *out, size_t outlen)
 {
 	struct cursor c = {text, text != NULL ? len : 0, 0, 0};
 	char *name;
@@ -447,7 +447,7 @@ hosts_field(const char *host, int port, bool hashed, const unsigned char salt[20
 	if (!hashed)
 		return name;
 	if (HMAC(EVP_sha1(), salt, HASH_LEN, (const unsigned char *)name, strlen(name), mac,
-		 &maclen) == NULL ||
+		&maclen) == NULL ||
 	    maclen != HASH_LEN) {
 		free(name);
 		return NULL;
@@ -465,8 +465,7 @@ hosts_field(const char *host, int port, bool hashed, const unsigned char salt[20
 
 int
 knownhosts_format_line(const char *host, int port, const char *keytype, const unsigned char *key,
-		       size_t keylen, bool hashed, const unsigned char salt[20], char *out,
-		       size_t outlen)
+    size_t keylen, bool hashed, const unsigned char salt[20], char *out, size_t outlen)
 {
 	if (!writable_host(host) || !writable_type(keytype) || keylen == 0 ||
 	    keylen > INT_MAX / 2 || (hashed && salt == NULL))

@@ -39,7 +39,7 @@ struct kh_lookup {
  * KH_MISMATCH. Lines for the host with other key types are not a mismatch.
  */
 void knownhosts_check(const char *text, size_t len, const char *host, int port, const char *keytype,
-		      const unsigned char *key, size_t keylen, struct kh_lookup *out);
+    const unsigned char *key, size_t keylen, struct kh_lookup *out);
 
 /*
  * Writes the distinct key types known for (host, port), comma-separated in
@@ -49,8 +49,8 @@ void knownhosts_check(const char *text, size_t len, const char *host, int port, 
  * fit, so it never ends in a partial name; out is always NUL-terminated
  * unless outlen is 0.
  */
-int knownhosts_host_types(const char *text, size_t len, const char *host, int port, char *out,
-			  size_t outlen);
+int knownhosts_host_types(
+    const char *text, size_t len, const char *host, int port, char *out, size_t outlen);
 
 /*
  * Formats a known_hosts line (with trailing newline) for a new entry, the
@@ -61,8 +61,8 @@ int knownhosts_host_types(const char *text, size_t len, const char *host, int po
  * leading '#', '@' or '|' in the host).
  */
 int knownhosts_format_line(const char *host, int port, const char *keytype,
-			   const unsigned char *key, size_t keylen, bool hashed,
-			   const unsigned char salt[20], char *out, size_t outlen);
+    const unsigned char *key, size_t keylen, bool hashed, const unsigned char salt[20], char *out,
+    size_t outlen);
 
 /* Size of a fingerprint string with its NUL: "SHA256:" and 43 base64 characters. */
 #define KNOWNHOSTS_FINGERPRINT_SIZE 51

@@ -50,7 +50,7 @@ enum link_state {
 	LINK_OPENING,	 /* -L: waiting for the channel */
 	LINK_CONNECTING, /* -R: resolving and connecting the local target */
 	LINK_OPEN,
-	LINK_REFUSING,   /* -D: flushing a SOCKS error reply before closing */
+	LINK_REFUSING,	 /* -D: flushing a SOCKS error reply before closing */
 	LINK_ASSOCIATED, /* -D: holding a UDP association open (its datagrams go elsewhere) */
 	LINK_CLOSING,
 };
@@ -90,7 +90,7 @@ struct link {
 
 	/* -D: the handshake, until the CONNECT is answered */
 	struct socks *socks;
-	struct udpfwd *udp;       /* for UDP ASSOCIATE; NULL without */
+	struct udpfwd *udp; /* for UDP ASSOCIATE; NULL without */
 	struct udp_assoc *assoc;
 	uv_timer_t timer;
 	bool has_timer;
@@ -230,7 +230,7 @@ static bool
 is_channel_gone(int rc)
 {
 	return rc == LIBSSH2_ERROR_CHANNEL_CLOSED || rc == LIBSSH2_ERROR_CHANNEL_EOF_SENT ||
-	       rc == LIBSSH2_ERROR_CHANNEL_UNKNOWN;
+	    rc == LIBSSH2_ERROR_CHANNEL_UNKNOWN;
 }
 
 /* Local socket to channel. Returns -1 if the link closed. */
@@ -440,8 +440,8 @@ link_close(struct link *l, enum log_level level, const char *why)
 {
 	if (l->state == LINK_CLOSING)
 		return;
-	log_msg(level, "%s: link %u closed: %s (%llu bytes up, %llu down)", l->name, l->id,
-	    why, (unsigned long long)l->bytes_up, (unsigned long long)l->bytes_down);
+	log_msg(level, "%s: link %u closed: %s (%llu bytes up, %llu down)", l->name, l->id, why,
+	    (unsigned long long)l->bytes_up, (unsigned long long)l->bytes_down);
 	if (l->state == LINK_OPENING)
 		session_cancel_request(l->session, &l->open);
 	if (l->resolving)
@@ -530,8 +530,8 @@ peer_name(uv_tcp_t *tcp, char *host, size_t len, int *port)
 }
 
 struct link *
-link_accept(uv_stream_t *server, struct session *s, const char *name, const char *host,
-    int port, struct link_list *list)
+link_accept(uv_stream_t *server, struct session *s, const char *name, const char *host, int port,
+    struct link_list *list)
 {
 	struct link *l = link_new(server->loop, s, name, list);
 
@@ -578,8 +578,8 @@ connected_cb(uv_connect_t *req, int status)
 		uv_close((uv_handle_t *)&l->tcp, closed_cb);
 		return;
 	}
-	snprintf(why, sizeof(why), "cannot connect to %s:%d: %s", l->target, l->port,
-	    l->last_error);
+	snprintf(
+	    why, sizeof(why), "cannot connect to %s:%d: %s", l->target, l->port, l->last_error);
 	link_close(l, LOG_INFO, why);
 }
 
@@ -597,8 +597,8 @@ connect_next(struct link *l)
 			return;
 		snprintf(l->last_error, sizeof(l->last_error), "%s", uv_strerror(rc));
 	}
-	snprintf(why, sizeof(why), "cannot connect to %s:%d: %s", l->target, l->port,
-	    l->last_error);
+	snprintf(
+	    why, sizeof(why), "cannot connect to %s:%d: %s", l->target, l->port, l->last_error);
 	link_close(l, LOG_INFO, why);
 }
 

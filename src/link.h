@@ -26,11 +26,11 @@ struct link_list {
 struct fwd_stats {
 	const char *name;  /* "-L 8080:intranet:80" */
 	const char *state; /* "listening", "requesting", "refused", ... */
-	int port;          /* -R: the port the server listens on; else 0 */
-	unsigned open;     /* connections (or UDP flows) now */
-	uint64_t total;    /* connections since start */
+	int port;	   /* -R: the port the server listens on; else 0 */
+	unsigned open;	   /* connections (or UDP flows) now */
+	uint64_t total;	   /* connections since start */
 	uint64_t bytes_up, bytes_down;
-	uint64_t drops;    /* UDP: datagrams dropped */
+	uint64_t drops; /* UDP: datagrams dropped */
 	bool udp;
 };
 
@@ -39,8 +39,8 @@ struct fwd_stats {
  * host:port. name (e.g. "-L 127.0.0.1:8080 -> intranet:80") labels log lines
  * and must outlive the link. Returns NULL if the accept failed.
  */
-struct link *link_accept(uv_stream_t *server, struct session *s, const char *name,
-    const char *host, int port, struct link_list *list);
+struct link *link_accept(uv_stream_t *server, struct session *s, const char *name, const char *host,
+    int port, struct link_list *list);
 
 /*
  * Accepts a SOCKS client (SOCKS5, SOCKS4 and 4a): the handshake names the
@@ -55,8 +55,8 @@ struct link *link_accept_socks(uv_stream_t *server, struct session *s, struct ud
  * host:port here (resolved without blocking; each address tried in turn).
  * host must outlive the link. Returns NULL if it could not even start.
  */
-struct link *link_connect(uv_loop_t *loop, struct session *s, LIBSSH2_CHANNEL *ch,
-    const char *name, const char *host, int port, struct link_list *list);
+struct link *link_connect(uv_loop_t *loop, struct session *s, LIBSSH2_CHANNEL *ch, const char *name,
+    const char *host, int port, struct link_list *list);
 
 /* Closes every link in the list at once. */
 void link_abort_all(struct link_list *list);

@@ -43,8 +43,8 @@ connection_cb(uv_stream_t *server, int status)
 	if (l->spec.kind == FWD_DYNAMIC)
 		link_accept_socks(server, l->session, l->udp, l->name, &l->links);
 	else
-		link_accept(server, l->session, l->name, l->spec.host, l->spec.host_port,
-		    &l->links);
+		link_accept(
+		    server, l->session, l->name, l->spec.host, l->spec.host_port, &l->links);
 }
 
 static void
@@ -64,7 +64,7 @@ is_loopback(const struct sockaddr *sa)
 	if (sa->sa_family == AF_INET6) {
 		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
 		return IN6_IS_ADDR_LOOPBACK(a) ||
-		       (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+		    (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
 	}
 	return false;
 }
@@ -88,8 +88,8 @@ format_addr(const struct sockaddr *sa, char *out, size_t len)
 
 /* Binds one address. optional: an address that may simply not exist here (::1). */
 static enum listener_error
-bind_one(uv_loop_t *loop, struct listener *l, const struct sockaddr *sa, bool optional,
-    char *err, size_t errlen)
+bind_one(uv_loop_t *loop, struct listener *l, const struct sockaddr *sa, bool optional, char *err,
+    size_t errlen)
 {
 	uv_tcp_t *t;
 	char where[INET6_ADDRSTRLEN + 8];

@@ -34,9 +34,9 @@ void
 log_msg(enum log_level level, const char *fmt, ...)
 {
 	static const char *const prefix[] = {
-		[LOG_DEBUG1] = "debug1: ",
-		[LOG_DEBUG2] = "debug2: ",
-		[LOG_DEBUG3] = "debug3: ",
+	    [LOG_DEBUG1] = "debug1: ",
+	    [LOG_DEBUG2] = "debug2: ",
+	    [LOG_DEBUG3] = "debug3: ",
 	};
 	char line[1024];
 	va_list ap;

@@ -45,14 +45,14 @@ struct app {
 	size_t n_rforwards;
 	struct udpfwd *udp; /* every /udp forward, and the relay; NULL if none */
 	struct ctlsock *control;
-	char name[512];     /* the profile, or user@host:port, for status */
+	char name[512]; /* the profile, or user@host:port, for status */
 	time_t started;
-	size_t n_failed;    /* forwards that could not be set up */
+	size_t n_failed; /* forwards that could not be set up */
 	uv_signal_t sigint, sigterm;
-	uv_timer_t reconnect;  /* the backoff before the next connection attempt */
-	uv_timer_t stop_soon;  /* stops from a fresh stack (see forward_failed) */
-	unsigned attempt;      /* failed attempts since the last healthy minute */
-	uint64_t ready_at;     /* loop time the session last became ready */
+	uv_timer_t reconnect; /* the backoff before the next connection attempt */
+	uv_timer_t stop_soon; /* stops from a fresh stack (see forward_failed) */
+	unsigned attempt;     /* failed attempts since the last healthy minute */
+	uint64_t ready_at;    /* loop time the session last became ready */
 	bool stopping;
 	int exit_status;
 };
@@ -111,8 +111,10 @@ reconnect_cb(uv_timer_t *t)
 static uint64_t
 backoff_ms(struct app *app)
 {
-	uint64_t max = (uint64_t)(app->settings.opt.reconnect_max_delay >= 0 ?
-					 app->settings.opt.reconnect_max_delay : 60) * 1000;
+	uint64_t max = (uint64_t)(app->settings.opt.reconnect_max_delay >= 0
+			       ? app->settings.opt.reconnect_max_delay
+			       : 60) *
+	    1000;
 	uint64_t delay = 1000;
 
 	for (unsigned i = 1; i < app->attempt && delay < max; i++)
@@ -272,8 +274,8 @@ open_forwards(struct app *app)
 	for (size_t i = 0; i < app->settings.opt.n_forwards && app->udp == NULL; i++)
 		if (app->settings.opt.forwards[i].udp ||
 		    app->settings.opt.forwards[i].kind == FWD_DYNAMIC)
-			app->udp = udpfwd_new(&app->loop, app->session, &app->settings.opt,
-			    on_udp_failed, app);
+			app->udp = udpfwd_new(
+			    &app->loop, app->session, &app->settings.opt, on_udp_failed, app);
 	for (size_t i = 0; i < app->settings.opt.n_forwards && !app->stopping; i++) {
 		const struct fwd_spec *spec = &app->settings.opt.forwards[i];
 		struct listener *l;
@@ -288,8 +290,8 @@ open_forwards(struct app *app)
 			continue;
 		}
 		if (spec->kind == FWD_REMOTE) {
-			app->rforwards[app->n_rforwards++] = rforward_new(&app->loop, app->session,
-			    spec, on_rforward_failed, app);
+			app->rforwards[app->n_rforwards++] =
+			    rforward_new(&app->loop, app->session, spec, on_rforward_failed, app);
 			continue;
 		}
 		switch (listener_open(&app->loop, spec, &app->settings.opt, app->session, app->udp,
@@ -408,8 +410,8 @@ main(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 	uv_loop_init(&app.loop);
-	struct session_events ev = {.ready = session_ready_cb, .dead = session_dead_cb,
-	    .arg = &app};
+	struct session_events ev = {
+	    .ready = session_ready_cb, .dead = session_dead_cb, .arg = &app};
 	app.session = session_new(&app.loop, &app.settings.opt, &ev);
 	uv_timer_init(&app.loop, &app.reconnect);
 	uv_timer_init(&app.loop, &app.stop_soon);

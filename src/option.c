@@ -72,9 +72,15 @@ option_parse_log_level(const char *name)
 		const char *name;
 		enum log_level level;
 	} levels[] = {
-		{"QUIET", LOG_QUIET}, {"FATAL", LOG_FATAL}, {"ERROR", LOG_ERROR},
-		{"INFO", LOG_INFO}, {"VERBOSE", LOG_VERBOSE}, {"DEBUG", LOG_DEBUG1},
-		{"DEBUG1", LOG_DEBUG1}, {"DEBUG2", LOG_DEBUG2}, {"DEBUG3", LOG_DEBUG3},
+	    {"QUIET", LOG_QUIET},
+	    {"FATAL", LOG_FATAL},
+	    {"ERROR", LOG_ERROR},
+	    {"INFO", LOG_INFO},
+	    {"VERBOSE", LOG_VERBOSE},
+	    {"DEBUG", LOG_DEBUG1},
+	    {"DEBUG1", LOG_DEBUG1},
+	    {"DEBUG2", LOG_DEBUG2},
+	    {"DEBUG3", LOG_DEBUG3},
 	};
 	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
 		if (strcasecmp(name, levels[i].name) == 0)
@@ -93,11 +99,11 @@ parse_yesno(const char *value)
 }
 
 int
-option_add_forward(struct options *o, enum fwd_kind kind, const char *text, char *err,
-    size_t errlen)
+option_add_forward(
+    struct options *o, enum fwd_kind kind, const char *text, char *err, size_t errlen)
 {
-	static const char *const flag[] = {[FWD_LOCAL] = "-L", [FWD_REMOTE] = "-R",
-	    [FWD_DYNAMIC] = "-D"};
+	static const char *const flag[] = {
+	    [FWD_LOCAL] = "-L", [FWD_REMOTE] = "-R", [FWD_DYNAMIC] = "-D"};
 	struct fwd_spec spec;
 	char why[128];
 
@@ -115,8 +121,8 @@ option_add_forward(struct options *o, enum fwd_kind kind, const char *text, char
  * words; -L writes one. Both are accepted: the words are joined with ':'.
  */
 static int
-add_config_forward(struct options *o, enum fwd_kind kind, const char *value, char *err,
-    size_t errlen)
+add_config_forward(
+    struct options *o, enum fwd_kind kind, const char *value, char *err, size_t errlen)
 {
 	size_t n = strcspn(value, " \t");
 	char *joined;
@@ -149,12 +155,28 @@ option_parse_seconds(const char *text)
 		}
 		long unit;
 		switch (*p) {
-		case 's': case 'S': unit = 1; break;
-		case 'm': case 'M': unit = 60; break;
-		case 'h': case 'H': unit = 3600; break;
-		case 'd': case 'D': unit = 86400; break;
-		case 'w': case 'W': unit = 604800; break;
-		default: return -1;
+		case 's':
+		case 'S':
+			unit = 1;
+			break;
+		case 'm':
+		case 'M':
+			unit = 60;
+			break;
+		case 'h':
+		case 'H':
+			unit = 3600;
+			break;
+		case 'd':
+		case 'D':
+			unit = 86400;
+			break;
+		case 'w':
+		case 'W':
+			unit = 604800;
+			break;
+		default:
+			return -1;
 		}
 		if (n < 0)
 			return -1;
@@ -188,30 +210,29 @@ static const struct keyword {
 	size_t offset;
 	bool unsupported; /* accepted and checked; the feature is not built yet */
 } keywords[] = {
-	{"HostName", V_STRING, offsetof(struct options, host_name), false},
-	{"Port", V_PORT, offsetof(struct options, port), false},
-	{"User", V_STRING, offsetof(struct options, user), false},
-	{"IdentityFile", V_IDENTITY, 0, false},
-	{"IdentitiesOnly", V_YESNO, offsetof(struct options, identities_only), false},
-	{"ProxyJump", V_STRING, offsetof(struct options, proxy_jump), true},
-	{"UserKnownHostsFile", V_STRING, offsetof(struct options, known_hosts), false},
-	{"StrictHostKeyChecking", V_STRICT, offsetof(struct options, strict_hostkey), false},
-	{"LocalForward", V_LOCAL, 0, false},
-	{"RemoteForward", V_REMOTE, 0, false},
-	{"DynamicForward", V_DYNAMIC, 0, false},
-	{"ServerAliveInterval", V_SECONDS, offsetof(struct options, server_alive_interval), false},
-	{"ServerAliveCountMax", V_COUNT, offsetof(struct options, server_alive_count_max), false},
-	{"ExitOnForwardFailure", V_YESNO, offsetof(struct options, exit_on_forward_failure),
-	    false},
-	{"GatewayPorts", V_YESNO, offsetof(struct options, gateway_ports), false},
-	{"Compression", V_YESNO, offsetof(struct options, compression), true},
-	{"LogLevel", V_LOGLEVEL, offsetof(struct options, log_level), false},
-	{"Reconnect", V_YESNO, offsetof(struct options, reconnect), false},
-	{"ReconnectMaxDelay", V_SECONDS, offsetof(struct options, reconnect_max_delay), false},
-	{"UdpIdleTimeout", V_SECONDS, offsetof(struct options, udp_idle_timeout), false},
-	{"UdpMaxFlows", V_COUNT, offsetof(struct options, udp_max_flows), false},
-	{"RelayCommand", V_STRING, offsetof(struct options, relay_command), false},
-	{"ControlPath", V_STRING, offsetof(struct options, control_path), false},
+    {"HostName", V_STRING, offsetof(struct options, host_name), false},
+    {"Port", V_PORT, offsetof(struct options, port), false},
+    {"User", V_STRING, offsetof(struct options, user), false},
+    {"IdentityFile", V_IDENTITY, 0, false},
+    {"IdentitiesOnly", V_YESNO, offsetof(struct options, identities_only), false},
+    {"ProxyJump", V_STRING, offsetof(struct options, proxy_jump), true},
+    {"UserKnownHostsFile", V_STRING, offsetof(struct options, known_hosts), false},
+    {"StrictHostKeyChecking", V_STRICT, offsetof(struct options, strict_hostkey), false},
+    {"LocalForward", V_LOCAL, 0, false},
+    {"RemoteForward", V_REMOTE, 0, false},
+    {"DynamicForward", V_DYNAMIC, 0, false},
+    {"ServerAliveInterval", V_SECONDS, offsetof(struct options, server_alive_interval), false},
+    {"ServerAliveCountMax", V_COUNT, offsetof(struct options, server_alive_count_max), false},
+    {"ExitOnForwardFailure", V_YESNO, offsetof(struct options, exit_on_forward_failure), false},
+    {"GatewayPorts", V_YESNO, offsetof(struct options, gateway_ports), false},
+    {"Compression", V_YESNO, offsetof(struct options, compression), true},
+    {"LogLevel", V_LOGLEVEL, offsetof(struct options, log_level), false},
+    {"Reconnect", V_YESNO, offsetof(struct options, reconnect), false},
+    {"ReconnectMaxDelay", V_SECONDS, offsetof(struct options, reconnect_max_delay), false},
+    {"UdpIdleTimeout", V_SECONDS, offsetof(struct options, udp_idle_timeout), false},
+    {"UdpMaxFlows", V_COUNT, offsetof(struct options, udp_max_flows), false},
+    {"RelayCommand", V_STRING, offsetof(struct options, relay_command), false},
+    {"ControlPath", V_STRING, offsetof(struct options, control_path), false},
 };
 
 #define N_KEYWORDS (sizeof(keywords) / sizeof(keywords[0]))
@@ -234,8 +255,7 @@ option_unsupported(const struct options *o, int *i)
 }
 
 static int
-set_value(struct options *o, const struct keyword *k, const char *value, char *err,
-    size_t errlen)
+set_value(struct options *o, const struct keyword *k, const char *value, char *err, size_t errlen)
 {
 	int *ip = (int *)((char *)o + k->offset);
 	char **sp = (char **)((char *)o + k->offset);
@@ -244,8 +264,8 @@ set_value(struct options *o, const struct keyword *k, const char *value, char *e
 	switch (k->type) {
 	case V_PORT:
 		if ((v = option_parse_port(value)) == -1) {
-			snprintf(err, errlen, "bad value '%s' for %s (a port, 1-65535)", value,
-			    k->name);
+			snprintf(
+			    err, errlen, "bad value '%s' for %s (a port, 1-65535)", value, k->name);
 			return -1;
 		}
 		*ip = v;
@@ -367,7 +387,8 @@ static void
 print_forward(FILE *out, const struct fwd_spec *f)
 {
 	static const char *const kw[] = {[FWD_LOCAL] = "localforward",
-	    [FWD_REMOTE] = "remoteforward", [FWD_DYNAMIC] = "dynamicforward"};
+	    [FWD_REMOTE] = "remoteforward",
+	    [FWD_DYNAMIC] = "dynamicforward"};
 	bool b6 = strchr(f->bind_host, ':') != NULL, h6 = strchr(f->host, ':') != NULL;
 
 	fprintf(out, "%s ", kw[f->kind]);
@@ -384,8 +405,8 @@ void
 options_print(const struct options *o, FILE *out)
 {
 	static const char *const strict[] = {"ask", "accept-new", "yes"};
-	static const char *const levels[] = {"QUIET", "FATAL", "ERROR", "INFO", "VERBOSE",
-	    "DEBUG1", "DEBUG2", "DEBUG3"};
+	static const char *const levels[] = {
+	    "QUIET", "FATAL", "ERROR", "INFO", "VERBOSE", "DEBUG1", "DEBUG2", "DEBUG3"};
 #define YESNO(v, dflt) ((v) == -1 ? (dflt) : (v) ? "yes" : "no")
 #define NUM(v, dflt) ((v) == -1 ? (dflt) : (v))
 
@@ -398,8 +419,8 @@ options_print(const struct options *o, FILE *out)
 	fprintf(out, "identitiesonly %s\n", YESNO(o->identities_only, "no"));
 	if (o->proxy_jump != NULL)
 		fprintf(out, "proxyjump %s\n", o->proxy_jump);
-	fprintf(out, "userknownhostsfile %s\n",
-	    o->known_hosts ? o->known_hosts : "~/.ssh/known_hosts");
+	fprintf(
+	    out, "userknownhostsfile %s\n", o->known_hosts ? o->known_hosts : "~/.ssh/known_hosts");
 	fprintf(out, "stricthostkeychecking %s\n", strict[NUM(o->strict_hostkey, STRICT_ASK)]);
 	for (size_t i = 0; i < o->n_forwards; i++)
 		print_forward(out, &o->forwards[i]);

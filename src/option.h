@@ -20,31 +20,31 @@ enum strict_hostkey {
 };
 
 struct options {
-	char *host;                /* destination host, without brackets */
-	char *user;                /* NULL: the local user */
-	int port;                  /* -1: not set (22) */
+	char *host; /* destination host, without brackets */
+	char *user; /* NULL: the local user */
+	int port;   /* -1: not set (22) */
 	char *identity_files[OPTION_MAX_IDENTITIES];
 	int n_identity_files;
-	int identities_only;       /* -1 unset, 0, 1 */
-	char *known_hosts;         /* NULL: ~/.ssh/known_hosts */
-	int strict_hostkey;        /* -1 unset, else enum strict_hostkey */
+	int identities_only;	     /* -1 unset, 0, 1 */
+	char *known_hosts;	     /* NULL: ~/.ssh/known_hosts */
+	int strict_hostkey;	     /* -1 unset, else enum strict_hostkey */
 	int exit_on_forward_failure; /* -1 unset, 0, 1 */
-	int gateway_ports;         /* -1 unset, 0, 1 */
-	int log_level;             /* -1 unset, else enum log_level */
+	int gateway_ports;	     /* -1 unset, 0, 1 */
+	int log_level;		     /* -1 unset, else enum log_level */
 	struct fwd_spec *forwards;
 	size_t n_forwards;
 
-	char *host_name;           /* HostName: the real host behind a profile or alias */
-	char *proxy_jump;          /* ProxyJump (not supported yet) */
-	int server_alive_interval; /* seconds; -1 unset (15), 0 off */
-	int server_alive_count_max; /* -1 unset (3) */
-	int compression;           /* -1 unset, 0, 1 */
-	int reconnect;             /* -1 unset, 0, 1 */
-	int reconnect_max_delay;   /* seconds; -1 unset (60) */
-	int udp_idle_timeout;      /* seconds; -1 unset (60) */
-	int udp_max_flows;         /* -1 unset */
-	char *relay_command;       /* NULL: "porthole relay" */
-	char *control_path;        /* NULL: $XDG_RUNTIME_DIR/porthole/... */
+	char *host_name;		     /* HostName: the real host behind a profile or alias */
+	char *proxy_jump;		     /* ProxyJump (not supported yet) */
+	int server_alive_interval;	     /* seconds; -1 unset (15), 0 off */
+	int server_alive_count_max;	     /* -1 unset (3) */
+	int compression;		     /* -1 unset, 0, 1 */
+	int reconnect;			     /* -1 unset, 0, 1 */
+	int reconnect_max_delay;	     /* seconds; -1 unset (60) */
+	int udp_idle_timeout;		     /* seconds; -1 unset (60) */
+	int udp_max_flows;		     /* -1 unset */
+	char *relay_command;		     /* NULL: "porthole relay" */
+	char *control_path;		     /* NULL: $XDG_RUNTIME_DIR/porthole/... */
 	unsigned long long unsupported_used; /* bit per keyword set that is not built yet */
 };
 
@@ -56,15 +56,14 @@ void options_free(struct options *o);
  * with err naming what was wrong ("unknown keyword 'Bogus'", "bad value
  * 'maybe' for StrictHostKeyChecking (yes, accept-new, ask)").
  */
-int option_set(struct options *o, const char *keyword, const char *value, char *err,
-    size_t errlen);
+int option_set(struct options *o, const char *keyword, const char *value, char *err, size_t errlen);
 
 /* Splits "Keyword=value" or "Keyword value" and calls option_set. */
 int option_set_line(struct options *o, const char *line, char *err, size_t errlen);
 
 /* Adds a forward; text is the spec as written, for error messages. */
-int option_add_forward(struct options *o, enum fwd_kind kind, const char *text, char *err,
-    size_t errlen);
+int option_add_forward(
+    struct options *o, enum fwd_kind kind, const char *text, char *err, size_t errlen);
 
 /* Parses a port number 1-65535; -1 if text is not one. */
 int option_parse_port(const char *text);

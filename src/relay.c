@@ -522,8 +522,8 @@ listen_allowed(const struct relay *r, const struct frame_addr *a)
 		return permit_is_loopback(a->host);
 	/* "localhost" is bound as 127.0.0.1, so a permit for either allows it. */
 	return permit_match(&r->permit_listen, a->host, a->port) ||
-	       (strcasecmp(a->host, "localhost") == 0 &&
-		   permit_match(&r->permit_listen, "127.0.0.1", a->port));
+	    (strcasecmp(a->host, "localhost") == 0 &&
+		permit_match(&r->permit_listen, "127.0.0.1", a->port));
 }
 
 static void

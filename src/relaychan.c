@@ -58,8 +58,8 @@ static void relaychan_down(struct relaychan *rc, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
-queue_frame(struct relaychan *rc, enum frame_type type, uint32_t flow, const void *payload,
-    size_t len)
+queue_frame(
+    struct relaychan *rc, enum frame_type type, uint32_t flow, const void *payload, size_t len)
 {
 	uint8_t hdr[FRAME_HEADER];
 
@@ -70,8 +70,8 @@ queue_frame(struct relaychan *rc, enum frame_type type, uint32_t flow, const voi
 }
 
 bool
-relaychan_send(struct relaychan *rc, enum frame_type type, uint32_t flow, const void *payload,
-    size_t len)
+relaychan_send(
+    struct relaychan *rc, enum frame_type type, uint32_t flow, const void *payload, size_t len)
 {
 	if (len > FRAME_PAYLOAD_MAX)
 		return false;
@@ -149,7 +149,7 @@ read_stderr(struct relaychan *rc)
 					log_debug("relay: %s", rc->stderr_line);
 				rc->stderr_len = 0;
 			} else if (rc->stderr_len + 1 < sizeof(rc->stderr_line) &&
-				   (unsigned char)chunk[i] >= ' ') {
+			    (unsigned char)chunk[i] >= ' ') {
 				if (rc->stderr_len == 0)
 					rc->stderr_line[0] = '\0';
 				rc->stderr_line[rc->stderr_len++] = chunk[i];
@@ -192,11 +192,13 @@ dispatch(struct relaychan *rc)
 	for (;;) {
 		struct frame f;
 		const char *err;
-		long n = frame_decode((const uint8_t *)buf_head(&rc->rx), buf_len(&rc->rx), &f, &err);
+		long n =
+		    frame_decode((const uint8_t *)buf_head(&rc->rx), buf_len(&rc->rx), &f, &err);
 		if (n == 0)
 			return 0;
 		if (n < 0) {
-			relaychan_down(rc, "the relay sent a malformed frame (%s); closing it", err);
+			relaychan_down(
+			    rc, "the relay sent a malformed frame (%s); closing it", err);
 			return -1;
 		}
 		if (rc->state == RC_HELLO && f.type != FRAME_HELLO && f.type != FRAME_ERROR) {
@@ -250,17 +252,17 @@ relaychan_pump(struct session_client *c)
 		return false;
 	}
 	if (rc->state == RC_EXEC) {
-		rc_ = libssh2_channel_process_startup(rc->ch, "exec", 4, rc->command,
-		    (unsigned int)strlen(rc->command));
+		rc_ = libssh2_channel_process_startup(
+		    rc->ch, "exec", 4, rc->command, (unsigned int)strlen(rc->command));
 		if (rc_ == LIBSSH2_ERROR_EAGAIN)
 			return false;
 		if (rc_ != 0) {
-			relaychan_down(rc, "the server refused to run the relay ('%s'): %d",
-			    rc->command, rc_);
+			relaychan_down(
+			    rc, "the server refused to run the relay ('%s'): %d", rc->command, rc_);
 			return false;
 		}
-		struct frame_hello h = {RELAY_VERSION_MAJOR, RELAY_VERSION_MINOR, FRAME_DATAGRAM_MAX,
-		    rc->idle_timeout, rc->max_flows, ""};
+		struct frame_hello h = {RELAY_VERSION_MAJOR, RELAY_VERSION_MINOR,
+		    FRAME_DATAGRAM_MAX, rc->idle_timeout, rc->max_flows, ""};
 		uint8_t payload[128];
 		snprintf(h.software, sizeof(h.software), "porthole %s", PORTHOLE_VERSION);
 		int len = frame_hello_encode(&h, payload, sizeof(payload));

@@ -39,8 +39,8 @@ bool relaychan_is_up(const struct relaychan *rc);
  * that is UDP's contract, and it keeps latency from growing behind bulk
  * traffic. Returns false if it was dropped.
  */
-bool relaychan_send(struct relaychan *rc, enum frame_type type, uint32_t flow,
-    const void *payload, size_t len);
+bool relaychan_send(
+    struct relaychan *rc, enum frame_type type, uint32_t flow, const void *payload, size_t len);
 
 uint64_t relaychan_drops(const struct relaychan *rc);
 

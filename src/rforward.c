@@ -117,10 +117,11 @@ listen_done(struct session_req *req, const char *why)
 	rf->ever_listened = true;
 	rf->retries = 0;
 	if (rf->spec.bind_port == 0)
-		log_info("remote port %d -> %s:%u", req->bound_port, rf->spec.host,
-		    rf->spec.host_port);
+		log_info(
+		    "remote port %d -> %s:%u", req->bound_port, rf->spec.host, rf->spec.host_port);
 	else
-		log_verbose("%s: the server listens on %s:%d", rf->name, req->host, req->bound_port);
+		log_verbose(
+		    "%s: the server listens on %s:%d", rf->name, req->host, req->bound_port);
 	session_add_client(rf->session, &rf->client);
 	session_wake(rf->session);
 }
@@ -188,8 +189,8 @@ rforward_close(struct rforward *rf)
 void
 rforward_stats(const struct rforward *rf, struct fwd_stats *out)
 {
-	static const char *const names[] = {"waiting for the session", "requesting", "listening",
-	    "refused"};
+	static const char *const names[] = {
+	    "waiting for the session", "requesting", "listening", "refused"};
 
 	memset(out, 0, sizeof(*out));
 	out->name = rf->name;

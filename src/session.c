@@ -61,8 +61,8 @@ enum session_state {
 	S_DEAD,
 };
 
-static const char *const state_names[] = {"idle", "resolving", "connecting", "handshake",
-    "auth", "ready", "closing", "dead"};
+static const char *const state_names[] = {
+    "idle", "resolving", "connecting", "handshake", "auth", "ready", "closing", "dead"};
 
 struct dead_channel {
 	struct dead_channel *next;
@@ -93,8 +93,8 @@ struct session {
 	LIBSSH2_SESSION *ssh;
 	struct auth *auth;
 	struct buf tx, rx;
-	int io_error;	/* errno of a failed send/recv */
-	bool rx_eof;	/* the server closed the TCP connection */
+	int io_error;	 /* errno of a failed send/recv */
+	bool rx_eof;	 /* the server closed the TCP connection */
 	bool hard_close; /* tearing down: the socket reads as closed */
 	unsigned long rx_gen;
 
@@ -120,12 +120,12 @@ struct session {
 
 	/* Liveness: anything received counts; a probe asks for an answer. */
 	uv_timer_t alive;
-	uint64_t last_rx;     /* loop time of the last bytes from the server */
-	bool probing;         /* a keepalive request is waiting for its reply */
+	uint64_t last_rx; /* loop time of the last bytes from the server */
+	bool probing;	  /* a keepalive request is waiting for its reply */
 	uint64_t probe_start;
-	int rtt_ms;           /* the last probe's round trip; -1 unknown */
-	uv_timer_t expire;    /* while down: gives up on requests that waited too long */
-	bool keep_requests;   /* a reconnect follows: channel opens wait for it */
+	int rtt_ms;	    /* the last probe's round trip; -1 unknown */
+	uv_timer_t expire;  /* while down: gives up on requests that waited too long */
+	bool keep_requests; /* a reconnect follows: channel opens wait for it */
 	bool reconnect;
 	uint64_t alive_interval_ms;
 	int alive_count_max;
@@ -496,8 +496,10 @@ start_ssh(struct session *s)
 	}
 	libssh2_session_set_blocking(s->ssh, 0);
 #if LIBSSH2_VERSION_NUM >= 0x010b01
-	libssh2_session_callback_set2(s->ssh, LIBSSH2_CALLBACK_SEND, (libssh2_cb_generic *)ssh_send);
-	libssh2_session_callback_set2(s->ssh, LIBSSH2_CALLBACK_RECV, (libssh2_cb_generic *)ssh_recv);
+	libssh2_session_callback_set2(
+	    s->ssh, LIBSSH2_CALLBACK_SEND, (libssh2_cb_generic *)ssh_send);
+	libssh2_session_callback_set2(
+	    s->ssh, LIBSSH2_CALLBACK_RECV, (libssh2_cb_generic *)ssh_recv);
 #else
 	/* The 1.10 API takes function pointers as void *; a union converts them. */
 	union {
@@ -545,9 +547,9 @@ connect_next(struct session *s)
 	while (s->next_addr != NULL) {
 		struct addrinfo *ai = s->next_addr;
 		s->next_addr = ai->ai_next;
-		const void *in = ai->ai_family == AF_INET6 ?
-		    (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr :
-		    (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr;
+		const void *in = ai->ai_family == AF_INET6
+		    ? (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr
+		    : (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr;
 		inet_ntop(ai->ai_family, in, addr, sizeof(addr));
 		snprintf(s->peer, sizeof(s->peer), ai->ai_family == AF_INET6 ? "[%s]:%d" : "%s:%d",
 		    addr, s->port);
@@ -631,11 +633,10 @@ step_handshake(struct session *s)
 		 * sshd closes the connection when no host key type matches; which
 		 * of the two we notice first depends on timing, so both get the hint.
 		 */
-		const char *rsa_hint =
-		    LIBSSH2_VERSION_NUM < 0x010b00 ?
-			" (libssh2 1.10 has no rsa-sha2: a server with only an RSA host key cannot "
-			"be used; give it an ed25519 host key)" :
-			"";
+		const char *rsa_hint = LIBSSH2_VERSION_NUM < 0x010b00
+		    ? " (libssh2 1.10 has no rsa-sha2: a server with only an RSA host key cannot "
+		      "be used; give it an ed25519 host key)"
+		    : "";
 		char why[256];
 		if (s->rx_eof || s->io_error)
 			session_fail(s, 255, "connection to %s closed during handshake: %s%s",
@@ -645,8 +646,7 @@ step_handshake(struct session *s)
 			    last_error(s), rsa_hint);
 		return;
 	}
-	log_debug("handshake done: %s, %s",
-	    libssh2_session_methods(s->ssh, LIBSSH2_METHOD_KEX),
+	log_debug("handshake done: %s, %s", libssh2_session_methods(s->ssh, LIBSSH2_METHOD_KEX),
 	    libssh2_session_methods(s->ssh, LIBSSH2_METHOD_CRYPT_CS));
 	if (hostkey_verify(s->ssh, s->known_hosts, (enum strict_hostkey)s->opt->strict_hostkey,
 		s->host, s->port, err, sizeof(err)) == -1) {
@@ -744,16 +744,16 @@ try_request(struct session *s, struct session_req *req)
 		req->channel = libssh2_channel_open_session(s->ssh);
 		break;
 	case REQ_DIRECT_TCPIP:
-		req->channel = libssh2_channel_direct_tcpip_ex(s->ssh, req->host, req->port,
-		    req->orig_host, req->orig_port);
+		req->channel = libssh2_channel_direct_tcpip_ex(
+		    s->ssh, req->host, req->port, req->orig_host, req->orig_port);
 		break;
 	case REQ_LISTEN:
-		req->listener = libssh2_channel_forward_listen_ex(s->ssh, req->host, req->port,
-		    &req->bound_port, LISTEN_QUEUE);
+		req->listener = libssh2_channel_forward_listen_ex(
+		    s->ssh, req->host, req->port, &req->bound_port, LISTEN_QUEUE);
 		break;
 	}
 	return req->channel != NULL || req->listener != NULL ||
-	       libssh2_session_last_errno(s->ssh) != LIBSSH2_ERROR_EAGAIN;
+	    libssh2_session_last_errno(s->ssh) != LIBSSH2_ERROR_EAGAIN;
 }
 
 static void
@@ -1136,8 +1136,8 @@ session_new(uv_loop_t *loop, const struct options *opt, const struct session_eve
 	s->fd = -1;
 	s->host = opt->host_name != NULL ? opt->host_name : opt->host;
 	s->port = opt->port > 0 ? opt->port : 22;
-	s->known_hosts = hostkey_expand_path(opt->known_hosts ? opt->known_hosts :
-								 "~/.ssh/known_hosts");
+	s->known_hosts =
+	    hostkey_expand_path(opt->known_hosts ? opt->known_hosts : "~/.ssh/known_hosts");
 	if (opt->user != NULL) {
 		s->user = xstrdup(opt->user);
 	} else {
@@ -1155,8 +1155,8 @@ session_new(uv_loop_t *loop, const struct options *opt, const struct session_eve
 	uv_idle_init(loop, &s->idle);
 	s->timer.data = s->check.data = s->idle.data = s->alive.data = s->expire.data = s;
 	s->rtt_ms = -1;
-	s->alive_interval_ms = (uint64_t)(opt->server_alive_interval >= 0 ?
-		opt->server_alive_interval : 15) * 1000;
+	s->alive_interval_ms =
+	    (uint64_t)(opt->server_alive_interval >= 0 ? opt->server_alive_interval : 15) * 1000;
 	s->alive_count_max = opt->server_alive_count_max > 0 ? opt->server_alive_count_max : 3;
 	uv_check_start(&s->check, check_cb);
 	return s;

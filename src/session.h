@@ -37,8 +37,8 @@ struct session_client {
  */
 enum session_req_kind {
 	REQ_DIRECT_TCPIP, /* a channel to host:port, connected by the server */
-	REQ_SESSION,      /* a "session" channel */
-	REQ_LISTEN,       /* tcpip-forward: the server listens on host:port */
+	REQ_SESSION,	  /* a "session" channel */
+	REQ_LISTEN,	  /* tcpip-forward: the server listens on host:port */
 };
 
 struct session_req {
@@ -50,8 +50,8 @@ struct session_req {
 	int orig_port;
 	LIBSSH2_CHANNEL *channel;   /* the result of an open */
 	LIBSSH2_LISTENER *listener; /* the result of a listen */
-	int bound_port;             /* the port the server listens on */
-	uint64_t queued_at;         /* loop time it was queued (set by the session) */
+	int bound_port;		    /* the port the server listens on */
+	uint64_t queued_at;	    /* loop time it was queued (set by the session) */
 	void (*done)(struct session_req *req, const char *why);
 };
 
@@ -62,23 +62,23 @@ struct session_events {
 	 * permanent: the host key or the credentials were refused, so trying
 	 * again would only fail again (or worse, ask again).
 	 */
-	void (*dead)(struct session *s, int exit_status, bool permanent, const char *why,
-	    void *arg);
+	void (*dead)(
+	    struct session *s, int exit_status, bool permanent, const char *why, void *arg);
 	void *arg;
 };
 
 /* What "porthole status" shows about the session. */
 struct session_info {
-	const char *state;     /* "connecting", "ready", ... */
+	const char *state;	   /* "connecting", "ready", ... */
 	long long connected_since; /* time(NULL) when it last became ready; 0 never */
-	int rtt_ms;            /* round trip of the last keepalive probe; -1 unknown */
+	int rtt_ms;		   /* round trip of the last keepalive probe; -1 unknown */
 	unsigned reconnects;
 	char last_error[256];
 	char peer[INET6_ADDRSTRLEN + 8];
 };
 
-struct session *session_new(uv_loop_t *loop, const struct options *opt,
-    const struct session_events *ev);
+struct session *session_new(
+    uv_loop_t *loop, const struct options *opt, const struct session_events *ev);
 /* Starts resolving and connecting. */
 void session_start(struct session *s);
 /*
@@ -112,7 +112,8 @@ void session_release_channel(struct session *s, LIBSSH2_CHANNEL *ch);
 
 /* True while the SSH socket's send queue is short enough to add channel data. */
 bool session_can_send(const struct session *s);
-/* Counts the reads from the SSH socket: a client that saw EAGAIN need not retry until it changes. */
+/* Counts the reads from the SSH socket: a client that saw EAGAIN need not retry until it changes.
+ */
 unsigned long session_rx_generation(const struct session *s);
 /*
  * True when everything received has been handed to libssh2 before the

@@ -130,8 +130,8 @@ settings_load(struct settings *st, int argc, char **argv, char *err, size_t errl
 
 	if (st->profile != NULL) {
 		if (st->opt.host_name == NULL) {
-			snprintf(err, errlen, "%s:%d: profile '%s' has no HostName", st->config.file,
-			    st->profile->line, st->profile->name);
+			snprintf(err, errlen, "%s:%d: profile '%s' has no HostName",
+			    st->config.file, st->profile->line, st->profile->name);
 			return SETTINGS_USAGE;
 		}
 		free(st->opt.host);
@@ -191,10 +191,10 @@ settings_print_profiles(const struct settings *st, FILE *out)
 		    host ? host : "(no HostName)", port ? ":" : "", port ? port : "");
 		for (size_t j = 0; j < p->n_entries; j++) {
 			const struct config_entry *e = &p->entries[j];
-			const char *flag = strcasecmp(e->keyword, "LocalForward") == 0 ? "-L" :
-					   strcasecmp(e->keyword, "RemoteForward") == 0 ? "-R" :
-					   strcasecmp(e->keyword, "DynamicForward") == 0 ? "-D" :
-											     NULL;
+			const char *flag = strcasecmp(e->keyword, "LocalForward") == 0 ? "-L"
+			    : strcasecmp(e->keyword, "RemoteForward") == 0	       ? "-R"
+			    : strcasecmp(e->keyword, "DynamicForward") == 0	       ? "-D"
+										       : NULL;
 			if (flag != NULL)
 				fprintf(out, "\t%s %s", flag, e->value);
 		}

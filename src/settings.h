@@ -23,13 +23,13 @@ struct settings {
 
 enum settings_result {
 	SETTINGS_OK,
-	SETTINGS_EXIT,   /* --help or --version was printed */
-	SETTINGS_USAGE,  /* err says what; exit 2 */
+	SETTINGS_EXIT,	 /* --help or --version was printed */
+	SETTINGS_USAGE,	 /* err says what; exit 2 */
 	SETTINGS_CONFIG, /* the config file has errors: st->config.errors; exit 2 */
 };
 
-enum settings_result settings_load(struct settings *st, int argc, char **argv, char *err,
-    size_t errlen);
+enum settings_result settings_load(
+    struct settings *st, int argc, char **argv, char *err, size_t errlen);
 void settings_free(struct settings *st);
 
 /* $XDG_CONFIG_HOME/porthole/config, else ~/.config/porthole/config. Free it. */

@@ -38,14 +38,35 @@ enum state {
 	    VERSION_ERROR(hi, D), VERSION_ERROR(hi, E), VERSION_ERROR(hi, F)
 
 static const char version_errors[256][sizeof("unsupported SOCKS version 0x00")] = {
-    VERSION_ROW(0), VERSION_ROW(1), VERSION_ROW(2), VERSION_ROW(3), VERSION_ROW(4), VERSION_ROW(5),
-    VERSION_ROW(6), VERSION_ROW(7), VERSION_ROW(8), VERSION_ROW(9), VERSION_ROW(A), VERSION_ROW(B),
-    VERSION_ROW(C), VERSION_ROW(D), VERSION_ROW(E), VERSION_ROW(F),
+    VERSION_ROW(0),
+    VERSION_ROW(1),
+    VERSION_ROW(2),
+    VERSION_ROW(3),
+    VERSION_ROW(4),
+    VERSION_ROW(5),
+    VERSION_ROW(6),
+    VERSION_ROW(7),
+    VERSION_ROW(8),
+    VERSION_ROW(9),
+    VERSION_ROW(A),
+    VERSION_ROW(B),
+    VERSION_ROW(C),
+    VERSION_ROW(D),
+    VERSION_ROW(E),
+    VERSION_ROW(F),
 };
 
 /* What an HTTP client's first line starts with; all fit in s->buf. */
 static const char *const http_methods[] = {
-    "GET ", "HEAD ", "POST ", "PUT ", "DELETE ", "CONNECT ", "OPTIONS ", "TRACE ", "PATCH ",
+    "GET ",
+    "HEAD ",
+    "POST ",
+    "PUT ",
+    "DELETE ",
+    "CONNECT ",
+    "OPTIONS ",
+    "TRACE ",
+    "PATCH ",
 };
 
 static const char *const status_texts[] = {
@@ -80,8 +101,8 @@ fail(struct socks *s, const char *error)
 
 /* Fails with a reply in the client's version: status for SOCKS5, 0x5B for SOCKS4. */
 static enum socks_result
-fail_reply(struct socks *s, enum socks_status status, const char *error, uint8_t *out,
-	   size_t *outlen)
+fail_reply(
+    struct socks *s, enum socks_status status, const char *error, uint8_t *out, size_t *outlen)
 {
 	*outlen = socks_reply(s, status, out, SOCKS_OUT_MIN);
 	return fail(s, error);
@@ -122,8 +143,8 @@ take_name(struct socks *s, size_t len)
 static void
 take_address(struct socks *s, enum socks_atyp atyp, const uint8_t *addr)
 {
-	inet_ntop(atyp == SOCKS_ATYP_IPV6 ? AF_INET6 : AF_INET, addr, s->req.host,
-		  sizeof(s->req.host));
+	inet_ntop(
+	    atyp == SOCKS_ATYP_IPV6 ? AF_INET6 : AF_INET, addr, s->req.host, sizeof(s->req.host));
 	s->req.atyp = atyp;
 }
 
@@ -172,11 +193,11 @@ static enum socks_result
 on_v5_header(struct socks *s, uint8_t *out, size_t *outlen)
 {
 	if (s->buf[0] != SOCKS_V5)
-		return fail_reply(s, SOCKS_GENERAL_FAILURE, "bad version in SOCKS5 request", out,
-				  outlen);
+		return fail_reply(
+		    s, SOCKS_GENERAL_FAILURE, "bad version in SOCKS5 request", out, outlen);
 	if (s->buf[1] < SOCKS_CMD_CONNECT || s->buf[1] > SOCKS_CMD_UDP_ASSOCIATE)
-		return fail_reply(s, SOCKS_CMD_UNSUPPORTED, "unsupported SOCKS5 command", out,
-				  outlen);
+		return fail_reply(
+		    s, SOCKS_CMD_UNSUPPORTED, "unsupported SOCKS5 command", out, outlen);
 	s->req.cmd = (enum socks_cmd)s->buf[1];
 	/* s->buf[2] is RSV, not checked. */
 	switch (s->buf[3]) {
@@ -193,8 +214,8 @@ on_v5_header(struct socks *s, uint8_t *out, size_t *outlen)
 		expect(s, ST_V5_ADDR, 16);
 		return SOCKS_NEED_MORE;
 	default:
-		return fail_reply(s, SOCKS_ATYP_UNSUPPORTED, "unsupported SOCKS5 address type", out,
-				  outlen);
+		return fail_reply(
+		    s, SOCKS_ATYP_UNSUPPORTED, "unsupported SOCKS5 address type", out, outlen);
 	}
 }
 
@@ -204,8 +225,8 @@ on_v4_header(struct socks *s, uint8_t *out, size_t *outlen)
 	const uint8_t *ip = s->buf + 3;
 
 	if (s->buf[0] != SOCKS_CMD_CONNECT && s->buf[0] != SOCKS_CMD_BIND)
-		return fail_reply(s, SOCKS_CMD_UNSUPPORTED, "unsupported SOCKS4 command", out,
-				  outlen);
+		return fail_reply(
+		    s, SOCKS_CMD_UNSUPPORTED, "unsupported SOCKS4 command", out, outlen);
 	s->req.cmd = (enum socks_cmd)s->buf[0];
 	s->req.port = (uint16_t)(s->buf[1] << 8 | s->buf[2]);
 	if (ip[0] == 0 && ip[1] == 0 && ip[2] == 0 && ip[3] != 0)
@@ -223,14 +244,14 @@ on_field(struct socks *s, uint8_t *out, size_t *outlen)
 	switch (s->state) {
 	case ST_V5_NMETHODS:
 		if (s->buf[0] == 0)
-			return fail_method(s, "client offers no authentication methods", out,
-					   outlen);
+			return fail_method(
+			    s, "client offers no authentication methods", out, outlen);
 		expect(s, ST_V5_METHODS, s->buf[0]);
 		return SOCKS_NEED_MORE;
 	case ST_V5_METHODS:
 		if (memchr(s->buf, 0x00, s->need) == NULL)
-			return fail_method(s, "client offers no acceptable authentication method",
-					   out, outlen);
+			return fail_method(
+			    s, "client offers no acceptable authentication method", out, outlen);
 		out[0] = 0x05;
 		out[1] = 0x00;
 		*outlen = 2;
@@ -241,7 +262,7 @@ on_field(struct socks *s, uint8_t *out, size_t *outlen)
 	case ST_V5_NAMELEN:
 		if (s->buf[0] == 0)
 			return fail_reply(s, SOCKS_GENERAL_FAILURE,
-					  "empty host name in SOCKS5 request", out, outlen);
+			    "empty host name in SOCKS5 request", out, outlen);
 		expect(s, ST_V5_ADDR, s->buf[0]);
 		return SOCKS_NEED_MORE;
 	case ST_V5_ADDR:
@@ -249,7 +270,7 @@ on_field(struct socks *s, uint8_t *out, size_t *outlen)
 			take_address(s, s->req.atyp, s->buf);
 		else if (!take_name(s, s->need))
 			return fail_reply(s, SOCKS_GENERAL_FAILURE,
-					  "control character in host name", out, outlen);
+			    "control character in host name", out, outlen);
 		expect(s, ST_V5_PORT, 2);
 		return SOCKS_NEED_MORE;
 	case ST_V5_PORT:
@@ -268,8 +289,8 @@ on_v4_userid(struct socks *s, uint8_t c, uint8_t *out, size_t *outlen)
 {
 	if (c != 0) {
 		if (s->have == SOCKS_HOST_MAX)
-			return fail_reply(s, SOCKS_GENERAL_FAILURE, "user id too long", out,
-					  outlen);
+			return fail_reply(
+			    s, SOCKS_GENERAL_FAILURE, "user id too long", out, outlen);
 		s->have++;
 		return SOCKS_NEED_MORE;
 	}
@@ -286,16 +307,16 @@ on_v4_host(struct socks *s, uint8_t c, uint8_t *out, size_t *outlen)
 {
 	if (c != 0) {
 		if (s->have == SOCKS_HOST_MAX)
-			return fail_reply(s, SOCKS_GENERAL_FAILURE, "SOCKS4a host name too long",
-					  out, outlen);
+			return fail_reply(
+			    s, SOCKS_GENERAL_FAILURE, "SOCKS4a host name too long", out, outlen);
 		s->buf[s->have++] = c;
 		return SOCKS_NEED_MORE;
 	}
 	if (s->have == 0)
 		return fail_reply(s, SOCKS_GENERAL_FAILURE, "empty SOCKS4a host name", out, outlen);
 	if (!take_name(s, s->have))
-		return fail_reply(s, SOCKS_GENERAL_FAILURE, "control character in host name", out,
-				  outlen);
+		return fail_reply(
+		    s, SOCKS_GENERAL_FAILURE, "control character in host name", out, outlen);
 	return finish(s, out, outlen);
 }
 
@@ -320,8 +341,8 @@ step(struct socks *s, uint8_t c, uint8_t *out, size_t *outlen)
 }
 
 enum socks_result
-socks_feed(struct socks *s, const uint8_t *in, size_t inlen, size_t *used, uint8_t *out,
-	   size_t *outlen)
+socks_feed(
+    struct socks *s, const uint8_t *in, size_t inlen, size_t *used, uint8_t *out, size_t *outlen)
 {
 	*used = 0;
 	*outlen = 0;
@@ -360,16 +381,16 @@ socks_reply(const struct socks *s, enum socks_status status, uint8_t *out, size_
 }
 
 size_t
-socks_reply_bound(enum socks_status status, const struct sockaddr *addr, uint8_t *out,
-    size_t outlen)
+socks_reply_bound(
+    enum socks_status status, const struct sockaddr *addr, uint8_t *out, size_t outlen)
 {
 	size_t alen = addr->sa_family == AF_INET6 ? 16 : 4;
-	const void *a = addr->sa_family == AF_INET6 ?
-	    (const void *)&((const struct sockaddr_in6 *)addr)->sin6_addr :
-	    (const void *)&((const struct sockaddr_in *)addr)->sin_addr;
-	uint16_t port = addr->sa_family == AF_INET6 ?
-	    ((const struct sockaddr_in6 *)addr)->sin6_port :
-	    ((const struct sockaddr_in *)addr)->sin_port; /* network order already */
+	const void *a = addr->sa_family == AF_INET6
+	    ? (const void *)&((const struct sockaddr_in6 *)addr)->sin6_addr
+	    : (const void *)&((const struct sockaddr_in *)addr)->sin_addr;
+	uint16_t port = addr->sa_family == AF_INET6
+	    ? ((const struct sockaddr_in6 *)addr)->sin6_port
+	    : ((const struct sockaddr_in *)addr)->sin_port; /* network order already */
 
 	if (outlen < 6 + alen)
 		return 0;

@@ -97,8 +97,8 @@ struct socks {
  * room), sets *outlen (0 if nothing). Once it has returned SOCKS_REQUEST or
  * SOCKS_FAIL, later calls return the same, consuming and writing nothing.
  */
-enum socks_result socks_feed(struct socks *s, const uint8_t *in, size_t inlen, size_t *used,
-			     uint8_t *out, size_t *outlen);
+enum socks_result socks_feed(
+    struct socks *s, const uint8_t *in, size_t inlen, size_t *used, uint8_t *out, size_t *outlen);
 
 /*
  * The final reply to a request, after the CONNECT was tried (or refused
@@ -114,16 +114,16 @@ size_t socks_reply(const struct socks *s, enum socks_status status, uint8_t *out
  * telling the client where to send its datagrams. addr is IPv4 or IPv6
  * (sockaddr_in or sockaddr_in6). Returns 10 or 22, or 0 if it does not fit.
  */
-size_t socks_reply_bound(enum socks_status status, const struct sockaddr *addr, uint8_t *out,
-    size_t outlen);
+size_t socks_reply_bound(
+    enum socks_status status, const struct sockaddr *addr, uint8_t *out, size_t outlen);
 
 /* The header SOCKS5 puts before every datagram of a UDP association (RFC 1928 §7). */
 struct socks_udp {
-	uint8_t frag;         /* fragment number; porthole drops fragments (nonzero) */
+	uint8_t frag; /* fragment number; porthole drops fragments (nonzero) */
 	enum socks_atyp atyp;
 	char host[SOCKS_HOST_MAX + 1]; /* as in a request */
 	uint16_t port;
-	size_t header_len;    /* the datagram's payload starts here */
+	size_t header_len; /* the datagram's payload starts here */
 };
 
 /*

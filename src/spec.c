@@ -354,11 +354,11 @@ spec_format(const struct fwd_spec *spec, char *buf, size_t len)
 	switch (spec->kind) {
 	case FWD_LOCAL:
 		snprintf(buf, len, "%s:%u -> %s:%u%s", bind, (unsigned)spec->bind_port, host,
-			 (unsigned)spec->host_port, udp);
+		    (unsigned)spec->host_port, udp);
 		break;
 	case FWD_REMOTE:
 		snprintf(buf, len, "remote %s:%u -> %s:%u%s", bind, (unsigned)spec->bind_port, host,
-			 (unsigned)spec->host_port, udp);
+		    (unsigned)spec->host_port, udp);
 		break;
 	case FWD_DYNAMIC:
 		snprintf(buf, len, "%s:%u (socks)", bind, (unsigned)spec->bind_port);
@@ -377,16 +377,16 @@ spec_bind_is_wildcard(const struct fwd_spec *spec)
 void
 spec_name(const struct fwd_spec *spec, char *buf, size_t len)
 {
-	static const char *const flag[] = {[FWD_LOCAL] = "-L", [FWD_REMOTE] = "-R",
-	    [FWD_DYNAMIC] = "-D"};
+	static const char *const flag[] = {
+	    [FWD_LOCAL] = "-L", [FWD_REMOTE] = "-R", [FWD_DYNAMIC] = "-D"};
 	bool b6 = strchr(spec->bind_host, ':') != NULL, h6 = strchr(spec->host, ':') != NULL;
 	char bind[SPEC_HOST_MAX + 4] = "";
 
 	if (len == 0)
 		return;
 	if (spec->has_bind)
-		snprintf(bind, sizeof(bind), "%s%s%s:", b6 ? "[" : "", spec->bind_host,
-		    b6 ? "]" : "");
+		snprintf(
+		    bind, sizeof(bind), "%s%s%s:", b6 ? "[" : "", spec->bind_host, b6 ? "]" : "");
 	if (spec->kind == FWD_DYNAMIC)
 		snprintf(buf, len, "-D %s%u", bind, spec->bind_port);
 	else

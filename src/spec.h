@@ -27,12 +27,12 @@ enum fwd_kind {
 
 struct fwd_spec {
 	enum fwd_kind kind;
-	bool has_bind;                     /* a bind_address was written (maybe empty) */
+	bool has_bind;			   /* a bind_address was written (maybe empty) */
 	char bind_host[SPEC_HOST_MAX + 1]; /* without brackets; "" or "*" = all interfaces */
-	uint16_t bind_port;                /* 0 only for -R (server picks) */
-	char host[SPEC_HOST_MAX + 1];      /* target, without brackets; "" for -D */
-	uint16_t host_port;                /* 0 for -D */
-	bool udp;                          /* "/udp" suffix */
+	uint16_t bind_port;		   /* 0 only for -R (server picks) */
+	char host[SPEC_HOST_MAX + 1];	   /* target, without brackets; "" for -D */
+	uint16_t host_port;		   /* 0 for -D */
+	bool udp;			   /* "/udp" suffix */
 };
 
 /*
@@ -43,8 +43,8 @@ struct fwd_spec {
  * Ports are decimal; the suffix is "/udp" or "/tcp" (the default), any case.
  * Unix socket paths and -R's remote dynamic form are refused with a reason.
  */
-int spec_parse(enum fwd_kind kind, const char *text, struct fwd_spec *out, char *err,
-    size_t errlen);
+int spec_parse(
+    enum fwd_kind kind, const char *text, struct fwd_spec *out, char *err, size_t errlen);
 
 /*
  * Text of a spec for messages, e.g. "127.0.0.1:8080 -> intranet:80",

@@ -96,8 +96,8 @@ struct args {
 static void note(struct lookup *lk, const struct place *at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void fail(struct lookup *lk, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int parse_text(struct lookup *lk, const char *file, const char *text, size_t len, int depth,
-		      bool active);
+static int parse_text(
+    struct lookup *lk, const char *file, const char *text, size_t len, int depth, bool active);
 
 static void
 note(struct lookup *lk, const struct place *at, const char *fmt, ...)
@@ -347,7 +347,7 @@ add_identity(struct lookup *lk, const struct place *at, const char *value)
 	}
 	if (h->n_identity_files >= SSHCONFIG_MAX_IDENTITIES) {
 		note(lk, at, "more than %d IdentityFile values; \"%.*s\" dropped",
-		     SSHCONFIG_MAX_IDENTITIES, NOTE_VALUE_MAX, value);
+		    SSHCONFIG_MAX_IDENTITIES, NOTE_VALUE_MAX, value);
 		return;
 	}
 	h->identity_files[h->n_identity_files++] = xstrdup(value);
@@ -356,7 +356,7 @@ add_identity(struct lookup *lk, const struct place *at, const char *value)
 /* HostName, Port, User, IdentityFile, ProxyJump, UserKnownHostsFile in a block that applies. */
 static void
 value_line(struct lookup *lk, const struct place *at, enum keyword kw, const char *keyword,
-	   const struct args *a)
+    const struct args *a)
 {
 	struct ssh_host *h = lk->out;
 	const char *v = a->v[0];
@@ -373,13 +373,13 @@ value_line(struct lookup *lk, const struct place *at, enum keyword kw, const cha
 	case KW_HOSTNAME:
 		if (h->host_name == NULL && (h->host_name = expand_hostname(v, lk->alias)) == NULL)
 			note(lk, at, "HostName \"%.*s\" has an unknown %%-token; line skipped",
-			     NOTE_VALUE_MAX, v);
+			    NOTE_VALUE_MAX, v);
 		break;
 	case KW_PORT: {
 		int port = parse_port(v);
 		if (port == 0)
-			note(lk, at, "bad Port \"%.*s\" (1-65535); line skipped", NOTE_VALUE_MAX,
-			     v);
+			note(
+			    lk, at, "bad Port \"%.*s\" (1-65535); line skipped", NOTE_VALUE_MAX, v);
 		else if (h->port == 0)
 			h->port = port;
 		break;
@@ -473,7 +473,7 @@ include_file(struct lookup *lk, const struct place *at, const char *path)
 
 	if (at->depth >= SSHCONFIG_MAX_DEPTH) {
 		fail(lk, "%s:%d: Include nested deeper than %d files", at->file, at->line,
-		     SSHCONFIG_MAX_DEPTH);
+		    SSHCONFIG_MAX_DEPTH);
 		return -1;
 	}
 	if ((fd = open_config(path, &st)) < 0) {
@@ -527,7 +527,7 @@ include_pattern(struct lookup *lk, const struct place *at, const char *arg)
 		return xstrdup(arg); /* "~user/..." is glob's (GLOB_TILDE) */
 	if (lk->base_dir == NULL) {
 		note(lk, at, "Include %.*s: relative path with no base directory; skipped",
-		     NOTE_VALUE_MAX, arg);
+		    NOTE_VALUE_MAX, arg);
 		return NULL;
 	}
 	size_t n = strlen(lk->base_dir) + strlen(arg) + 2;
@@ -598,7 +598,7 @@ parse_line(struct lookup *lk, struct place *at, char *line)
 	int split = split_args(rest, &a);
 	if (split < 0 || a.n == 0) {
 		note(lk, at, "%s has %s; line skipped", keyword,
-		     split < 0 ? "an unclosed quote" : "no argument");
+		    split < 0 ? "an unclosed quote" : "no argument");
 		if (kw == KW_HOST)
 			at->active = false; /* the block is opened all the same, applying nowhere */
 		free(a.v);
@@ -616,8 +616,8 @@ parse_line(struct lookup *lk, struct place *at, char *line)
 
 /* Walks one file's text. active: whether the including block applies (true at the top). */
 static int
-parse_text(struct lookup *lk, const char *file, const char *text, size_t len, int depth,
-	   bool active)
+parse_text(
+    struct lookup *lk, const char *file, const char *text, size_t len, int depth, bool active)
 {
 	struct cursor c = {text, text != NULL ? len : 0, 0, 0};
 	struct place at = {file, 0, depth, active};
@@ -655,7 +655,7 @@ lookup_run(struct lookup *lk, const char *file, const char *text, size_t len, in
 
 int
 sshconfig_lookup_text(const char *file, const char *text, size_t len, const char *base_dir,
-		      const char *alias, struct ssh_host *out, char *err, size_t errlen, int depth)
+    const char *alias, struct ssh_host *out, char *err, size_t errlen, int depth)
 {
 	struct lookup lk = {
 	    alias != NULL ? alias : "", base_dir, depth >= 0, out, err, errlen, {{0, 0}}, 0};
@@ -669,8 +669,8 @@ sshconfig_lookup_text(const char *file, const char *text, size_t len, const char
 }
 
 int
-sshconfig_lookup(const char *path, const char *alias, struct ssh_host *out, char *err,
-		 size_t errlen)
+sshconfig_lookup(
+    const char *path, const char *alias, struct ssh_host *out, char *err, size_t errlen)
 {
 	struct lookup lk = {alias != NULL ? alias : "", NULL, true, out, err, errlen, {{0, 0}}, 0};
 	struct stat st;

@@ -81,8 +81,8 @@ void ssh_host_free(struct ssh_host *h);
  * skipped with a note, and so is an included file that is missing or a
  * directory (a glob may match subdirectories).
  */
-int sshconfig_lookup(const char *path, const char *alias, struct ssh_host *out, char *err,
-		     size_t errlen);
+int sshconfig_lookup(
+    const char *path, const char *alias, struct ssh_host *out, char *err, size_t errlen);
 
 /*
  * The same over text already read. file names it in notes and errors and, if
@@ -93,7 +93,6 @@ int sshconfig_lookup(const char *path, const char *alias, struct ssh_host *out, 
  * without any file system access, each Include only noted.
  */
 int sshconfig_lookup_text(const char *file, const char *text, size_t len, const char *base_dir,
-			  const char *alias, struct ssh_host *out, char *err, size_t errlen,
-			  int depth);
+    const char *alias, struct ssh_host *out, char *err, size_t errlen, int depth);
 
 #endif

@@ -19,8 +19,7 @@
 
 #define MAX_FORWARDS 256
 
-static void
-printf_buf(struct buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void printf_buf(struct buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 printf_buf(struct buf *out, const char *fmt, ...)
@@ -64,8 +63,8 @@ collect(const struct status_view *v, struct fwd_stats *st)
 }
 
 static void
-report_text(const struct status_view *v, const struct session_info *si,
-    const struct fwd_stats *st, size_t n, struct buf *out)
+report_text(const struct status_view *v, const struct session_info *si, const struct fwd_stats *st,
+    size_t n, struct buf *out)
 {
 	char up[32], down[32], since[64] = "never";
 
@@ -76,8 +75,9 @@ report_text(const struct status_view *v, const struct session_info *si,
 	char rtt[32] = "unknown";
 	if (si->rtt_ms >= 0)
 		snprintf(rtt, sizeof(rtt), "%d ms", si->rtt_ms);
-	printf_buf(out, "%s (pid %lld): session %s, %s, connected since %s, rtt %s, "
-			"%u reconnect%s\n",
+	printf_buf(out,
+	    "%s (pid %lld): session %s, %s, connected since %s, rtt %s, "
+	    "%u reconnect%s\n",
 	    v->name, v->pid, si->state, si->peer[0] ? si->peer : "no peer yet", since, rtt,
 	    si->reconnects, si->reconnects == 1 ? "" : "s");
 	if (si->last_error[0] != '\0')
@@ -100,15 +100,15 @@ report_text(const struct status_view *v, const struct session_info *si,
 }
 
 static void
-report_json(const struct status_view *v, const struct session_info *si,
-    const struct fwd_stats *st, size_t n, struct buf *out)
+report_json(const struct status_view *v, const struct session_info *si, const struct fwd_stats *st,
+    size_t n, struct buf *out)
 {
 	char s[1024];
 
 	s[0] = '\0';
 	control_json_string(s, sizeof(s), v->name);
-	printf_buf(out, "{\"name\":%s,\"pid\":%lld,\"started\":%lld,", s, v->pid,
-	    (long long)v->started);
+	printf_buf(
+	    out, "{\"name\":%s,\"pid\":%lld,\"started\":%lld,", s, v->pid, (long long)v->started);
 	s[0] = '\0';
 	control_json_string(s, sizeof(s), si->state);
 	printf_buf(out, "\"session\":{\"state\":%s,", s);

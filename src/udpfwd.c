@@ -55,8 +55,8 @@ struct ulisten {
 	struct sockaddr_storage target;
 	bool have_target;
 	uint64_t drops;
-	unsigned flows;  /* open now */
-	uint64_t total;  /* flows since start */
+	unsigned flows; /* open now */
+	uint64_t total; /* flows since start */
 	uint64_t bytes_up, bytes_down;
 };
 
@@ -204,8 +204,8 @@ alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 }
 
 static void
-local_recv_cb(uv_udp_t *sock, ssize_t n, const uv_buf_t *b, const struct sockaddr *from,
-    unsigned flags)
+local_recv_cb(
+    uv_udp_t *sock, ssize_t n, const uv_buf_t *b, const struct sockaddr *from, unsigned flags)
 {
 	struct ulisten *l = sock->data;
 	struct udpfwd *u = l->u;
@@ -245,7 +245,7 @@ same_ip(const struct sockaddr *a, const struct sockaddr *b)
 		return false;
 	if (a->sa_family == AF_INET)
 		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+		    ((const struct sockaddr_in *)b)->sin_addr.s_addr;
 	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
 		   &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
 }
@@ -262,8 +262,8 @@ find_socks_flow(struct ulisten *l, const struct sockaddr *sender, const struct s
 }
 
 static void
-socks_recv_cb(uv_udp_t *sock, ssize_t n, const uv_buf_t *b, const struct sockaddr *from,
-    unsigned flags)
+socks_recv_cb(
+    uv_udp_t *sock, ssize_t n, const uv_buf_t *b, const struct sockaddr *from, unsigned flags)
 {
 	struct ulisten *l = sock->data;
 	struct udpfwd *u = l->u;
@@ -304,8 +304,8 @@ socks_recv_cb(uv_udp_t *sock, ssize_t n, const uv_buf_t *b, const struct sockadd
 		log_debug("%s: flow %u to %s:%u", l->name, f->f.id, h.host, h.port);
 	}
 	touch(u, f);
-	if (!relaychan_send(u->relay, FRAME_DATA, f->f.id, b->base + h.header_len,
-		(size_t)n - h.header_len))
+	if (!relaychan_send(
+		u->relay, FRAME_DATA, f->f.id, b->base + h.header_len, (size_t)n - h.header_len))
 		l->drops++;
 }
 
@@ -386,8 +386,8 @@ find_listener(struct udpfwd *u, uint32_t id)
 }
 
 static void
-remote_recv_cb(uv_udp_t *sock, ssize_t n, const uv_buf_t *b, const struct sockaddr *from,
-    unsigned flags)
+remote_recv_cb(
+    uv_udp_t *sock, ssize_t n, const uv_buf_t *b, const struct sockaddr *from, unsigned flags)
 {
 	struct uflow *f = sock->data;
 	struct udpfwd *u = f->l->u;
@@ -424,8 +424,8 @@ on_accept(struct udpfwd *u, const struct frame *fr)
 	if (rc == 0)
 		rc = uv_udp_recv_start(f->sock, alloc_cb, remote_recv_cb);
 	if (rc != 0)
-		log_info("%s: flow from %s:%u: %s", l->name, a.source, a.source_port,
-		    uv_strerror(rc));
+		log_info(
+		    "%s: flow from %s:%u: %s", l->name, a.source, a.source_port, uv_strerror(rc));
 	else
 		log_debug("%s: flow %08x from %s:%u", l->name, f->f.id, a.source, a.source_port);
 }
@@ -441,7 +441,8 @@ on_data(struct udpfwd *u, const struct frame *fr)
 		for (size_t i = 0; i < sizeof(u->unknown) / sizeof(u->unknown[0]); i++)
 			if (u->unknown[i] == fr->flow)
 				return;
-		u->unknown[u->n_unknown++ % (sizeof(u->unknown) / sizeof(u->unknown[0]))] = fr->flow;
+		u->unknown[u->n_unknown++ % (sizeof(u->unknown) / sizeof(u->unknown[0]))] =
+		    fr->flow;
 		uint8_t payload[64];
 		struct frame_reason r = {ERR_UNKNOWN_FLOW, "no such flow"};
 		int n = frame_reason_encode(&r, payload, sizeof(payload));
@@ -459,8 +460,8 @@ on_data(struct udpfwd *u, const struct frame *fr)
 		memcpy(wrapped + f->reply_hdr_len, fr->payload, fr->len);
 		b = uv_buf_init((char *)wrapped, (unsigned)(f->reply_hdr_len + fr->len));
 	}
-	int rc = uv_udp_try_send(f->sock, &b, 1,
-	    f->own_sock ? NULL : (const struct sockaddr *)&f->f.source);
+	int rc = uv_udp_try_send(
+	    f->sock, &b, 1, f->own_sock ? NULL : (const struct sockaddr *)&f->f.source);
 	if (rc < 0)
 		f->l->drops++;
 }
@@ -528,7 +529,8 @@ relay_frame_cb(const struct frame *fr, void *arg)
 		break;
 	default: {
 		char name[32];
-		log_debug("relay: ignoring a %s frame", frame_type_name(fr->type, name, sizeof(name)));
+		log_debug(
+		    "relay: ignoring a %s frame", frame_type_name(fr->type, name, sizeof(name)));
 		break;
 	}
 	}
@@ -656,14 +658,14 @@ is_loopback(const char *host)
 }
 
 static int
-bind_local(struct udpfwd *u, struct ulisten *l, const char *host, bool optional, char *err,
-    size_t errlen)
+bind_local(
+    struct udpfwd *u, struct ulisten *l, const char *host, bool optional, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	uv_udp_t *sock = &l->socks[l->nsocks];
-	int rc = strchr(host, ':') ?
-	    uv_ip6_addr(host, l->spec.bind_port, (struct sockaddr_in6 *)&ss) :
-	    uv_ip4_addr(host, l->spec.bind_port, (struct sockaddr_in *)&ss);
+	int rc = strchr(host, ':')
+	    ? uv_ip6_addr(host, l->spec.bind_port, (struct sockaddr_in6 *)&ss)
+	    : uv_ip4_addr(host, l->spec.bind_port, (struct sockaddr_in *)&ss);
 
 	if (rc != 0) {
 		snprintf(err, errlen, "%s: bad bind address %s", l->name, host);
@@ -709,7 +711,8 @@ udpfwd_add(struct udpfwd *u, const struct fwd_spec *spec, char *err, size_t errl
 		l->gai.data = l;
 		l->resolving = true;
 		u->handles++;
-		if (uv_getaddrinfo(u->loop, &l->gai, target_resolved_cb, spec->host, port, &hints) < 0) {
+		if (uv_getaddrinfo(u->loop, &l->gai, target_resolved_cb, spec->host, port, &hints) <
+		    0) {
 			u->handles--;
 			l->resolving = false;
 			snprintf(err, errlen, "%s: cannot resolve %s", l->name, spec->host);
@@ -721,7 +724,8 @@ udpfwd_add(struct udpfwd *u, const struct fwd_spec *spec, char *err, size_t errl
 		rc = bind_local(u, l, "127.0.0.1", false, err, errlen);
 		if (rc == 0)
 			rc = bind_local(u, l, "::1", true, err, errlen);
-	} else if (!u->gateway_ports && (spec_bind_is_wildcard(spec) || !is_loopback(spec->bind_host))) {
+	} else if (!u->gateway_ports &&
+	    (spec_bind_is_wildcard(spec) || !is_loopback(spec->bind_host))) {
 		/* As for TCP: only loopback without GatewayPorts. */
 		snprintf(err, errlen, "%s: listening on %s needs -o GatewayPorts=yes", l->name,
 		    spec_bind_is_wildcard(spec) ? "every interface" : spec->bind_host);
@@ -747,13 +751,12 @@ udpfwd_session_ready(struct udpfwd *u)
 }
 
 struct udpfwd *
-udpfwd_new(uv_loop_t *loop, struct session *s, const struct options *opt,
-    udpfwd_failed_cb failed, void *arg)
+udpfwd_new(uv_loop_t *loop, struct session *s, const struct options *opt, udpfwd_failed_cb failed,
+    void *arg)
 {
 	struct udpfwd *u = xcalloc(1, sizeof(*u));
 	struct relaychan_events ev = {relay_ready_cb, relay_frame_cb, relay_down_cb, u};
-	uint32_t idle = opt->udp_idle_timeout >= 0 ? (uint32_t)opt->udp_idle_timeout :
-						     DEFAULT_IDLE;
+	uint32_t idle = opt->udp_idle_timeout >= 0 ? (uint32_t)opt->udp_idle_timeout : DEFAULT_IDLE;
 
 	u->loop = loop;
 	u->session = s;
@@ -765,8 +768,9 @@ udpfwd_new(uv_loop_t *loop, struct session *s, const struct options *opt,
 	u->idle_ms = idle * 1000;
 	u->gateway_ports = opt->gateway_ports == 1;
 	u->max_flows = opt->udp_max_flows > 0 ? (size_t)opt->udp_max_flows : DEFAULT_MAX_FLOWS;
-	u->relay = relaychan_new(loop, s, opt->relay_command ? opt->relay_command : "porthole relay",
-	    idle, (uint32_t)u->max_flows, &ev);
+	u->relay =
+	    relaychan_new(loop, s, opt->relay_command ? opt->relay_command : "porthole relay", idle,
+		(uint32_t)u->max_flows, &ev);
 	uv_timer_init(loop, &u->sweep);
 	uv_timer_init(loop, &u->restart);
 	u->sweep.data = u->restart.data = u;
@@ -818,10 +822,10 @@ udpfwd_stats(const struct udpfwd *u, struct fwd_stats *out, size_t max)
 		memset(st, 0, sizeof(*st));
 		st->name = l->name;
 		st->udp = true;
-		st->state = !l->remote                  ? "listening" :
-			    l->bound                    ? "listening" :
-			    relaychan_is_up(u->relay)   ? "requesting" :
-							  "waiting for the relay";
+		st->state = !l->remote		? "listening"
+		    : l->bound			? "listening"
+		    : relaychan_is_up(u->relay) ? "requesting"
+						: "waiting for the relay";
 		st->open = l->flows;
 		st->total = l->total;
 		st->bytes_up = l->bytes_up;

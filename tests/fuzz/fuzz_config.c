@@ -72,8 +72,7 @@ check_profiles(const struct config *c)
 
 		if (n == 0 || n > CONFIG_NAME_MAX ||
 		    strspn(p->name,
-			   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
-			n)
+			"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n)
 			abort();
 		if (config_find(c, p->name) != p)
 			abort();
@@ -112,8 +111,8 @@ write_entries(char **buf, size_t *len, const struct config_entry *e, size_t n)
 		*buf = realloc(*buf, *len + need + 1);
 		if (*buf == NULL)
 			abort();
-		*len += (size_t)snprintf(*buf + *len, need + 1, "%s \"%s\"\n", e[i].keyword,
-					 e[i].value);
+		*len += (size_t)snprintf(
+		    *buf + *len, need + 1, "%s \"%s\"\n", e[i].keyword, e[i].value);
 	}
 	return true;
 }
@@ -156,7 +155,7 @@ round_trip(const struct config *c)
 		for (size_t i = 0; i < c->n_profiles; i++)
 			if (strcmp(c->profiles[i].name, again.profiles[i].name) != 0 ||
 			    !same_entries(c->profiles[i].entries, c->profiles[i].n_entries,
-					  again.profiles[i].entries, again.profiles[i].n_entries))
+				again.profiles[i].entries, again.profiles[i].n_entries))
 				abort();
 		config_free(&again);
 	}

@@ -28,7 +28,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			break;
 		}
-		if ((size_t)n > size - at || n > CONTROL_LINE_MAX || copy[at + (size_t)n - 1] != '\n')
+		if ((size_t)n > size - at || n > CONTROL_LINE_MAX ||
+		    copy[at + (size_t)n - 1] != '\n')
 			abort();
 		if (req.verb != CONTROL_STATUS && req.verb != CONTROL_PING)
 			abort();

@@ -26,10 +26,10 @@ struct key {
 static struct key keys[] = {
     {"ssh-ed25519", "AAAAC3NzaC1lZDI1NTE5AAAAIA9Uun2ThlRix9t2WUKVFteJJcdS+aRWVDYLlAZwZrx3", {0}, 0},
     {"ecdsa-sha2-nistp256",
-     "AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBNlxiO0b2xV+qztenaKwCiVsEywiGXUYfiQZjsM"
-     "APv+rqOt4xI10Nudp/YuWns0+BMCxaBxLcdqtmvdw8FgwCik=",
-     {0},
-     0},
+	"AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBNlxiO0b2xV+"
+	"qztenaKwCiVsEywiGXUYfiQZjsM"
+	"APv+rqOt4xI10Nudp/YuWns0+BMCxaBxLcdqtmvdw8FgwCik=",
+	{0}, 0},
     {"ssh-ed25519", "AAAAC3NzaC1lZDI1NTE5AAAAIMgzhMGR4wkQLIi9jD5LAew5kSXcx7D/GxuNqNpjYo3n", {0}, 0},
 };
 
@@ -73,8 +73,8 @@ fuzz_check(const char *text, size_t len)
 	for (size_t i = 0; i < sizeof(lookups) / sizeof(lookups[0]); i++) {
 		const struct key *k = &keys[lookups[i].key];
 		struct kh_lookup r;
-		knownhosts_check(text, len, lookups[i].host, lookups[i].port, k->type, k->blob,
-				 k->len, &r);
+		knownhosts_check(
+		    text, len, lookups[i].host, lookups[i].port, k->type, k->blob, k->len, &r);
 		if ((r.result == KH_NOTFOUND) != (r.line == 0) || r.line < 0)
 			abort();
 		if (r.line > 0 && memchr(text, '\n', len) == NULL && r.line != 1)
@@ -111,8 +111,8 @@ fuzz_host_types(const char *text, size_t len)
 static void
 fuzz_round_trip(const char *text, size_t len)
 {
-	static const unsigned char salt[20] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
-					       11, 12, 13, 14, 15, 16, 17, 18, 19, 20};
+	static const unsigned char salt[20] = {
+	    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20};
 	const char *nl = memchr(text, '\n', len);
 	size_t n = nl != NULL ? (size_t)(nl - text) : len;
 	char host[64], line[512];
@@ -124,14 +124,14 @@ fuzz_round_trip(const char *text, size_t len)
 	host[n] = '\0';
 	for (int hashed = 0; hashed < 2; hashed++) {
 		int w = knownhosts_format_line(host, port, keys[0].type, keys[0].blob, keys[0].len,
-					       hashed, salt, line, sizeof(line));
+		    hashed, salt, line, sizeof(line));
 		if (w < 0)
 			continue;
 		if ((size_t)w != strlen(line) || line[w - 1] != '\n')
 			abort();
 		struct kh_lookup r;
-		knownhosts_check(line, (size_t)w, host, port, keys[0].type, keys[0].blob,
-				 keys[0].len, &r);
+		knownhosts_check(
+		    line, (size_t)w, host, port, keys[0].type, keys[0].blob, keys[0].len, &r);
 		if (r.result != KH_MATCH || r.line != 1)
 			abort();
 	}

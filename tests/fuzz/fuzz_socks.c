@@ -81,7 +81,7 @@ check_request(const struct socks *s)
 /* One call's promises. */
 static void
 check_call(enum socks_result r, size_t avail, size_t used, const uint8_t *out, size_t outlen,
-	   const struct socks *s)
+    const struct socks *s)
 {
 	for (size_t i = SOCKS_OUT_MIN; i < SOCKS_OUT_MIN + 16; i++)
 		if (out[i] != GUARD)
@@ -172,8 +172,8 @@ check_same(const struct outcome *a, const struct outcome *b)
 		abort();
 	if (a->result == SOCKS_REQUEST &&
 	    (a->s.req.version != b->s.req.version || a->s.req.cmd != b->s.req.cmd ||
-	     a->s.req.atyp != b->s.req.atyp || a->s.req.port != b->s.req.port ||
-	     strcmp(a->s.req.host, b->s.req.host) != 0))
+		a->s.req.atyp != b->s.req.atyp || a->s.req.port != b->s.req.port ||
+		strcmp(a->s.req.host, b->s.req.host) != 0))
 		abort();
 }
 
@@ -185,7 +185,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct socks_udp h;
 		const char *err;
 		if (socks_udp_parse(data, size, &h, &err) == 0) {
-			if (h.header_len > size || h.port == 0 || memchr(h.host, '\0', sizeof(h.host)) == NULL)
+			if (h.header_len > size || h.port == 0 ||
+			    memchr(h.host, '\0', sizeof(h.host)) == NULL)
 				abort();
 			for (const char *p = h.host; *p != '\0'; p++)
 				if ((unsigned char)*p < 0x20 || *p == 0x7f)

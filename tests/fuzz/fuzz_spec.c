@@ -30,15 +30,15 @@ unparse(const struct fwd_spec *spec, char *buf, size_t len)
 		snprintf(buf, len, "%s%u", bind, (unsigned)spec->bind_port);
 	else
 		snprintf(buf, len, "%s%u:[%s]:%u%s", bind, (unsigned)spec->bind_port, spec->host,
-			 (unsigned)spec->host_port, spec->udp ? "/udp" : "");
+		    (unsigned)spec->host_port, spec->udp ? "/udp" : "");
 }
 
 static bool
 spec_equal(const struct fwd_spec *a, const struct fwd_spec *b)
 {
 	return a->kind == b->kind && a->has_bind == b->has_bind &&
-	       strcmp(a->bind_host, b->bind_host) == 0 && a->bind_port == b->bind_port &&
-	       strcmp(a->host, b->host) == 0 && a->host_port == b->host_port && a->udp == b->udp;
+	    strcmp(a->bind_host, b->bind_host) == 0 && a->bind_port == b->bind_port &&
+	    strcmp(a->host, b->host) == 0 && a->host_port == b->host_port && a->udp == b->udp;
 }
 
 static void

@@ -24,7 +24,13 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const aliases[] = {
-    "web", "web1", "web.example.com", "bastion.example.com", "DB1", "localhost", "",
+    "web",
+    "web1",
+    "web.example.com",
+    "bastion.example.com",
+    "DB1",
+    "localhost",
+    "",
 };
 
 static void
@@ -81,12 +87,12 @@ fuzz_lookup(const char *text, size_t len, const char *alias, bool twice)
 	char err[128];
 
 	if (sshconfig_lookup_text("fuzz", text, len, "/nonexistent", alias, &h, err, sizeof(err),
-				  SSHCONFIG_NO_INCLUDE) != 0)
+		SSHCONFIG_NO_INCLUDE) != 0)
 		abort();
 	check_host(&h);
 	if (twice) {
 		if (sshconfig_lookup_text("fuzz", text, len, "/nonexistent", alias, &again, err,
-					  sizeof(err), SSHCONFIG_NO_INCLUDE) != 0 ||
+			sizeof(err), SSHCONFIG_NO_INCLUDE) != 0 ||
 		    !same_host(&h, &again))
 			abort();
 		ssh_host_free(&again);

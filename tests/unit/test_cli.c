@@ -159,8 +159,8 @@ test_user_and_port(void)
 	CHECK_STR(o.user, "me");
 	CHECK_INT(o.port, 2222);
 	CHECK_INT(o.n_forwards, 1);
-	CHECK_USAGE("unexpected argument 'uptime': porthole runs no remote command", "host",
-		    "uptime");
+	CHECK_USAGE(
+	    "unexpected argument 'uptime': porthole runs no remote command", "host", "uptime");
 	CHECK_USAGE("unexpected argument 'b': porthole runs no remote command", "a", "b", "c");
 	CHECK_RUN("-p", "22", "--", "host");
 	CHECK_STR(o.host, "host");
@@ -187,8 +187,8 @@ test_forwards(void)
 	CHECK_STR(o.forwards[0].host, "intranet");
 	CHECK_INT(o.forwards[0].host_port, 80);
 
-	CHECK_RUN("-L8080:a:80", "-L", "[::1]:8443:[fe80::1]:443", "-o", "LocalForward=1:b:2",
-		  "host");
+	CHECK_RUN(
+	    "-L8080:a:80", "-L", "[::1]:8443:[fe80::1]:443", "-o", "LocalForward=1:b:2", "host");
 	CHECK_INT(o.n_forwards, 3);
 	CHECK_STR(o.forwards[0].host, "a");
 	CHECK_STR(o.forwards[1].bind_host, "::1");
@@ -228,8 +228,8 @@ test_identity_and_o(void)
 	CHECK_INT(o.n_identity_files, OPTION_MAX_IDENTITIES);
 
 	CHECK_RUN("-o", "StrictHostKeyChecking=accept-new", "-o", "IdentitiesOnly yes", "-o",
-		  "UserKnownHostsFile = /tmp/kh", "-oExitOnForwardFailure=yes", "-o",
-		  "gatewayports=no", "host");
+	    "UserKnownHostsFile = /tmp/kh", "-oExitOnForwardFailure=yes", "-o", "gatewayports=no",
+	    "host");
 	CHECK_INT(o.strict_hostkey, STRICT_ACCEPT_NEW);
 	CHECK_INT(o.identities_only, 1);
 	CHECK_STR(o.known_hosts, "/tmp/kh");
@@ -241,10 +241,10 @@ test_identity_and_o(void)
 	CHECK_USAGE("-o Port: Port: missing value", "-o", "Port", "host");
 	CHECK_USAGE("-o StrictHostKeyChecking=no: bad value 'no' for StrictHostKeyChecking (yes, "
 		    "accept-new or ask; there is no 'no')",
-		    "-o", "StrictHostKeyChecking=no", "host");
+	    "-o", "StrictHostKeyChecking=no", "host");
 	CHECK_USAGE("-o =x: bad option '=x' (expected Keyword=value)", "-o", "=x", "host");
 	CHECK_USAGE("-o GatewayPorts=maybe: bad value 'maybe' for GatewayPorts (yes or no)", "-o",
-		    "GatewayPorts=maybe", "host");
+	    "GatewayPorts=maybe", "host");
 }
 
 static void

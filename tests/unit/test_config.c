@@ -142,7 +142,7 @@ test_comments(void)
 			"User alice #\n"
 			"HostName h\t#tab before\n"
 			"#Port 23\n"),
-		  0);
+	    0);
 	CHECK_NO_ERRORS();
 	CHECK_INT(c.n_defaults, 4);
 	CHECK_ENTRY(c.defaults[0], "Port", "22", 5);
@@ -163,8 +163,8 @@ test_comments(void)
 static void
 test_quotes(void)
 {
-	CHECK_ONE("IdentityFile \"~/my keys/id_ed25519\"\n", "IdentityFile",
-		  "~/my keys/id_ed25519");
+	CHECK_ONE(
+	    "IdentityFile \"~/my keys/id_ed25519\"\n", "IdentityFile", "~/my keys/id_ed25519");
 	/* Inside quotes, blanks are kept as written. */
 	CHECK_ONE("IdentityFile \"a  b\tc\"\n", "IdentityFile", "a  b\tc");
 	CHECK_ONE("IdentityFile \"#not a comment\"\n", "IdentityFile", "#not a comment");
@@ -185,15 +185,15 @@ test_words(void)
 	CHECK_ONE("LocalForward 8080 intranet:80\n", "LocalForward", "8080 intranet:80");
 	CHECK_ONE("LocalForward   8080 \t intranet:80  \n", "LocalForward", "8080 intranet:80");
 	CHECK_ONE("LocalForward 127.0.0.1:8080 intranet:80\n", "LocalForward",
-		  "127.0.0.1:8080 intranet:80");
+	    "127.0.0.1:8080 intranet:80");
 	CHECK_ONE("LocalForward 8080:intranet:80\n", "LocalForward", "8080:intranet:80");
 	CHECK_ONE("RemoteForward 5900 localhost:5900\n", "RemoteForward", "5900 localhost:5900");
 	CHECK_ONE("DynamicForward 1080\n", "DynamicForward", "1080");
 	CHECK_ONE("RelayCommand   porthole   relay\n", "RelayCommand", "porthole relay");
 	/* A value with too many words is refused by option_set's own check. */
 	CHECK_ONE_ERR("Port 22 23\n", "t.conf:1: bad value '22 23' for Port (a port, 1-65535)");
-	CHECK_ONE_ERR("Reconnect yes please\n",
-		      "t.conf:1: bad value 'yes please' for Reconnect (yes or no)");
+	CHECK_ONE_ERR(
+	    "Reconnect yes please\n", "t.conf:1: bad value 'yes please' for Reconnect (yes or no)");
 	config_free(&c);
 }
 
@@ -264,7 +264,7 @@ test_long_line(void)
 	n += CONFIG_LINE_MAX;
 	CHECK_INT(parse_bytes(text, n), 2);
 	CHECK_ERRORS("t.conf:2: line too long (over 4096 bytes)",
-		     "t.conf:4: line too long (over 4096 bytes)");
+	    "t.conf:4: line too long (over 4096 bytes)");
 	CHECK_INT(c.n_defaults, 2);
 	CHECK_ENTRY(c.defaults[0], "User", "a", 1);
 	CHECK_ENTRY(c.defaults[1], "Port", "22", 3);
@@ -283,15 +283,15 @@ test_keywords(void)
 	CHECK_ONE_ERR("port=\n", "t.conf:1: port: missing value");
 	CHECK_ONE_ERR("Port 0\n", "t.conf:1: bad value '0' for Port (a port, 1-65535)");
 	CHECK_ONE_ERR("StrictHostKeyChecking no\n",
-		      "t.conf:1: bad value 'no' for StrictHostKeyChecking (yes, accept-new or ask; "
-		      "there is no 'no')");
-	CHECK_ONE_ERR(
-	    "ServerAliveInterval soon\n",
+	    "t.conf:1: bad value 'no' for StrictHostKeyChecking (yes, accept-new or ask; "
+	    "there is no 'no')");
+	CHECK_ONE_ERR("ServerAliveInterval soon\n",
 	    "t.conf:1: bad value 'soon' for ServerAliveInterval (seconds, e.g. 30, 90s, 5m)");
-	CHECK_ONE_ERR("UdpMaxFlows 0\n", "t.conf:1: bad value '0' for UdpMaxFlows (a number, 1 or "
-					 "more)");
-	CHECK_ONE_ERR("LocalForward 8080\n",
-		      "t.conf:1: -L 8080: expected [bind_address:]port:host:hostport");
+	CHECK_ONE_ERR("UdpMaxFlows 0\n",
+	    "t.conf:1: bad value '0' for UdpMaxFlows (a number, 1 or "
+	    "more)");
+	CHECK_ONE_ERR(
+	    "LocalForward 8080\n", "t.conf:1: -L 8080: expected [bind_address:]port:host:hostport");
 
 	/* Each keyword of the table is accepted, whatever its case. */
 	for (size_t i = 0; option_keyword(i) != NULL; i++) {
@@ -307,7 +307,7 @@ test_keywords(void)
 		else if (strcmp(k, "LogLevel") == 0)
 			value = "DEBUG";
 		else if (strstr(k, "Interval") || strstr(k, "Delay") || strstr(k, "Timeout") ||
-			 strstr(k, "Count") || strstr(k, "Flows"))
+		    strstr(k, "Count") || strstr(k, "Flows"))
 			value = "5";
 		for (size_t j = 0; j <= strlen(k); j++)
 			upper[j] = (char)(k[j] >= 'a' && k[j] <= 'z' ? k[j] - 32 : k[j]);
@@ -324,8 +324,8 @@ test_keywords(void)
 static void
 test_profile_names(void)
 {
-	static const char *const good[] = {"office", "mum",    "a",	   "A.b_c-1", "0",
-					   "...",    "relay2", "statuses", "-"};
+	static const char *const good[] = {
+	    "office", "mum", "a", "A.b_c-1", "0", "...", "relay2", "statuses", "-"};
 	char text[256];
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
@@ -355,47 +355,54 @@ test_profile_names(void)
 		snprintf(line, sizeof(line), "Profile %sn\n", text);
 		CHECK_INT(parse_bytes(line, strlen(line)), 1);
 		CHECK_STR(c.n_errors > 0 ? c.errors[0] : NULL,
-			  "t.conf:1: bad profile name "
-			  "'nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn' "
-			  "(1-64 letters, digits, '.', '_' or '-')");
+		    "t.conf:1: bad profile name "
+		    "'nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn' "
+		    "(1-64 letters, digits, '.', '_' or '-')");
 		snprintf(line, sizeof(line), "Profile %s%s\n", text, text);
 		CHECK_INT(parse_bytes(line, strlen(line)), 1);
 		CHECK_STR(c.n_errors > 0 ? c.errors[0] : NULL,
-			  "t.conf:1: bad profile name "
-			  "'nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn...' "
-			  "(1-64 letters, digits, '.', '_' or '-')");
+		    "t.conf:1: bad profile name "
+		    "'nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn...' "
+		    "(1-64 letters, digits, '.', '_' or '-')");
 	}
 
 	CHECK_ONE_ERR("Profile\n", "t.conf:1: Profile needs a name");
 	CHECK_ONE_ERR("Profile   # office\n", "t.conf:1: Profile needs a name");
 	CHECK_ONE_ERR("Profile=\n", "t.conf:1: Profile needs a name");
-	CHECK_ONE_ERR("Profile office home\n",
-		      "t.conf:1: Profile takes one name, not 'office home'");
-	CHECK_ONE_ERR("Profile \"my office\"\n", "t.conf:1: bad profile name 'my office' (1-64 "
-						 "letters, digits, '.', '_' or '-')");
-	CHECK_ONE_ERR("Profile a/b\n",
-		      "t.conf:1: bad profile name 'a/b' (1-64 letters, digits, '.', '_' or '-')");
 	CHECK_ONE_ERR(
-	    "Profile user@host\n",
+	    "Profile office home\n", "t.conf:1: Profile takes one name, not 'office home'");
+	CHECK_ONE_ERR("Profile \"my office\"\n",
+	    "t.conf:1: bad profile name 'my office' (1-64 "
+	    "letters, digits, '.', '_' or '-')");
+	CHECK_ONE_ERR("Profile a/b\n",
+	    "t.conf:1: bad profile name 'a/b' (1-64 letters, digits, '.', '_' or '-')");
+	CHECK_ONE_ERR("Profile user@host\n",
 	    "t.conf:1: bad profile name 'user@host' (1-64 letters, digits, '.', '_' or '-')");
 	CHECK_ONE_ERR("Profile *\n",
-		      "t.conf:1: bad profile name '*' (1-64 letters, digits, '.', '_' or '-')");
+	    "t.conf:1: bad profile name '*' (1-64 letters, digits, '.', '_' or '-')");
 	CHECK_ONE_ERR("Profile \"\"\n",
-		      "t.conf:1: bad profile name '' (1-64 letters, digits, '.', '_' or '-')");
-	CHECK_ONE_ERR("Profile caf\xc3\xa9\n", "t.conf:1: bad profile name 'caf\xc3\xa9' (1-64 "
-					       "letters, digits, '.', '_' or '-')");
-	CHECK_ONE_ERR("Profile relay\n", "t.conf:1: profile name 'relay' is taken by 'porthole "
-					 "relay'");
-	CHECK_ONE_ERR("Profile status\n", "t.conf:1: profile name 'status' is taken by 'porthole "
-					  "status'");
-	CHECK_ONE_ERR("Profile profiles\n", "t.conf:1: profile name 'profiles' is taken by "
-					    "'porthole profiles'");
-	CHECK_ONE_ERR("Profile check\n", "t.conf:1: profile name 'check' is taken by 'porthole "
-					 "check'");
-	CHECK_ONE_ERR("Profile service\n", "t.conf:1: profile name 'service' is taken by "
-					   "'porthole service'");
-	CHECK_ONE_ERR("Profile Status\n", "t.conf:1: profile name 'Status' is taken by 'porthole "
-					  "status'");
+	    "t.conf:1: bad profile name '' (1-64 letters, digits, '.', '_' or '-')");
+	CHECK_ONE_ERR("Profile caf\xc3\xa9\n",
+	    "t.conf:1: bad profile name 'caf\xc3\xa9' (1-64 "
+	    "letters, digits, '.', '_' or '-')");
+	CHECK_ONE_ERR("Profile relay\n",
+	    "t.conf:1: profile name 'relay' is taken by 'porthole "
+	    "relay'");
+	CHECK_ONE_ERR("Profile status\n",
+	    "t.conf:1: profile name 'status' is taken by 'porthole "
+	    "status'");
+	CHECK_ONE_ERR("Profile profiles\n",
+	    "t.conf:1: profile name 'profiles' is taken by "
+	    "'porthole profiles'");
+	CHECK_ONE_ERR("Profile check\n",
+	    "t.conf:1: profile name 'check' is taken by 'porthole "
+	    "check'");
+	CHECK_ONE_ERR("Profile service\n",
+	    "t.conf:1: profile name 'service' is taken by "
+	    "'porthole service'");
+	CHECK_ONE_ERR("Profile Status\n",
+	    "t.conf:1: profile name 'Status' is taken by 'porthole "
+	    "status'");
 	config_free(&c);
 }
 
@@ -409,7 +416,7 @@ test_profiles(void)
 			"  HostName mum.example.net\n"
 			"  Port 2222\n"
 			"Profile empty\n"),
-		  0);
+	    0);
 	CHECK_NO_ERRORS();
 	CHECK_INT(c.n_defaults, 1);
 	CHECK_INT(c.n_profiles, 3);
@@ -444,9 +451,9 @@ test_profiles(void)
 			"  Port x\n"
 			"Profile c\n"
 			"  Port 3\n"),
-		  2);
+	    2);
 	CHECK_ERRORS("t.conf:4: profile 'A' defined twice (first at line 1)",
-		     "t.conf:6: bad value 'x' for Port (a port, 1-65535)");
+	    "t.conf:6: bad value 'x' for Port (a port, 1-65535)");
 	CHECK_INT(c.n_profiles, 3);
 	CHECK_INT(c.profiles[0].n_entries, 1);
 	CHECK_ENTRY(c.profiles[0].entries[0], "Port", "1", 2);
@@ -467,10 +474,9 @@ test_host_match(void)
 			"match all\n"
 			"  User v\n"
 			"HOST=x\n"),
-		  4);
-	CHECK_ERRORS(
-	    "t.conf:2: Host and Match belong in ~/.ssh/config; porthole uses Profile "
-	    "blocks",
+	    4);
+	CHECK_ERRORS("t.conf:2: Host and Match belong in ~/.ssh/config; porthole uses Profile "
+		     "blocks",
 	    "t.conf:4: bad value '0' for Port (a port, 1-65535)",
 	    "t.conf:7: Host and Match belong in ~/.ssh/config; porthole uses Profile blocks",
 	    "t.conf:9: Host and Match belong in ~/.ssh/config; porthole uses Profile blocks");
@@ -504,9 +510,8 @@ test_many_errors(void)
 			"  Reconnect maybe\n"
 			"  ServerAliveInterval 15\n"
 			"  =x\n"),
-		  11);
-	CHECK_ERRORS(
-	    "t.conf:2: unknown keyword 'Bogus'",
+	    11);
+	CHECK_ERRORS("t.conf:2: unknown keyword 'Bogus'",
 	    "t.conf:3: bad value '70000' for Port (a port, 1-65535)",
 	    "t.conf:5: Profile needs a name",
 	    "t.conf:8: -L 8080: expected [bind_address:]port:host:hostport",
@@ -631,7 +636,7 @@ test_apply_order(void)
 			"  LogLevel INFO\n"
 			"  LocalForward 8082 c:82\n"
 			"  LogLevel VERBOSE\n"),
-		  0);
+	    0);
 	CHECK_NO_ERRORS();
 
 	/* Values already in o (say, from an earlier source) are overridden or added to. */

@@ -120,17 +120,17 @@ test_hashed(void)
 	CHECK_LOOKUP(
 	    check(HASH_EXAMPLE ",example.com " EC " " EC1 "\n", "example.com", 22, EC, &ec1),
 	    KH_NOTFOUND, 0);
-	CHECK_LOOKUP(check("|1|gvN9uEQdNXGPtQL5SpXWt3ZcQcs|0jz0e9lr7JWRtlYbEGmlYlvkfbk= " EC " " EC1
-			   "\n",
-			   "example.com", 22, EC, &ec1),
-		     KH_NOTFOUND, 0);
-	CHECK_LOOKUP(check("|2|gvN9uEQdNXGPtQL5SpXWt3ZcQcs=|0jz0e9lr7JWRtlYbEGmlYlvkfbk= " EC
-			   " " EC1 "\n",
-			   "example.com", 22, EC, &ec1),
-		     KH_NOTFOUND, 0);
+	CHECK_LOOKUP(
+	    check("|1|gvN9uEQdNXGPtQL5SpXWt3ZcQcs|0jz0e9lr7JWRtlYbEGmlYlvkfbk= " EC " " EC1 "\n",
+		"example.com", 22, EC, &ec1),
+	    KH_NOTFOUND, 0);
+	CHECK_LOOKUP(
+	    check("|2|gvN9uEQdNXGPtQL5SpXWt3ZcQcs=|0jz0e9lr7JWRtlYbEGmlYlvkfbk= " EC " " EC1 "\n",
+		"example.com", 22, EC, &ec1),
+	    KH_NOTFOUND, 0);
 	CHECK_LOOKUP(check("|1|| " EC " " EC1 "\n|1| " EC " " EC1 "\n| " EC " " EC1 "\n",
-			   "example.com", 22, EC, &ec1),
-		     KH_NOTFOUND, 0);
+			 "example.com", 22, EC, &ec1),
+	    KH_NOTFOUND, 0);
 }
 
 static void
@@ -153,17 +153,17 @@ test_patterns(void)
 	CHECK_LOOKUP(check(text, "anything", 2201, EC, &ec1), KH_MATCH, 4);
 
 	/* A negation wins wherever it stands in the list. */
-	CHECK_LOOKUP(check("!bad.lan,*.lan " ED " " ED1 "\n", "bad.lan", 22, ED, &ed1), KH_NOTFOUND,
-		     0);
-	CHECK_LOOKUP(check("!bad.lan,*.lan " ED " " ED1 "\n", "good.lan", 22, ED, &ed1), KH_MATCH,
-		     1);
+	CHECK_LOOKUP(
+	    check("!bad.lan,*.lan " ED " " ED1 "\n", "bad.lan", 22, ED, &ed1), KH_NOTFOUND, 0);
+	CHECK_LOOKUP(
+	    check("!bad.lan,*.lan " ED " " ED1 "\n", "good.lan", 22, ED, &ed1), KH_MATCH, 1);
 	/* A list of only negations matches nothing. */
 	CHECK_LOOKUP(check("!bad.lan " ED " " ED1 "\n", "good.lan", 22, ED, &ed1), KH_NOTFOUND, 0);
 	/* '*' may match nothing; pathological stars stay fast and correct. */
 	CHECK_LOOKUP(check("a*b*c " ED " " ED1 "\n", "abc", 22, ED, &ed1), KH_MATCH, 1);
 	CHECK_LOOKUP(check("*a*a*a*a*a*a*a*a*a*b " ED " " ED1 "\n",
-			   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 22, ED, &ed1),
-		     KH_NOTFOUND, 0);
+			 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 22, ED, &ed1),
+	    KH_NOTFOUND, 0);
 }
 
 static void
@@ -192,8 +192,8 @@ test_mismatch(void)
 	/* Conflicting entries: the first is named. */
 	CHECK_LOOKUP(check(text, "host", 22, ED, &ed1), KH_MISMATCH, 3);
 	/* A match anywhere beats a conflict before it (OpenSSH keeps several keys). */
-	CHECK_LOOKUP(check("host " ED " " ED2 "\nhost " ED " " ED1 "\n", "host", 22, ED, &ed1),
-		     KH_MATCH, 2);
+	CHECK_LOOKUP(
+	    check("host " ED " " ED2 "\nhost " ED " " ED1 "\n", "host", 22, ED, &ed1), KH_MATCH, 2);
 	/* Only other key types known: not a conflict. */
 	CHECK_LOOKUP(check("host " EC " " EC1 "\n", "host", 22, ED, &ed1), KH_NOTFOUND, 0);
 	/* The key, not the type field alone, has to match. */
@@ -222,8 +222,8 @@ test_markers(void)
 	/* Unknown, repeated or glued markers spoil the line. */
 	CHECK_LOOKUP(check("@revokd host " ED " " ED1 "\n@revoked @revoked host " ED " " ED1
 			   "\n@revoked\thost " ED " " ED1 "x\n",
-			   "host", 22, ED, &ed1),
-		     KH_NOTFOUND, 0);
+			 "host", 22, ED, &ed1),
+	    KH_NOTFOUND, 0);
 	CHECK_LOOKUP(check("@revoked\thost " ED " " ED1 "\n", "host", 22, ED, &ed1), KH_REVOKED, 1);
 }
 
@@ -246,8 +246,8 @@ test_garbage(void)
 	CHECK_LOOKUP(check(text, "host", 22, ED, &ed2), KH_MISMATCH, 11);
 
 	/* The blob must name the line's type, not just one of the same length. */
-	CHECK_LOOKUP(check("host ssh-ed25518 " ED1 "\n", "host", 22, "ssh-ed25518", &ed1),
-		     KH_NOTFOUND, 0);
+	CHECK_LOOKUP(
+	    check("host ssh-ed25518 " ED1 "\n", "host", 22, "ssh-ed25518", &ed1), KH_NOTFOUND, 0);
 	/* Base64 with non-zero bits under the padding ("Cik=" -> "Cil="): ssh-keygen refuses it. */
 	char noncanon[] = "host " EC " " EC1 "\n";
 	char *pad = strstr(noncanon, "Cik=");
@@ -270,8 +270,8 @@ test_line_ends(void)
 
 	CHECK_LOOKUP(check(crlf, "host", 22, ED, &ed1), KH_MATCH, 3);
 	CHECK_LOOKUP(check("host " ED " " ED1, "host", 22, ED, &ed1), KH_MATCH, 1);
-	CHECK_LOOKUP(check("\n\nhost " ED " " ED1 " no newline", "host", 22, ED, &ed1), KH_MATCH,
-		     3);
+	CHECK_LOOKUP(
+	    check("\n\nhost " ED " " ED1 " no newline", "host", 22, ED, &ed1), KH_MATCH, 3);
 	CHECK_LOOKUP(check("", "host", 22, ED, &ed1), KH_NOTFOUND, 0);
 
 	struct kh_lookup r;
@@ -346,8 +346,8 @@ test_host_types(void)
 	/* Room for the first and the comma, not all of the second. */
 	CHECK_INT(knownhosts_host_types(text, strlen(text), "host", 22, out, 20), 1);
 	CHECK_STR(out, ED);
-	CHECK_INT(knownhosts_host_types(text, strlen(text), "host", 22, out, strlen(ED "," EC) + 1),
-		  2);
+	CHECK_INT(
+	    knownhosts_host_types(text, strlen(text), "host", 22, out, strlen(ED "," EC) + 1), 2);
 	CHECK_STR(out, ED "," EC);
 	out[0] = 'x';
 	CHECK_INT(knownhosts_host_types(text, strlen(text), "host", 22, out, 0), 0);
@@ -366,15 +366,15 @@ test_format(void)
 	unsigned char salt[20];
 	int n;
 
-	n = knownhosts_format_line("example.com", 22, ED, ed1.b, ed1.n, false, NULL, line,
-				   sizeof(line));
+	n = knownhosts_format_line(
+	    "example.com", 22, ED, ed1.b, ed1.n, false, NULL, line, sizeof(line));
 	CHECK_STR(line, "example.com " ED " " ED1 "\n");
 	CHECK_INT(n, strlen(line));
-	knownhosts_format_line("127.0.0.1", 2222, EC, ec1.b, ec1.n, false, NULL, line,
-			       sizeof(line));
+	knownhosts_format_line(
+	    "127.0.0.1", 2222, EC, ec1.b, ec1.n, false, NULL, line, sizeof(line));
 	CHECK_STR(line, "[127.0.0.1]:2222 " EC " " EC1 "\n");
-	knownhosts_format_line("Example.COM", 22, ED, ed1.b, ed1.n, false, NULL, line,
-			       sizeof(line));
+	knownhosts_format_line(
+	    "Example.COM", 22, ED, ed1.b, ed1.n, false, NULL, line, sizeof(line));
 	CHECK_STR(line, "example.com " ED " " ED1 "\n");
 
 	/* With the salt ssh-keygen -H chose, the line is exactly what it wrote. */
@@ -382,8 +382,8 @@ test_format(void)
 	decode("a3VYLHEOZFEiMQBrLpv6AiqM7aQ=", &s);
 	CHECK_INT(s.n, 20);
 	memcpy(salt, s.b, sizeof(salt));
-	n = knownhosts_format_line("127.0.0.1", 2222, ED, ed1.b, ed1.n, true, salt, line,
-				   sizeof(line));
+	n = knownhosts_format_line(
+	    "127.0.0.1", 2222, ED, ed1.b, ed1.n, true, salt, line, sizeof(line));
 	CHECK_STR(line, HASH_LOCAL_2222 " " ED " " ED1 "\n");
 
 	/* Round trip with another salt. */
@@ -397,30 +397,30 @@ test_format(void)
 
 	/* Exact fit, one byte short. */
 	const char *want = "example.com " ED " " ED1 "\n";
-	CHECK_INT(knownhosts_format_line("example.com", 22, ED, ed1.b, ed1.n, false, NULL, line,
-					 strlen(want) + 1),
-		  strlen(want));
-	CHECK_INT(knownhosts_format_line("example.com", 22, ED, ed1.b, ed1.n, false, NULL, line,
-					 strlen(want)),
-		  -1);
-	CHECK_INT(knownhosts_format_line("example.com", 22, ED, ed1.b, ed1.n, true, salt, line, 60),
-		  -1);
+	CHECK_INT(knownhosts_format_line(
+		      "example.com", 22, ED, ed1.b, ed1.n, false, NULL, line, strlen(want) + 1),
+	    strlen(want));
+	CHECK_INT(knownhosts_format_line(
+		      "example.com", 22, ED, ed1.b, ed1.n, false, NULL, line, strlen(want)),
+	    -1);
+	CHECK_INT(
+	    knownhosts_format_line("example.com", 22, ED, ed1.b, ed1.n, true, salt, line, 60), -1);
 
 	/* Names that would not read back as themselves are refused. */
-	const char *bad[] = {"",      "a b",	  "a,b",  "*.lan",     "h?st",	   "!host",
-			     "#host", "@revoked", "|1|x", "new\nline", "tab\there"};
+	const char *bad[] = {"", "a b", "a,b", "*.lan", "h?st", "!host", "#host", "@revoked",
+	    "|1|x", "new\nline", "tab\there"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		CHECK_INT(knownhosts_format_line(bad[i], 22, ED, ed1.b, ed1.n, false, NULL, line,
-						 sizeof(line)),
-			  -1);
-	CHECK_INT(knownhosts_format_line("host", 22, "ssh ed25519", ed1.b, ed1.n, false, NULL, line,
-					 sizeof(line)),
-		  -1);
+		CHECK_INT(knownhosts_format_line(
+			      bad[i], 22, ED, ed1.b, ed1.n, false, NULL, line, sizeof(line)),
+		    -1);
+	CHECK_INT(knownhosts_format_line(
+		      "host", 22, "ssh ed25519", ed1.b, ed1.n, false, NULL, line, sizeof(line)),
+	    -1);
 	CHECK_INT(
 	    knownhosts_format_line("host", 22, "", ed1.b, ed1.n, false, NULL, line, sizeof(line)),
 	    -1);
-	CHECK_INT(knownhosts_format_line("host", 22, ED, ed1.b, 0, false, NULL, line, sizeof(line)),
-		  -1);
+	CHECK_INT(
+	    knownhosts_format_line("host", 22, ED, ed1.b, 0, false, NULL, line, sizeof(line)), -1);
 	CHECK_INT(
 	    knownhosts_format_line("host", 22, ED, ed1.b, ed1.n, true, NULL, line, sizeof(line)),
 	    -1);

@@ -186,8 +186,9 @@ test_strict(void)
 	CHECK_STR(err, no_reason);
 	CHECK_INT(o.strict_hostkey, STRICT_YES);
 	CHECK_INT(set("StrictHostKeyChecking", "off"), -1);
-	CHECK_STR(err, "bad value 'off' for StrictHostKeyChecking (yes, accept-new or ask; "
-		       "there is no 'no')");
+	CHECK_STR(err,
+	    "bad value 'off' for StrictHostKeyChecking (yes, accept-new or ask; "
+	    "there is no 'no')");
 	CHECK_LINE_ERR("StrictHostKeyChecking=no", no_reason);
 	CHECK_INT(o.strict_hostkey, STRICT_YES);
 	options_free(&o);
@@ -200,10 +201,17 @@ test_log_level(void)
 		const char *name;
 		int level;
 	} names[] = {
-	    {"QUIET", LOG_QUIET},   {"FATAL", LOG_FATAL},     {"ERROR", LOG_ERROR},
-	    {"INFO", LOG_INFO},	    {"VERBOSE", LOG_VERBOSE}, {"DEBUG", LOG_DEBUG1},
-	    {"DEBUG1", LOG_DEBUG1}, {"DEBUG2", LOG_DEBUG2},   {"DEBUG3", LOG_DEBUG3},
-	    {"debug3", LOG_DEBUG3}, {"Info", LOG_INFO},
+	    {"QUIET", LOG_QUIET},
+	    {"FATAL", LOG_FATAL},
+	    {"ERROR", LOG_ERROR},
+	    {"INFO", LOG_INFO},
+	    {"VERBOSE", LOG_VERBOSE},
+	    {"DEBUG", LOG_DEBUG1},
+	    {"DEBUG1", LOG_DEBUG1},
+	    {"DEBUG2", LOG_DEBUG2},
+	    {"DEBUG3", LOG_DEBUG3},
+	    {"debug3", LOG_DEBUG3},
+	    {"Info", LOG_INFO},
 	};
 
 	options_init(&o);
@@ -217,8 +225,9 @@ test_log_level(void)
 	CHECK_INT(option_parse_log_level(""), -1);
 	CHECK_INT(option_parse_log_level("3"), -1);
 	CHECK_INT(set("LogLevel", "LOUD"), -1);
-	CHECK_STR(err, "bad value 'LOUD' for LogLevel (QUIET, FATAL, ERROR, INFO, VERBOSE, DEBUG, "
-		       "DEBUG1, DEBUG2, DEBUG3)");
+	CHECK_STR(err,
+	    "bad value 'LOUD' for LogLevel (QUIET, FATAL, ERROR, INFO, VERBOSE, DEBUG, "
+	    "DEBUG1, DEBUG2, DEBUG3)");
 	CHECK_INT(o.log_level, LOG_INFO);
 	options_free(&o);
 }
@@ -443,8 +452,7 @@ test_line_forms(void)
 	memset(longkw, 'K', 63);
 	strcpy(longkw + 63, "=1");
 	CHECK_INT(line(longkw), -1);
-	CHECK_STR(
-	    err,
+	CHECK_STR(err,
 	    "unknown keyword 'KKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKKK'");
 	memset(longkw, 'K', 64);
 	strcpy(longkw + 64, "=1");

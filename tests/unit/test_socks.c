@@ -73,12 +73,12 @@ static bool
 same_run(const struct run *a, const struct run *b)
 {
 	return a->result == b->result && a->sentlen == b->sentlen &&
-	       memcmp(a->sent, b->sent, a->sentlen) == 0 && a->used == b->used &&
-	       a->sends == b->sends && a->s.error == b->s.error && !a->overrun && !b->overrun &&
-	       (a->result != SOCKS_REQUEST ||
+	    memcmp(a->sent, b->sent, a->sentlen) == 0 && a->used == b->used &&
+	    a->sends == b->sends && a->s.error == b->s.error && !a->overrun && !b->overrun &&
+	    (a->result != SOCKS_REQUEST ||
 		(a->s.req.version == b->s.req.version && a->s.req.cmd == b->s.req.cmd &&
-		 a->s.req.atyp == b->s.req.atyp && a->s.req.port == b->s.req.port &&
-		 strcmp(a->s.req.host, b->s.req.host) == 0));
+		    a->s.req.atyp == b->s.req.atyp && a->s.req.port == b->s.req.port &&
+		    strcmp(a->s.req.host, b->s.req.host) == 0));
 }
 
 /* Runs in whole into r, then in every chunk size, which must all agree with it. */
@@ -141,23 +141,23 @@ test_v5_connect(void)
 
 	CHECK_REQUEST(GREET "\x05\x01\x00\x03\x0b"
 			    "example.com\x01\xbb",
-		      21, "example.com", 443);
+	    21, "example.com", 443);
 	CHECK_SENT(OK5);
 	CHECK_INT(r.s.req.atyp, SOCKS_ATYP_DOMAIN);
 
-	CHECK_REQUEST(GREET "\x05\x01\x00\x01\xff\xff\xff\xff\xff\xff", 13, "255.255.255.255",
-		      65535);
+	CHECK_REQUEST(
+	    GREET "\x05\x01\x00\x01\xff\xff\xff\xff\xff\xff", 13, "255.255.255.255", 65535);
 	/* 0.0.0.0 is for the server to make sense of. */
 	CHECK_REQUEST(GREET "\x05\x01\x00\x01\x00\x00\x00\x00\x00\x16", 13, "0.0.0.0", 22);
 	/* A name that reads as an address stays a name. */
 	CHECK_REQUEST(GREET "\x05\x01\x00\x03\x07"
 			    "1.2.3.4\x00\x50",
-		      17, "1.2.3.4", 80);
+	    17, "1.2.3.4", 80);
 	CHECK_INT(r.s.req.atyp, SOCKS_ATYP_DOMAIN);
 	/* Bytes from 0x80 pass (UTF-8 names): only control bytes are refused. */
 	CHECK_REQUEST(GREET "\x05\x01\x00\x03\x06"
 			    "caf\xc3\xa9 \x00\x50",
-		      16, "caf\xc3\xa9 ", 80);
+	    16, "caf\xc3\xa9 ", 80);
 }
 
 static void
@@ -166,24 +166,24 @@ test_v5_ipv6(void)
 	CHECK_REQUEST(GREET "\x05\x01\x00\x04"
 			    "\x20\x01\x0d\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01"
 			    "\x01\xbb",
-		      25, "2001:db8::1", 443);
+	    25, "2001:db8::1", 443);
 	CHECK_INT(r.s.req.atyp, SOCKS_ATYP_IPV6);
 	CHECK_REQUEST(GREET "\x05\x01\x00\x04"
 			    "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01"
 			    "\x00\x16",
-		      25, "::1", 22);
+	    25, "::1", 22);
 	CHECK_REQUEST(GREET "\x05\x01\x00\x04"
 			    "\xfe\x80\x00\x00\x00\x00\x00\x00\x12\x34\x56\x78\x9a\xbc\xde\xf0"
 			    "\x00\x16",
-		      25, "fe80::1234:5678:9abc:def0", 22);
+	    25, "fe80::1234:5678:9abc:def0", 22);
 	CHECK_REQUEST(GREET "\x05\x01\x00\x04"
 			    "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\x0a\x00\x00\x01"
 			    "\x00\x16",
-		      25, "::ffff:10.0.0.1", 22);
+	    25, "::ffff:10.0.0.1", 22);
 	CHECK_REQUEST(GREET "\x05\x01\x00\x04"
 			    "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"
 			    "\x00\x16",
-		      25, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 22);
+	    25, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 22);
 }
 
 static void
@@ -192,16 +192,16 @@ test_v5_greeting(void)
 	/* 0x00 among other methods: chosen. */
 	CHECK_REQUEST("\x05\x03\x02\x01\x00"
 		      "\x05\x01\x00\x01\x7f\x00\x00\x01\x00\x50",
-		      15, "127.0.0.1", 80);
+	    15, "127.0.0.1", 80);
 	CHECK_SENT(OK5);
 	CHECK_REQUEST("\x05\x02\x00\x00"
 		      "\x05\x01\x00\x01\x7f\x00\x00\x01\x00\x50",
-		      14, "127.0.0.1", 80);
+	    14, "127.0.0.1", 80);
 
-	CHECK_FAIL("\x05\x01\x02", 3, NO_METHOD,
-		   "client offers no acceptable authentication method");
-	CHECK_FAIL("\x05\x02\x01\x02", 4, NO_METHOD,
-		   "client offers no acceptable authentication method");
+	CHECK_FAIL(
+	    "\x05\x01\x02", 3, NO_METHOD, "client offers no acceptable authentication method");
+	CHECK_FAIL(
+	    "\x05\x02\x01\x02", 4, NO_METHOD, "client offers no acceptable authentication method");
 	CHECK_FAIL("\x05\x00", 2, NO_METHOD, "client offers no authentication methods");
 	CHECK_INT(r.sends, 0);
 
@@ -234,51 +234,51 @@ static void
 test_v5_request_errors(void)
 {
 	CHECK_FAIL(GREET "\x04\x01\x00\x01\x0a\x00\x00\x01\x00\x50", 7, OK5 REPLY5("\x01"),
-		   "bad version in SOCKS5 request");
+	    "bad version in SOCKS5 request");
 	/* A client that goes on with username/password authentication regardless. */
-	CHECK_FAIL(GREET "\x01\x04user\x04pass", 7, OK5 REPLY5("\x01"),
-		   "bad version in SOCKS5 request");
+	CHECK_FAIL(
+	    GREET "\x01\x04user\x04pass", 7, OK5 REPLY5("\x01"), "bad version in SOCKS5 request");
 
 	CHECK_FAIL(GREET "\x05\x00\x00\x01\x0a\x00\x00\x01\x00\x50", 7, OK5 REPLY5("\x07"),
-		   "unsupported SOCKS5 command");
+	    "unsupported SOCKS5 command");
 	CHECK_FAIL(GREET "\x05\x04\x00\x01\x0a\x00\x00\x01\x00\x50", 7, OK5 REPLY5("\x07"),
-		   "unsupported SOCKS5 command");
+	    "unsupported SOCKS5 command");
 	CHECK_FAIL(GREET "\x05\xff\x00\x01", 7, OK5 REPLY5("\x07"), "unsupported SOCKS5 command");
 	/* A bad command is reported before a bad address type. */
 	CHECK_FAIL(GREET "\x05\x09\x00\x09", 7, OK5 REPLY5("\x07"), "unsupported SOCKS5 command");
 
 	CHECK_FAIL(GREET "\x05\x01\x00\x00\x0a\x00\x00\x01\x00\x50", 7, OK5 REPLY5("\x08"),
-		   "unsupported SOCKS5 address type");
-	CHECK_FAIL(GREET "\x05\x01\x00\x02", 7, OK5 REPLY5("\x08"),
-		   "unsupported SOCKS5 address type");
-	CHECK_FAIL(GREET "\x05\x01\x00\x05", 7, OK5 REPLY5("\x08"),
-		   "unsupported SOCKS5 address type");
-	CHECK_FAIL(GREET "\x05\x01\x00\xff", 7, OK5 REPLY5("\x08"),
-		   "unsupported SOCKS5 address type");
+	    "unsupported SOCKS5 address type");
+	CHECK_FAIL(
+	    GREET "\x05\x01\x00\x02", 7, OK5 REPLY5("\x08"), "unsupported SOCKS5 address type");
+	CHECK_FAIL(
+	    GREET "\x05\x01\x00\x05", 7, OK5 REPLY5("\x08"), "unsupported SOCKS5 address type");
+	CHECK_FAIL(
+	    GREET "\x05\x01\x00\xff", 7, OK5 REPLY5("\x08"), "unsupported SOCKS5 address type");
 
 	CHECK_FAIL(GREET "\x05\x01\x00\x03\x00\x00\x50", 8, OK5 REPLY5("\x01"),
-		   "empty host name in SOCKS5 request");
+	    "empty host name in SOCKS5 request");
 	CHECK_FAIL(GREET "\x05\x01\x00\x03\x04"
 			 "a\x00"
 			 "bc\x00\x50",
-		   12, OK5 REPLY5("\x01"), "control character in host name");
+	    12, OK5 REPLY5("\x01"), "control character in host name");
 	CHECK_FAIL(GREET "\x05\x01\x00\x03\x04"
 			 "abc\n\x00\x50",
-		   12, OK5 REPLY5("\x01"), "control character in host name");
+	    12, OK5 REPLY5("\x01"), "control character in host name");
 	CHECK_FAIL(GREET "\x05\x01\x00\x03\x04"
 			 "\x1f"
 			 "abc\x00\x50",
-		   12, OK5 REPLY5("\x01"), "control character in host name");
+	    12, OK5 REPLY5("\x01"), "control character in host name");
 	CHECK_FAIL(GREET "\x05\x01\x00\x03\x04"
 			 "ab\x7f"
 			 "c\x00\x50",
-		   12, OK5 REPLY5("\x01"), "control character in host name");
+	    12, OK5 REPLY5("\x01"), "control character in host name");
 
 	CHECK_FAIL(GREET "\x05\x01\x00\x01\x0a\x00\x00\x01\x00\x00", 13, OK5 REPLY5("\x01"),
-		   "CONNECT to port 0");
+	    "CONNECT to port 0");
 	CHECK_FAIL(GREET "\x05\x01\x00\x03\x01"
 			 "a\x00\x00",
-		   11, OK5 REPLY5("\x01"), "CONNECT to port 0");
+	    11, OK5 REPLY5("\x01"), "CONNECT to port 0");
 }
 
 static void
@@ -294,7 +294,7 @@ test_v5_lenient(void)
 	CHECK_REQUEST(GREET "\x05\x03\x00\x04"
 			    "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
 			    "\x00\x00",
-		      25, "::", 0);
+	    25, "::", 0);
 }
 
 static void
@@ -417,7 +417,7 @@ test_v4(void)
 {
 	CHECK_REQUEST("\x04\x01\x00\x50\x0a\x00\x00\x01"
 		      "bob\x00",
-		      12, "10.0.0.1", 80);
+	    12, "10.0.0.1", 80);
 	CHECK_INT(r.sentlen, 0);
 	CHECK_INT(r.s.req.version, SOCKS_V4);
 	CHECK_INT(r.s.req.cmd, SOCKS_CMD_CONNECT);
@@ -425,20 +425,20 @@ test_v4(void)
 	/* Empty user id, payload after the request. */
 	CHECK_REQUEST("\x04\x01\x00\x50\x0a\x00\x00\x01\x00"
 		      "payload",
-		      9, "10.0.0.1", 80);
+	    9, "10.0.0.1", 80);
 	/* 0.0.0.0 is an address, not the 4a marker (0.0.0.x, x != 0). */
 	CHECK_REQUEST("\x04\x01\x00\x50\x00\x00\x00\x00\x00"
 		      "example.com\x00",
-		      9, "0.0.0.0", 80);
+	    9, "0.0.0.0", 80);
 	CHECK_INT(r.s.req.atyp, SOCKS_ATYP_IPV4);
 	CHECK_REQUEST("\x04\x01\x00\x50\x00\x00\x01\x01\x00", 9, "0.0.1.1", 80);
 	CHECK_REQUEST("\x04\x02\x00\x00\x0a\x00\x00\x01\x00", 9, "10.0.0.1", 0);
 	CHECK_INT(r.s.req.cmd, SOCKS_CMD_BIND);
 
-	CHECK_FAIL("\x04\x03\x00\x50\x0a\x00\x00\x01\x00", 8, REPLY4_FAIL,
-		   "unsupported SOCKS4 command");
-	CHECK_FAIL("\x04\x00\x00\x50\x0a\x00\x00\x01\x00", 8, REPLY4_FAIL,
-		   "unsupported SOCKS4 command");
+	CHECK_FAIL(
+	    "\x04\x03\x00\x50\x0a\x00\x00\x01\x00", 8, REPLY4_FAIL, "unsupported SOCKS4 command");
+	CHECK_FAIL(
+	    "\x04\x00\x00\x50\x0a\x00\x00\x01\x00", 8, REPLY4_FAIL, "unsupported SOCKS4 command");
 	CHECK_FAIL("\x04\x01\x00\x00\x0a\x00\x00\x01\x00", 9, REPLY4_FAIL, "CONNECT to port 0");
 
 	run(BYTES("\x04\x01\x00\x50\x0a\x00\x00\x01"
@@ -471,7 +471,7 @@ test_v4_userid(void)
 	/* Control bytes in a user id are nobody's business: it is not kept. */
 	CHECK_REQUEST("\x04\x01\x00\x50\x0a\x00\x00\x01"
 		      "\x01\n\xff\x00",
-		      12, "10.0.0.1", 80);
+	    12, "10.0.0.1", 80);
 }
 
 static void
@@ -483,27 +483,27 @@ test_v4a(void)
 		      "\x00"
 		      "example.com\x00"
 		      "early",
-		      21, "example.com", 443);
+	    21, "example.com", 443);
 	CHECK_INT(r.s.req.atyp, SOCKS_ATYP_DOMAIN);
 	CHECK_INT(r.sentlen, 0);
 	CHECK_REQUEST("\x04\x01\x01\xbb\x00\x00\x00\xff"
 		      "user\x00"
 		      "h\x00",
-		      15, "h", 443);
+	    15, "h", 443);
 	CHECK_REQUEST("\x04\x02\x01\xbb\x00\x00\x00\xff"
 		      "\x00"
 		      "h\x00",
-		      11, "h", 443);
+	    11, "h", 443);
 	CHECK_INT(r.s.req.cmd, SOCKS_CMD_BIND);
 
-	CHECK_FAIL("\x04\x01\x01\xbb\x00\x00\x00\x01\x00\x00", 10, REPLY4_FAIL,
-		   "empty SOCKS4a host name");
+	CHECK_FAIL(
+	    "\x04\x01\x01\xbb\x00\x00\x00\x01\x00\x00", 10, REPLY4_FAIL, "empty SOCKS4a host name");
 	CHECK_FAIL("\x04\x01\x01\xbb\x00\x00\x00\x01\x00"
 		   "bad\tname\x00",
-		   18, REPLY4_FAIL, "control character in host name");
+	    18, REPLY4_FAIL, "control character in host name");
 	CHECK_FAIL("\x04\x01\x00\x00\x00\x00\x00\x01\x00"
 		   "example.com\x00",
-		   21, REPLY4_FAIL, "CONNECT to port 0");
+	    21, REPLY4_FAIL, "CONNECT to port 0");
 
 	memcpy(in, "\x04\x01\x01\xbb\x00\x00\x00\x01\x00", 9);
 	memset(in + 9, 'h', 256);
@@ -533,10 +533,10 @@ test_not_socks(void)
 	CHECK_FAIL("\xab", 1, "", "unsupported SOCKS version 0xAB");
 	CHECK_FAIL("SSH-2.0-OpenSSH_9.6\r\n", 1, "", "unsupported SOCKS version 0x53");
 
-	CHECK_FAIL("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 4, "",
-		   "not a SOCKS client (looks like HTTP)");
+	CHECK_FAIL(
+	    "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 4, "", "not a SOCKS client (looks like HTTP)");
 	CHECK_FAIL("CONNECT example.com:443 HTTP/1.1\r\n\r\n", 8, "",
-		   "not a SOCKS client (looks like HTTP)");
+	    "not a SOCKS client (looks like HTTP)");
 	CHECK_FAIL("OPTIONS * HTTP/1.1\r\n", 8, "", "not a SOCKS client (looks like HTTP)");
 	CHECK_FAIL("PUT /x HTTP/1.1\r\n", 4, "", "not a SOCKS client (looks like HTTP)");
 	CHECK_FAIL("PATCH /x HTTP/1.1\r\n", 6, "", "not a SOCKS client (looks like HTTP)");
@@ -636,8 +636,8 @@ test_udp_header(void)
 	const char *err = NULL;
 	static const uint8_t v4[] = {0, 0, 0, 1, 127, 0, 0, 1, 0x1f, 0x90, 'h', 'i'};
 	static const uint8_t name[] = {0, 0, 0, 3, 4, 'h', 'o', 's', 't', 0, 53, 'q'};
-	static const uint8_t v6[] = {0, 0, 0, 4, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	    0, 0, 1, 0, 53};
+	static const uint8_t v6[] = {
+	    0, 0, 0, 4, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 53};
 	static const uint8_t frag[] = {0, 0, 5, 1, 10, 0, 0, 1, 0, 53};
 
 	CHECK_INT(socks_udp_parse(v4, sizeof(v4), &h, &err), 0);

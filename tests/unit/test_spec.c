@@ -251,7 +251,7 @@ test_ports(void)
 	CHECK_ERR(FWD_LOCAL, "0x50:h:80", "bad port '0x50'");
 	CHECK_ERR(FWD_LOCAL, "8080:h:8\x01", "bad port '8?'");
 	CHECK_ERR(FWD_LOCAL, "8080:h:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-		  "bad port 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...'");
+	    "bad port 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...'");
 	CHECK_ERR(FWD_LOCAL, "8080:h:", "missing port");
 	CHECK_ERR(FWD_LOCAL, "h::h:80", "missing port");
 }
@@ -292,10 +292,10 @@ test_hosts(void)
 	CHECK_ERR(FWD_DYNAMIC, "\x1b:1080", "bad character in bind address");
 	/* Bytes above ASCII are left to the resolver (IDN names in UTF-8). */
 	CHECK_OK(FWD_LOCAL,
-		 "8080:b\xc3\xbc"
-		 "cher:80",
-		 "localhost:8080 -> b\xc3\xbc"
-		 "cher:80");
+	    "8080:b\xc3\xbc"
+	    "cher:80",
+	    "localhost:8080 -> b\xc3\xbc"
+	    "cher:80");
 }
 
 static void

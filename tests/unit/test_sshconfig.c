@@ -20,8 +20,8 @@ static int
 lookup(const char *text, const char *alias, struct ssh_host *h)
 {
 	char err[256] = "";
-	return sshconfig_lookup_text("config", text, strlen(text), NULL, alias, h, err, sizeof(err),
-				     SSHCONFIG_NO_INCLUDE);
+	return sshconfig_lookup_text(
+	    "config", text, strlen(text), NULL, alias, h, err, sizeof(err), SSHCONFIG_NO_INCLUDE);
 }
 
 /* Whether some note contains s. */
@@ -140,16 +140,16 @@ test_crlf_and_nul(void)
 	const char nul[] = "Host web\n  User bob\0 ignored\n  Port 2200";
 	char err[64];
 	CHECK_INT(sshconfig_lookup_text("c", nul, sizeof(nul) - 1, NULL, "web", &h, err,
-					sizeof(err), SSHCONFIG_NO_INCLUDE),
-		  0);
+		      sizeof(err), SSHCONFIG_NO_INCLUDE),
+	    0);
 	CHECK_STR(h.user, "bob");
 	CHECK_INT(h.port, 2200);
 	ssh_host_free(&h);
 
 	/* len bounds the text: nothing past it is read. */
 	CHECK_INT(sshconfig_lookup_text("c", "User al\nUser bob", 7, NULL, "x", &h, err,
-					sizeof(err), SSHCONFIG_NO_INCLUDE),
-		  0);
+		      sizeof(err), SSHCONFIG_NO_INCLUDE),
+	    0);
 	CHECK_STR(h.user, "al");
 	ssh_host_free(&h);
 	CHECK_INT(sshconfig_lookup_text("c", NULL, 0, NULL, "x", &h, err, sizeof(err), 0), 0);
@@ -384,24 +384,24 @@ test_no_include(void)
 	const char *text = "Include /etc/passwd conf.d/*\nUser u\n";
 
 	CHECK_INT(sshconfig_lookup_text("config", text, strlen(text), "/nonexistent", "x", &h, err,
-					sizeof(err), SSHCONFIG_NO_INCLUDE),
-		  0);
+		      sizeof(err), SSHCONFIG_NO_INCLUDE),
+	    0);
 	CHECK_STR(h.user, "u");
 	CHECK(has_note(&h, "config:1: Include /etc/passwd not followed"));
 	CHECK(has_note(&h, "config:1: Include /nonexistent/conf.d/* not followed"));
 	ssh_host_free(&h);
 
 	/* With no base directory a relative Include is skipped, even when following. */
-	CHECK_INT(sshconfig_lookup_text("config", "Include rel\n", 12, NULL, "x", &h, err,
-					sizeof(err), 0),
-		  0);
+	CHECK_INT(sshconfig_lookup_text(
+		      "config", "Include rel\n", 12, NULL, "x", &h, err, sizeof(err), 0),
+	    0);
 	CHECK(has_note(&h, "config:1: Include rel: relative path with no base directory"));
 	ssh_host_free(&h);
 
 	/* Starting deeper than the limit is itself an error. */
 	CHECK_INT(sshconfig_lookup_text("config", "User u\n", 7, NULL, "x", &h, err, sizeof(err),
-					SSHCONFIG_MAX_DEPTH + 1),
-		  -1);
+		      SSHCONFIG_MAX_DEPTH + 1),
+	    -1);
 	CHECK_STR(err, "config: Include nested deeper than 16 files");
 	CHECK(h.user == NULL);
 }
@@ -415,8 +415,8 @@ test_missing_file(void)
 	CHECK_INT(sshconfig_lookup(tmp_path("does-not-exist"), "web", &h, err, sizeof(err)), 0);
 	CHECK(!h.matched && h.host_name == NULL && h.n_notes == 0);
 	ssh_host_free(&h);
-	CHECK_INT(sshconfig_lookup(tmp_path("does-not-exist/config"), "web", &h, err, sizeof(err)),
-		  0);
+	CHECK_INT(
+	    sshconfig_lookup(tmp_path("does-not-exist/config"), "web", &h, err, sizeof(err)), 0);
 	ssh_host_free(&h);
 	/* A directory where the file should be is an error. */
 	mkdir(tmp_path("adir"), 0700);
@@ -433,18 +433,19 @@ test_include_glob(void)
 	mkdir(tmp_path("conf.d"), 0700);
 	mkdir(tmp_path("conf.d/subdir"), 0700);
 	write_file("conf.d/10-web", "Host web\n  HostName web.ten\n  User ten\n");
-	write_file("conf.d/20-web", "Host web\n  HostName web.twenty\n  Port 2020\n"
-				    "Host *\n  IdentityFile ~/.ssh/twenty\n");
+	write_file("conf.d/20-web",
+	    "Host web\n  HostName web.twenty\n  Port 2020\n"
+	    "Host *\n  IdentityFile ~/.ssh/twenty\n");
 	write_file("main",
-		   "Host web\n"
-		   "  Include conf.d/*\n" /* inside a matching block */
-		   "  Port 2222\n" /* still in "Host web": Host lines in includes stay there */
-		   "Host other\n"
-		   "  Include nothing-here-*\n"
-		   "  Include /nonexistent/file\n"
-		   "Include conf.d/2*\n"
-		   "Host *\n"
-		   "  User fallback\n");
+	    "Host web\n"
+	    "  Include conf.d/*\n" /* inside a matching block */
+	    "  Port 2222\n"	   /* still in "Host web": Host lines in includes stay there */
+	    "Host other\n"
+	    "  Include nothing-here-*\n"
+	    "  Include /nonexistent/file\n"
+	    "Include conf.d/2*\n"
+	    "Host *\n"
+	    "  User fallback\n");
 	CHECK_INT(sshconfig_lookup(tmp_path("main"), "web", &h, err, sizeof(err)), 0);
 	CHECK(h.matched);
 	CHECK_STR(h.host_name, "web.ten"); /* sorted: 10-web before 20-web */
@@ -473,12 +474,12 @@ test_include_glob(void)
 
 	/* Absolute paths, and ~ from $HOME. */
 	char text[600];
-	snprintf(text, sizeof(text), "Include %s\nInclude ~/conf.d/20-web\n",
-		 tmp_path("conf.d/10-web"));
+	snprintf(
+	    text, sizeof(text), "Include %s\nInclude ~/conf.d/20-web\n", tmp_path("conf.d/10-web"));
 	setenv("HOME", tmp, 1);
-	CHECK_INT(sshconfig_lookup_text("inline", text, strlen(text), "/nonexistent", "web", &h,
-					err, sizeof(err), 0),
-		  0);
+	CHECK_INT(sshconfig_lookup_text(
+		      "inline", text, strlen(text), "/nonexistent", "web", &h, err, sizeof(err), 0),
+	    0);
 	CHECK_STR(h.host_name, "web.ten");
 	CHECK_INT(h.port, 2020);
 	ssh_host_free(&h);
