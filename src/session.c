@@ -113,7 +113,6 @@ struct session {
 	 */
 	struct session_req control_req;
 	LIBSSH2_CHANNEL *control;
-	bool control_failed;
 
 	struct dead_channel *dead;
 	struct session_client clients; /* list head */
@@ -695,7 +694,6 @@ control_open_done(struct session_req *req, const char *why)
 
 	if (why != NULL) {
 		log_debug("no control channel (%s); links read the transport themselves", why);
-		s->control_failed = true;
 		return;
 	}
 	log_debug2("control channel open");
@@ -721,7 +719,6 @@ drain(struct session *s)
 		log_debug("the server closed the control channel");
 		session_release_channel(s, s->control);
 		s->control = NULL;
-		s->control_failed = true;
 		return;
 	}
 	session_check_error(s, rc);
@@ -791,6 +788,10 @@ void
 session_request(struct session *s, struct session_req *req)
 {
 	req->queued_at = uv_now(s->loop);
+	/* A request made while the session is down waits REQUEST_WAIT_MS at most. */
+	if (s->state != S_READY && !uv_is_active((uv_handle_t *)&s->expire) &&
+	    !uv_is_closing((uv_handle_t *)&s->expire))
+		uv_timer_start(&s->expire, expire_cb, 1000, 1000);
 	req->next = NULL;
 	*s->opens_tail = req;
 	s->opens_tail = &req->next;
@@ -999,7 +1000,6 @@ session_reconnect(struct session *s)
 	s->io_error = 0;
 	s->rx_eof = false;
 	s->hard_close = false;
-	s->control_failed = false;
 	s->poll_events = 0;
 	if (s->addrs != NULL) {
 		uv_freeaddrinfo(s->addrs);

@@ -85,7 +85,6 @@ struct udpfwd {
 	bool gateway_ports;
 	uv_timer_t sweep;
 	uv_timer_t restart;
-	uint64_t last_start;
 	uint32_t unknown[8]; /* flows recently reported unknown, not to report twice */
 	size_t n_unknown;
 	bool closing;
@@ -568,7 +567,6 @@ restart_cb(uv_timer_t *t)
 {
 	struct udpfwd *u = t->data;
 
-	u->last_start = uv_now(u->loop);
 	relaychan_start(u->relay);
 }
 
