@@ -18,7 +18,7 @@ poll until their first successful round trip:
 
   R tcp   connect to jump's 127.0.0.1:5900 (the -R port) from inside jump, echo 1 KiB;
   R udp   one UDP socket inside jump kept for the whole run, a datagram to 127.0.0.1:3283
-          every 50 ms until one comes back;
+          every 30 ms until a reply to one sent since the link came back arrives;
   L tcp   connect to porthole's 127.0.0.1:7007 inside home (the listener stays bound
           throughout; the connection waits for the session), echo 1 KiB.
 
@@ -29,6 +29,10 @@ Reported per probe, median and p90 over the drops:
       the outage) to the first round trip. Line arrival times are taken here as porthole's
       stderr lines arrive (-v).
 The gap between (a) and (b) is the backoff wait (1 s doubling to ReconnectMaxDelay, +-25%).
+A second table splits the way back into steps (dead peer detected, attempt, connected, -R
+listening, relay up, -R UDP listening). The relay starts as an exec through sshd, so the
+jump host account's shell startup is part of it: the script measures that once with
+OpenSSH's client, for comparison.
 
 Two ways for the link to go away (--modes, default both):
   local   home's own interface goes down (Wi-Fi off): connects fail at once
@@ -47,6 +51,7 @@ import argparse
 import os
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -108,11 +113,17 @@ class Probe(threading.Thread):
 
 
 class UdpClient:
-    """One UDP socket inside jump for the whole run, like a client that keeps its port."""
+    """One UDP socket inside jump for the whole run, like a client that keeps its port.
+    Datagrams carry a sequence number; a round trip is any reply to a datagram sent since
+    the last mark() (so one that comes back late still counts, when it arrives)."""
 
     def __init__(self, ns):
         self.sock = netns.udp_socket(ns, timeout=0.05)
         self.seq = 0
+        self.floor = 1
+
+    def mark(self):
+        self.floor = self.seq + 1
 
     def roundtrip(self, wait=0.05):
         self.seq += 1
@@ -131,7 +142,7 @@ class UdpClient:
                 data, _ = self.sock.recvfrom(65535)
             except OSError:
                 return False
-            if data == msg:
+            if data[8:] == msg[8:] and data[:8].isdigit() and int(data[:8]) >= self.floor:
                 return True
 
 
@@ -171,13 +182,15 @@ def one_drop(net, mode, home, jump, fw, udp, down_s):
     for name, fn in probes.items():
         if not works(fn):
             raise RuntimeError(f"{name} does not work before the drop:\n{fw.stderr()[-3000:]}")
+    probes["R udp"] = lambda: udp.roundtrip(0.03)
     ns, dev = (home, "eth0") if mode == "local" else (jump, "eth0")
     t_down = time.monotonic()
     net.set_link(ns, dev, False)
     time.sleep(down_s)
     net.set_link(ns, dev, True)
     t_up = time.monotonic()
-    ps = {name: Probe(fn, t_up, pause=0.05 if name == "R udp" else 0.02)
+    udp.mark()
+    ps = {name: Probe(fn, t_up, pause=0.0 if name == "R udp" else 0.02)
           for name, fn in probes.items()}
     for p in ps.values():
         p.start()
@@ -195,8 +208,9 @@ def one_drop(net, mode, home, jump, fw, udp, down_s):
                 t_attempt = ts
     t_listen = first_after(lines, t_up, lambda l: "listening again" in l)
     t_relay = first_after(lines, t_up, lambda l: "relay up" in l)
+    t_ulisten = first_after(lines, t_up, lambda l: "the relay listens on port" in l)
     return dict(t_down=t_down, t_up=t_up, detected=detected, attempt=t_attempt, conn=t_conn,
-                listen=t_listen, relay=t_relay,
+                listen=t_listen, relay=t_relay, ulisten=t_ulisten,
                 probes={name: p.at for name, p in ps.items()})
 
 
@@ -204,7 +218,31 @@ def one_drop(net, mode, home, jump, fw, udp, down_s):
 
 
 def fmt(x):
-    return "  -  " if x is None else f"{x:5.2f}"
+    return "    -" if x is None else f"{x:5.2f}"
+
+
+def sshd_exec_latency(sshd, ns, n=3):
+    """Median seconds from OpenSSH's client sending an exec request ("Sending command", -v)
+    to the command running on the jump host: what sshd and the account's shell startup cost
+    any command, porthole's relay included."""
+    xs = []
+    for _ in range(n):
+        p = subprocess.Popen(["ip", "netns", "exec", ns, "ssh", "-F", "none", "-v",
+                              "-o", "BatchMode=yes", "-o", f"UserKnownHostsFile={sshd.known_hosts}",
+                              "-o", "IdentitiesOnly=yes", "-i", sshd.client_key,
+                              "-p", str(sshd.port), f"{sshd.user}@{sshd.host}", "date +%s.%N"],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=fx.child_env(sshd))
+        sent = None
+        for line in p.stderr:
+            if sent is None and "Sending command" in line:
+                sent = time.time()
+        out, _ = p.communicate(timeout=30)
+        try:
+            xs.append(float(out.split()[0]) - sent)
+        except (IndexError, ValueError, TypeError):
+            pass
+    return bl.median(xs) if xs else None
 
 
 def main():
@@ -214,8 +252,8 @@ def main():
     ap.add_argument("--modes", default="local,silent", help="local, silent or both")
     args = ap.parse_args()
     modes = [m for m in args.modes.split(",") if m]
-    if any(m not in ("local", "silent") for m in modes):
-        ap.error("--modes: local and/or silent")
+    if not modes or any(m not in ("local", "silent") for m in modes):
+        ap.error("--modes: local and/or silent, comma-separated")
 
     def on_signal(signum, frame):
         raise SystemExit(f"killed by signal {signum}")
@@ -229,7 +267,8 @@ def main():
 
     print(bl.machine_line())
     print(f"# reconnect: {args.drops} drops of {args.down:g} s per mode ({', '.join(modes)}); "
-          f"times in s from the link coming back", flush=True)
+          "times in s from the link coming back (detect: from the link going down)",
+          flush=True)
     why = netns.unavailable()
     if why:
         print(f"# cannot run: {why}")
@@ -243,6 +282,9 @@ def main():
         net.link(home, "eth0", f"{HOME}/24", jump, "eth0", f"{JUMP}/24")
         extra = ["ClientAliveInterval 1", "ClientAliveCountMax 3"]
         with fx.Sshd(host=JUMP, netns=jump, extra_config=extra) as sshd:
+            exec_s = sshd_exec_latency(sshd, home)
+            print(f"# sshd starts a command {fmt(exec_s).strip()} s after OpenSSH's exec request "
+                  "(median of 3; the account's shell startup on the jump host)", flush=True)
             home_echo = netns.CountingEcho(home, "127.0.0.1", VNC, ARD)
             jump_echo = netns.CountingEcho(jump, "127.0.0.1", JUMP_ECHO, JUMP_ECHO)
             fw = TimedForwarder(sshd, start=False)
@@ -257,63 +299,76 @@ def main():
             udp = UdpClient(jump)
             try:
                 with fw.start():
-                    print("# mode    drop  detect  attempt  connected  -R listening  "
-                          "relay up |  R tcp  R udp  L tcp   (s after link up; detect: "
-                          "after link down)", flush=True)
+                    print("# mode   drop detect attempt connect   -R ok relay up udp -R ok |"
+                          "  R tcp  R udp  L tcp", flush=True)
                     for mode in modes:
                         for i in range(args.drops):
                             r = one_drop(net, mode, home, jump, fw, udp, args.down)
                             results[mode].append(r)
-                            up = r["t_up"]
-                            rel = {k: (None if r[k] is None else r[k] - up)
-                                   for k in ("attempt", "conn", "listen", "relay")}
-                            det = None if r["detected"] is None else r["detected"] - r["t_down"]
-                            pr = {k: (None if v is None else v - up)
-                                  for k, v in r["probes"].items()}
-                            print(f"# {mode:6s}  {i + 1:4d}  {fmt(det)}  {fmt(rel['attempt'])}"
-                                  f"    {fmt(rel['conn'])}      {fmt(rel['listen'])}     "
-                                  f"{fmt(rel['relay'])} |  {fmt(pr['R tcp'])}  "
-                                  f"{fmt(pr['R udp'])}  {fmt(pr['L tcp'])}", flush=True)
+                            print(f"# {mode:6s} {i + 1:4d} " + " ".join(
+                                fmt(v) for v in row(r)), flush=True)
                             if not fw.alive():
                                 raise RuntimeError(f"porthole exited:\n{fw.stderr()[-3000:]}")
-                    status, _ = fw.stop()
+                    fw.stop()
             finally:
                 home_echo.close()
                 jump_echo.close()
                 if fw.proc is not None and fw.alive():
                     fw.stop()
-    summarize(results, args)
+    summarize(results, args, exec_s)
     return 0
 
 
-def summarize(results, args):
+def rel(r, key, base="t_up"):
+    return None if r.get(key) is None or r.get(base) is None else r[key] - r[base]
+
+
+def row(r):
+    """detect, attempt, connected, -R listening, relay up, udp -R listening | probes."""
+    return [rel(r, "detected", "t_down"), rel(r, "attempt"), rel(r, "conn"), rel(r, "listen"),
+            rel(r, "relay"), rel(r, "ulisten"),
+            *(None if r["probes"][p] is None else r["probes"][p] - r["t_up"]
+              for p in ("R tcp", "R udp", "L tcp"))]
+
+
+def stat(xs, digits=2):
+    xs = [x for x in xs if x is not None]
+    if not xs:
+        return "-"
+    return f"{bl.median(xs):.{digits}f} / {bl.percentile(xs, 90):.{digits}f}"
+
+
+def summarize(results, args, exec_s):
     print()
-    print(f"reconnect: {args.drops} drops of {args.down:g} s per mode; s; median / p90 "
-          "(failed: no round trip within 30 s)")
+    print(f"reconnect: {args.drops} drops of {args.down:g} s per mode; seconds, median / p90; "
+          "failed = no round trip within 30 s")
     print("| mode | probe | (a) link up -> round trip | (b) attempt start -> round trip "
           "| failed |")
     print("|---|---|---|---|---|")
     headline = None
     for mode, rs in results.items():
         for probe in ("R tcp", "R udp", "L tcp"):
-            a = [r["probes"][probe] - r["t_up"] for r in rs if r["probes"][probe] is not None]
-            b = [r["probes"][probe] - r["attempt"] for r in rs
-                 if r["probes"][probe] is not None and r["attempt"] is not None]
+            a = [rel({"p": r["probes"][probe], "t_up": r["t_up"]}, "p") for r in rs]
+            b = [rel({"p": r["probes"][probe], "a": r["attempt"]}, "p", "a") for r in rs]
             failed = sum(r["probes"][probe] is None for r in rs)
-            sa = f"{bl.median(a):.2f} / {bl.percentile(a, 90):.2f}" if a else "-"
-            sb = f"{bl.median(b):.2f} / {bl.percentile(b, 90):.2f}" if b else "-"
-            print(f"| {mode} | {probe} | {sa} | {sb} | {failed} |")
-            if mode == "local" and probe == "R tcp" and b:
-                headline = bl.median(b)
-        waits = [r["attempt"] - r["t_up"] for r in rs if r["attempt"] is not None]
-        hand = [r["conn"] - r["attempt"] for r in rs
-                if r["conn"] is not None and r["attempt"] is not None]
-        rel = [r["listen"] - r["conn"] for r in rs
-               if r["listen"] is not None and r["conn"] is not None]
-        det = [r["detected"] - r["t_down"] for r in rs if r["detected"] is not None]
-        print(f"{mode}: dead peer detected {bl.median(det):.2f} s after link down (median); "
-              f"attempt starts {bl.median(waits):+.2f} s from link up; attempt -> connected "
-              f"{bl.median(hand):.3f} s; connected -> -R listening again {bl.median(rel):.3f} s")
+            print(f"| {mode} | {probe} | {stat(a)} | {stat(b)} | {failed} |")
+            if mode == "local" and probe == "R tcp" and any(x is not None for x in b):
+                headline = bl.median([x for x in b if x is not None])
+    print()
+    print("| mode | dead peer detected (from link down) | attempt starts (from link up) "
+          "| attempt -> connected | connected -> -R TCP listening | connected -> relay up "
+          "| relay up -> -R UDP listening |")
+    print("|---|---|---|---|---|---|---|")
+    for mode, rs in results.items():
+        print(f"| {mode} | {stat([rel(r, 'detected', 't_down') for r in rs])} "
+              f"| {stat([rel(r, 'attempt') for r in rs])} "
+              f"| {stat([rel(r, 'conn', 'attempt') for r in rs], 3)} "
+              f"| {stat([rel(r, 'listen', 'conn') for r in rs], 3)} "
+              f"| {stat([rel(r, 'relay', 'conn') for r in rs], 3)} "
+              f"| {stat([rel(r, 'ulisten', 'relay') for r in rs], 3)} |")
+    if exec_s is not None:
+        print(f"sshd command start on this jump host (OpenSSH client, for comparison with "
+              f"connected -> relay up): {exec_s:.3f} s")
     if headline is not None:
         print(f"ratio to the {TARGET_S:g} s target (local, R tcp, median (b)): "
               f"{headline / TARGET_S:.2f}")
