@@ -97,6 +97,7 @@ struct session {
 	bool rx_eof;	 /* the server closed the TCP connection */
 	bool hard_close; /* tearing down: the socket reads as closed */
 	unsigned long rx_gen;
+	bool wake; /* session_wake() was called: pump again without waiting for I/O */
 
 	struct session_req *opens, **opens_tail;
 	bool open_in_flight; /* the head of opens has been passed to libssh2 */
@@ -1027,6 +1028,7 @@ pump(struct session *s)
 
 	if (s->ssh == NULL)
 		return;
+	s->wake = false;
 	flush_tx(s);
 	/* A step that changes state made no I/O of its own yet: run the next one now. */
 	while (s->state == S_HANDSHAKE || s->state == S_AUTH) {
@@ -1079,7 +1081,8 @@ pump(struct session *s)
 		return;
 	}
 	rearm_poll(s);
-	if (more)
+	/* A wake asked for during this pass (a frame queued in a callback) still counts. */
+	if (more || s->wake)
 		uv_idle_start(&s->idle, idle_cb);
 	else
 		uv_idle_stop(&s->idle);
@@ -1095,8 +1098,10 @@ idle_cb(uv_idle_t *h)
 void
 session_wake(struct session *s)
 {
-	if (s->state != S_DEAD && !uv_is_closing((uv_handle_t *)&s->idle))
+	if (s->state != S_DEAD && !uv_is_closing((uv_handle_t *)&s->idle)) {
+		s->wake = true;
 		uv_idle_start(&s->idle, idle_cb);
+	}
 }
 
 static void
@@ -1114,8 +1119,15 @@ poll_cb(uv_poll_t *h, int status, int events)
 		connected(s);
 		return;
 	}
-	if (status < 0 && !s->io_error)
-		s->io_error = -status;
+	if (status < 0 && !s->io_error) {
+		/* libuv reports a failed socket as EBADF; the socket knows the real error. */
+		int err = 0;
+		socklen_t len = sizeof(err);
+		if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0)
+			s->io_error = err;
+		else
+			s->io_error = -status;
+	}
 	if (events & UV_WRITABLE)
 		flush_tx(s);
 	if (events & UV_READABLE)

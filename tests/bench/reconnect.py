@@ -273,7 +273,7 @@ def main():
     if why:
         print(f"# cannot run: {why}")
         print()
-        print(f"ratio to the {TARGET_S:g} s target: n/a ({why})")
+        print(f"ratio to the {TARGET_S:g} s target: n/a, {why}")
         return 0
     fx.porthole_path()
     results = {m: [] for m in modes}

@@ -13,13 +13,17 @@ per-datagram cost would be the thing measured), all side by side in one run:
              only speaks "RTP style" (it listens on one fixed UDP port and sends what it
              receives to that same port number), so its echo server answers to a fixed
              address, and the three parties use three loopback addresses (127.0.0.1-3) to
-             share the port numbers. Without udptunnel, socat UDP<->TCP over ssh -L stands in
-             (no framing: datagram boundaries are not kept), and is labelled so.
+             share the port numbers. udptunnel 1.1 decodes one frame per wakeup of its TCP
+             socket, so after a burst it keeps a backlog of old datagrams for good (each new
+             one pushes out an old one: "late" replies); it is restarted before every
+             measurement. Without udptunnel (apt-get install udptunnel), socat UDP<->TCP over
+             ssh -L stands in (no framing: datagram boundaries are not kept), labelled so.
 
 Part 1, --size (1200) byte datagrams, rounds interleaved over the three paths:
   closed loop with N requests outstanding (--inflight, default 1 and 32), --seconds each:
   replies per second, p50/p99 round trip, the latency porthole and udptunnel ADD to the
-  direct path (difference of the percentiles), requests lost (unanswered after 1 s), and
+  direct path (difference of the percentiles), requests lost (unanswered after 1 s), late
+  replies (to a request already given up, or another request's), and
   the CPU time of the tunnel's processes per datagram (client side: porthole, or ssh +
   udptunnel -c; server side: the sshd tree with the relay, or the sshd tree + udptunnel -s);
   open loop: --rate datagrams a second for --rate-seconds, whatever comes back; replies lost.
@@ -33,7 +37,7 @@ Timing is never a pass/fail test. Prints a summary after the first empty line, w
 `ratio` lines.
 
   tests/bench/udp.py [--size N] [--seconds S] [--inflight 1,32] [--rate R] [--rate-seconds S]
-                     [--bulk-bytes N] [--reps R]
+                     [--bulk-bytes N] [--reps R]   # defaults: 1200, 3, 1,32, 20000, 5, 512 MiB, 2
 
 $PORTHOLE is the porthole binary (default build-rel/porthole), $UDPBENCH the client
 (default build-rel/tests/bench/udpbench).
@@ -45,7 +49,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import benchlib as bl
@@ -268,7 +271,8 @@ def summarize(args, res, bulk, labels):
     print(f"part 1: {args.size}-byte datagrams, request/response; medians of {args.reps} "
           f"round(s); added = percentile minus the direct path's")
     print(f"{'in flight':>9} {'path':10} {'dgram/s':>8} {'p50 us':>8} {'p99 us':>8} "
-          f"{'p99.9 us':>9} {'added p50':>9} {'added p99':>9} {'lost':>5} {'CPU us/dgram':>12}")
+          f"{'p99.9 us':>9} {'added p50':>9} {'added p99':>9} {'lost':>5} {'late':>5} "
+          f"{'CPU us/dgram':>12}")
     for n in args.inflight:
         d = med[("rr", n, "direct")]
         for name in PATHS:
@@ -278,20 +282,29 @@ def summarize(args, res, bulk, labels):
             cpu = None if name == "direct" else 1e6 * m["tunnel_cpu"] / max(1, m["all"])
             print(f"{n:>9} {name:10} {m['rate']:8.0f} {m['p50_us']:8.1f} {m['p99_us']:8.1f} "
                   f"{m['p999_us']:9.1f} {fmt(add50):>9} {fmt(add99):>9} {m['lost']:5.0f} "
-                  f"{fmt(cpu):>12}")
+                  f"{m['late']:5.0f} {fmt(cpu):>12}")
     print(f"open loop: {args.rate:.0f} datagrams/s for {args.rate_seconds:g} s, "
           f"{args.size} bytes")
     print(f"{'path':10} {'sent':>7} {'replies':>7} {'lost':>7} {'lost %':>7} {'p50 us':>8} "
-          f"{'p99 us':>8} {'CPU us/dgram':>12}")
+          f"{'p99 us':>10} {'max us':>10} {'CPU us/dgram':>12}")
     for name in PATHS:
         m = med[("rate", name)]
         cpu = None if name == "direct" else 1e6 * m["tunnel_cpu"] / max(1, m["sent"])
         print(f"{name:10} {m['sent']:7.0f} {m['replies']:7.0f} {m['lost']:7.0f} "
               f"{100 * m['lost'] / max(1, m['sent']):7.2f} {m['p50_us']:8.1f} "
-              f"{m['p99_us']:8.1f} {fmt(cpu):>12}")
+              f"{m['p99_us']:10.1f} {m['max_us']:10.1f} {fmt(cpu):>12}")
+    if args.reps > 1:
+        print("open loop, every round (lost % / p99 ms): " + "; ".join(
+            f"{name} " + ", ".join(f"{100 * r['lost'] / max(1, r['sent']):.1f}/"
+                                   f"{r['p99_us'] / 1000:.1f}" for r in res[("rate", name)])
+            for name in PATHS))
     for n in args.inflight:
         r = bl.ratio(med[("rr", n, "porthole")]["rate"], med[("rr", n, "udptunnel")]["rate"])
         print(f"ratio porthole/udptunnel datagrams/s, {n} in flight: {r:.2f} (target >= 3)")
+    lp, lu = med[("rate", "porthole")]["lost"], med[("rate", "udptunnel")]["lost"]
+    print(f"ratio porthole/udptunnel datagrams lost at {args.rate:.0f}/s: "
+          f"{bl.ratio(lp, lu) if lu else float('inf') if lp else 1.0:.2f} "
+          f"({lp:.0f} vs {lu:.0f}; target <= 1)")
     for n in args.inflight:
         d, p = med[("rr", n, "direct")], med[("rr", n, "porthole")]
         print(f"porthole added p99, {n} in flight: {(p['p99_us'] - d['p99_us']) / 1000:.3f} ms "
@@ -323,7 +336,7 @@ def main():
     ap.add_argument("--rate-seconds", type=float, default=5.0, help="open loop: how long")
     ap.add_argument("--bulk-bytes", type=int, default=512 * bl.MIB,
                     help="part 2: download size (0: skip part 2)")
-    ap.add_argument("--reps", type=int, default=1, help="rounds over the paths")
+    ap.add_argument("--reps", type=int, default=2, help="rounds over the paths")
     args = ap.parse_args()
     args.inflight = [int(x) for x in args.inflight.split(",")]
 

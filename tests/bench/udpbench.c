@@ -79,11 +79,12 @@ struct stats {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: udpbench echo [-b ADDR:PORT] [-r ADDR:PORT]\n"
-			"       udpbench rr -t ADDR:PORT [-b ADDR:PORT] [-s SIZE] [-n INFLIGHT] "
-			"[-d SECONDS] [-w WARMUP] [-T TIMEOUT_MS]\n"
-			"       udpbench rate -t ADDR:PORT [-b ADDR:PORT] [-s SIZE] -R PER_SECOND "
-			"[-d SECONDS] [-D DRAIN] [-i INTERVAL_MS]\n");
+	fprintf(stderr,
+	    "usage: udpbench echo [-b ADDR:PORT] [-r ADDR:PORT]\n"
+	    "       udpbench rr -t ADDR:PORT [-b ADDR:PORT] [-s SIZE] [-n INFLIGHT] "
+	    "[-d SECONDS] [-w WARMUP] [-T TIMEOUT_MS]\n"
+	    "       udpbench rate -t ADDR:PORT [-b ADDR:PORT] [-s SIZE] -R PER_SECOND "
+	    "[-d SECONDS] [-D DRAIN] [-i INTERVAL_MS]\n");
 	exit(2);
 }
 
@@ -103,7 +104,7 @@ cpu_seconds(void)
 
 	getrusage(RUSAGE_SELF, &ru);
 	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 static void
@@ -216,7 +217,8 @@ run_echo(const struct sockaddr_in *bind_to, const struct sockaddr_in *reply_to)
 					msgs[i].msg_hdr.msg_namelen = sizeof(*reply_to);
 				}
 			}
-			/* A full socket buffer drops the rest: UDP may, and the client counts it. */
+			/* A full socket buffer drops the rest: UDP may, and the client counts it.
+			 */
 			sendmmsg(fd, msgs, (unsigned)n, MSG_DONTWAIT);
 		}
 	}
@@ -278,8 +280,8 @@ report(struct client *c, double seconds, double cpu)
 	struct samples *s = &c->st.rtt;
 
 	qsort(s->us, s->n, sizeof(*s->us), cmp_u32);
-	printf("sent=%" PRIu64 " replies=%" PRIu64 " lost=%" PRIu64 " late=%" PRIu64
-	       " all=%" PRIu64 " seconds=%.3f rate=%.0f p50_us=%.1f p90_us=%.1f p99_us=%.1f p999_us=%.1f"
+	printf("sent=%" PRIu64 " replies=%" PRIu64 " lost=%" PRIu64 " late=%" PRIu64 " all=%" PRIu64
+	       " seconds=%.3f rate=%.0f p50_us=%.1f p90_us=%.1f p99_us=%.1f p999_us=%.1f"
 	       " max_us=%.1f cpu=%.3f\n",
 	    c->st.sent, c->st.replies, c->st.lost, c->st.late, c->st.all, seconds,
 	    seconds > 0 ? (double)c->st.replies / seconds : 0.0, pct(s, 50), pct(s, 90), pct(s, 99),
@@ -328,8 +330,8 @@ send_batch(struct client *c, const uint64_t *seq, const uint64_t *slot, int coun
 
 /* Reads what has arrived; calls got(seq, slot, sent_ns) for each reply. Returns how many. */
 static int
-recv_batch(struct client *c, int (*got)(struct client *, uint64_t, uint64_t, uint64_t, void *),
-    void *arg)
+recv_batch(
+    struct client *c, int (*got)(struct client *, uint64_t, uint64_t, uint64_t, void *), void *arg)
 {
 	struct mmsghdr msgs[BATCH];
 	struct iovec iov[BATCH];
@@ -358,8 +360,8 @@ recv_batch(struct client *c, int (*got)(struct client *, uint64_t, uint64_t, uin
 }
 
 static void
-client_init(struct client *c, const struct sockaddr_in *to, const struct sockaddr_in *bind_to,
-    size_t size)
+client_init(
+    struct client *c, const struct sockaddr_in *to, const struct sockaddr_in *bind_to, size_t size)
 {
 	memset(c, 0, sizeof(*c));
 	c->fd = udp_socket(bind_to);
@@ -551,7 +553,8 @@ run_rate(struct client *c, double per_second, double seconds, double drain, doub
 	}
 	while (!stop_flag && seq <= total) {
 		uint64_t t = now_ns();
-		uint64_t due = t >= end ? total : (uint64_t)((double)(t - start) * per_second / 1e9);
+		uint64_t due =
+		    t >= end ? total : (uint64_t)((double)(t - start) * per_second / 1e9);
 		while (seq <= due && seq <= total) {
 			uint64_t seqs[BATCH], slots[BATCH];
 			int k = 0;

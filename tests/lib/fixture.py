@@ -496,7 +496,7 @@ class Sshd:
             os.chmod("/run/sshd", 0o755)
         last = ""
         for _ in range(3):  # the random port can be taken between probe and bind: retry
-            self.port = in_netns(self.netns, free_port, self.host)
+            self.port = in_netns(self.netns, free_port, self.host) if self.netns else free_port()
             self._write_config()
             started, last = self._start()
             if started:

@@ -59,13 +59,12 @@ def unavailable():
 
 
 def _pid_alive(pid):
+    """True if pid runs (a zombie, killed but not yet reaped, does not)."""
     try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
         return False
-    except PermissionError:
-        return True
 
 
 def remove_stale():
