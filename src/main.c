@@ -1,320 +1,24 @@
 /*
- * porthole: one SSH session, many forwards. main() turns argv into options,
- * binds the listeners, starts the session and runs the loop; the session's
- * fate and the signals decide the exit status.
+ * porthole: one SSH session, many forwards. main() turns argv into settings
+ * and a command, and the command's result into the exit status; a run is
+ * app_run() (app.c).
  */
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
-#include <libssh2.h>
-#include <uv.h>
-
+#include "app.h"
 #include "cli.h"
-#include "listener.h"
 #include "log.h"
 #include "option.h"
 #include "relay.h"
-#include "rforward.h"
 #include "service.h"
-#include "session.h"
 #include "settings.h"
-#include "udpfwd.h"
-#include "ctlsock.h"
-#include "hostkey.h"
 #include "status.h"
-#include "xmalloc.h"
 
 enum {
 	EXIT_OK = 0,
-	EXIT_RUNTIME = 1,
 	EXIT_USAGE = 2,
-	EXIT_CONNECT = 255,
 };
-
-struct app {
-	uv_loop_t loop;
-	struct settings settings;
-	struct session *session;
-	struct listener **listeners;
-	size_t n_listeners;
-	struct rforward **rforwards;
-	size_t n_rforwards;
-	struct udpfwd *udp; /* every /udp forward, and the relay; NULL if none */
-	struct ctlsock *control;
-	char name[512]; /* the profile, or user@host:port, for status */
-	time_t started;
-	size_t n_failed; /* forwards that could not be set up */
-	uv_signal_t sigint, sigterm;
-	uv_timer_t reconnect; /* the backoff before the next connection attempt */
-	uv_timer_t stop_soon; /* stops from a fresh stack (see forward_failed) */
-	unsigned attempt;     /* failed attempts since the last healthy minute */
-	uint64_t ready_at;    /* loop time the session last became ready */
-	bool stopping;
-	int exit_status;
-};
-
-static void
-app_stop(struct app *app, int status)
-{
-	if (app->stopping)
-		return;
-	app->stopping = true;
-	app->exit_status = status;
-	for (size_t i = 0; i < app->n_listeners; i++)
-		listener_close(app->listeners[i]);
-	app->n_listeners = 0;
-	for (size_t i = 0; i < app->n_rforwards; i++)
-		rforward_close(app->rforwards[i]);
-	app->n_rforwards = 0;
-	udpfwd_close(app->udp);
-	app->udp = NULL;
-	ctlsock_close(app->control);
-	app->control = NULL;
-	if (app->session != NULL)
-		session_stop(app->session);
-	uv_close((uv_handle_t *)&app->sigint, NULL);
-	uv_close((uv_handle_t *)&app->sigterm, NULL);
-	uv_close((uv_handle_t *)&app->reconnect, NULL);
-	uv_close((uv_handle_t *)&app->stop_soon, NULL);
-}
-
-static void
-signal_cb(uv_signal_t *h, int signum)
-{
-	struct app *app = h->data;
-
-	if (app->stopping) {
-		/* A second signal while stopping: stop waiting. */
-		_exit(app->exit_status);
-	}
-	log_verbose("%s: stopping", signum == SIGINT ? "interrupted" : "terminated");
-	app_stop(app, EXIT_OK);
-}
-
-static void
-reconnect_cb(uv_timer_t *t)
-{
-	struct app *app = t->data;
-
-	log_verbose("reconnecting (attempt %u)", app->attempt);
-	session_reconnect(app->session);
-}
-
-/*
- * The next delay: 1 s doubling up to ReconnectMaxDelay, with +-25% jitter so
- * that many family machines do not all knock at once after an outage.
- */
-static uint64_t
-backoff_ms(struct app *app)
-{
-	uint64_t max = (uint64_t)(app->settings.opt.reconnect_max_delay >= 0
-			       ? app->settings.opt.reconnect_max_delay
-			       : 60) *
-	    1000;
-	uint64_t delay = 1000;
-
-	for (unsigned i = 1; i < app->attempt && delay < max; i++)
-		delay *= 2;
-	if (delay > max)
-		delay = max;
-	if (delay < 1000)
-		delay = 1000;
-	return delay * 3 / 4 + (uint64_t)rand() % (delay / 2 + 1);
-}
-
-static void
-session_dead_cb(struct session *s, int status, bool permanent, const char *why, void *arg)
-{
-	struct app *app = arg;
-
-	if (app->stopping)
-		return;
-	if (app->settings.opt.reconnect != 1 || permanent) {
-		log_error("%s", why);
-		app_stop(app, status);
-		return;
-	}
-	/* A session that was healthy for a minute starts the backoff over. */
-	if (app->ready_at != 0 && uv_now(&app->loop) - app->ready_at >= 60000)
-		app->attempt = 0;
-	app->ready_at = 0;
-	app->attempt++;
-	uint64_t delay = backoff_ms(app);
-	log_error("%s; reconnecting in %.1f s", why, (double)delay / 1000);
-	uv_timer_start(&app->reconnect, reconnect_cb, delay, 0);
-}
-
-static void
-session_ready_cb(struct session *s, void *arg)
-{
-	struct app *app = arg;
-
-	app->ready_at = uv_now(&app->loop);
-	for (size_t i = 0; i < app->n_rforwards; i++)
-		rforward_start(app->rforwards[i]);
-	if (app->udp != NULL)
-		udpfwd_session_ready(app->udp);
-}
-
-static void
-stop_soon_cb(uv_timer_t *t)
-{
-	struct app *app = t->data;
-
-	app_stop(app, app->exit_status);
-}
-
-/* A forward could not be set up: fatal with ExitOnForwardFailure, or when none is left. */
-static void
-forward_failed(struct app *app, const char *why)
-{
-	log_error("%s", why);
-	app->n_failed++;
-	if (app->settings.opt.exit_on_forward_failure == 1 ||
-	    app->n_failed == app->settings.opt.n_forwards) {
-		/*
-		 * The failure is reported from deep inside a forward's callback
-		 * (the relay's frame dispatch, a listen reply); stopping frees
-		 * those objects, so it happens on the next loop turn instead.
-		 */
-		app->exit_status = EXIT_RUNTIME;
-		uv_timer_start(&app->stop_soon, stop_soon_cb, 0, 0);
-	}
-}
-
-static void
-on_rforward_failed(struct rforward *rf, const char *why, void *arg)
-{
-	forward_failed(arg, why);
-}
-
-static void
-on_udp_failed(const char *why, void *arg)
-{
-	forward_failed(arg, why);
-}
-
-static void
-status_cb(struct buf *out, bool json, void *arg)
-{
-	struct app *app = arg;
-	struct status_view v = {app->name, (long long)getpid(), app->started, app->session,
-	    app->listeners, app->n_listeners, app->rforwards, app->n_rforwards, app->udp};
-
-	status_report(&v, out, json);
-}
-
-/*
- * The control socket. A profile has at most one instance: a live socket of
- * the same name means it runs already. Without a usable socket directory
- * porthole still runs, just without status.
- */
-static int
-open_control(struct app *app)
-{
-	const struct options *o = &app->settings.opt;
-	bool profile = app->settings.profile != NULL;
-	char file[600], err[1024], *path;
-
-	if (profile)
-		snprintf(app->name, sizeof(app->name), "%s", o->host);
-	else
-		snprintf(app->name, sizeof(app->name), "%s%s%s:%d", o->user ? o->user : "",
-		    o->user ? "@" : "", o->host, o->port > 0 ? o->port : 22);
-	if (o->control_path != NULL) {
-		path = hostkey_expand_path(o->control_path);
-	} else {
-		char *dir = ctlsock_dir();
-		if (ctlsock_prepare_dir(dir, err, sizeof(err)) == -1) {
-			log_info("no control socket: %s", err);
-			free(dir);
-			return 0;
-		}
-		status_socket_name(app->name, profile, file, sizeof(file));
-		path = xmalloc(strlen(dir) + strlen(file) + 2);
-		sprintf(path, "%s/%s", dir, file);
-		free(dir);
-	}
-	int rc = ctlsock_open(&app->loop, path, status_cb, app, &app->control, err, sizeof(err));
-	if (rc == -2) {
-		log_error("%s is already running (control socket %s)", app->name, path);
-		free(path);
-		return -1;
-	}
-	if (rc == -1)
-		log_info("no control socket: %s", err);
-	else
-		log_debug("control socket %s", path);
-	free(path);
-	return 0;
-}
-
-static void
-walk_cb(uv_handle_t *h, void *arg)
-{
-	log_debug("handle still open at exit: %s", uv_handle_type_name(h->type));
-}
-
-/* Binds the -L listeners and prepares the -R forwards (requested once connected). */
-static int
-open_forwards(struct app *app)
-{
-	char err[1024];
-	size_t n = app->settings.opt.n_forwards ? app->settings.opt.n_forwards : 1;
-
-	app->listeners = calloc(n, sizeof(*app->listeners));
-	app->rforwards = calloc(n, sizeof(*app->rforwards));
-	if (app->listeners == NULL || app->rforwards == NULL)
-		abort();
-	/* UDP forwards and SOCKS (for UDP ASSOCIATE) share one relay. */
-	for (size_t i = 0; i < app->settings.opt.n_forwards && app->udp == NULL; i++)
-		if (app->settings.opt.forwards[i].udp ||
-		    app->settings.opt.forwards[i].kind == FWD_DYNAMIC)
-			app->udp = udpfwd_new(
-			    &app->loop, app->session, &app->settings.opt, on_udp_failed, app);
-	for (size_t i = 0; i < app->settings.opt.n_forwards && !app->stopping; i++) {
-		const struct fwd_spec *spec = &app->settings.opt.forwards[i];
-		struct listener *l;
-		if (spec->udp) {
-			int rc = udpfwd_add(app->udp, spec, err, sizeof(err));
-			if (rc == -2) {
-				log_error("%s", err);
-				app_stop(app, EXIT_USAGE);
-			} else if (rc == -1) {
-				forward_failed(app, err);
-			}
-			continue;
-		}
-		if (spec->kind == FWD_REMOTE) {
-			app->rforwards[app->n_rforwards++] =
-			    rforward_new(&app->loop, app->session, spec, on_rforward_failed, app);
-			continue;
-		}
-		switch (listener_open(&app->loop, spec, &app->settings.opt, app->session, app->udp,
-		    &l, err, sizeof(err))) {
-		case LISTENER_OK:
-			app->listeners[app->n_listeners++] = l;
-			break;
-		case LISTENER_CONFIG:
-			log_error("%s", err);
-			app_stop(app, EXIT_USAGE);
-			break;
-		case LISTENER_RUNTIME:
-			forward_failed(app, err);
-			break;
-		}
-	}
-	/* At startup there is no callback on the stack: a fatal failure stops now. */
-	if (uv_is_active((uv_handle_t *)&app->stop_soon)) {
-		uv_timer_stop(&app->stop_soon);
-		app_stop(app, app->exit_status);
-	}
-	return app->stopping ? app->exit_status : EXIT_OK;
-}
 
 /*
  * Config errors: "porthole check" shows every one; a run shows the first and
@@ -358,7 +62,7 @@ check_unsupported(const struct options *o)
 int
 main(int argc, char **argv)
 {
-	static struct app app;
+	static struct settings settings;
 	char err[1024];
 
 	/* The relay end reads no config: it runs under sshd, driven by its peer. */
@@ -366,79 +70,43 @@ main(int argc, char **argv)
 		return relay_main(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "service") == 0)
 		return service_main(argc - 1, argv + 1);
-	switch (settings_load(&app.settings, argc, argv, err, sizeof(err))) {
+	switch (settings_load(&settings, argc, argv, err, sizeof(err))) {
 	case SETTINGS_EXIT:
-		settings_free(&app.settings);
+		settings_free(&settings);
 		return EXIT_OK;
 	case SETTINGS_USAGE:
 		fprintf(stderr, "porthole: %s\n", err);
-		settings_free(&app.settings);
+		settings_free(&settings);
 		return EXIT_USAGE;
 	case SETTINGS_CONFIG:
-		report_config_errors(&app.settings);
-		settings_free(&app.settings);
+		report_config_errors(&settings);
+		settings_free(&settings);
 		return EXIT_USAGE;
 	case SETTINGS_OK:
 		break;
 	}
-	switch (app.settings.cli.command) {
+	switch (settings.cli.command) {
 	case CMD_PROFILES:
-		settings_print_profiles(&app.settings, stdout);
-		settings_free(&app.settings);
+		settings_print_profiles(&settings, stdout);
+		settings_free(&settings);
 		return EXIT_OK;
 	case CMD_CHECK:
-		options_print(&app.settings.opt, stdout);
-		settings_free(&app.settings);
+		options_print(&settings.opt, stdout);
+		settings_free(&settings);
 		return EXIT_OK;
 	case CMD_STATUS: {
-		int rc = status_command(app.settings.cli.target, app.settings.cli.json);
-		settings_free(&app.settings);
+		int rc = status_command(settings.cli.target, settings.cli.json);
+		settings_free(&settings);
 		return rc;
 	}
 	case CMD_RUN:
 		break;
 	}
-	if (check_unsupported(&app.settings.opt) == -1) {
-		settings_free(&app.settings);
+	if (check_unsupported(&settings.opt) == -1) {
+		settings_free(&settings);
 		return EXIT_USAGE;
 	}
-	if (app.settings.opt.strict_hostkey == -1)
-		app.settings.opt.strict_hostkey = STRICT_ASK;
-	signal(SIGPIPE, SIG_IGN);
-	if (libssh2_init(0) != 0) {
-		log_error("cannot initialise libssh2");
-		return EXIT_RUNTIME;
-	}
-	uv_loop_init(&app.loop);
-	struct session_events ev = {
-	    .ready = session_ready_cb, .dead = session_dead_cb, .arg = &app};
-	app.session = session_new(&app.loop, &app.settings.opt, &ev);
-	uv_timer_init(&app.loop, &app.reconnect);
-	uv_timer_init(&app.loop, &app.stop_soon);
-	app.reconnect.data = app.stop_soon.data = &app;
-	srand((unsigned)getpid() ^ (unsigned)time(NULL));
-	session_set_reconnect(app.session, app.settings.opt.reconnect == 1);
-	uv_signal_init(&app.loop, &app.sigint);
-	uv_signal_init(&app.loop, &app.sigterm);
-	app.sigint.data = app.sigterm.data = &app;
-	uv_signal_start(&app.sigint, signal_cb, SIGINT);
-	uv_signal_start(&app.sigterm, signal_cb, SIGTERM);
-
-	app.started = time(NULL);
-	if (open_control(&app) == -1)
-		app_stop(&app, EXIT_RUNTIME);
-	else if (open_forwards(&app) == EXIT_OK)
-		session_start(app.session);
-	uv_run(&app.loop, UV_RUN_DEFAULT);
-
-	session_free(app.session);
-	free(app.listeners);
-	free(app.rforwards);
-	if (uv_loop_close(&app.loop) != 0) {
-		uv_walk(&app.loop, walk_cb, NULL);
-		log_debug("event loop not empty at exit");
-	}
-	libssh2_exit();
-	settings_free(&app.settings);
-	return app.exit_status;
+	int rc = app_run(&settings);
+	settings_free(&settings);
+	return rc;
 }
