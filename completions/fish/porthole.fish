@@ -139,6 +139,8 @@ complete -c porthole -s V -d 'Print the version and exit'
 complete -c porthole -s h -d 'Print help and exit'
 
 complete -c porthole -n __porthole_wants_target -a profiles -d 'List the profiles'
+complete -c porthole -n __porthole_wants_target -a status -d 'What running instances are doing'
+complete -c porthole -n __porthole_wants_target -a service -d 'Install a profile as a user service'
 complete -c porthole -n __porthole_wants_target -a check -d 'Print the effective settings'
 complete -c porthole -n '__porthole_wants_target; or __porthole_wants_check_arg' \
     -a '(__porthole_profiles)' -d Profile

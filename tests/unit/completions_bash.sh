@@ -158,8 +158,8 @@ hosts=(alpha beta eps gamma 10.0.0.5 delta)
 
 # The first word: subcommands, profiles (of the -F file, or else of the
 # default file) and hosts; no Host patterns, no hashed or marked entries.
-expect_exactly "porthole -F $CONF " profiles check office mum "${hosts[@]}"
-expect_exactly "porthole " profiles check home "${hosts[@]}"
+expect_exactly "porthole -F $CONF " profiles check status service office mum "${hosts[@]}"
+expect_exactly "porthole " profiles check status service home "${hosts[@]}"
 expect_not "porthole " '*|*' '*\**' '*!*' '*\?*' neg zeta revoked.example '*2222*' '[*'
 expect_exactly "porthole -F $CONF o" office
 expect_exactly "porthole -F$CONF -v m" mum
@@ -215,7 +215,7 @@ COMP_WORDBREAKS=$' \t\n"\'@><=;|&(:'
 # Without porthole on PATH: hosts still, silently.
 PATH=$NOBIN_PATH
 hash -r
-expect_exactly "porthole -F $CONF " profiles check "${hosts[@]}"
+expect_exactly "porthole -F $CONF " profiles check status service "${hosts[@]}"
 
 if ((failures > 0)); then
 	echo "$failures failure(s)"
