@@ -51,7 +51,9 @@ struct relaychan {
 	unsigned long rx_gen; /* session rx generation when a read found nothing */
 	bool rx_idle;
 	uint64_t drops;
-	bool eof; /* the relay's output ended: waiting for its exit status */
+	uint64_t last_rx;   /* loop time a frame last came from the relay */
+	uint64_t last_ping; /* loop time we last sent PING */
+	bool eof;	    /* the relay's output ended: waiting for its exit status */
 };
 
 static void relaychan_down(struct relaychan *rc, const char *fmt, ...)
@@ -180,6 +182,7 @@ handle_hello(struct relaychan *rc, const struct frame *f)
 		return;
 	}
 	log_verbose("relay up: %s, protocol %u.%u", h.software, h.major, h.minor);
+	rc->last_rx = rc->last_ping = uv_now(rc->loop);
 	rc->state = RC_UP;
 	if (rc->ev.ready != NULL)
 		rc->ev.ready(rc->ev.arg);
@@ -231,6 +234,7 @@ dispatch(struct relaychan *rc)
 		}
 		if (rc->state == RC_DOWN)
 			return -1;
+		rc->last_rx = uv_now(rc->loop);
 		buf_consume(&rc->rx, (size_t)n);
 	}
 }
@@ -364,6 +368,28 @@ bool
 relaychan_is_up(const struct relaychan *rc)
 {
 	return rc->state == RC_UP;
+}
+
+void
+relaychan_tick(struct relaychan *rc, uint64_t interval_ms, int count_max)
+{
+	uint64_t now = uv_now(rc->loop), quiet;
+
+	if (rc->state != RC_UP || interval_ms == 0)
+		return;
+	quiet = now - rc->last_rx;
+	if (quiet >= interval_ms * (uint64_t)count_max) {
+		relaychan_down(rc, "the relay stopped answering (nothing in %llu s); restarting it",
+		    (unsigned long long)(quiet / 1000));
+		return;
+	}
+	if (quiet >= interval_ms && now - rc->last_ping >= interval_ms) {
+		uint8_t payload[8];
+		int n = frame_ping_encode(now, payload, sizeof(payload));
+		if (n > 0)
+			queue_frame(rc, FRAME_PING, 0, payload, (size_t)n);
+		rc->last_ping = now;
+	}
 }
 
 uint64_t

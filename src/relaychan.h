@@ -44,4 +44,11 @@ bool relaychan_send(
 
 uint64_t relaychan_drops(const struct relaychan *rc);
 
+/*
+ * Liveness, called about once a second: after interval_ms without a frame
+ * from the relay it sends PING; after interval_ms x count_max the relay is
+ * taken for dead (down, restarted when UDP is next needed).
+ */
+void relaychan_tick(struct relaychan *rc, uint64_t interval_ms, int count_max);
+
 #endif

@@ -83,6 +83,8 @@ struct udpfwd {
 	uint32_t idle_ms;
 	size_t max_flows;
 	bool gateway_ports;
+	uint64_t alive_ms; /* ServerAliveInterval: the relay's PING period */
+	int alive_count;
 	uv_timer_t sweep;
 	uv_timer_t restart;
 	uint32_t unknown[8]; /* flows recently reported unknown, not to report twice */
@@ -597,11 +599,10 @@ sweep_cb(uv_timer_t *t)
 {
 	struct udpfwd *u = t->data;
 	uint64_t now = uv_now(u->loop);
-
-	if (u->idle_ms == 0)
-		return;
 	struct uflow *f;
-	while ((f = oldest(u)) != NULL && now - f->f.last_used >= u->idle_ms) {
+
+	relaychan_tick(u->relay, u->alive_ms, u->alive_count);
+	while (u->idle_ms > 0 && (f = oldest(u)) != NULL && now - f->f.last_used >= u->idle_ms) {
 		log_debug("%s: flow %08x idle", f->l->name, f->f.id);
 		flow_free(u, f, CLOSE_IDLE);
 	}
@@ -765,6 +766,9 @@ udpfwd_new(uv_loop_t *loop, struct session *s, const struct options *opt, udpfwd
 	u->next_listener = LISTENER_BASE;
 	u->idle_ms = idle * 1000;
 	u->gateway_ports = opt->gateway_ports == 1;
+	u->alive_ms =
+	    (uint64_t)(opt->server_alive_interval >= 0 ? opt->server_alive_interval : 15) * 1000;
+	u->alive_count = opt->server_alive_count_max > 0 ? opt->server_alive_count_max : 3;
 	u->max_flows = opt->udp_max_flows > 0 ? (size_t)opt->udp_max_flows : DEFAULT_MAX_FLOWS;
 	u->relay =
 	    relaychan_new(loop, s, opt->relay_command ? opt->relay_command : "porthole relay", idle,

@@ -6,6 +6,7 @@ the cap evicts the least recently used; a missing relay is explained and TCP kee
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -215,7 +216,74 @@ def main():
         fx.check(status == 1 and "the relay cannot listen" in err,
                  "a port the relay does not permit: refused, exit 1 (ExitOnForwardFailure)", err)
         fx.check("Sanitizer" not in err, "... stopping from inside the relay's reply is clean")
+        # A relay of another major version: one line saying so; TCP is unaffected.
+        fake = os.path.join(sshd.dir, "relay2.py")
+        with open(fake, "w") as f:
+            f.write("import struct, sys, time\n"
+                    "sw = b'porthole 9.0'\n"
+                    "hello = struct.pack('>BBIIIB', 2, 0, 65507, 0, 0, len(sw)) + sw\n"
+                    "sys.stdout.buffer.write(struct.pack('>BBIH', 1, 0, 0, len(hello)) + hello)\n"
+                    "sys.stdout.flush()\n"
+                    "time.sleep(30)\n")
+        lport = fx.free_port()
+        with fx.Forwarder(sshd, ["-L", f"{lport}:127.0.0.1:{echo.port}/udp"],
+                          extra_args=["-o", f"RelayCommand=python3 {fake}"]) as fw:
+            s = udp_client(1.0)
+            s.sendto(b"x", ("127.0.0.1", lport))
+            line = fw.wait_stderr(lambda l: "speaks protocol 2.0" in l, 10)
+            fx.check(line is not None and "same porthole version" in line,
+                     "a relay of another major version is reported in one line", fw.stderr())
+            s.close()
+
+        # A relay that stops answering (frozen) is noticed by PING and restarted.
+        lport = fx.free_port()
+        with fx.Forwarder(sshd, ["-L", f"{lport}:127.0.0.1:{echo.port}/udp"],
+                          extra_args=["-o", f"RelayCommand={relay_command()}",
+                                      "-o", "ServerAliveInterval=1",
+                                      "-o", "ServerAliveCountMax=2"]) as fw:
+            fx.check(roundtrip(lport, b"before") == b"before", "the relay works")
+            relays = relay_pids(sshd)
+            fx.check(len(relays) == 1, f"found the relay process ({relays})")
+            for pid in relays:
+                os.kill(pid, signal.SIGSTOP)
+            line = fw.wait_stderr(lambda l: "relay stopped answering" in l, 10)
+            fx.check(line is not None, "a frozen relay is noticed (no PONG)", fw.stderr())
+            got = None
+            deadline = time.monotonic() + 10
+            while got is None and time.monotonic() < deadline:
+                got = roundtrip(lport, b"after", tries=1)
+            fx.check(got == b"after", "a new relay carries the next datagrams")
+            for pid in relays:
+                os.kill(pid, signal.SIGKILL)
         echo.close()
+
+
+def relay_pids(sshd):
+    """`porthole relay` processes under this test's sshd."""
+    def children(pid):
+        out = []
+        for name in os.listdir("/proc"):
+            if name.isdigit():
+                try:
+                    with open(f"/proc/{name}/stat") as f:
+                        if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                            out.append(int(name))
+                except OSError:
+                    pass
+        return out
+    found, todo = [], [sshd.proc.pid]
+    while todo:
+        pid = todo.pop()
+        for kid in children(pid):
+            todo.append(kid)
+            try:
+                with open(f"/proc/{kid}/cmdline", "rb") as f:
+                    argv = f.read().split(b"\0")
+            except OSError:
+                continue
+            if len(argv) > 1 and argv[0].endswith(b"porthole") and argv[1] == b"relay":
+                found.append(kid)
+    return found
 
 
 if __name__ == "__main__":
