@@ -24,7 +24,9 @@
 #include "version.h"
 #include "xmalloc.h"
 
-#define TX_HIGH (1024 * 1024) /* DATA is dropped above this */
+#define TX_HIGH (128 * 1024)      /* DATA is dropped above this */
+#define IN_FLIGHT_MAX (256 * 1024) /* unacknowledged bytes in the channel, at most */
+#define RX_WINDOW (256 * 1024)     /* what the relay may send before we read */
 #define RX_CHUNK 65536
 
 enum rc_state {
@@ -53,6 +55,7 @@ struct relaychan {
 	uint64_t drops;
 	uint64_t last_rx;   /* loop time a frame last came from the relay */
 	uint64_t last_ping; /* loop time we last sent PING */
+	unsigned long max_window; /* the largest send window seen: in flight = it - now */
 	bool eof;	    /* the relay's output ended: waiting for its exit status */
 };
 
@@ -278,9 +281,24 @@ relaychan_pump(struct session_client *c)
 		buf_free(&pending);
 		rc->state = RC_HELLO;
 	}
-	/* Frames out, as far as the window allows. */
+	/*
+	 * Frames out, with at most IN_FLIGHT_MAX unacknowledged. sshd's window
+	 * for the relay is 2 MiB; filling it queues that much in sshd, which
+	 * then slows to a crawl (its buffer grows by copying), and datagrams
+	 * wait seconds. Kept short, the queue stays here, where DATA is dropped
+	 * instead (UDP's contract) and latency stays bounded.
+	 */
 	while (buf_len(&rc->tx) > 0 && session_can_send(rc->session)) {
-		ssize_t n = libssh2_channel_write(rc->ch, buf_head(&rc->tx), buf_len(&rc->tx));
+		unsigned long window = libssh2_channel_window_write_ex(rc->ch, NULL);
+		if (window > rc->max_window)
+			rc->max_window = window;
+		unsigned long in_flight = rc->max_window - window;
+		if (in_flight >= IN_FLIGHT_MAX)
+			break;
+		size_t len = buf_len(&rc->tx);
+		if (len > IN_FLIGHT_MAX - in_flight)
+			len = IN_FLIGHT_MAX - in_flight;
+		ssize_t n = libssh2_channel_write(rc->ch, buf_head(&rc->tx), len);
 		if (n > 0) {
 			buf_consume(&rc->tx, (size_t)n);
 			continue;
@@ -357,8 +375,10 @@ relaychan_start(struct relaychan *rc)
 	rc->stderr_len = 0;
 	rc->rx_idle = false;
 	rc->eof = false;
+	rc->max_window = 0;
 	memset(&rc->req, 0, sizeof(rc->req));
 	rc->req.kind = REQ_SESSION;
+	rc->req.window = RX_WINDOW;
 	rc->req.done = open_done;
 	rc->state = RC_OPENING;
 	session_request(rc->session, &rc->req);

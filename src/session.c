@@ -739,7 +739,9 @@ try_request(struct session *s, struct session_req *req)
 	req->listener = NULL;
 	switch (req->kind) {
 	case REQ_SESSION:
-		req->channel = libssh2_channel_open_session(s->ssh);
+		req->channel = libssh2_channel_open_ex(s->ssh, "session", sizeof("session") - 1,
+		    req->window ? req->window : LIBSSH2_CHANNEL_WINDOW_DEFAULT,
+		    LIBSSH2_CHANNEL_PACKET_DEFAULT, NULL, 0);
 		break;
 	case REQ_DIRECT_TCPIP:
 		req->channel = libssh2_channel_direct_tcpip_ex(

@@ -52,6 +52,7 @@ struct session_req {
 	LIBSSH2_LISTENER *listener; /* the result of a listen */
 	int bound_port;		    /* the port the server listens on */
 	uint64_t queued_at;	    /* loop time it was queued (set by the session) */
+	unsigned window;	    /* REQ_SESSION: our receive window; 0: libssh2's 2 MiB */
 	void (*done)(struct session_req *req, const char *why);
 };
 

@@ -177,7 +177,8 @@ class UdpTunnel:
         if self.kind == "udptunnel":
             self.target, self.bind = f"127.0.0.1:{self.q}", f"127.0.0.3:{self.q}"
         else:
-            self.target, self.bind = f"127.0.0.1:{self.q}", None
+            # socat's UDP4-LISTEN answers only its first sender: always send from one port.
+            self.target, self.bind = f"127.0.0.1:{self.q}", f"127.0.0.1:{fx.free_port()}"
         self._start_server()
         self.ssh = bl.SshForwarder(sshd, ["-L", f"{self.tcp_local}:127.0.0.1:{self.tserver}",
                                           "-L", f"{self.bulk_local}:127.0.0.1:{bulk_source}"])
