@@ -200,7 +200,9 @@ class UdpTunnel:
         else:
             argv = ["socat", f"UDP4-LISTEN:{self.q},bind=127.0.0.1,reuseaddr",
                     f"TCP4:127.0.0.1:{self.tcp_local}"]
-        self.client = start(argv, stdin=subprocess.DEVNULL)
+        # socat reports the ICMP error of a late reply, which ends it (see fresh() in main).
+        quiet = subprocess.DEVNULL if self.kind == "socat" else None
+        self.client = start(argv, stdin=subprocess.DEVNULL, stderr=quiet)
         time.sleep(0.3)  # udptunnel -c connects at once; nothing says when it has
 
     def restart(self):
@@ -227,6 +229,8 @@ class UdpTunnel:
                     server_pids=lambda: (self.server.pid,), sshd=sshd)
 
     def alive(self):
+        if self.kind == "socat":  # exits on the ICMP error a late reply causes: restarted
+            return self.ssh.alive()
         return self.ssh.alive() and all(p.poll() is None for p in (self.client, self.server))
 
     def close(self):
@@ -378,6 +382,8 @@ def main():
                 if name == "udptunnel":
                     ut.restart()
                 wait_works(ub, paths[name])
+                if name == "udptunnel" and ut.kind == "socat":
+                    ut.restart()  # a reply after wait_works' client has gone kills socat
                 return paths[name]
 
             for p in paths.values():

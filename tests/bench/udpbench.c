@@ -514,14 +514,15 @@ ol_got(struct client *c, uint64_t seq, uint64_t slot, uint64_t sent, void *arg)
 {
 	struct ol *o = arg;
 
-	if (seq == 0 || seq > o->max_seq || (o->seen[seq / 8] & (1u << (seq % 8)))) {
+	uint64_t t = now_ns();
+
+	if (seq == 0 || seq > o->max_seq || sent > t || (o->seen[seq / 8] & (1u << (seq % 8)))) {
 		c->st.late++; /* a duplicate or garbage */
 		return 0;
 	}
 	o->seen[seq / 8] |= (uint8_t)(1u << (seq % 8));
 	c->st.all++;
 	c->st.replies++;
-	uint64_t t = now_ns();
 	record(&c->st.rtt, t - sent);
 	if (o->interval > 0) {
 		size_t i = ol_bucket(o, t);
