@@ -18,6 +18,7 @@
 
 #include "knownhosts.h"
 #include "match.h"
+#include "textline.h"
 #include "xmalloc.h"
 
 #define HASH_MAGIC "|1|"
@@ -42,13 +43,6 @@ struct entry {
 };
 
 /* Walks the text one line at a time. */
-struct cursor {
-	const char *text;
-	size_t len;
-	size_t pos;
-	int lineno;
-};
-
 static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 static char
@@ -152,24 +146,12 @@ lookup_name(const char *host, int port)
 
 /* Returns the next line's content (before '\n', a NUL, or a final '\r'). */
 static bool
-next_line(struct cursor *c, const char **line, size_t *n)
+next_line(struct textline *c, const char **line, size_t *n)
 {
-	if (c->pos >= c->len || c->lineno == INT_MAX)
+	if (!textline_next(c, line, n))
 		return false;
-	const char *start = c->text + c->pos;
-	size_t rest = c->len - c->pos;
-	const char *nl = memchr(start, '\n', rest);
-	size_t linelen = nl != NULL ? (size_t)(nl - start) : rest;
-	const char *nul = memchr(start, '\0', linelen);
-
-	c->pos += linelen + (nl != NULL);
-	c->lineno++;
-	if (nul != NULL)
-		linelen = (size_t)(nul - start);
-	if (linelen > 0 && start[linelen - 1] == '\r')
-		linelen--;
-	*line = start;
-	*n = linelen;
+	if (*n > 0 && (*line)[*n - 1] == '\r')
+		(*n)--;
 	return true;
 }
 
@@ -315,7 +297,7 @@ void
 knownhosts_check(const char *text, size_t len, const char *host, int port, const char *keytype,
     const unsigned char *key, size_t keylen, struct kh_lookup *out)
 {
-	struct cursor c = {text, text != NULL ? len : 0, 0, 0};
+	struct textline c = {text, text != NULL ? len : 0, 0, 0};
 	char *name = lookup_name(host, port);
 	int match = 0, mismatch = 0, revoked = 0;
 	const char *line;
@@ -374,7 +356,7 @@ int
 knownhosts_host_types(
     const char *text, size_t len, const char *host, int port, char *out, size_t outlen)
 {
-	struct cursor c = {text, text != NULL ? len : 0, 0, 0};
+	struct textline c = {text, text != NULL ? len : 0, 0, 0};
 	char *name;
 	size_t used = 0;
 	int count = 0;

@@ -21,6 +21,7 @@
 
 #include "match.h"
 #include "sshconfig.h"
+#include "textline.h"
 #include "xmalloc.h"
 
 #define MAX_FILE_SIZE (16u << 20)
@@ -78,13 +79,6 @@ struct place {
 	int line;
 	int depth;
 	bool active;
-};
-
-struct cursor {
-	const char *text;
-	size_t len;
-	size_t pos;
-	int lineno;
 };
 
 /* A line's arguments, unquoted. */
@@ -147,24 +141,12 @@ ssh_host_free(struct ssh_host *h)
 
 /* The next line's content: before '\n' or a NUL, trailing whitespace dropped, as readconf. */
 static bool
-next_line(struct cursor *c, const char **line, size_t *n)
+next_line(struct textline *c, const char **line, size_t *n)
 {
-	if (c->pos >= c->len || c->lineno == INT_MAX)
+	if (!textline_next(c, line, n))
 		return false;
-	const char *start = c->text + c->pos;
-	size_t rest = c->len - c->pos;
-	const char *nl = memchr(start, '\n', rest);
-	size_t linelen = nl != NULL ? (size_t)(nl - start) : rest;
-	const char *nul = memchr(start, '\0', linelen);
-
-	c->pos += linelen + (nl != NULL);
-	c->lineno++;
-	if (nul != NULL)
-		linelen = (size_t)(nul - start);
-	while (linelen > 0 && strchr(" \t\r\f", start[linelen - 1]) != NULL)
-		linelen--;
-	*line = start;
-	*n = linelen;
+	while (*n > 0 && strchr(" \t\r\f", (*line)[*n - 1]) != NULL)
+		(*n)--;
 	return true;
 }
 
@@ -619,7 +601,7 @@ static int
 parse_text(
     struct lookup *lk, const char *file, const char *text, size_t len, int depth, bool active)
 {
-	struct cursor c = {text, text != NULL ? len : 0, 0, 0};
+	struct textline c = {text, text != NULL ? len : 0, 0, 0};
 	struct place at = {file, 0, depth, active};
 	const char *line;
 	size_t n;
