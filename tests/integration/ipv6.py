@@ -45,25 +45,6 @@ class Sshd6(fx.Sshd):
         super()._write_config()
 
 
-class Echo6(fx.EchoServer):
-    """EchoServer on [::1]:random."""
-
-    def __init__(self, backlog=1024):  # noqa: super().__init__ would bind 127.0.0.1
-        self.sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("::1", 0))
-        self.sock.listen(backlog)
-        self.host = "::1"
-        self.port = self.sock.getsockname()[1]
-        self.accepted = 0
-        self.errors = []
-        self._conns = set()
-        self._lock = threading.Lock()
-        self._closing = False
-        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
-        self._thread.start()
-
-
 def roundtrip(host, port, payload, timeout=20.0):
     """Echo payload through host:port (concurrent send/receive, then half-close)."""
     s = fx.connect(port, timeout, host=host)
@@ -92,7 +73,7 @@ def roundtrip(host, port, payload, timeout=20.0):
 def main():
     if not ipv6_loopback_usable():
         fx.skip("cannot bind and connect to ::1 (IPv6 loopback unavailable)")
-    with Sshd6() as sshd, fx.EchoServer() as echo4, Echo6() as echo6:
+    with Sshd6() as sshd, fx.EchoServer() as echo4, fx.EchoServer(host="::1") as echo6:
         try:
             fx.wait_port(sshd.port, timeout=5, host="::1")
         except TimeoutError:
