@@ -133,16 +133,41 @@ free_handle_cb(uv_handle_t *h)
 	free(h);
 }
 
+/* Sends CLOSE or ERROR for a flow, with a code and a short text. */
+static void
+send_reason(struct udpfwd *u, enum frame_type type, uint32_t flow, uint16_t code, const char *text)
+{
+	uint8_t payload[FRAME_HEADER + 256];
+	struct frame_reason r = {code, ""};
+	int n;
+
+	snprintf(r.text, sizeof(r.text), "%s", text);
+	n = frame_reason_encode(&r, payload, sizeof(payload));
+	relaychan_send(u->relay, type, flow, payload, n > 0 ? (size_t)n : 0);
+}
+
+/* Asks the relay (started if need be) to open flow f towards host:port. */
+static void
+send_open(struct udpfwd *u, struct uflow *f, const char *host, uint16_t port)
+{
+	struct frame_addr a;
+	uint8_t payload[FRAME_HOST_MAX + 8];
+	int n;
+
+	relaychan_start(u->relay);
+	snprintf(a.host, sizeof(a.host), "%s", host);
+	a.port = port;
+	n = frame_addr_encode(&a, payload, sizeof(payload));
+	if (n > 0)
+		relaychan_send(u->relay, FRAME_OPEN, f->f.id, payload, (size_t)n);
+}
+
 /* Removes a flow; tells the relay (reason) unless it was the relay that closed it. */
 static void
 flow_free(struct udpfwd *u, struct uflow *f, int reason)
 {
-	if (reason >= 0 && relaychan_is_up(u->relay)) {
-		uint8_t payload[16];
-		struct frame_reason r = {(uint16_t)reason, ""};
-		int n = frame_reason_encode(&r, payload, sizeof(payload));
-		relaychan_send(u->relay, FRAME_CLOSE, f->f.id, payload, n > 0 ? (size_t)n : 0);
-	}
+	if (reason >= 0 && relaychan_is_up(u->relay))
+		send_reason(u, FRAME_CLOSE, f->f.id, (uint16_t)reason, "");
 	flow_table_remove(u->flows, &f->f);
 	if (f->l->is_socks) {
 		struct uflow **pp;
@@ -220,15 +245,9 @@ local_recv_cb(
 	}
 	f = UFLOW(flow_table_find_source(u->flows, l->id, from));
 	if (f == NULL) {
-		struct frame_addr a;
-		uint8_t payload[FRAME_HOST_MAX + 8];
-		relaychan_start(u->relay);
 		f = flow_new(u, l, next_flow_id(u), from);
 		f->sock = sock;
-		snprintf(a.host, sizeof(a.host), "%s", l->spec.host);
-		a.port = l->spec.host_port;
-		int len = frame_addr_encode(&a, payload, sizeof(payload));
-		relaychan_send(u->relay, FRAME_OPEN, f->f.id, payload, (size_t)len);
+		send_open(u, f, l->spec.host, l->spec.host_port);
 		log_debug("%s: flow %u opened", l->name, f->f.id);
 	}
 	touch(u, f);
@@ -284,9 +303,6 @@ socks_recv_cb(
 	}
 	struct uflow *f = find_socks_flow(l, from, &h);
 	if (f == NULL) {
-		struct frame_addr a;
-		uint8_t payload[FRAME_HOST_MAX + 8];
-		relaychan_start(u->relay);
 		f = flow_new(u, l, next_flow_id(u), NULL);
 		memcpy(&f->f.source, from, addr_len(from));
 		f->assoc_next = l->assoc_flows;
@@ -297,11 +313,7 @@ socks_recv_cb(
 		memcpy(f->reply_hdr, b->base, h.header_len);
 		f->reply_hdr[2] = 0;
 		f->reply_hdr_len = h.header_len;
-		snprintf(a.host, sizeof(a.host), "%s", h.host);
-		a.port = h.port;
-		int len = frame_addr_encode(&a, payload, sizeof(payload));
-		if (len > 0)
-			relaychan_send(u->relay, FRAME_OPEN, f->f.id, payload, (size_t)len);
+		send_open(u, f, h.host, h.port);
 		log_debug("%s: flow %u to %s:%u", l->name, f->f.id, h.host, h.port);
 	}
 	touch(u, f);
@@ -410,10 +422,7 @@ on_accept(struct udpfwd *u, const struct frame *fr)
 
 	if (frame_accept_parse(fr, &a, &err) == -1 || (l = find_listener(u, a.listener)) == NULL ||
 	    !l->have_target) {
-		uint8_t payload[16];
-		struct frame_reason r = {CLOSE_FAILED, ""};
-		int n = frame_reason_encode(&r, payload, sizeof(payload));
-		relaychan_send(u->relay, FRAME_CLOSE, fr->flow, payload, (size_t)(n > 0 ? n : 0));
+		send_reason(u, FRAME_CLOSE, fr->flow, CLOSE_FAILED, "");
 		return;
 	}
 	struct uflow *f = flow_new(u, l, fr->flow, NULL);
@@ -444,10 +453,7 @@ on_data(struct udpfwd *u, const struct frame *fr)
 				return;
 		u->unknown[u->n_unknown++ % (sizeof(u->unknown) / sizeof(u->unknown[0]))] =
 		    fr->flow;
-		uint8_t payload[64];
-		struct frame_reason r = {ERR_UNKNOWN_FLOW, "no such flow"};
-		int n = frame_reason_encode(&r, payload, sizeof(payload));
-		relaychan_send(u->relay, FRAME_ERROR, fr->flow, payload, (size_t)(n > 0 ? n : 0));
+		send_reason(u, FRAME_ERROR, fr->flow, ERR_UNKNOWN_FLOW, "no such flow");
 		return;
 	}
 	touch(u, f);
