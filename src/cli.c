@@ -42,12 +42,15 @@ static const char usage_text[] =
     "  -l login_name   user to log in as (default: the local user)\n"
     "  -i file         identity (private key) file; repeatable\n"
     "  -F file         config file (default ~/.config/porthole/config)\n"
+    "  -c cipher_spec  ciphers to offer, as Ciphers (e.g. -c aes128-ctr, -c ^aes256-ctr)\n"
+    "  -m mac_spec     MACs to offer, as MACs\n"
     "  -o Keyword=value  set any config keyword, e.g. -o ExitOnForwardFailure=yes,\n"
     "                  -o StrictHostKeyChecking=accept-new (see porthole.conf(5))\n"
     "  -N, -T          accepted for ssh habits; porthole never runs a command\n"
     "  -v              more detail on stderr (repeat for more)\n"
     "  -q              quiet: errors only\n"
-    "  -V              print the version and exit\n"
+    "  -V              print the version, the libssh2 it runs with and the\n"
+    "                  algorithms it offers, and exit\n"
     "  -h              print this help and exit\n"
     "\n"
     "Exit status: 0 stopped by a signal, 1 runtime failure, 2 usage or config\n"
@@ -124,7 +127,7 @@ cli_parse_command(
 	opterr = 0;
 	/* 0, not 1: also forgets a cluster ("-Vv") a previous call stopped inside. */
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "L:R:D:p:l:i:o:F:NTvqVh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "L:R:D:p:l:i:o:F:c:m:NTvqVh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'L':
 		case 'R':
@@ -156,6 +159,15 @@ cli_parse_command(
 				return CLI_USAGE;
 			}
 			break;
+		case 'c':
+		case 'm': {
+			const char *kw = c == 'c' ? "Ciphers" : "MACs";
+			if (option_set(o, kw, optarg, why, sizeof(why)) == -1) {
+				snprintf(err, errlen, "-%c %s: %s", c, optarg, why);
+				return CLI_USAGE;
+			}
+			break;
+		}
 		case 'o':
 			if (option_set_line(o, optarg, why, sizeof(why)) == -1) {
 				snprintf(err, errlen, "-o %s: %s", optarg, why);
@@ -179,14 +191,14 @@ cli_parse_command(
 			quiet = 1;
 			break;
 		case 'V':
-			printf("porthole %s\n", PORTHOLE_VERSION);
+			cl->version = true;
 			return CLI_EXIT;
 		case 'h':
 			fputs(usage_text, stdout);
 			return CLI_EXIT;
 		case '?':
 		default:
-			if (optopt != 0 && strchr("LRDpliFo", optopt) != NULL)
+			if (optopt != 0 && strchr("LRDpliFocm", optopt) != NULL)
 				snprintf(err, errlen, "option -%c needs an argument", optopt);
 			else if (optopt == 'h' || optopt == 'V')
 				snprintf(err, errlen, "option --%s takes no argument",

@@ -28,6 +28,7 @@ struct cli {
 	const char *target;	 /* the profile or destination word; NULL if none */
 	const char *config_file; /* -F */
 	bool json;		 /* status --json */
+	bool version;		 /* -V: the caller prints the version (it needs libssh2) */
 };
 
 /*

@@ -16,6 +16,8 @@
 
 #include <openssl/rand.h>
 
+#include "algo.h"
+#include "algolist.h"
 #include "hostkey.h"
 #include "knownhosts.h"
 #include "log.h"
@@ -83,67 +85,51 @@ key_type_name(int type)
 }
 
 /*
- * Keeps, in order and once each, the names this libssh2 supports. (Passing
- * unsupported names to libssh2_session_method_pref makes 1.10 strip them
- * with an overlapping memcpy.)
+ * The algorithms that verify a known_hosts key type, in preference order:
+ * an RSA key is checked with rsa-sha2 signatures where the library has them.
  */
-static void
-filter_supported(LIBSSH2_SESSION *s, char *prefs)
+static const char *
+algorithms_for_type(const char *type, size_t n)
 {
-	const char **algs = NULL;
-	int n = libssh2_session_supported_algs(s, LIBSSH2_METHOD_HOSTKEY, &algs);
-	char out[1024] = "";
-	size_t used = 0;
-
-	for (char *name = strtok(prefs, ","); name != NULL; name = strtok(NULL, ",")) {
-		bool ok = false;
-		for (int i = 0; i < n && !ok; i++)
-			ok = strcmp(algs[i], name) == 0;
-		size_t len = strlen(name);
-		for (const char *p = out; ok && (p = strstr(p, name)) != NULL; p += len)
-			if ((p == out || p[-1] == ',') && (p[len] == ',' || p[len] == '\0'))
-				ok = false;
-		if (ok && used + len + 2 < sizeof(out))
-			used += (size_t)snprintf(
-			    out + used, sizeof(out) - used, "%s%s", used ? "," : "", name);
-	}
-	if (n > 0)
-		libssh2_free(s, algs);
-	strcpy(prefs, out);
+	if (n == 7 && memcmp(type, "ssh-rsa", 7) == 0)
+		return LIBSSH2_VERSION_NUM >= 0x010b00 ? "rsa-sha2-512,rsa-sha2-256" : "ssh-rsa";
+	return NULL;
 }
 
 void
-hostkey_set_prefs(LIBSSH2_SESSION *s, const char *known_hosts, const char *host, int port)
+hostkey_set_prefs(LIBSSH2_SESSION *s, const char *list, bool is_default,
+    const char *known_hosts, const char *host, int port)
 {
-	static const char defaults[] = "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,"
-				       "ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256,ssh-rsa";
-	char known[512] = "", prefs[1024];
+	char known[512] = "", prefs[ALGOLIST_MAX], dropped[ALGOLIST_MAX], err[256];
 	const char *files[] = {known_hosts, GLOBAL_KNOWN_HOSTS};
 	size_t len;
 
-	for (size_t i = 0; i < 2 && known[0] == '\0'; i++) {
-		char *text = read_text(files[i], &len);
-		if (text != NULL)
-			knownhosts_host_types(text, len, host, port, known, sizeof(known));
-		free(text);
-	}
-	if (known[0] == '\0') {
-		snprintf(prefs, sizeof(prefs), "%s", defaults);
-	} else {
-		/* RSA keys are signed with rsa-sha2 where the library can. */
-		char *rsa = strstr(known, "ssh-rsa");
-		if (rsa != NULL && LIBSSH2_VERSION_NUM >= 0x010b00) {
-			size_t before = (size_t)(rsa - known);
-			snprintf(prefs, sizeof(prefs), "%.*srsa-sha2-512,rsa-sha2-256,%s,%s",
-			    (int)before, known, rsa, defaults);
-		} else {
-			snprintf(prefs, sizeof(prefs), "%s,%s", known, defaults);
+	if (is_default) {
+		for (size_t i = 0; i < 2 && known[0] == '\0'; i++) {
+			char *text = read_text(files[i], &len);
+			if (text != NULL)
+				knownhosts_host_types(text, len, host, port, known, sizeof(known));
+			free(text);
 		}
 	}
-	filter_supported(s, prefs);
+	/* "^known types": the default list with what known_hosts has first. */
+	char spec[sizeof(known) * 3 + 2] = "^";
+	for (const char *p = known; *p != '\0';) {
+		size_t n = strcspn(p, ",");
+		const char *algs = algorithms_for_type(p, n);
+		size_t used = strlen(spec);
+		snprintf(spec + used, sizeof(spec) - used, "%s%.*s", used > 1 ? "," : "",
+		    algs ? (int)strlen(algs) : (int)n, algs ? algs : p);
+		p += n + (p[n] == ',');
+	}
+	/* Known types are offered even if the default list leaves them out (ssh-rsa). */
+	if (spec[1] == '\0' ||
+	    algolist_apply(spec, list, algo_supported(ALGO_HOSTKEY), prefs, sizeof(prefs),
+		dropped, sizeof(dropped), err, sizeof(err)) == -1)
+		snprintf(prefs, sizeof(prefs), "%s", list);
 	log_debug("host key algorithms: %s", prefs);
-	if (prefs[0] != '\0' && libssh2_session_method_pref(s, LIBSSH2_METHOD_HOSTKEY, prefs) != 0)
-		log_debug("host key preference not accepted; using libssh2's defaults");
+	if (libssh2_session_method_pref(s, LIBSSH2_METHOD_HOSTKEY, prefs) != 0)
+		log_error("libssh2 did not take the host key preference %s", prefs);
 }
 
 static int

@@ -6,6 +6,7 @@
 #define PORTHOLE_HOSTKEY_H
 
 #include <libssh2.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "option.h"
@@ -14,10 +15,12 @@
 char *hostkey_expand_path(const char *path);
 
 /*
- * Sets the session's host key algorithm preference so that the types
- * known_hosts holds for the host come first, as OpenSSH does.
+ * Sets the session's host key algorithm preference: list (resolved
+ * HostKeyAlgorithms), and when that is the default, the types known_hosts
+ * holds for the host first, as OpenSSH does.
  */
-void hostkey_set_prefs(LIBSSH2_SESSION *s, const char *known_hosts, const char *host, int port);
+void hostkey_set_prefs(LIBSSH2_SESSION *s, const char *list, bool is_default,
+    const char *known_hosts, const char *host, int port);
 
 /*
  * Checks the session's host key. Returns 0 if it is trusted (possibly after

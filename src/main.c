@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "algo.h"
 #include "app.h"
 #include "cli.h"
 #include "log.h"
@@ -72,6 +73,8 @@ main(int argc, char **argv)
 		return service_main(argc - 1, argv + 1);
 	switch (settings_load(&settings, argc, argv, err, sizeof(err))) {
 	case SETTINGS_EXIT:
+		if (settings.cli.version)
+			algo_print_version(stdout);
 		settings_free(&settings);
 		return EXIT_OK;
 	case SETTINGS_USAGE:
@@ -84,6 +87,12 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	case SETTINGS_OK:
 		break;
+	}
+	if ((settings.cli.command == CMD_RUN || settings.cli.command == CMD_CHECK) &&
+	    algo_resolve(&settings.opt, err, sizeof(err)) == -1) {
+		fprintf(stderr, "porthole: %s\n", err);
+		settings_free(&settings);
+		return EXIT_USAGE;
 	}
 	switch (settings.cli.command) {
 	case CMD_PROFILES:

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "algolist.h"
 #include "log.h"
 #include "option.h"
 #include "xmalloc.h"
@@ -45,6 +46,12 @@ options_free(struct options *o)
 	free(o->proxy_jump);
 	free(o->relay_command);
 	free(o->control_path);
+	free(o->kex_algorithms);
+	free(o->hostkey_algorithms);
+	free(o->ciphers);
+	free(o->macs);
+	for (int i = 0; i < o->n_certificate_files; i++)
+		free(o->certificate_files[i]);
 	options_init(o);
 }
 
@@ -202,6 +209,8 @@ enum value_type {
 	V_LOCAL,
 	V_REMOTE,
 	V_DYNAMIC,
+	V_ALGOS,
+	V_CERTIFICATE,
 };
 
 static const struct keyword {
@@ -233,6 +242,11 @@ static const struct keyword {
     {"UdpMaxFlows", V_COUNT, offsetof(struct options, udp_max_flows), false},
     {"RelayCommand", V_STRING, offsetof(struct options, relay_command), false},
     {"ControlPath", V_STRING, offsetof(struct options, control_path), false},
+    {"KexAlgorithms", V_ALGOS, offsetof(struct options, kex_algorithms), false},
+    {"HostKeyAlgorithms", V_ALGOS, offsetof(struct options, hostkey_algorithms), false},
+    {"Ciphers", V_ALGOS, offsetof(struct options, ciphers), false},
+    {"MACs", V_ALGOS, offsetof(struct options, macs), false},
+    {"CertificateFile", V_CERTIFICATE, 0, false},
 };
 
 #define N_KEYWORDS (sizeof(keywords) / sizeof(keywords[0]))
@@ -325,6 +339,25 @@ set_value(struct options *o, const struct keyword *k, const char *value, char *e
 		}
 		*ip = v;
 		return 0;
+	case V_ALGOS: {
+		char why[256];
+		if (algolist_check(value, why, sizeof(why)) == -1) {
+			snprintf(err, errlen, "bad value for %s: %s", k->name, why);
+			return -1;
+		}
+		free(*sp);
+		*sp = xstrdup(value);
+		return 0;
+	}
+	case V_CERTIFICATE:
+		if (o->n_certificate_files == OPTION_MAX_IDENTITIES) {
+			snprintf(err, errlen,
+			    "CertificateFile: too many certificate files (at most %d)",
+			    OPTION_MAX_IDENTITIES);
+			return -1;
+		}
+		o->certificate_files[o->n_certificate_files++] = xstrdup(value);
+		return 0;
 	case V_IDENTITY:
 		if (o->n_identity_files == OPTION_MAX_IDENTITIES) {
 			snprintf(err, errlen, "IdentityFile: too many identity files (at most %d)",
@@ -416,12 +449,22 @@ options_print(const struct options *o, FILE *out)
 		fprintf(out, "user %s\n", o->user);
 	for (int i = 0; i < o->n_identity_files; i++)
 		fprintf(out, "identityfile %s\n", o->identity_files[i]);
+	for (int i = 0; i < o->n_certificate_files; i++)
+		fprintf(out, "certificatefile %s\n", o->certificate_files[i]);
 	fprintf(out, "identitiesonly %s\n", YESNO(o->identities_only, "no"));
 	if (o->proxy_jump != NULL)
 		fprintf(out, "proxyjump %s\n", o->proxy_jump);
 	fprintf(
 	    out, "userknownhostsfile %s\n", o->known_hosts ? o->known_hosts : "~/.ssh/known_hosts");
 	fprintf(out, "stricthostkeychecking %s\n", strict[NUM(o->strict_hostkey, STRICT_ASK)]);
+	if (o->kex_algorithms != NULL)
+		fprintf(out, "kexalgorithms %s\n", o->kex_algorithms);
+	if (o->hostkey_algorithms != NULL)
+		fprintf(out, "hostkeyalgorithms %s\n", o->hostkey_algorithms);
+	if (o->ciphers != NULL)
+		fprintf(out, "ciphers %s\n", o->ciphers);
+	if (o->macs != NULL)
+		fprintf(out, "macs %s\n", o->macs);
 	for (size_t i = 0; i < o->n_forwards; i++)
 		print_forward(out, &o->forwards[i]);
 	fprintf(out, "serveraliveinterval %d\n", NUM(o->server_alive_interval, 15));

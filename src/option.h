@@ -45,6 +45,14 @@ struct options {
 	int udp_max_flows;		     /* -1 unset */
 	char *relay_command;		     /* NULL: "porthole relay" */
 	char *control_path;		     /* NULL: $XDG_RUNTIME_DIR/porthole/... */
+	/* ssh_config algorithm lists as written (see algolist.h); algo.c resolves them. */
+	char *kex_algorithms;
+	char *hostkey_algorithms;
+	char *ciphers;
+	char *macs;
+	bool hostkey_algorithms_default; /* resolved from the defaults: known_hosts reorders */
+	char *certificate_files[OPTION_MAX_IDENTITIES];
+	int n_certificate_files;
 	unsigned long long unsupported_used; /* bit per keyword set that is not built yet */
 };
 

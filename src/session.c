@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "algo.h"
 #include "auth.h"
 #include "buf.h"
 #include "hostkey.h"
@@ -512,7 +513,9 @@ start_ssh(struct session *s)
 	cb.recv = ssh_recv;
 	libssh2_session_callback_set(s->ssh, LIBSSH2_CALLBACK_RECV, cb.p);
 #endif
-	hostkey_set_prefs(s->ssh, s->known_hosts, s->host, s->port);
+	algo_apply(s->ssh, s->opt);
+	hostkey_set_prefs(s->ssh, s->opt->hostkey_algorithms, s->opt->hostkey_algorithms_default,
+	    s->known_hosts, s->host, s->port);
 	set_state(s, S_HANDSHAKE);
 }
 
