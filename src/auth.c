@@ -25,7 +25,14 @@
 #include "tty.h"
 #include "xmalloc.h"
 
-#define MAX_FILES (OPTION_MAX_IDENTITIES + 3)
+/* Each identity with its certificate(s) and alone, and each CertificateFile. */
+#define MAX_ATTEMPTS (3 * OPTION_MAX_IDENTITIES + 3)
+
+/* One publickey try: a private key file, and the certificate to present, if any. */
+struct attempt {
+	char *priv;
+	char *cert; /* NULL: the plain key */
+};
 
 enum phase {
 	PHASE_LIST,
@@ -48,9 +55,9 @@ struct auth {
 	bool agent_listed;
 	int agent_keys;
 
-	char *files[MAX_FILES];
-	int n_files, file;
-	bool file_ready; /* passphrase (if any) obtained for files[file] */
+	struct attempt attempts[MAX_ATTEMPTS];
+	int n_attempts, file;
+	bool file_ready; /* passphrase (if any) obtained for attempts[file].priv */
 	int pass_tries;
 	char secret[512]; /* passphrase or password for the call in flight */
 
@@ -58,8 +65,8 @@ struct auth {
 	int password_tries;
 	bool password_ready;
 
-	char tried[512];
-	char notes[512];
+	char tried[1024];
+	char notes[1024];
 };
 
 static void
@@ -69,28 +76,167 @@ append(char *list, size_t size, const char *item)
 	snprintf(list + len, size - len, "%s%s", len ? ", " : "", item);
 }
 
+static uint32_t
+get_u32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Reads the next SSH string from [*p, end); NULL if it does not fit. */
+static const unsigned char *
+get_string(const unsigned char **p, const unsigned char *end, uint32_t *len)
+{
+	const unsigned char *s;
+	if (end - *p < 4)
+		return NULL;
+	*len = get_u32(*p);
+	if ((size_t)(end - *p - 4) < *len)
+		return NULL;
+	s = *p + 4;
+	*p = s + *len;
+	return s;
+}
+
+static void
+add_attempt(struct auth *a, const char *priv, const char *cert)
+{
+	if (a->n_attempts == MAX_ATTEMPTS)
+		return;
+	a->attempts[a->n_attempts].priv = xstrdup(priv);
+	a->attempts[a->n_attempts].cert = cert != NULL ? xstrdup(cert) : NULL;
+	a->n_attempts++;
+}
+
+/* The key blob of a .pub file (base64 after the type word); NULL if none. */
+static unsigned char *
+read_pub_blob(const char *path, size_t *len)
+{
+	char text[16384], *p, *end;
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (f == NULL)
+		return NULL;
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	p = text + strcspn(text, " \t");
+	p += strspn(p, " \t");
+	end = p + strcspn(p, " \t\r\n");
+	*end = '\0';
+	if (*p == '\0')
+		return NULL;
+	unsigned char *blob = xmalloc(strlen(p));
+	int out = EVP_DecodeBlock(blob, (const unsigned char *)p, (int)strlen(p));
+	if (out <= 0) {
+		free(blob);
+		return NULL;
+	}
+	/* EVP_DecodeBlock counts the padding as bytes. */
+	size_t pad = 0;
+	for (char *q = end; q > p && q[-1] == '=' && pad < 2; q--)
+		pad++;
+	*len = (size_t)out - pad;
+	return blob;
+}
+
+/*
+ * Whether the certificate at cert_path certifies the key whose public half
+ * is at pub_path. A certificate blob is its type, a nonce, then the same key
+ * fields the plain public key has after its type (PROTOCOL.certkeys).
+ */
+static bool
+cert_matches(const char *cert_path, const char *pub_path)
+{
+	size_t clen = 0, plen = 0;
+	unsigned char *cert = read_pub_blob(cert_path, &clen);
+	unsigned char *pub = read_pub_blob(pub_path, &plen);
+	bool match = false;
+
+	if (cert != NULL && pub != NULL) {
+		const unsigned char *c = cert, *cend = cert + clen, *p = pub, *pend = pub + plen;
+		uint32_t n;
+		if (get_string(&c, cend, &n) != NULL && get_string(&c, cend, &n) != NULL &&
+		    get_string(&p, pend, &n) != NULL)
+			match = (size_t)(pend - p) <= (size_t)(cend - c) &&
+			    memcmp(c, p, (size_t)(pend - p)) == 0;
+	}
+	free(cert);
+	free(pub);
+	return match;
+}
+
+/*
+ * What to try, in ssh's order: for each identity, its certificates (the
+ * "-cert.pub" beside it, then each CertificateFile whose key it is), then
+ * the key alone.
+ */
+static void
+plan_attempts(struct auth *a, char **files, int n_files)
+{
+	for (int i = 0; i < n_files; i++) {
+		size_t len = strlen(files[i]);
+		char *beside = xmalloc(len + sizeof("-cert.pub"));
+		char *pub = xmalloc(len + sizeof(".pub"));
+		sprintf(beside, "%s-cert.pub", files[i]);
+		sprintf(pub, "%s.pub", files[i]);
+		if (access(beside, R_OK) == 0)
+			add_attempt(a, files[i], beside);
+		for (int c = 0; c < a->opt->n_certificate_files; c++) {
+			char *cert = hostkey_expand_path(a->opt->certificate_files[c]);
+			if (strcmp(cert, beside) != 0 && cert_matches(cert, pub))
+				add_attempt(a, files[i], cert);
+			free(cert);
+		}
+		add_attempt(a, files[i], NULL);
+		free(beside);
+		free(pub);
+	}
+	for (int c = 0; c < a->opt->n_certificate_files; c++) {
+		char *cert = hostkey_expand_path(a->opt->certificate_files[c]);
+		bool used = false;
+		for (int i = 0; i < a->n_attempts && !used; i++)
+			used = a->attempts[i].cert != NULL && strcmp(a->attempts[i].cert, cert) == 0;
+		if (!used) {
+			char note[600];
+			snprintf(note, sizeof(note),
+			    access(cert, R_OK) != 0 ? "cannot read CertificateFile %s"
+						    : "CertificateFile %s: no identity file "
+						      "holds its key (IdentityFile, with its .pub)",
+			    cert);
+			append(a->notes, sizeof(a->notes), note);
+		}
+		free(cert);
+	}
+}
+
 struct auth *
 auth_new(LIBSSH2_SESSION *ssh, const struct options *opt, const char *user)
 {
 	struct auth *a = xcalloc(1, sizeof(*a));
 	static const char *const defaults[] = {
 	    "~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "~/.ssh/id_rsa"};
+	char *files[OPTION_MAX_IDENTITIES];
+	int n = 0;
 
 	a->ssh = ssh;
 	a->opt = opt;
 	a->user = xstrdup(user);
 	if (opt->n_identity_files > 0) {
 		for (int i = 0; i < opt->n_identity_files; i++)
-			a->files[a->n_files++] = hostkey_expand_path(opt->identity_files[i]);
+			files[n++] = hostkey_expand_path(opt->identity_files[i]);
 	} else {
 		for (size_t i = 0; i < 3; i++) {
 			char *path = hostkey_expand_path(defaults[i]);
 			if (access(path, R_OK) == 0)
-				a->files[a->n_files++] = path;
+				files[n++] = path;
 			else
 				free(path);
 		}
 	}
+	plan_attempts(a, files, n);
+	for (int i = 0; i < n; i++)
+		free(files[i]);
 	return a;
 }
 
@@ -103,8 +249,10 @@ auth_free(struct auth *a)
 		libssh2_agent_disconnect(a->agent);
 		libssh2_agent_free(a->agent);
 	}
-	for (int i = 0; i < a->n_files; i++)
-		free(a->files[i]);
+	for (int i = 0; i < a->n_attempts; i++) {
+		free(a->attempts[i].priv);
+		free(a->attempts[i].cert);
+	}
 	free(a->methods);
 	free(a->user);
 	OPENSSL_cleanse(a->secret, sizeof(a->secret));
@@ -130,27 +278,6 @@ struct keyinfo {
 	bool encrypted;
 	bool readable;
 };
-
-static uint32_t
-get_u32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-/* Reads the next SSH string from [*p, end); NULL if it does not fit. */
-static const unsigned char *
-get_string(const unsigned char **p, const unsigned char *end, uint32_t *len)
-{
-	const unsigned char *s;
-	if (end - *p < 4)
-		return NULL;
-	*len = get_u32(*p);
-	if ((size_t)(end - *p - 4) < *len)
-		return NULL;
-	s = *p + 4;
-	*p = s + *len;
-	return s;
-}
 
 static void
 inspect_openssh_key(const char *body, struct keyinfo *ki)
@@ -226,13 +353,64 @@ inspect_key(const char *path, struct keyinfo *ki)
 	OPENSSL_cleanse(text, sizeof(text));
 }
 
+/* The next attempt; one with the same key file keeps its passphrase. */
 static void
 next_file(struct auth *a)
 {
 	a->file++;
+	if (a->file < a->n_attempts &&
+	    strcmp(a->attempts[a->file].priv, a->attempts[a->file - 1].priv) == 0)
+		return;
 	a->file_ready = false;
 	a->pass_tries = 0;
 	OPENSSL_cleanse(a->secret, sizeof(a->secret));
+}
+
+/* Skips every remaining attempt with the current key file (it cannot be used). */
+static void
+skip_file(struct auth *a)
+{
+	const char *priv = a->attempts[a->file].priv;
+	while (a->file + 1 < a->n_attempts && strcmp(a->attempts[a->file + 1].priv, priv) == 0)
+		a->file++;
+	a->file++;
+	a->file_ready = false;
+	a->pass_tries = 0;
+	OPENSSL_cleanse(a->secret, sizeof(a->secret));
+}
+
+/* The key type an agent identity's blob starts with, e.g. "ssh-rsa". */
+static void
+agent_key_type(const struct libssh2_agent_publickey *k, char *out, size_t outlen)
+{
+	const unsigned char *p = k->blob, *end = k->blob + k->blob_len, *s;
+	uint32_t len;
+
+	if ((s = get_string(&p, end, &len)) == NULL || len >= outlen)
+		len = 0;
+	memcpy(out, s != NULL ? (const char *)s : "", len);
+	out[len] = '\0';
+}
+
+/* An agent key refused for its signature algorithm says so, as files do. */
+static void
+note_agent_refusal(struct auth *a, int rc)
+{
+	char type[64], note[600];
+
+	agent_key_type(a->agent_key, type, sizeof(type));
+	if (rc == LIBSSH2_ERROR_METHOD_NONE)
+		snprintf(note, sizeof(note),
+		    "ssh-agent key %s (%s): the server accepts none of its signature algorithms",
+		    a->agent_key->comment, type);
+	else if (LIBSSH2_VERSION_NUM < 0x010b00 && strncmp(type, "ssh-rsa", 7) == 0)
+		snprintf(note, sizeof(note),
+		    "ssh-agent key %s (%s): libssh2 %s signs RSA keys only with SHA-1 (ssh-rsa), "
+		    "which OpenSSH 8.8 and later refuse",
+		    a->agent_key->comment, type, LIBSSH2_VERSION);
+	else
+		return;
+	append(a->notes, sizeof(a->notes), note);
 }
 
 /*
@@ -276,6 +454,7 @@ step_agent(struct auth *a)
 			return 0;
 		}
 		log_debug("ssh-agent key %s not accepted (%d)", a->agent_key->comment, rc);
+		note_agent_refusal(a, rc);
 		struct libssh2_agent_publickey *prev = a->agent_key;
 		if (libssh2_agent_get_identity(a->agent, &a->agent_key, prev) != 0) {
 			char what[64];
@@ -293,8 +472,9 @@ step_agent(struct auth *a)
 static int
 step_files(struct auth *a)
 {
-	while (a->file < a->n_files) {
-		const char *path = a->files[a->file];
+	while (a->file < a->n_attempts) {
+		const char *path = a->attempts[a->file].priv;
+		const char *cert = a->attempts[a->file].cert;
 		if (!a->file_ready) {
 			struct keyinfo ki;
 			char note[600];
@@ -304,7 +484,7 @@ step_files(struct auth *a)
 					snprintf(note, sizeof(note), "cannot read %s", path);
 					append(a->notes, sizeof(a->notes), note);
 				}
-				next_file(a);
+				skip_file(a);
 				continue;
 			}
 #if LIBSSH2_VERSION_NUM < 0x010b00
@@ -314,7 +494,7 @@ step_files(struct auth *a)
 				    "use an ed25519 key",
 				    path, LIBSSH2_VERSION);
 				append(a->notes, sizeof(a->notes), note);
-				next_file(a);
+				skip_file(a);
 				continue;
 			}
 #endif
@@ -326,14 +506,14 @@ step_files(struct auth *a)
 					    "its passphrase (load it into ssh-agent)",
 					    path);
 					append(a->notes, sizeof(a->notes), note);
-					next_file(a);
+					skip_file(a);
 					continue;
 				}
 				snprintf(prompt, sizeof(prompt),
 				    "Enter passphrase for key '%s': ", path);
 				if (tty_prompt(prompt, false, a->secret, sizeof(a->secret)) == -1 ||
 				    a->secret[0] == '\0') {
-					next_file(a);
+					skip_file(a);
 					continue;
 				}
 				a->pass_tries++;
@@ -341,11 +521,12 @@ step_files(struct auth *a)
 			a->file_ready = true;
 		}
 		int rc = libssh2_userauth_publickey_fromfile_ex(
-		    a->ssh, a->user, (unsigned int)strlen(a->user), NULL, path, a->secret);
+		    a->ssh, a->user, (unsigned int)strlen(a->user), cert, path, a->secret);
 		if (rc == LIBSSH2_ERROR_EAGAIN)
 			return 1;
 		if (rc == 0) {
-			log_debug("authenticated with %s", path);
+			log_debug("authenticated with %s%s%s", path, cert ? " and certificate " : "",
+			    cert ? cert : "");
 			OPENSSL_cleanse(a->secret, sizeof(a->secret));
 			return 0;
 		}
@@ -367,8 +548,21 @@ step_files(struct auth *a)
 		}
 		char *msg = NULL;
 		libssh2_session_last_error(a->ssh, &msg, NULL, 0);
-		log_debug("key %s not accepted: %s (%d)", path, msg ? msg : "", rc);
-		append(a->tried, sizeof(a->tried), path);
+		log_debug("key %s%s%s not accepted: %s (%d)", path, cert ? " with certificate " : "",
+		    cert ? cert : "", msg ? msg : "", rc);
+		if (rc == LIBSSH2_ERROR_METHOD_NONE) {
+			char note[700];
+			snprintf(note, sizeof(note),
+			    "%s: the server accepts none of this key's signature algorithms", path);
+			append(a->notes, sizeof(a->notes), note);
+		}
+		if (cert == NULL)
+			append(a->tried, sizeof(a->tried), path);
+		else {
+			char what[700];
+			snprintf(what, sizeof(what), "%s with certificate %s", path, cert);
+			append(a->tried, sizeof(a->tried), what);
+		}
 		next_file(a);
 	}
 	return -1;
