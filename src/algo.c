@@ -89,7 +89,8 @@ load(void)
 		char *d = xmalloc(ALGOLIST_MAX), dropped[ALGOLIST_MAX], err[256];
 		if (algolist_apply(NULL, kinds[k].defaults, list, d, ALGOLIST_MAX, dropped,
 			sizeof(dropped), err, sizeof(err)) == -1)
-			d[0] = '\0'; /* the library has none of them: offer nothing, say so on use */
+			d[0] =
+			    '\0'; /* the library has none of them: offer nothing, say so on use */
 		defaults[k] = d;
 	}
 	libssh2_session_free(s);
@@ -218,8 +219,9 @@ algo_print_version(FILE *out)
 	for (int k = 0; k < ALGO_KINDS; k++)
 		fprintf(out, "available %s: %s\n", short_names[k], supported[k]);
 	if (LIBSSH2_VERSION_NUM < 0x010b01)
-		fprintf(out, "warning: built against libssh2 %s: no strict kex, rsa-sha2, etm, "
-			     "aes-gcm, chacha20-poly1305 or certificates (scripts/libssh2 builds "
-			     "1.11.1)\n",
+		fprintf(out,
+		    "warning: built against libssh2 %s: no strict kex, rsa-sha2, etm, "
+		    "aes-gcm, chacha20-poly1305 or certificates (scripts/libssh2 builds "
+		    "1.11.1)\n",
 		    LIBSSH2_VERSION);
 }

@@ -150,7 +150,8 @@ algolist_apply(const char *spec, const char *defaults, const char *supported, ch
 		case '-':
 			for (const char *p = defaults; *p != '\0';) {
 				size_t n = strcspn(p, ",");
-				if (n > 0 && !matches_any(p, n, names) && algolist_has(supported, p, n))
+				if (n > 0 && !matches_any(p, n, names) &&
+				    algolist_has(supported, p, n))
 					list_add(&o, p, n);
 				p += n + (p[n] == ',');
 			}

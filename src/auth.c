@@ -196,7 +196,8 @@ plan_attempts(struct auth *a, char **files, int n_files)
 		char *cert = hostkey_expand_path(a->opt->certificate_files[c]);
 		bool used = false;
 		for (int i = 0; i < a->n_attempts && !used; i++)
-			used = a->attempts[i].cert != NULL && strcmp(a->attempts[i].cert, cert) == 0;
+			used =
+			    a->attempts[i].cert != NULL && strcmp(a->attempts[i].cert, cert) == 0;
 		if (!used) {
 			char note[600];
 			snprintf(note, sizeof(note),
@@ -525,8 +526,8 @@ step_files(struct auth *a)
 		if (rc == LIBSSH2_ERROR_EAGAIN)
 			return 1;
 		if (rc == 0) {
-			log_debug("authenticated with %s%s%s", path, cert ? " and certificate " : "",
-			    cert ? cert : "");
+			log_debug("authenticated with %s%s%s", path,
+			    cert ? " and certificate " : "", cert ? cert : "");
 			OPENSSL_cleanse(a->secret, sizeof(a->secret));
 			return 0;
 		}
@@ -548,8 +549,8 @@ step_files(struct auth *a)
 		}
 		char *msg = NULL;
 		libssh2_session_last_error(a->ssh, &msg, NULL, 0);
-		log_debug("key %s%s%s not accepted: %s (%d)", path, cert ? " with certificate " : "",
-		    cert ? cert : "", msg ? msg : "", rc);
+		log_debug("key %s%s%s not accepted: %s (%d)", path,
+		    cert ? " with certificate " : "", cert ? cert : "", msg ? msg : "", rc);
 		if (rc == LIBSSH2_ERROR_METHOD_NONE) {
 			char note[700];
 			snprintf(note, sizeof(note),

@@ -97,8 +97,8 @@ algorithms_for_type(const char *type, size_t n)
 }
 
 void
-hostkey_set_prefs(LIBSSH2_SESSION *s, const char *list, bool is_default,
-    const char *known_hosts, const char *host, int port)
+hostkey_set_prefs(LIBSSH2_SESSION *s, const char *list, bool is_default, const char *known_hosts,
+    const char *host, int port, char *used, size_t usedlen)
 {
 	char known[512] = "", prefs[ALGOLIST_MAX], dropped[ALGOLIST_MAX], err[256];
 	const char *files[] = {known_hosts, GLOBAL_KNOWN_HOSTS};
@@ -117,17 +117,18 @@ hostkey_set_prefs(LIBSSH2_SESSION *s, const char *list, bool is_default,
 	for (const char *p = known; *p != '\0';) {
 		size_t n = strcspn(p, ",");
 		const char *algs = algorithms_for_type(p, n);
-		size_t used = strlen(spec);
-		snprintf(spec + used, sizeof(spec) - used, "%s%.*s", used > 1 ? "," : "",
+		size_t at = strlen(spec);
+		snprintf(spec + at, sizeof(spec) - at, "%s%.*s", at > 1 ? "," : "",
 		    algs ? (int)strlen(algs) : (int)n, algs ? algs : p);
 		p += n + (p[n] == ',');
 	}
 	/* Known types are offered even if the default list leaves them out (ssh-rsa). */
 	if (spec[1] == '\0' ||
-	    algolist_apply(spec, list, algo_supported(ALGO_HOSTKEY), prefs, sizeof(prefs),
-		dropped, sizeof(dropped), err, sizeof(err)) == -1)
+	    algolist_apply(spec, list, algo_supported(ALGO_HOSTKEY), prefs, sizeof(prefs), dropped,
+		sizeof(dropped), err, sizeof(err)) == -1)
 		snprintf(prefs, sizeof(prefs), "%s", list);
 	log_debug("host key algorithms: %s", prefs);
+	snprintf(used, usedlen, "%s", prefs);
 	if (libssh2_session_method_pref(s, LIBSSH2_METHOD_HOSTKEY, prefs) != 0)
 		log_error("libssh2 did not take the host key preference %s", prefs);
 }

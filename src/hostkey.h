@@ -17,10 +17,10 @@ char *hostkey_expand_path(const char *path);
 /*
  * Sets the session's host key algorithm preference: list (resolved
  * HostKeyAlgorithms), and when that is the default, the types known_hosts
- * holds for the host first, as OpenSSH does.
+ * holds for the host first, as OpenSSH does. The list set goes into used.
  */
 void hostkey_set_prefs(LIBSSH2_SESSION *s, const char *list, bool is_default,
-    const char *known_hosts, const char *host, int port);
+    const char *known_hosts, const char *host, int port, char *used, size_t usedlen);
 
 /*
  * Checks the session's host key. Returns 0 if it is trusted (possibly after

@@ -36,9 +36,11 @@
 #include <unistd.h>
 
 #include "algo.h"
+#include "algolist.h"
 #include "auth.h"
 #include "buf.h"
 #include "hostkey.h"
+#include "kexreport.h"
 #include "log.h"
 #include "session.h"
 #include "xmalloc.h"
@@ -92,6 +94,8 @@ struct session {
 	char peer[INET6_ADDRSTRLEN + 8];
 
 	LIBSSH2_SESSION *ssh;
+	struct kexreport *kex; /* the server's offer, read while handshaking */
+	char hostkey_prefs[ALGOLIST_MAX];
 	struct auth *auth;
 	struct buf tx, rx;
 	int io_error;	 /* errno of a failed send/recv */
@@ -247,6 +251,8 @@ fill_rx_socket(struct session *s)
 		char *p = buf_reserve(&s->rx, 65536, &avail);
 		ssize_t n = recv(s->fd, p, avail, 0);
 		if (n > 0) {
+			if (s->kex != NULL)
+				kexreport_feed(s->kex, p, (size_t)n);
 			buf_commit(&s->rx, (size_t)n);
 			s->rx_gen++;
 			s->last_rx = uv_now(s->loop);
@@ -326,6 +332,8 @@ teardown_ssh(struct session *s)
 		s->dead = d->next;
 		release_dead(s, d);
 	}
+	kexreport_free(s->kex);
+	s->kex = NULL;
 	if (s->ssh != NULL) {
 		auth_free(s->auth);
 		s->auth = NULL;
@@ -515,7 +523,9 @@ start_ssh(struct session *s)
 #endif
 	algo_apply(s->ssh, s->opt);
 	hostkey_set_prefs(s->ssh, s->opt->hostkey_algorithms, s->opt->hostkey_algorithms_default,
-	    s->known_hosts, s->host, s->port);
+	    s->known_hosts, s->host, s->port, s->hostkey_prefs, sizeof(s->hostkey_prefs));
+	kexreport_free(s->kex);
+	s->kex = kexreport_new();
 	set_state(s, S_HANDSHAKE);
 }
 
@@ -632,25 +642,30 @@ step_handshake(struct session *s)
 	if (rc == LIBSSH2_ERROR_EAGAIN)
 		return;
 	if (rc != 0) {
+		char why[ALGOLIST_MAX * 2 + 256];
 		/*
-		 * sshd closes the connection when no host key type matches; which
-		 * of the two we notice first depends on timing, so both get the hint.
+		 * When nothing matches, sshd may close the connection before
+		 * libssh2 says so itself: the server's KEXINIT tells either way.
 		 */
-		const char *rsa_hint = LIBSSH2_VERSION_NUM < 0x010b00
-		    ? " (libssh2 1.10 has no rsa-sha2: a server with only an RSA host key cannot "
-		      "be used; give it an ed25519 host key)"
-		    : "";
-		char why[256];
-		if (s->rx_eof || s->io_error)
-			session_fail(s, 255, "connection to %s closed during handshake: %s%s",
-			    s->peer, connection_gone_reason(s, why, sizeof(why)), rsa_hint);
+		if (kexreport_explain(
+			s->kex, s->opt, s->hostkey_prefs, s->peer, why, sizeof(why)) == 0)
+			session_fail(s, 255, "%s", why);
+		else if (s->rx_eof || s->io_error)
+			session_fail(s, 255, "connection to %s closed during handshake: %s",
+			    s->peer, connection_gone_reason(s, why, sizeof(why)));
 		else
-			session_fail(s, 255, "SSH handshake with %s failed: %s%s", s->peer,
-			    last_error(s), rsa_hint);
+			session_fail(
+			    s, 255, "SSH handshake with %s failed: %s", s->peer, last_error(s));
 		return;
 	}
-	log_debug("handshake done: %s, %s", libssh2_session_methods(s->ssh, LIBSSH2_METHOD_KEX),
-	    libssh2_session_methods(s->ssh, LIBSSH2_METHOD_CRYPT_CS));
+	log_verbose("kex %s, host key %s, cipher %s, MAC %s%s",
+	    libssh2_session_methods(s->ssh, LIBSSH2_METHOD_KEX),
+	    libssh2_session_methods(s->ssh, LIBSSH2_METHOD_HOSTKEY),
+	    libssh2_session_methods(s->ssh, LIBSSH2_METHOD_CRYPT_CS),
+	    libssh2_session_methods(s->ssh, LIBSSH2_METHOD_MAC_CS),
+	    kexreport_strict(s->kex) && algo_strict_kex() ? ", strict kex" : "");
+	kexreport_free(s->kex);
+	s->kex = NULL;
 	if (hostkey_verify(s->ssh, s->known_hosts, (enum strict_hostkey)s->opt->strict_hostkey,
 		s->host, s->port, err, sizeof(err)) == -1) {
 		session_fail(s, SESSION_REFUSED, "%s", err);

@@ -62,8 +62,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* A tiny output buffer fails cleanly or fits. */
 	char small[8];
 	memset(small, 'Z', sizeof(small));
-	if (algolist_apply(fields[0], fields[1], fields[2], small, 6, dropped, 4, err,
-		sizeof(err)) == 0 &&
+	if (algolist_apply(
+		fields[0], fields[1], fields[2], small, 6, dropped, 4, err, sizeof(err)) == 0 &&
 	    memchr(small, '\0', 6) == NULL)
 		abort();
 	if (small[6] != 'Z')

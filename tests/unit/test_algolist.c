@@ -20,8 +20,8 @@ apply(const char *spec)
 {
 	memset(out, 'Z', sizeof(out));
 	memset(err, 'Z', sizeof(err));
-	return algolist_apply(spec, defaults, supported, out, sizeof(out), dropped,
-	    sizeof(dropped), err, sizeof(err));
+	return algolist_apply(spec, defaults, supported, out, sizeof(out), dropped, sizeof(dropped),
+	    err, sizeof(err));
 }
 
 #define CHECK_LIST(spec, want, want_dropped)                                                       \
@@ -39,10 +39,10 @@ apply(const char *spec)
 static void
 test_forms(void)
 {
-	CHECK_LIST(NULL, "chacha20-poly1305@openssh.com,aes128-ctr,aes256-ctr,aes128-gcm@openssh.com",
-	    "");
-	CHECK_LIST("", "chacha20-poly1305@openssh.com,aes128-ctr,aes256-ctr,aes128-gcm@openssh.com",
-	    "");
+	CHECK_LIST(
+	    NULL, "chacha20-poly1305@openssh.com,aes128-ctr,aes256-ctr,aes128-gcm@openssh.com", "");
+	CHECK_LIST(
+	    "", "chacha20-poly1305@openssh.com,aes128-ctr,aes256-ctr,aes128-gcm@openssh.com", "");
 	/* A list replaces the default, in its own order. */
 	CHECK_LIST("aes256-ctr,aes128-ctr", "aes256-ctr,aes128-ctr", "");
 	/* '+' appends; a name already there stays where it was. */
@@ -50,17 +50,19 @@ test_forms(void)
 	    "chacha20-poly1305@openssh.com,aes128-ctr,aes256-ctr,aes128-gcm@openssh.com,aes256-cbc",
 	    "");
 	/* '^' puts names first. */
-	CHECK_LIST("^aes256-ctr", "aes256-ctr,chacha20-poly1305@openssh.com,aes128-ctr,"
-				  "aes128-gcm@openssh.com",
+	CHECK_LIST("^aes256-ctr",
+	    "aes256-ctr,chacha20-poly1305@openssh.com,aes128-ctr,"
+	    "aes128-gcm@openssh.com",
 	    "");
 	/* '-' removes names and patterns from the default. */
 	CHECK_LIST("-aes*-ctr", "chacha20-poly1305@openssh.com,aes128-gcm@openssh.com", "");
 	CHECK_LIST("-chacha20-poly1305@openssh.com,*gcm*", "aes128-ctr,aes256-ctr", "");
-	CHECK_LIST("-3des-cbc", "chacha20-poly1305@openssh.com,aes128-ctr,aes256-ctr,"
-				"aes128-gcm@openssh.com",
+	CHECK_LIST("-3des-cbc",
+	    "chacha20-poly1305@openssh.com,aes128-ctr,aes256-ctr,"
+	    "aes128-gcm@openssh.com",
 	    "");
-	CHECK_LIST("-A?S128-CTR", "chacha20-poly1305@openssh.com,aes256-ctr,aes128-gcm@openssh.com",
-	    "");
+	CHECK_LIST(
+	    "-A?S128-CTR", "chacha20-poly1305@openssh.com,aes256-ctr,aes128-gcm@openssh.com", "");
 	/* Duplicates are kept once. */
 	CHECK_LIST("aes128-ctr,aes128-ctr,3des-cbc,aes128-ctr", "aes128-ctr,3des-cbc", "");
 }
@@ -71,11 +73,13 @@ test_unsupported(void)
 	/* Names the build lacks are left out and reported, once each. */
 	CHECK_LIST("aes128-ctr,umac-128@openssh.com,rot13,rot13", "aes128-ctr",
 	    "umac-128@openssh.com,rot13");
-	CHECK_LIST("+rot13", "chacha20-poly1305@openssh.com,aes128-ctr,aes256-ctr,"
-			     "aes128-gcm@openssh.com",
+	CHECK_LIST("+rot13",
+	    "chacha20-poly1305@openssh.com,aes128-ctr,aes256-ctr,"
+	    "aes128-gcm@openssh.com",
 	    "rot13");
-	CHECK_LIST("^rot13,aes256-ctr", "aes256-ctr,chacha20-poly1305@openssh.com,aes128-ctr,"
-					"aes128-gcm@openssh.com",
+	CHECK_LIST("^rot13,aes256-ctr",
+	    "aes256-ctr,chacha20-poly1305@openssh.com,aes128-ctr,"
+	    "aes128-gcm@openssh.com",
 	    "rot13");
 	CHECK_FAIL("rot13,rot26", "this porthole has none of rot13,rot26");
 	CHECK_FAIL("-*", "no algorithm left in '-*'");
@@ -90,7 +94,8 @@ static void
 test_syntax(void)
 {
 	CHECK_FAIL("aes*", "'aes*': patterns are allowed only after '-' (removing names)");
-	CHECK_FAIL("+aes?28-ctr", "'aes?28-ctr': patterns are allowed only after '-' (removing names)");
+	CHECK_FAIL(
+	    "+aes?28-ctr", "'aes?28-ctr': patterns are allowed only after '-' (removing names)");
 	CHECK_FAIL("aes128-ctr,", "empty algorithm name in 'aes128-ctr,'");
 	CHECK_FAIL(",aes128-ctr", "empty algorithm name in ',aes128-ctr'");
 	CHECK_FAIL("+", "empty algorithm name in '+'");
@@ -113,8 +118,8 @@ test_buffers(void)
 	char small[12], tiny_err[8];
 
 	/* A result that does not fit is an error, never a truncated list. */
-	CHECK_INT(algolist_apply("aes128-ctr,aes256-ctr", defaults, supported, small,
-		      sizeof(small), dropped, sizeof(dropped), err, sizeof(err)),
+	CHECK_INT(algolist_apply("aes128-ctr,aes256-ctr", defaults, supported, small, sizeof(small),
+		      dropped, sizeof(dropped), err, sizeof(err)),
 	    -1);
 	CHECK_STR(err, "list too long (at most 11 characters)");
 	CHECK_INT(algolist_apply("aes128-ctr", defaults, supported, small, sizeof(small), dropped,
