@@ -20,7 +20,7 @@
 #define SSH_MSG_DEBUG 4
 #define SSH_MSG_KEXINIT 20
 #define COOKIE_LEN 16
-#define WIRE_LISTS 10	       /* the eight kept, then the two language lists */
+#define WIRE_LISTS 10		/* the eight kept, then the two language lists */
 #define DISCONNECT_TEXT_MAX 200 /* of a DISCONNECT's description, in an error */
 
 static const char *const list_names[WIRE_LISTS] = {
@@ -130,8 +130,8 @@ read_banner(const unsigned char *p, size_t n, char *banner, size_t *used, char *
 
 /* The lines before the banner, then the banner: 1 with *used the bytes they take, 0, or -1. */
 static int
-read_lines(const unsigned char *data, size_t len, char *banner, size_t *used, char *err,
-    size_t errlen)
+read_lines(
+    const unsigned char *data, size_t len, char *banner, size_t *used, char *err, size_t errlen)
 {
 	size_t off = 0;
 
@@ -171,8 +171,8 @@ read_lines(const unsigned char *data, size_t len, char *banner, size_t *used, ch
 
 /* The header of the packet at p: 1 once its first payload byte is there, with its sizes; 0; -1. */
 static int
-packet_header(const unsigned char *p, size_t n, size_t *total, size_t *paylen, char *err,
-    size_t errlen)
+packet_header(
+    const unsigned char *p, size_t n, size_t *total, size_t *paylen, char *err, size_t errlen)
 {
 	if (n < 4)
 		return 0;
@@ -201,7 +201,8 @@ read_disconnect(const unsigned char *p, size_t n, char *err, size_t errlen)
 	char text[DISCONNECT_TEXT_MAX + 1];
 
 	if (n < 9 || get32(p + 5) > n - 9)
-		return fail(err, errlen, "server disconnected before KEXINIT (malformed DISCONNECT)");
+		return fail(
+		    err, errlen, "server disconnected before KEXINIT (malformed DISCONNECT)");
 	size_t tlen = get32(p + 5);
 	copy_printable(text, p + 9, tlen < DISCONNECT_TEXT_MAX ? tlen : DISCONNECT_TEXT_MAX);
 	return fail(err, errlen, "server disconnected before KEXINIT (reason %lu): %s",
@@ -219,11 +220,13 @@ check_names(const unsigned char *p, size_t n, const char *what, char *err, size_
 	for (size_t i = 0; i <= n; i++) {
 		if (i == n || p[i] == ',') {
 			if (i == start)
-				return fail(err, errlen, "%s list: empty name at offset %zu", what, i);
+				return fail(
+				    err, errlen, "%s list: empty name at offset %zu", what, i);
 			start = i + 1;
 		} else if (p[i] <= 0x20 || p[i] >= 0x7f) {
-			return fail(err, errlen, "%s list: byte 0x%02x at offset %zu is not allowed in a name",
-			    what, p[i], i);
+			return fail(err, errlen,
+			    "%s list: byte 0x%02x at offset %zu is not allowed in a name", what,
+			    p[i], i);
 		}
 	}
 	return 0;
@@ -243,11 +246,12 @@ read_kexinit(const unsigned char *p, size_t n, struct kexinit *out, char *err, s
 		uint32_t l = get32(p + off);
 		off += 4;
 		if (l > KEXINIT_LIST_MAX)
-			return fail(err, errlen, "%s list is %lu bytes long (at most %d)", list_names[i],
-			    (unsigned long)l, KEXINIT_LIST_MAX);
+			return fail(err, errlen, "%s list is %lu bytes long (at most %d)",
+			    list_names[i], (unsigned long)l, KEXINIT_LIST_MAX);
 		if (l > n - off)
-			return fail(err, errlen, "%s list length %lu runs past the end of the packet",
-			    list_names[i], (unsigned long)l);
+			return fail(err, errlen,
+			    "%s list length %lu runs past the end of the packet", list_names[i],
+			    (unsigned long)l);
 		if (i < KEXINIT_LISTS) {
 			if (check_names(p + off, l, list_names[i], err, errlen) == -1)
 				return -1;
@@ -256,7 +260,8 @@ read_kexinit(const unsigned char *p, size_t n, struct kexinit *out, char *err, s
 		off += l;
 	}
 	if (n - off < 5)
-		return fail(err, errlen, "KEXINIT ends before first_kex_packet_follows and reserved");
+		return fail(
+		    err, errlen, "KEXINIT ends before first_kex_packet_follows and reserved");
 	return 1;
 }
 
@@ -295,8 +300,7 @@ read_packets(const unsigned char *data, size_t len, struct kexinit *out, char *e
 }
 
 int
-kexinit_parse(const unsigned char *data, size_t len, struct kexinit *out, char *err,
-    size_t errlen)
+kexinit_parse(const unsigned char *data, size_t len, struct kexinit *out, char *err, size_t errlen)
 {
 	size_t used = 0;
 
@@ -377,7 +381,8 @@ common_names(const char *client, const char *server, char *out, size_t outlen, c
 	if (out != NULL && outlen > 0)
 		out[0] = '\0';
 	for (p = client; next_name(&p, client_end, &name, &len);) {
-		if (in_set(pseudo_names, sizeof(pseudo_names) / sizeof(pseudo_names[0]), name, len) ||
+		if (in_set(
+			pseudo_names, sizeof(pseudo_names) / sizeof(pseudo_names[0]), name, len) ||
 		    !has_name(server, server_end, name, len) || has_name(client, name, name, len))
 			continue;
 		if (count == 0 && first != NULL) {
@@ -409,8 +414,8 @@ kexinit_common(const char *client, const char *server, char *out, size_t outlen)
 
 /* Whether the cipher agreed for list i (a cipher list) has its own MAC. */
 static bool
-aead_agreed(const struct kexinit *server, const char *const client[KEXINIT_LISTS],
-    enum kexinit_list i)
+aead_agreed(
+    const struct kexinit *server, const char *const client[KEXINIT_LISTS], enum kexinit_list i)
 {
 	const char *name = NULL;
 	size_t len = 0;

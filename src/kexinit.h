@@ -17,7 +17,8 @@
  *   - Packet padding is not checked beyond padding_length < packet_length:
  *     OpenSSH also insists on 4 bytes of it and whole blocks, but a lenient
  *     peer may not, and this parser only looks.
- *   - Up to 8 IGNORE or DEBUG packets before KEXINIT are skipped; any other
+ *   - Up to 8 IGNORE or DEBUG packets before KEXINIT are skipped. A
+ *     DISCONNECT fails with the server's reason as the error text; any other
  *     message fails.
  *   - Names in the eight kept lists are printable ASCII without spaces or
  *     commas, none empty; the two language lists are only length-checked.
@@ -28,15 +29,16 @@
 
 #include <stddef.h>
 
-#define KEXINIT_BANNER_MAX 255	       /* the banner line, CR LF included */
-#define KEXINIT_PREBANNER_LINES 64     /* lines before the banner */
-#define KEXINIT_PREBANNER_BYTES 8192   /* their bytes, line ends included */
-#define KEXINIT_PACKET_MAX 35000       /* packet_length (RFC 4253 6.1) */
-#define KEXINIT_LIST_MAX 8192	       /* one name-list's bytes */
-#define KEXINIT_SKIP_MAX 8	       /* IGNORE and DEBUG packets before KEXINIT */
+#define KEXINIT_BANNER_MAX 255	     /* the banner line, CR LF included */
+#define KEXINIT_PREBANNER_LINES 64   /* lines before the banner */
+#define KEXINIT_PREBANNER_BYTES 8192 /* their bytes, line ends included */
+#define KEXINIT_PACKET_MAX 35000     /* packet_length (RFC 4253 6.1) */
+#define KEXINIT_LIST_MAX 8192	     /* one name-list's bytes */
+#define KEXINIT_SKIP_MAX 8	     /* IGNORE and DEBUG packets before KEXINIT */
 /* kexinit_parse never needs more bytes than this: given them, it returns 1 or -1. */
 #define KEXINIT_INPUT_MAX                                                                          \
-	(KEXINIT_PREBANNER_BYTES + KEXINIT_BANNER_MAX + (KEXINIT_SKIP_MAX + 1) * (4 + KEXINIT_PACKET_MAX))
+	(KEXINIT_PREBANNER_BYTES + KEXINIT_BANNER_MAX +                                            \
+	    (KEXINIT_SKIP_MAX + 1) * (4 + KEXINIT_PACKET_MAX))
 
 enum kexinit_list {
 	KEXINIT_KEX,
@@ -65,8 +67,8 @@ struct kexinit {
  * follow: a prefix of the input gives 0 or the answer the whole input gives.
  * Never reads past len and never trusts a length.
  */
-int kexinit_parse(const unsigned char *data, size_t len, struct kexinit *out, char *err,
-    size_t errlen);
+int kexinit_parse(
+    const unsigned char *data, size_t len, struct kexinit *out, char *err, size_t errlen);
 
 /* Frees the lists and zeroes *k; accepts NULL or a zeroed struct. */
 void kexinit_free(struct kexinit *k);
@@ -90,9 +92,11 @@ int kexinit_common(const char *client, const char *server, char *out, size_t out
  * The cipher agreed for a direction is the client's first that the server
  * has; when it is an AEAD cipher (chacha20-poly1305@openssh.com,
  * aes128-gcm@openssh.com, aes256-gcm@openssh.com) the MAC list of that
- * direction does not matter. client[] are the lists porthole offered (NULL
- * is empty). Returns the failing index, or -1 if every list has something in
- * common.
+ * direction does not matter, as in OpenSSH. (libssh2 1.11.1 itself exempts
+ * only the two AES-GCM ciphers: with chacha20-poly1305 agreed and no MAC in
+ * common its handshake fails, where this returns -1.) client[] are the lists
+ * porthole offered (NULL is empty). Returns the failing index, or -1 if every
+ * list has something in common.
  */
 int kexinit_first_mismatch(const struct kexinit *server, const char *const client[KEXINIT_LISTS]);
 
