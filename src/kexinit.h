@@ -90,11 +90,10 @@ int kexinit_common(const char *client, const char *server, char *out, size_t out
  * 7.1): key exchange, host key, cipher client to server, then server to
  * client, MAC client to server, then server to client, compression likewise.
  * The cipher agreed for a direction is the client's first that the server
- * has; when it is an AEAD cipher (chacha20-poly1305@openssh.com,
- * aes128-gcm@openssh.com, aes256-gcm@openssh.com) the MAC list of that
- * direction does not matter, as in OpenSSH. (libssh2 1.11.1 itself exempts
- * only the two AES-GCM ciphers: with chacha20-poly1305 agreed and no MAC in
- * common its handshake fails, where this returns -1.) client[] are the lists
+ * has; when it is aes128-gcm@openssh.com or aes256-gcm@openssh.com the MAC
+ * list of that direction does not matter. Unlike OpenSSH, libssh2 1.11.1
+ * wants a common MAC with chacha20-poly1305 too (its handshake fails
+ * without one), and so does this. client[] are the lists
  * porthole offered (NULL is empty). Returns the failing index, or -1 if every
  * list has something in common.
  */

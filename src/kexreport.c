@@ -15,7 +15,7 @@
 #include "kexreport.h"
 #include "xmalloc.h"
 
-#define SNIFF_MAX (64 * 1024) /* banner lines and the KEXINIT fit well within this */
+#define SNIFF_MAX KEXINIT_INPUT_MAX /* past this kexinit_parse has always decided */
 
 struct kexreport {
 	unsigned char *data;

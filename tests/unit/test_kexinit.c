@@ -882,7 +882,7 @@ test_first_mismatch(void)
 	char *lists[KEXINIT_LISTS] = {
 	    "curve25519-sha256,ext-info-s,kex-strict-s-v00@openssh.com",
 	    "ssh-ed25519",
-	    "chacha20-poly1305@openssh.com,aes128-ctr",
+	    "chacha20-poly1305@openssh.com,aes128-gcm@openssh.com,aes128-ctr",
 	    "aes128-gcm@openssh.com,aes128-ctr",
 	    "hmac-sha2-512",
 	    "hmac-sha2-512",
@@ -896,7 +896,7 @@ test_first_mismatch(void)
 	const char *client[KEXINIT_LISTS] = {
 	    "curve25519-sha256,ext-info-c,kex-strict-c-v00@openssh.com",
 	    "ssh-ed25519",
-	    "chacha20-poly1305@openssh.com",
+	    "aes128-gcm@openssh.com",
 	    "aes128-gcm@openssh.com",
 	    "hmac-sha2-256",
 	    "hmac-sha2-256",
@@ -904,7 +904,7 @@ test_first_mismatch(void)
 	    "none",
 	};
 
-	/* AEAD both ways: no MAC in common is fine. */
+	/* AES-GCM both ways: no MAC in common is fine. */
 	CHECK_INT(kexinit_first_mismatch(&server, client), -1);
 	/* No common kex, even though both sides send strict-kex and ext-info markers. */
 	client[KEXINIT_KEX] =
@@ -927,8 +927,11 @@ test_first_mismatch(void)
 	/* The client's preference decides the cipher: aes128-ctr before chacha20 needs a MAC. */
 	client[KEXINIT_CIPHER_CS] = "aes128-ctr,chacha20-poly1305@openssh.com";
 	CHECK_INT(kexinit_first_mismatch(&server, client), KEXINIT_MAC_CS);
-	client[KEXINIT_CIPHER_CS] = "chacha20-poly1305@openssh.com,aes128-ctr";
+	client[KEXINIT_CIPHER_CS] = "aes128-gcm@openssh.com,aes128-ctr";
 	CHECK_INT(kexinit_first_mismatch(&server, client), -1);
+	/* libssh2 wants a MAC for chacha20-poly1305 too (OpenSSH would not). */
+	client[KEXINIT_CIPHER_CS] = "chacha20-poly1305@openssh.com,aes128-ctr";
+	CHECK_INT(kexinit_first_mismatch(&server, client), KEXINIT_MAC_CS);
 	/* Cipher server to client comes before either MAC. */
 	client[KEXINIT_CIPHER_CS] = "aes128-ctr";
 	client[KEXINIT_CIPHER_SC] = "aes256-gcm@openssh.com";
