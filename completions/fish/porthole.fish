@@ -14,7 +14,7 @@ function __porthole_positionals
             continue
         end
         switch $t
-            case -L -R -D -p -l -i -o -F
+            case -L -R -D -p -l -i -o -F -c -m
                 set skip 1
             case '-*'
             case '*'
@@ -96,7 +96,8 @@ function __porthole_option
                 UserKnownHostsFile StrictHostKeyChecking LocalForward RemoteForward \
                 DynamicForward ServerAliveInterval ServerAliveCountMax ExitOnForwardFailure \
                 GatewayPorts Compression LogLevel Reconnect ReconnectMaxDelay UdpIdleTimeout \
-                UdpMaxFlows RelayCommand ControlPath
+                UdpMaxFlows RelayCommand ControlPath KexAlgorithms HostKeyAlgorithms Ciphers \
+                MACs CertificateFile
             echo $k=
         end
         return
@@ -129,6 +130,8 @@ complete -c porthole -s D -x -d 'SOCKS5/SOCKS4a proxy: [bind:]port'
 complete -c porthole -s p -x -d 'SSH port on the server'
 complete -c porthole -s l -x -a '(__fish_complete_users)' -d 'User to log in as'
 complete -c porthole -s i -r -F -d 'Identity (private key) file'
+complete -c porthole -s c -x -a '(porthole -V 2>/dev/null | string replace -rf "^available cipher: " "" | string split ,)' -d 'Ciphers to offer'
+complete -c porthole -s m -x -a '(porthole -V 2>/dev/null | string replace -rf "^available mac: " "" | string split ,)' -d 'MACs to offer'
 complete -c porthole -s F -r -F -d 'Config file'
 complete -c porthole -s o -x -a '(__porthole_option)' -d 'Set a config keyword: Keyword=value'
 complete -c porthole -s N -d 'Accepted for ssh habits'
