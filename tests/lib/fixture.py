@@ -16,6 +16,7 @@ import os
 import pwd
 import random
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -439,16 +440,85 @@ def fingerprint(pub_path):
     return out.split()[1]
 
 
+def agent_tools_missing():
+    """The first of ssh-agent / ssh-add not on PATH, or None."""
+    for tool in ("ssh-agent", "ssh-add"):
+        if not shutil.which(tool):
+            return tool
+    return None
+
+
+class Agent:
+    """A fresh `ssh-agent -D` on a socket in directory d, stopped by close() (or as a context
+    manager). add() loads a key the way a user would: ssh-add, a certificate beside the key
+    (KEY-cert.pub) included, a passphrase answered through SSH_ASKPASS (no terminal)."""
+
+    def __init__(self, d):
+        self.dir = d
+        self.sock = os.path.join(d, "agent.sock")
+        self.proc = subprocess.Popen(["ssh-agent", "-D", "-a", self.sock],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        _children.append(self.proc)
+        deadline = time.monotonic() + 5
+        while not os.path.exists(self.sock):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise TestFailure(f"ssh-agent did not start (status {self.proc.poll()})")
+            time.sleep(0.02)
+
+    def env(self):
+        return {"SSH_AUTH_SOCK": self.sock}
+
+    def add(self, key, passphrase=""):
+        """ssh-add key; return the CompletedProcess (stdout+stderr in .stdout)."""
+        env = dict(os.environ, SSH_AUTH_SOCK=self.sock)
+        if passphrase:
+            askpass = os.path.join(self.dir, "askpass.sh")
+            with open(askpass, "w") as f:
+                f.write(f"#!/bin/sh\necho {shlex.quote(passphrase)}\n")
+            os.chmod(askpass, 0o700)
+            env.update(SSH_ASKPASS=askpass, SSH_ASKPASS_REQUIRE="force",
+                       DISPLAY=os.environ.get("DISPLAY", ":0"))
+        # A session of its own: ssh-add cannot find a terminal to prompt on.
+        return subprocess.run(["ssh-add", key], env=env, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              start_new_session=True, timeout=10)
+
+    def listing(self):
+        """`ssh-add -l` output: one line per identity held (a certificate is its own line)."""
+        return subprocess.run(["ssh-add", "-l"], env=dict(os.environ, SSH_AUTH_SOCK=self.sock),
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=10).stdout
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(5)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
 class Sshd:
     """A throw-away OpenSSH sshd on 127.0.0.1:random. Use as a context manager.
 
     netns: run it inside that network namespace (`ip netns exec NAME`, see
-    tests/lib/netns.py), listening on host, an address of that namespace."""
+    tests/lib/netns.py), listening on host, an address of that namespace.
+    log_level: sshd's LogLevel (sshd keeps the first value of a keyword, so a LogLevel line in
+    extra_config would be ignored); DEBUG and up log the negotiated algorithms.
+    user_ca: make a user CA key (self.user_ca, self.user_ca + ".pub") that sshd trusts
+    (TrustedUserCAKeys); certify() signs user keys with it."""
 
     def __init__(self, hostkey_types=("ed25519",), extra_config=(), host="127.0.0.1",
-                 netns=None):
+                 netns=None, log_level="VERBOSE", user_ca=False):
         self.hostkey_types = tuple(hostkey_types)
         self.extra_config = list(extra_config)
+        self.log_level = log_level
+        self.user_ca = user_ca
         self.host = host
         self.netns = netns
         self.user = pwd.getpwuid(os.getuid()).pw_name
@@ -489,6 +559,9 @@ class Sshd:
         shutil.copyfile(self.client_key + ".pub", self.authorized_keys)
         self.empty_known_hosts = os.path.join(d, "known_hosts.empty")
         open(self.empty_known_hosts, "w").close()
+        if self.user_ca:
+            self.user_ca = os.path.join(d, "user_ca")
+            keygen(self.user_ca, comment="porthole-test-ca")
         self.log_path = os.path.join(d, "sshd.log")
         self.config_path = os.path.join(d, "sshd_config")
         if os.getuid() == 0 and not os.path.isdir("/run/sshd"):
@@ -524,7 +597,8 @@ class Sshd:
             "PermitRootLogin prohibit-password",
             "AllowTcpForwarding yes",
             "UseDNS no",
-            "LogLevel VERBOSE",
+            f"LogLevel {self.log_level}",
+            *([f"TrustedUserCAKeys {self.user_ca}.pub"] if self.user_ca else []),
             *self.extra_config,
         ]
         with open(self.config_path, "w") as f:
@@ -590,6 +664,17 @@ class Sshd:
         with open(pub_path) as src, open(self.authorized_keys, "a") as dst:
             dst.write(src.read().rstrip("\n") + "\n")
 
+    def certify(self, key, cert_id="porthole-test-cert", principals=None):
+        """Sign key.pub with the user CA (Sshd(user_ca=True)) for principals (default: the
+        login user); return the certificate's path, key + "-cert.pub" as ssh-keygen writes it."""
+        if not self.user_ca:
+            raise RuntimeError("certify() needs Sshd(user_ca=True)")
+        names = ",".join(principals or [self.user])
+        subprocess.run(["ssh-keygen", "-q", "-s", self.user_ca, "-I", cert_id, "-n", names,
+                        key + ".pub"], check=True, stdin=subprocess.DEVNULL,
+                       capture_output=True)
+        return key + "-cert.pub"
+
     def write_known_hosts(self, name, lines):
         """Write a known_hosts file in the fixture dir; return its path."""
         path = os.path.join(self.dir, name)
@@ -649,6 +734,37 @@ def porthole_path():
     if not os.access(p, os.X_OK):
         skip(f"porthole binary not found at {p} (set PORTHOLE)")
     return p
+
+
+_porthole_info = None
+
+
+def porthole_info():
+    """What `porthole -V` says, parsed (cached): {"text": stdout, "version": "X.Y.Z" or None,
+    "libssh2": (1, 11, 1) or None, "strict_kex": True / False / None, "offered": {kind: [names]},
+    "available": {kind: [names]}}, kind one of kex, hostkey, cipher, mac. Missing lines give
+    None / no key, so a test can say which one porthole did not print."""
+    global _porthole_info
+    if _porthole_info is None:
+        r = subprocess.run([porthole_path(), "-V"], stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=10)
+        info = {"text": r.stdout + r.stderr, "version": None, "libssh2": None,
+                "strict_kex": None, "offered": {}, "available": {}}
+        for line in r.stdout.splitlines():
+            m = re.match(r"^porthole (\S+)", line)
+            if m:
+                info["version"] = m.group(1)
+            m = re.match(r"^libssh2 (\d+)\.(\d+)\.(\d+)", line)
+            if m:
+                info["libssh2"] = tuple(int(x) for x in m.groups())
+            m = re.match(r"^strict kex \(CVE-2023-48795\): (yes|no)\s*$", line)
+            if m:
+                info["strict_kex"] = m.group(1) == "yes"
+            m = re.match(r"^(offered|available) (kex|hostkey|cipher|mac): (.*)$", line)
+            if m:
+                info[m.group(1)][m.group(2)] = [n for n in m.group(3).strip().split(",") if n]
+        _porthole_info = info
+    return _porthole_info
 
 
 def local_forward_ports(forward_args):
