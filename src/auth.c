@@ -100,8 +100,13 @@ get_string(const unsigned char **p, const unsigned char *end, uint32_t *len)
 static void
 add_attempt(struct auth *a, const char *priv, const char *cert)
 {
-	if (a->n_attempts == MAX_ATTEMPTS)
+	if (a->n_attempts == MAX_ATTEMPTS) {
+		char note[700];
+		snprintf(note, sizeof(note), "%s%s%s not tried (more than %d keys and certificates)",
+		    priv, cert ? " with " : "", cert ? cert : "", MAX_ATTEMPTS);
+		append(a->notes, sizeof(a->notes), note);
 		return;
+	}
 	a->attempts[a->n_attempts].priv = xstrdup(priv);
 	a->attempts[a->n_attempts].cert = cert != NULL ? xstrdup(cert) : NULL;
 	a->n_attempts++;
