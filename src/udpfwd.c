@@ -50,6 +50,9 @@ struct ulisten {
 	int nsocks;
 	/* -R: the local target, resolved once */
 	bool bound, bind_sent;
+	bool ever_bound;    /* a BIND succeeded once: a refusal now means the port is still held */
+	unsigned retries;   /* BINDs refused since the last success */
+	uint64_t retry_due; /* loop time before which no BIND is sent again; 0: none pending */
 	uv_getaddrinfo_t gai;
 	bool resolving;
 	struct sockaddr_storage target;
@@ -87,6 +90,7 @@ struct udpfwd {
 	int alive_count;
 	uv_timer_t sweep;
 	uv_timer_t restart;
+	uv_timer_t rebind;   /* the next BIND retry of a port the server still holds */
 	uint32_t unknown[8]; /* flows recently reported unknown, not to report twice */
 	size_t n_unknown;
 	bool closing;
@@ -98,6 +102,8 @@ struct udpfwd {
 static char recv_buf[65536];
 
 static void unref(struct udpfwd *u);
+static void send_binds(struct udpfwd *u);
+static void rebind_cb(uv_timer_t *t);
 
 /* ---- the flow table (flow.c) ---- */
 
@@ -483,10 +489,34 @@ on_bound(struct udpfwd *u, const struct frame *fr)
 	if (l == NULL || frame_bound_parse(fr, &port, &err) == -1)
 		return;
 	l->bound = true;
+	if (l->retries > 0)
+		log_info("%s: the relay listens again", l->name);
+	l->ever_bound = true;
+	l->retries = 0;
+	l->retry_due = 0;
 	if (l->spec.bind_port == 0)
 		log_info("remote udp port %u -> %s:%u", port, l->spec.host, l->spec.host_port);
 	else
 		log_verbose("%s: the relay listens on port %u", l->name, port);
+}
+
+/*
+ * After a reconnect the old session's relay may still hold the UDP port on
+ * the server until sshd notices that connection is dead (ClientAliveInterval
+ * x ClientAliveCountMax). Ask again with backoff instead of giving up.
+ */
+static void
+bind_later(struct udpfwd *u, struct ulisten *l, const char *why)
+{
+	uint64_t delay = 1000ULL << (l->retries < 5 ? l->retries : 5);
+
+	l->retries++;
+	l->retry_due = uv_now(u->loop) + delay;
+	log_info("%s: the server still holds udp port %u from the earlier connection (%s); "
+		 "retrying in %llu s",
+	    l->name, l->spec.bind_port, why, (unsigned long long)(delay / 1000));
+	if (!uv_is_active((uv_handle_t *)&u->rebind) || uv_timer_get_due_in(&u->rebind) > delay)
+		uv_timer_start(&u->rebind, rebind_cb, delay, 0);
 }
 
 static void
@@ -500,8 +530,12 @@ on_error(struct udpfwd *u, const struct frame *fr)
 
 	frame_reason_parse(fr, &r, &err);
 	if ((l = find_listener(u, fr->flow)) != NULL) {
-		snprintf(why, sizeof(why), "%s: the relay cannot listen: %s", l->name, r.text);
 		l->bind_sent = false;
+		if (l->ever_bound) {
+			bind_later(u, l, r.text);
+			return;
+		}
+		snprintf(why, sizeof(why), "%s: the relay cannot listen: %s", l->name, r.text);
 		u->failed(why, u->arg);
 		return;
 	}
@@ -547,7 +581,7 @@ static void
 send_binds(struct udpfwd *u)
 {
 	for (struct ulisten *l = u->listeners; l != NULL; l = l->next) {
-		if (!l->remote || l->bind_sent)
+		if (!l->remote || l->bind_sent || l->retry_due > uv_now(u->loop))
 			continue;
 		struct frame_addr a;
 		uint8_t payload[FRAME_HOST_MAX + 8];
@@ -562,6 +596,26 @@ send_binds(struct udpfwd *u)
 		if (n > 0 && relaychan_send(u->relay, FRAME_BIND, l->id, payload, (size_t)n))
 			l->bind_sent = true;
 	}
+}
+
+static void
+rebind_cb(uv_timer_t *t)
+{
+	struct udpfwd *u = t->data;
+	uint64_t now = uv_now(u->loop), next = 0;
+
+	for (struct ulisten *l = u->listeners; l != NULL; l = l->next) {
+		if (l->retry_due == 0)
+			continue;
+		if (l->retry_due <= now)
+			l->retry_due = 0;
+		else if (next == 0 || l->retry_due - now < next)
+			next = l->retry_due - now;
+	}
+	if (relaychan_is_up(u->relay))
+		send_binds(u);
+	if (next > 0)
+		uv_timer_start(&u->rebind, rebind_cb, next, 0);
 }
 
 static void
@@ -781,8 +835,9 @@ udpfwd_new(uv_loop_t *loop, struct session *s, const struct options *opt, udpfwd
 		(uint32_t)u->max_flows, &ev);
 	uv_timer_init(loop, &u->sweep);
 	uv_timer_init(loop, &u->restart);
-	u->sweep.data = u->restart.data = u;
-	u->handles = 2;
+	uv_timer_init(loop, &u->rebind);
+	u->sweep.data = u->restart.data = u->rebind.data = u;
+	u->handles = 3;
 	uv_timer_start(&u->sweep, sweep_cb, 1000, 1000);
 	return u;
 }
@@ -816,6 +871,7 @@ udpfwd_close(struct udpfwd *u)
 	}
 	uv_close((uv_handle_t *)&u->sweep, handle_closed_cb);
 	uv_close((uv_handle_t *)&u->restart, handle_closed_cb);
+	uv_close((uv_handle_t *)&u->rebind, handle_closed_cb);
 }
 
 size_t
@@ -832,6 +888,7 @@ udpfwd_stats(const struct udpfwd *u, struct fwd_stats *out, size_t max)
 		st->udp = true;
 		st->state = !l->remote		? "listening"
 		    : l->bound			? "listening"
+		    : l->retry_due > 0		? "retrying (port still held)"
 		    : relaychan_is_up(u->relay) ? "requesting"
 						: "waiting for the relay";
 		st->open = l->flows;

@@ -157,6 +157,24 @@ def main():
                      "two remote senders each get their own replies")
             a.close()
             b.close()
+            # The relay dies and, before the new one asks, someone else holds the port
+            # (as the old session's relay does after a reconnect, until sshd's ClientAlive
+            # check ends it): porthole keeps asking with backoff rather than giving up.
+            for pid in relay_pids(sshd):
+                os.kill(pid, signal.SIGKILL)
+            holder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            holder.bind(("127.0.0.1", rport))
+            line = fw.wait_stderr(lambda l: "still holds udp port" in l, 15)
+            fx.check(line is not None and "retrying in" in line,
+                     "a held -R .../udp port is retried, with the delay said", fw.stderr())
+            holder.close()
+            got = None
+            deadline = time.monotonic() + 10
+            while got is None and time.monotonic() < deadline:
+                got = roundtrip(rport, b"port back", tries=1)
+            fx.check(got == b"port back" and fw.alive(),
+                     "once the port is free the relay listens again; porthole never exited",
+                     fw.stderr())
 
         # DNS: dig through -L .../udp to a dnsmasq the test starts.
         if shutil.which("dnsmasq") and shutil.which("dig"):
