@@ -19,6 +19,10 @@
  *    poll callback fills rx from the socket. So libssh2 calls cost no
  *    syscalls, and an unread socket never makes the loop spin: once rx
  *    holds the bytes the socket is no longer readable.
+ *  - libssh2 1.11 may answer EAGAIN while rx still holds bytes it has not
+ *    read (a whole-packet cipher whose packet straddles its own buffer):
+ *    a pass that leaves rx non-empty after consuming some runs again, and
+ *    everything received is decoded before the open in flight is retried.
  *  - One channel open in flight at a time (opens queue); clients are pumped
  *    after every wakeup.
  */
@@ -731,7 +735,19 @@ drain(struct session *s)
 	 */
 	if (s->control == NULL)
 		return;
-	rc = libssh2_channel_wait_eof(s->control);
+	/*
+	 * libssh2 1.11 with a cipher that needs a whole packet before it can
+	 * decrypt (chacha20-poly1305, aes-gcm) answers EAGAIN once when its own
+	 * 35,000-byte buffer ends inside a packet, without reading further, even
+	 * though rx holds the rest. The socket is no longer readable (the bytes
+	 * are here), so nothing would call again: keep calling while it makes
+	 * progress.
+	 */
+	size_t left;
+	do {
+		left = buf_len(&s->rx);
+		rc = libssh2_channel_wait_eof(s->control);
+	} while (rc == LIBSSH2_ERROR_EAGAIN && buf_len(&s->rx) > 0 && buf_len(&s->rx) < left);
 	if (rc == LIBSSH2_ERROR_EAGAIN)
 		return;
 	if (rc == 0) {
@@ -1049,6 +1065,7 @@ pump(struct session *s)
 	if (s->ssh == NULL)
 		return;
 	s->wake = false;
+	size_t rx_before = buf_len(&s->rx);
 	flush_tx(s);
 	/* A step that changes state made no I/O of its own yet: run the next one now. */
 	while (s->state == S_HANDSHAKE || s->state == S_AUTH) {
@@ -1062,7 +1079,10 @@ pump(struct session *s)
 	}
 	switch (s->state) {
 	case S_READY:
-		step_requests(s);
+		/* Decode what arrived first: the reply an open waits for may be in it. */
+		drain(s);
+		if (s->state == S_READY)
+			step_requests(s);
 		if (s->state == S_READY)
 			drain(s);
 		if (s->state == S_READY)
@@ -1101,6 +1121,12 @@ pump(struct session *s)
 		return;
 	}
 	rearm_poll(s);
+	/*
+	 * Bytes left in rx after a pass that consumed some: libssh2 stopped
+	 * early (see drain), and no poll event will bring us back for them.
+	 */
+	if (buf_len(&s->rx) > 0 && buf_len(&s->rx) < rx_before)
+		more = true;
 	/* A wake asked for during this pass (a frame queued in a callback) still counts. */
 	if (more || s->wake)
 		uv_idle_start(&s->idle, idle_cb);

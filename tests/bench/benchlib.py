@@ -47,6 +47,14 @@ CIPHER = "aes128-ctr"
 MAC = "hmac-sha2-256"
 SSHD_CIPHER_CONFIG = [f"Ciphers {CIPHER}", f"MACs {MAC}"]
 SSH_CIPHER_ARGS = ["-c", CIPHER, "-m", MAC]
+
+
+def use_cipher(cipher):
+    """Make every later sshd, ssh and porthole of this run use cipher (with MAC)."""
+    global CIPHER
+    CIPHER = cipher
+    SSHD_CIPHER_CONFIG[:] = [f"Ciphers {CIPHER}", f"MACs {MAC}"]
+    SSH_CIPHER_ARGS[:] = ["-c", CIPHER, "-m", MAC]
 MIB = 1 << 20
 BIG = 1 << 20  # socket I/O size for the bulk client and server
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -71,7 +79,9 @@ class SshForwarder(fx.Forwarder):
 
 
 def porthole_forwarder(sshd, forward_args, **kw):
-    return fx.Forwarder(sshd, forward_args, ssh_mode=False, **kw)
+    """porthole with the same -c and -m as SshForwarder (the sshd offers only those anyway)."""
+    extra = list(kw.pop("extra_args", ())) + SSH_CIPHER_ARGS
+    return fx.Forwarder(sshd, forward_args, ssh_mode=False, extra_args=extra, **kw)
 
 
 def tool_versions():

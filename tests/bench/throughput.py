@@ -13,7 +13,10 @@ and of sshd, from /proc/PID/stat (10 ms ticks); and from those the MiB each clie
 per CPU-second, with the same ratios: on a shared, busy machine the MiB/s swing with the
 neighbours' load while CPU time per byte stays much steadier.
 
-  tests/bench/throughput.py [--bytes N] [--reps R]
+  tests/bench/throughput.py [--bytes N] [--reps R] [--cipher NAME]
+
+--cipher (default aes128-ctr) is the one cipher the sshd offers and every client asks for
+with -c; the MAC is hmac-sha2-256 (chacha20-poly1305 and aes-gcm carry their own).
 
 $PORTHOLE is the porthole binary (default build-rel/porthole), $CEILING the ceiling program
 (default build-rel/tests/bench/ceiling).
@@ -82,7 +85,8 @@ class Bench:
         argv = [self.ceiling, self.sshd.host, str(self.sshd.port), self.sshd.user,
                 self.sshd.client_key, "127.0.0.1", str(port), direction, str(self.args.bytes)]
         s0 = bl.tree_cpu(self.sshd.proc.pid)
-        out = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=300,
+                             env=dict(os.environ, CEILING_CIPHER=bl.CIPHER))
         time.sleep(0.2)  # let sshd reap the session's processes (their CPU moves to cutime)
         s1 = bl.tree_cpu(self.sshd.proc.pid)
         if out.returncode != 0:
@@ -119,7 +123,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--bytes", type=int, default=512 * bl.MIB, help="bytes per transfer")
     ap.add_argument("--reps", type=int, default=3, help="rounds of (ceiling, porthole, ssh)")
+    ap.add_argument("--cipher", default=bl.CIPHER, help="the cipher all three use")
     args = ap.parse_args()
+    bl.use_cipher(args.cipher)
 
     ceiling = os.environ.get("CEILING",
                              os.path.join(bl.ROOT, "build-rel", "tests", "bench", "ceiling"))
