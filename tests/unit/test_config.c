@@ -805,6 +805,44 @@ test_load(void)
 	config_free(&c);
 }
 
+/*
+ * 30,000 profiles, then a case-changed duplicate of one of them and 30,000
+ * bad lines: every profile kept and found, the duplicate and every bad line
+ * reported. Parsing grew quadratically once (minutes under ASan); this only
+ * checks that the large file works, with no timing assertion.
+ */
+static void
+test_many_profiles(void)
+{
+	const size_t n = 30000;
+	size_t cap = n * 48 + 64, len = 0;
+	char *text = malloc(cap), want[128];
+
+	if (text == NULL)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(
+		    text + len, cap - len, "Profile p%zu\nPort %zu\n", i, 1 + i % 65535);
+	len += (size_t)snprintf(text + len, cap - len, "Profile P12345\n");
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(text + len, cap - len, "Bogus%zu x\n", i);
+	CHECK_INT(parse_bytes(text, len), n + 1);
+	CHECK_INT(c.n_profiles, n);
+	CHECK_STR(
+	    c.errors[0], "t.conf:60001: profile 'P12345' defined twice (first at line 24691)");
+	CHECK_STR(c.errors[n], "t.conf:90001: unknown keyword 'Bogus29999'");
+	for (size_t i = 0; i < n; i += 997) {
+		char name[32];
+		snprintf(name, sizeof(name), "P%zu", i);
+		const struct config_profile *p = config_find(&c, name);
+		CHECK(p != NULL && p->line == (int)(2 * i + 1) && p->n_entries == 1);
+	}
+	snprintf(want, sizeof(want), "%zu", 1 + (n - 1) % 65535);
+	CHECK_STR(c.profiles[n - 1].entries[0].value, want);
+	config_free(&c);
+	free(text);
+}
+
 int
 main(void)
 {
@@ -825,5 +863,6 @@ main(void)
 	test_apply_order();
 	test_apply_error();
 	test_load();
+	test_many_profiles();
 	return check_done("config");
 }
