@@ -1,8 +1,11 @@
 /*
- * Host key checking. The user's known_hosts file is read whole for each
- * check (it is small and read once per connection), then the system-wide
- * /etc/ssh/ssh_known_hosts. New keys are appended as hashed lines; the file
- * is never rewritten.
+ * Host key checking, as ssh does it: every UserKnownHostsFile and
+ * GlobalKnownHostsFile is read (each whole, once per check: they are small)
+ * and the host is looked up under its HostKeyAlias if it has one. A key
+ * found in any file is trusted, whatever the others say, unless a file
+ * marks it @revoked; a key of a type some file holds another key of is a
+ * changed key, always refused. New keys are appended as hashed lines to the
+ * first user file; no file is ever rewritten.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -23,8 +26,6 @@
 #include "log.h"
 #include "tty.h"
 #include "xmalloc.h"
-
-#define GLOBAL_KNOWN_HOSTS "/etc/ssh/ssh_known_hosts"
 
 char *
 hostkey_expand_path(const char *path)
@@ -63,6 +64,13 @@ read_text(const char *path, size_t *len)
 	return text;
 }
 
+/* Where a new key would go, for messages. */
+static const char *
+first_user_file(const struct hostkey_policy *p)
+{
+	return p->n_user > 0 ? p->user_files[0] : "a UserKnownHostsFile";
+}
+
 static const char *
 key_type_name(int type)
 {
@@ -96,31 +104,111 @@ algorithms_for_type(const char *type, size_t n)
 	return NULL;
 }
 
+/* Splits a file list and expands ~; "none" means no file at all. */
+static int
+split_files(const char *value, char **out)
+{
+	char err[200];
+	int n = option_split_words(value, out, OPTION_MAX_FILES, err, sizeof(err));
+
+	if (n == -1) {
+		/* option_set checked the value; this cannot happen. */
+		log_error("%s", err);
+		return 0;
+	}
+	if (n == 1 && strcmp(out[0], "none") == 0) {
+		free(out[0]);
+		return 0;
+	}
+	for (int i = 0; i < n; i++) {
+		char *path = hostkey_expand_path(out[i]);
+		free(out[i]);
+		out[i] = path;
+	}
+	return n;
+}
+
 void
-hostkey_set_prefs(LIBSSH2_SESSION *s, const char *list, bool is_default, const char *known_hosts,
-    const char *host, int port, char *used, size_t usedlen)
+hostkey_policy_init(struct hostkey_policy *p, const struct options *o, const char *host, int port)
+{
+	memset(p, 0, sizeof(*p));
+	p->n_user = split_files(
+	    o->known_hosts ? o->known_hosts : OPTION_DEFAULT_USER_KNOWN_HOSTS, p->user_files);
+	p->n_global = split_files(
+	    o->global_known_hosts ? o->global_known_hosts : OPTION_DEFAULT_GLOBAL_KNOWN_HOSTS,
+	    p->global_files);
+	p->name = xstrdup(o->host_key_alias ? o->host_key_alias : host);
+	p->port = o->host_key_alias ? 0 : port;
+	p->strict = o->strict_hostkey == -1 ? STRICT_ASK : (enum strict_hostkey)o->strict_hostkey;
+	p->check_host_ip = o->check_host_ip == 1;
+}
+
+void
+hostkey_policy_free(struct hostkey_policy *p)
+{
+	for (int i = 0; i < p->n_user; i++)
+		free(p->user_files[i]);
+	for (int i = 0; i < p->n_global; i++)
+		free(p->global_files[i]);
+	free(p->name);
+	memset(p, 0, sizeof(*p));
+}
+
+/* The i-th file of the policy: user files first, then global ones; NULL past the end. */
+static const char *
+policy_file(const struct hostkey_policy *p, int i)
+{
+	if (i < p->n_user)
+		return p->user_files[i];
+	if (i < p->n_user + p->n_global)
+		return p->global_files[i - p->n_user];
+	return NULL;
+}
+
+/* Appends the comma-separated names of more to list (of size cap) that it lacks. */
+static void
+merge_types(char *list, size_t cap, const char *more)
+{
+	for (const char *p = more; *p != '\0';) {
+		size_t n = strcspn(p, ",");
+		bool have = false;
+		for (const char *q = list; *q != '\0' && !have;) {
+			size_t m = strcspn(q, ",");
+			have = m == n && memcmp(p, q, n) == 0;
+			q += m + (q[m] == ',');
+		}
+		size_t used = strlen(list);
+		if (!have && used + n + 2 <= cap)
+			snprintf(list + used, cap - used, "%s%.*s", used ? "," : "", (int)n, p);
+		p += n + (p[n] == ',');
+	}
+}
+
+void
+hostkey_set_prefs(LIBSSH2_SESSION *s, const char *list, bool is_default,
+    const struct hostkey_policy *p, char *used, size_t usedlen)
 {
 	char known[512] = "", prefs[ALGOLIST_MAX], dropped[ALGOLIST_MAX], err[256];
-	const char *files[] = {known_hosts, GLOBAL_KNOWN_HOSTS};
+	const char *file;
 	size_t len;
 
-	if (is_default) {
-		for (size_t i = 0; i < 2 && known[0] == '\0'; i++) {
-			char *text = read_text(files[i], &len);
-			if (text != NULL)
-				knownhosts_host_types(text, len, host, port, known, sizeof(known));
-			free(text);
-		}
+	for (int i = 0; is_default && (file = policy_file(p, i)) != NULL; i++) {
+		char types[512];
+		char *text = read_text(file, &len);
+		if (text != NULL &&
+		    knownhosts_host_types(text, len, p->name, p->port, types, sizeof(types)) > 0)
+			merge_types(known, sizeof(known), types);
+		free(text);
 	}
 	/* "^known types": the default list with what known_hosts has first. */
 	char spec[sizeof(known) * 3 + 2] = "^";
-	for (const char *p = known; *p != '\0';) {
-		size_t n = strcspn(p, ",");
-		const char *algs = algorithms_for_type(p, n);
+	for (const char *k = known; *k != '\0';) {
+		size_t n = strcspn(k, ",");
+		const char *algs = algorithms_for_type(k, n);
 		size_t at = strlen(spec);
 		snprintf(spec + at, sizeof(spec) - at, "%s%.*s", at > 1 ? "," : "",
-		    algs ? (int)strlen(algs) : (int)n, algs ? algs : p);
-		p += n + (p[n] == ',');
+		    algs ? (int)strlen(algs) : (int)n, algs ? algs : k);
+		k += n + (k[n] == ',');
 	}
 	/* Known types are offered even if the default list leaves them out (ssh-rsa). */
 	if (spec[1] == '\0' ||
@@ -204,78 +292,148 @@ ask_user(const char *name, const char *type, const char *fp)
 	}
 }
 
-int
-hostkey_verify(LIBSSH2_SESSION *s, const char *known_hosts, enum strict_hostkey strict,
-    const char *host, int port, char *err, size_t errlen)
+/* The strongest verdict over every file: revoked, then match, then the first mismatch. */
+struct verdict {
+	struct kh_lookup r;
+	const char *file;
+};
+
+static void
+look_up_everywhere(const struct hostkey_policy *p, const char *type, const unsigned char *key,
+    size_t keylen, struct verdict *v)
 {
-	const char *files[] = {known_hosts, GLOBAL_KNOWN_HOSTS};
-	struct kh_lookup r = {KH_NOTFOUND, 0};
-	const char *file = known_hosts, *type;
-	char name[300], fp[128];
-	size_t keylen, len;
+	static const int rank[] = {
+	    [KH_NOTFOUND] = 0, [KH_MISMATCH] = 1, [KH_MATCH] = 2, [KH_REVOKED] = 3};
+	const char *file;
+	size_t len;
+
+	v->r = (struct kh_lookup){KH_NOTFOUND, 0};
+	v->file = NULL;
+	for (int i = 0; (file = policy_file(p, i)) != NULL; i++) {
+		struct kh_lookup r;
+		char *text = read_text(file, &len);
+		if (text == NULL) {
+			log_debug3("known hosts file %s: %s", file, strerror(errno));
+			continue;
+		}
+		knownhosts_check(text, len, p->name, p->port, type, key, keylen, &r);
+		free(text);
+		if (rank[r.result] > rank[v->r.result]) {
+			v->r = r;
+			v->file = file;
+		}
+	}
+}
+
+/* Said once per run: StrictHostKeyChecking=no is accept-new here. */
+static void
+warn_strict_no(void)
+{
+	static bool said;
+
+	if (said)
+		return;
+	said = true;
+	log_info("StrictHostKeyChecking no: new host keys are accepted and recorded as with "
+		 "accept-new; a changed host key is still refused");
+}
+
+static void
+note_check_host_ip(void)
+{
+	static bool said;
+
+	if (said)
+		return;
+	said = true;
+	log_info("CheckHostIP yes: porthole checks the host key under the host name only; "
+		 "the server's address is neither checked nor recorded");
+}
+
+/* A new key under accept-new, ask or no: record it in the first user file. */
+static int
+record_new_key(const struct hostkey_policy *p, const char *shown, const char *type,
+    const unsigned char *key, size_t keylen, const char *fp, char *err, size_t errlen)
+{
+	if (p->n_user == 0) {
+		log_info("accepted host key for %s (%s %s); not recorded: UserKnownHostsFile is "
+			 "none",
+		    shown, type, fp);
+		return 0;
+	}
+	if (append_entry(p->user_files[0], p->name, p->port, type, key, keylen, err, errlen) == -1)
+		return -1;
+	log_info("added host key for %s (%s %s) to %s", shown, type, fp, p->user_files[0]);
+	return 0;
+}
+
+int
+hostkey_verify(LIBSSH2_SESSION *s, const struct hostkey_policy *p, char *err, size_t errlen)
+{
+	const char *type;
+	char shown[300], fp[128];
+	size_t keylen;
 	int keytype;
+	struct verdict v;
 
 	const unsigned char *key =
 	    (const unsigned char *)libssh2_session_hostkey(s, &keylen, &keytype);
 	if (key == NULL) {
-		snprintf(err, errlen, "%s: the server sent no host key", host);
+		snprintf(err, errlen, "%s: the server sent no host key", p->name);
 		return -1;
 	}
+	if (p->strict == STRICT_NO)
+		warn_strict_no();
+	if (p->check_host_ip)
+		note_check_host_ip();
 	type = key_type_name(keytype);
 	knownhosts_fingerprint(key, keylen, fp, sizeof(fp));
-	if (port == 22)
-		snprintf(name, sizeof(name), "%s", host);
+	if (p->port == 22 || p->port == 0)
+		snprintf(shown, sizeof(shown), "%s", p->name);
 	else
-		snprintf(name, sizeof(name), "[%s]:%d", host, port);
+		snprintf(shown, sizeof(shown), "[%s]:%d", p->name, p->port);
+	look_up_everywhere(p, type, key, keylen, &v);
 
-	for (size_t i = 0; i < 2 && r.result == KH_NOTFOUND; i++) {
-		char *text = read_text(files[i], &len);
-		if (text != NULL)
-			knownhosts_check(text, len, host, port, type, key, keylen, &r);
-		free(text);
-		file = files[i];
-	}
-	switch (r.result) {
+	switch (v.r.result) {
 	case KH_MATCH:
-		log_debug("host key for %s found in %s:%d (%s %s)", name, file, r.line, type, fp);
+		log_debug(
+		    "host key for %s found in %s:%d (%s %s)", shown, v.file, v.r.line, type, fp);
 		return 0;
 	case KH_REVOKED:
 		snprintf(err, errlen,
-		    "host key for %s (%s %s) is REVOKED in %s:%d; refusing to connect", name, type,
-		    fp, file, r.line);
+		    "host key for %s (%s %s) is REVOKED in %s:%d; refusing to connect", shown, type,
+		    fp, v.file, v.r.line);
 		return -1;
 	case KH_MISMATCH:
 		snprintf(err, errlen,
 		    "host key for %s has CHANGED (now %s %s); %s:%d holds a different key; "
-		    "refusing to connect (if the change is expected, remove that line)",
-		    name, type, fp, file, r.line);
+		    "refusing to connect%s (if the change is expected, remove that line)",
+		    shown, type, fp, v.file, v.r.line,
+		    p->strict == STRICT_NO ? " even with StrictHostKeyChecking no" : "");
 		return -1;
 	case KH_NOTFOUND:
 		break;
 	}
-	if (strict == STRICT_YES) {
+	if (p->strict == STRICT_YES) {
 		snprintf(err, errlen,
 		    "host key for %s is not known (%s %s) and StrictHostKeyChecking is yes; "
 		    "add it to %s",
-		    name, type, fp, known_hosts);
+		    shown, type, fp, first_user_file(p));
 		return -1;
 	}
-	if (strict == STRICT_ASK) {
+	if (p->strict == STRICT_ASK) {
 		if (!tty_available()) {
 			snprintf(err, errlen,
 			    "host key for %s is not known (%s %s) and there is no terminal to ask; "
 			    "use -o StrictHostKeyChecking=accept-new or add it to %s",
-			    name, type, fp, known_hosts);
+			    shown, type, fp, first_user_file(p));
 			return -1;
 		}
-		if (!ask_user(name, type, fp)) {
+		if (!ask_user(shown, type, fp)) {
 			snprintf(
-			    err, errlen, "host key for %s (%s %s) not accepted", name, type, fp);
+			    err, errlen, "host key for %s (%s %s) not accepted", shown, type, fp);
 			return -1;
 		}
 	}
-	if (append_entry(known_hosts, host, port, type, key, keylen, err, errlen) == -1)
-		return -1;
-	log_info("added host key for %s (%s %s) to %s", name, type, fp, known_hosts);
-	return 0;
+	return record_new_key(p, shown, type, key, keylen, fp, err, errlen);
 }

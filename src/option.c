@@ -31,6 +31,7 @@ options_init(struct options *o)
 	o->reconnect_max_delay = -1;
 	o->udp_idle_timeout = -1;
 	o->udp_max_flows = -1;
+	o->check_host_ip = -1;
 }
 
 void
@@ -52,6 +53,9 @@ options_free(struct options *o)
 	free(o->macs);
 	for (int i = 0; i < o->n_certificate_files; i++)
 		free(o->certificate_files[i]);
+	free(o->global_known_hosts);
+	free(o->host_key_alias);
+	free(o->identity_agent);
 	options_init(o);
 }
 
@@ -147,6 +151,48 @@ add_config_forward(
 }
 
 int
+option_split_words(const char *value, char **out, int max, char *err, size_t errlen)
+{
+	size_t len = strlen(value);
+	char *word = xmalloc(len + 1);
+	int n = 0;
+
+	for (const char *p = value;;) {
+		p += strspn(p, " \t");
+		if (*p == '\0')
+			break;
+		size_t w = 0;
+		while (*p != '\0' && *p != ' ' && *p != '\t') {
+			if (*p == '"' || *p == '\'') {
+				const char *close = strchr(p + 1, *p);
+				if (close == NULL) {
+					snprintf(err, errlen, "unterminated quote in '%s'", value);
+					goto fail;
+				}
+				memcpy(word + w, p + 1, (size_t)(close - p - 1));
+				w += (size_t)(close - p - 1);
+				p = close + 1;
+			} else {
+				word[w++] = *p++;
+			}
+		}
+		if (n == max) {
+			snprintf(err, errlen, "more than %d files", max);
+			goto fail;
+		}
+		word[w] = '\0';
+		out[n++] = xstrdup(word);
+	}
+	free(word);
+	return n;
+fail:
+	free(word);
+	while (n > 0)
+		free(out[--n]);
+	return -1;
+}
+
+int
 option_parse_seconds(const char *text)
 {
 	long total = 0, n = -1;
@@ -211,6 +257,7 @@ enum value_type {
 	V_DYNAMIC,
 	V_ALGOS,
 	V_CERTIFICATE,
+	V_FILES, /* file names split as ssh does; kept as written */
 };
 
 static const struct keyword {
@@ -225,7 +272,7 @@ static const struct keyword {
     {"IdentityFile", V_IDENTITY, 0, false},
     {"IdentitiesOnly", V_YESNO, offsetof(struct options, identities_only), false},
     {"ProxyJump", V_STRING, offsetof(struct options, proxy_jump), true},
-    {"UserKnownHostsFile", V_STRING, offsetof(struct options, known_hosts), false},
+    {"UserKnownHostsFile", V_FILES, offsetof(struct options, known_hosts), false},
     {"StrictHostKeyChecking", V_STRICT, offsetof(struct options, strict_hostkey), false},
     {"LocalForward", V_LOCAL, 0, false},
     {"RemoteForward", V_REMOTE, 0, false},
@@ -247,6 +294,10 @@ static const struct keyword {
     {"Ciphers", V_ALGOS, offsetof(struct options, ciphers), false},
     {"MACs", V_ALGOS, offsetof(struct options, macs), false},
     {"CertificateFile", V_CERTIFICATE, 0, false},
+    {"GlobalKnownHostsFile", V_FILES, offsetof(struct options, global_known_hosts), false},
+    {"HostKeyAlias", V_STRING, offsetof(struct options, host_key_alias), false},
+    {"CheckHostIP", V_YESNO, offsetof(struct options, check_host_ip), false},
+    {"IdentityAgent", V_STRING, offsetof(struct options, identity_agent), false},
 };
 
 #define N_KEYWORDS (sizeof(keywords) / sizeof(keywords[0]))
@@ -315,20 +366,37 @@ set_value(struct options *o, const struct keyword *k, const char *value, char *e
 		return 0;
 	}
 	case V_STRICT:
-		if (strcasecmp(value, "yes") == 0)
+		/* ssh's spellings, "true" and "false" included. */
+		if (strcasecmp(value, "yes") == 0 || strcasecmp(value, "true") == 0)
 			*ip = STRICT_YES;
 		else if (strcasecmp(value, "accept-new") == 0)
 			*ip = STRICT_ACCEPT_NEW;
 		else if (strcasecmp(value, "ask") == 0)
 			*ip = STRICT_ASK;
+		else if (strcasecmp(value, "no") == 0 || strcasecmp(value, "off") == 0 ||
+		    strcasecmp(value, "false") == 0)
+			*ip = STRICT_NO;
 		else {
 			snprintf(err, errlen,
-			    "bad value '%s' for StrictHostKeyChecking (yes, accept-new or ask; "
-			    "there is no 'no')",
+			    "bad value '%s' for StrictHostKeyChecking (yes, accept-new, ask, no or "
+			    "off)",
 			    value);
 			return -1;
 		}
 		return 0;
+	case V_FILES: {
+		char *words[OPTION_MAX_FILES], why[200];
+		int n = option_split_words(value, words, OPTION_MAX_FILES, why, sizeof(why));
+		if (n == -1) {
+			snprintf(err, errlen, "bad value for %s: %s", k->name, why);
+			return -1;
+		}
+		for (int i = 0; i < n; i++)
+			free(words[i]);
+		free(*sp);
+		*sp = xstrdup(value);
+		return 0;
+	}
 	case V_LOGLEVEL:
 		if ((v = option_parse_log_level(value)) == -1) {
 			snprintf(err, errlen,
@@ -437,7 +505,7 @@ print_forward(FILE *out, const struct fwd_spec *f)
 void
 options_print(const struct options *o, FILE *out)
 {
-	static const char *const strict[] = {"ask", "accept-new", "yes"};
+	static const char *const strict[] = {"ask", "accept-new", "yes", "no"};
 	static const char *const levels[] = {
 	    "QUIET", "FATAL", "ERROR", "INFO", "VERBOSE", "DEBUG1", "DEBUG2", "DEBUG3"};
 #define YESNO(v, dflt) ((v) == -1 ? (dflt) : (v) ? "yes" : "no")
@@ -454,9 +522,16 @@ options_print(const struct options *o, FILE *out)
 	fprintf(out, "identitiesonly %s\n", YESNO(o->identities_only, "no"));
 	if (o->proxy_jump != NULL)
 		fprintf(out, "proxyjump %s\n", o->proxy_jump);
-	fprintf(
-	    out, "userknownhostsfile %s\n", o->known_hosts ? o->known_hosts : "~/.ssh/known_hosts");
+	fprintf(out, "userknownhostsfile %s\n",
+	    o->known_hosts ? o->known_hosts : OPTION_DEFAULT_USER_KNOWN_HOSTS);
+	fprintf(out, "globalknownhostsfile %s\n",
+	    o->global_known_hosts ? o->global_known_hosts : OPTION_DEFAULT_GLOBAL_KNOWN_HOSTS);
+	if (o->host_key_alias != NULL)
+		fprintf(out, "hostkeyalias %s\n", o->host_key_alias);
+	fprintf(out, "checkhostip %s\n", YESNO(o->check_host_ip, "no"));
 	fprintf(out, "stricthostkeychecking %s\n", strict[NUM(o->strict_hostkey, STRICT_ASK)]);
+	if (o->identity_agent != NULL)
+		fprintf(out, "identityagent %s\n", o->identity_agent);
 	if (o->kex_algorithms != NULL)
 		fprintf(out, "kexalgorithms %s\n", o->kex_algorithms);
 	if (o->hostkey_algorithms != NULL)

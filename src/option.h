@@ -17,7 +17,11 @@ enum strict_hostkey {
 	STRICT_ASK,
 	STRICT_ACCEPT_NEW,
 	STRICT_YES,
+	STRICT_NO, /* "no" / "off": accept-new that says a changed key is still refused */
 };
+
+/* Most files UserKnownHostsFile or GlobalKnownHostsFile may name. */
+#define OPTION_MAX_FILES 16
 
 struct options {
 	char *host; /* destination host, without brackets */
@@ -26,7 +30,7 @@ struct options {
 	char *identity_files[OPTION_MAX_IDENTITIES];
 	int n_identity_files;
 	int identities_only;	     /* -1 unset, 0, 1 */
-	char *known_hosts;	     /* NULL: ~/.ssh/known_hosts */
+	char *known_hosts;	     /* UserKnownHostsFile as written; NULL: the default */
 	int strict_hostkey;	     /* -1 unset, else enum strict_hostkey */
 	int exit_on_forward_failure; /* -1 unset, 0, 1 */
 	int gateway_ports;	     /* -1 unset, 0, 1 */
@@ -53,6 +57,13 @@ struct options {
 	bool hostkey_algorithms_default; /* resolved from the defaults: known_hosts reorders */
 	char *certificate_files[OPTION_MAX_IDENTITIES];
 	int n_certificate_files;
+
+	/* Host keys and identities (hostkey.c, auth.c). */
+	char *global_known_hosts; /* GlobalKnownHostsFile as written; NULL: the default */
+	char *host_key_alias;	  /* HostKeyAlias: the name known_hosts holds the key under */
+	int check_host_ip;	  /* -1 unset (no), 0, 1 */
+	char *identity_agent;	  /* IdentityAgent as written; NULL: $SSH_AUTH_SOCK */
+
 	unsigned long long unsupported_used; /* bit per keyword set that is not built yet */
 };
 
@@ -72,6 +83,18 @@ int option_set_line(struct options *o, const char *line, char *err, size_t errle
 /* Adds a forward; text is the spec as written, for error messages. */
 int option_add_forward(
     struct options *o, enum fwd_kind kind, const char *text, char *err, size_t errlen);
+
+/*
+ * Splits a list of file names as ssh does (UserKnownHostsFile): words
+ * separated by blanks, a word may be quoted with " or ' to hold blanks.
+ * Puts up to max new strings in out. Returns the count, or -1 with err (an
+ * unterminated quote, more than max words).
+ */
+int option_split_words(const char *value, char **out, int max, char *err, size_t errlen);
+
+/* UserKnownHostsFile and GlobalKnownHostsFile when not set, as ssh's. */
+#define OPTION_DEFAULT_USER_KNOWN_HOSTS "~/.ssh/known_hosts ~/.ssh/known_hosts2"
+#define OPTION_DEFAULT_GLOBAL_KNOWN_HOSTS "/etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2"
 
 /* Parses a port number 1-65535; -1 if text is not one. */
 int option_parse_port(const char *text);

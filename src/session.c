@@ -84,7 +84,7 @@ struct session {
 	const char *host; /* HostName, else the destination */
 	char *user;
 	int port;
-	char *known_hosts;
+	struct hostkey_policy hostkeys;
 
 	uv_getaddrinfo_t gai;
 	bool resolving;
@@ -527,7 +527,7 @@ start_ssh(struct session *s)
 #endif
 	algo_apply(s->ssh, s->opt);
 	hostkey_set_prefs(s->ssh, s->opt->hostkey_algorithms, s->opt->hostkey_algorithms_default,
-	    s->known_hosts, s->host, s->port, s->hostkey_prefs, sizeof(s->hostkey_prefs));
+	    &s->hostkeys, s->hostkey_prefs, sizeof(s->hostkey_prefs));
 	kexreport_free(s->kex);
 	s->kex = kexreport_new();
 	set_state(s, S_HANDSHAKE);
@@ -670,8 +670,7 @@ step_handshake(struct session *s)
 	    kexreport_strict(s->kex) && algo_strict_kex() ? ", strict kex" : "");
 	kexreport_free(s->kex);
 	s->kex = NULL;
-	if (hostkey_verify(s->ssh, s->known_hosts, (enum strict_hostkey)s->opt->strict_hostkey,
-		s->host, s->port, err, sizeof(err)) == -1) {
+	if (hostkey_verify(s->ssh, &s->hostkeys, err, sizeof(err)) == -1) {
 		session_fail(s, SESSION_REFUSED, "%s", err);
 		return;
 	}
@@ -1194,8 +1193,7 @@ session_new(uv_loop_t *loop, const struct options *opt, const struct session_eve
 	s->fd = -1;
 	s->host = opt->host_name != NULL ? opt->host_name : opt->host;
 	s->port = opt->port > 0 ? opt->port : 22;
-	s->known_hosts =
-	    hostkey_expand_path(opt->known_hosts ? opt->known_hosts : "~/.ssh/known_hosts");
+	hostkey_policy_init(&s->hostkeys, opt, s->host, s->port);
 	if (opt->user != NULL) {
 		s->user = xstrdup(opt->user);
 	} else {
@@ -1298,7 +1296,7 @@ session_free(struct session *s)
 		uv_freeaddrinfo(s->addrs);
 	buf_free(&s->tx);
 	buf_free(&s->rx);
-	free(s->known_hosts);
+	hostkey_policy_free(&s->hostkeys);
 	free(s->user);
 	free(s);
 }

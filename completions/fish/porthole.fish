@@ -97,7 +97,8 @@ function __porthole_option
                 DynamicForward ServerAliveInterval ServerAliveCountMax ExitOnForwardFailure \
                 GatewayPorts Compression LogLevel Reconnect ReconnectMaxDelay UdpIdleTimeout \
                 UdpMaxFlows RelayCommand ControlPath KexAlgorithms HostKeyAlgorithms Ciphers \
-                MACs CertificateFile
+                MACs CertificateFile GlobalKnownHostsFile HostKeyAlias CheckHostIP \
+                IdentityAgent
             echo $k=
         end
         return
@@ -105,15 +106,15 @@ function __porthole_option
     set -l key (string split -m1 '=' -- $token)[1]
     set -l values
     switch (string lower -- $key)
-        case identitiesonly exitonforwardfailure gatewayports compression reconnect
+        case identitiesonly exitonforwardfailure gatewayports compression reconnect checkhostip
             set values yes no
         case stricthostkeychecking
-            set values yes accept-new ask
+            set values yes accept-new ask no off
         case loglevel
             set values QUIET FATAL ERROR INFO VERBOSE DEBUG DEBUG1 DEBUG2 DEBUG3
         case hostname proxyjump
             set values (__porthole_hosts)
-        case identityfile userknownhostsfile controlpath
+        case identityfile certificatefile userknownhostsfile globalknownhostsfile controlpath identityagent
             set values (__fish_complete_path (string split -m1 '=' -- $token)[2])
             set values (string replace -r '^.*?=' '' -- $values)
     end

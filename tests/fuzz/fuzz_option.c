@@ -43,10 +43,23 @@ check_options(const struct options *o)
 	    o->gateway_ports > 1 || o->exit_on_forward_failure < -1 ||
 	    o->exit_on_forward_failure > 1)
 		abort();
-	if (o->strict_hostkey < -1 || o->strict_hostkey > STRICT_YES)
+	if (o->strict_hostkey < -1 || o->strict_hostkey > STRICT_NO)
 		abort();
 	if (o->log_level < -1 || o->log_level > LOG_DEBUG3)
 		abort();
+	if (o->check_host_ip < -1 || o->check_host_ip > 1)
+		abort();
+	/* A file list that was accepted splits again. */
+	const char *lists[] = {o->known_hosts, o->global_known_hosts};
+	for (size_t i = 0; i < 2; i++) {
+		char *w[OPTION_MAX_FILES], e[64];
+		int n =
+		    lists[i] ? option_split_words(lists[i], w, OPTION_MAX_FILES, e, sizeof(e)) : 0;
+		if (n < 0)
+			abort();
+		while (n > 0)
+			free(w[--n]);
+	}
 	for (size_t i = 0; i < o->n_forwards; i++) {
 		const struct fwd_spec *f = &o->forwards[i];
 		if (f->kind != FWD_LOCAL && f->kind != FWD_REMOTE && f->kind != FWD_DYNAMIC)

@@ -179,7 +179,7 @@ expect_exactly "porthole -p " # a port: nothing to offer
 # -o Keyword=value.
 expect_exactly "porthole -o Stri" StrictHostKeyChecking=
 expect_exactly "porthole -o stri" StrictHostKeyChecking=  # readline replaces the word
-expect_exactly "porthole -o StrictHostKeyChecking=" yes accept-new ask
+expect_exactly "porthole -o StrictHostKeyChecking=" yes accept-new ask no off
 expect_exactly "porthole -o StrictHostKeyChecking=a" accept-new ask
 expect_exactly "porthole -oStrictHostKeyChecking=y" yes
 expect_exactly "porthole -oExitOnF" -oExitOnForwardFailure=

@@ -239,9 +239,9 @@ test_identity_and_o(void)
 	CHECK_USAGE("-o Bogus=1: unknown keyword 'Bogus'", "-o", "Bogus=1", "host");
 	CHECK_USAGE("-o Bogus: unknown keyword 'Bogus'", "-o", "Bogus", "host");
 	CHECK_USAGE("-o Port: Port: missing value", "-o", "Port", "host");
-	CHECK_USAGE("-o StrictHostKeyChecking=no: bad value 'no' for StrictHostKeyChecking (yes, "
-		    "accept-new or ask; there is no 'no')",
-	    "-o", "StrictHostKeyChecking=no", "host");
+	CHECK_USAGE("-o StrictHostKeyChecking=never: bad value 'never' for StrictHostKeyChecking "
+		    "(yes, accept-new, ask, no or off)",
+	    "-o", "StrictHostKeyChecking=never", "host");
 	CHECK_USAGE("-o =x: bad option '=x' (expected Keyword=value)", "-o", "=x", "host");
 	CHECK_USAGE("-o GatewayPorts=maybe: bad value 'maybe' for GatewayPorts (yes or no)", "-o",
 	    "GatewayPorts=maybe", "host");

@@ -282,9 +282,9 @@ test_keywords(void)
 	CHECK_ONE_ERR("Port\n", "t.conf:1: Port: missing value");
 	CHECK_ONE_ERR("port=\n", "t.conf:1: port: missing value");
 	CHECK_ONE_ERR("Port 0\n", "t.conf:1: bad value '0' for Port (a port, 1-65535)");
-	CHECK_ONE_ERR("StrictHostKeyChecking no\n",
-	    "t.conf:1: bad value 'no' for StrictHostKeyChecking (yes, accept-new or ask; "
-	    "there is no 'no')");
+	CHECK_ONE_ERR("StrictHostKeyChecking never\n",
+	    "t.conf:1: bad value 'never' for StrictHostKeyChecking (yes, accept-new, ask, no or "
+	    "off)");
 	CHECK_ONE_ERR("ServerAliveInterval soon\n",
 	    "t.conf:1: bad value 'soon' for ServerAliveInterval (seconds, e.g. 30, 90s, 5m)");
 	CHECK_ONE_ERR("UdpMaxFlows 0\n",

@@ -166,8 +166,8 @@ test_known_hosts(void)
 static void
 test_strict(void)
 {
-	const char *no_reason = "bad value 'no' for StrictHostKeyChecking (yes, accept-new or ask; "
-				"there is no 'no')";
+	const char *bad_reason =
+	    "bad value 'maybe' for StrictHostKeyChecking (yes, accept-new, ask, no or off)";
 
 	options_init(&o);
 	CHECK_INT(set("StrictHostKeyChecking", "yes"), 0);
@@ -180,18 +180,70 @@ test_strict(void)
 	CHECK_INT(o.strict_hostkey, STRICT_ACCEPT_NEW);
 	CHECK_INT(set("StrictHostKeyChecking", "YES"), 0);
 	CHECK_INT(o.strict_hostkey, STRICT_YES);
+	CHECK_INT(set("StrictHostKeyChecking", "true"), 0);
+	CHECK_INT(o.strict_hostkey, STRICT_YES);
 
-	/* Turning host key checking off is refused, and says so. */
-	CHECK_INT(set("StrictHostKeyChecking", "no"), -1);
-	CHECK_STR(err, no_reason);
-	CHECK_INT(o.strict_hostkey, STRICT_YES);
-	CHECK_INT(set("StrictHostKeyChecking", "off"), -1);
-	CHECK_STR(err,
-	    "bad value 'off' for StrictHostKeyChecking (yes, accept-new or ask; "
-	    "there is no 'no')");
-	CHECK_LINE_ERR("StrictHostKeyChecking=no", no_reason);
-	CHECK_INT(o.strict_hostkey, STRICT_YES);
+	/* "no", "off" and "false" (ssh's spellings) are accept-new that says so. */
+	CHECK_INT(set("StrictHostKeyChecking", "no"), 0);
+	CHECK_INT(o.strict_hostkey, STRICT_NO);
+	CHECK_INT(set("StrictHostKeyChecking", "yes"), 0);
+	CHECK_INT(set("StrictHostKeyChecking", "OFF"), 0);
+	CHECK_INT(o.strict_hostkey, STRICT_NO);
+	CHECK_INT(set("StrictHostKeyChecking", "false"), 0);
+	CHECK_INT(o.strict_hostkey, STRICT_NO);
+	CHECK_INT(set("StrictHostKeyChecking", "yes"), 0);
+	CHECK_INT(option_set_line(&o, "StrictHostKeyChecking=no", err, sizeof(err)), 0);
+	CHECK_INT(o.strict_hostkey, STRICT_NO);
+
+	CHECK_INT(set("StrictHostKeyChecking", "maybe"), -1);
+	CHECK_STR(err, bad_reason);
+	CHECK_INT(o.strict_hostkey, STRICT_NO);
 	options_free(&o);
+}
+
+static void
+test_split_words(void)
+{
+	char *w[4];
+
+	CHECK_INT(option_split_words("a b\tc", w, 4, err, sizeof(err)), 3);
+	CHECK_STR(w[0], "a");
+	CHECK_STR(w[1], "b");
+	CHECK_STR(w[2], "c");
+	for (int i = 0; i < 3; i++)
+		free(w[i]);
+	CHECK_INT(option_split_words("  \"my hosts\" 'x y'z  ", w, 4, err, sizeof(err)), 2);
+	CHECK_STR(w[0], "my hosts");
+	CHECK_STR(w[1], "x yz");
+	free(w[0]);
+	free(w[1]);
+	CHECK_INT(option_split_words("   ", w, 4, err, sizeof(err)), 0);
+	CHECK_INT(option_split_words("a \"b", w, 4, err, sizeof(err)), -1);
+	CHECK_STR(err, "unterminated quote in 'a \"b'");
+	CHECK_INT(option_split_words("1 2 3 4 5", w, 4, err, sizeof(err)), -1);
+	CHECK_STR(err, "more than 4 files");
+}
+
+static void
+test_host_key_keywords(void)
+{
+	options_init(&o);
+	CHECK_INT(set("GlobalKnownHostsFile", "/etc/a /etc/b"), 0);
+	CHECK_STR(o.global_known_hosts, "/etc/a /etc/b");
+	CHECK_INT(set("UserKnownHostsFile", "~/k1 \"~/k 2\""), 0);
+	CHECK_STR(o.known_hosts, "~/k1 \"~/k 2\"");
+	CHECK_INT(set("UserKnownHostsFile", "\"open"), -1);
+	CHECK_STR(err, "bad value for UserKnownHostsFile: unterminated quote in '\"open'");
+	CHECK_STR(o.known_hosts, "~/k1 \"~/k 2\"");
+	CHECK_INT(set("HostKeyAlias", "Build-Box"), 0);
+	CHECK_STR(o.host_key_alias, "Build-Box");
+	CHECK_INT(o.check_host_ip, -1);
+	CHECK_INT(set("CheckHostIP", "yes"), 0);
+	CHECK_INT(o.check_host_ip, 1);
+	CHECK_INT(set("IdentityAgent", "SSH_AUTH_SOCK"), 0);
+	CHECK_STR(o.identity_agent, "SSH_AUTH_SOCK");
+	options_free(&o);
+	CHECK(o.global_known_hosts == NULL && o.host_key_alias == NULL && o.identity_agent == NULL);
 }
 
 static void
@@ -512,6 +564,8 @@ main(void)
 	test_yesno();
 	test_known_hosts();
 	test_strict();
+	test_split_words();
+	test_host_key_keywords();
 	test_log_level();
 	test_local_forward();
 	test_keyword_case();
