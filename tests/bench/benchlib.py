@@ -88,10 +88,10 @@ def tool_versions():
     ssh = subprocess.run(["ssh", "-V"], capture_output=True, text=True).stderr.strip()
     libssh2 = "?"
     try:
-        out = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "libssh2-1"],
-                             capture_output=True, text=True).stdout.strip()
-        libssh2 = out or "?"
-    except OSError:
+        # The library porthole runs with (often a static 1.11.1, not the system's).
+        v = fx.porthole_info().get("libssh2")
+        libssh2 = ".".join(map(str, v)) if v else "?"
+    except Exception:
         pass
     return ssh, libssh2
 
