@@ -50,9 +50,10 @@ struct ulisten {
 	int nsocks;
 	/* -R: the local target, resolved once */
 	bool bound, bind_sent;
-	bool ever_bound;    /* a BIND succeeded once: a refusal now means the port is still held */
-	unsigned retries;   /* BINDs refused since the last success */
-	uint64_t retry_due; /* loop time before which no BIND is sent again; 0: none pending */
+	uint16_t bound_port; /* -R: the port the relay listens on, once BOUND */
+	bool ever_bound;     /* a BIND succeeded once: a refusal now means the port is still held */
+	unsigned retries;    /* BINDs refused since the last success */
+	uint64_t retry_due;  /* loop time before which no BIND is sent again; 0: none pending */
 	uv_getaddrinfo_t gai;
 	bool resolving;
 	struct sockaddr_storage target;
@@ -489,6 +490,7 @@ on_bound(struct udpfwd *u, const struct frame *fr)
 	if (l == NULL || frame_bound_parse(fr, &port, &err) == -1)
 		return;
 	l->bound = true;
+	l->bound_port = port;
 	if (l->retries > 0)
 		log_info("%s: the relay listens again", l->name);
 	l->ever_bound = true;
@@ -891,6 +893,7 @@ udpfwd_stats(const struct udpfwd *u, struct fwd_stats *out, size_t max)
 		    : l->retry_due > 0		? "retrying (port still held)"
 		    : relaychan_is_up(u->relay) ? "requesting"
 						: "waiting for the relay";
+		st->port = l->remote && l->bound ? l->bound_port : 0;
 		st->open = l->flows;
 		st->total = l->total;
 		st->bytes_up = l->bytes_up;
