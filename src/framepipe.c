@@ -192,6 +192,13 @@ in_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
 	struct framepipe *fp = container_of(s, struct framepipe, in);
 
+	if (n == UV_EOF && buf_len(&fp->rx) > 0) {
+		char detail[96];
+		snprintf(detail, sizeof(detail),
+		    "end of file inside a frame (%zu bytes of it read)", buf_len(&fp->rx));
+		end(fp, FRAMEPIPE_TRUNCATED, detail);
+		return;
+	}
 	if (n < 0) {
 		end(fp, FRAMEPIPE_EOF, n == UV_EOF ? "end of file" : uv_strerror((int)n));
 		return;

@@ -19,6 +19,7 @@
 
 enum framepipe_end {
 	FRAMEPIPE_EOF,		 /* the input ended or failed: the peer went away */
+	FRAMEPIPE_TRUNCATED,	 /* the input ended inside a frame: frames were lost */
 	FRAMEPIPE_BAD_HEADER,	 /* a malformed frame header: the input cannot be trusted */
 	FRAMEPIPE_OUTPUT_GONE,	 /* EPIPE or ECONNRESET writing: the peer went away */
 	FRAMEPIPE_OUTPUT_FAILED, /* any other write error */

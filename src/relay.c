@@ -11,6 +11,7 @@
  *   WAIT_HELLO --any other frame, or another major--> ERROR sent, STOPPING(1)
  *   RUNNING --stdin EOF or error, stdout gone--> STOPPING(0)
  *   RUNNING --malformed frame header--> ERROR sent, STOPPING(1)
+ *   RUNNING --stdin ends inside a frame (frames lost)--> STOPPING(1)
  *   STOPPING --output written (at most 2 s)--> every handle closed, exit
  *
  * A flow (id chosen by the client for OPEN, by the relay for ACCEPT):
@@ -831,6 +832,10 @@ pipe_end_cb(void *data, enum framepipe_end why, const char *detail)
 	case FRAMEPIPE_EOF:
 		log_debug("stdin: %s: the client went away", detail);
 		relay_stop(r, 0);
+		break;
+	case FRAMEPIPE_TRUNCATED:
+		log_error("stdin: %s", detail);
+		relay_stop(r, 1);
 		break;
 	case FRAMEPIPE_OUTPUT_GONE:
 		log_debug("stdout: %s: the client went away", detail);

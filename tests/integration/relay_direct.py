@@ -542,6 +542,19 @@ def case_fatal():
     fx.check(r.wait() == 1, "which ends the relay: exit 1")
     sanitizer_clean(r, "fatal")
 
+    for cut, what in ((frame(PING, 0, b"12345678")[:5], "inside a header"),
+                      (frame(DATA, 1, b"x" * 100)[:50], "inside a payload")):
+        r = Relay()
+        r.start()
+        r.sync()
+        r.send(cut)
+        status = r.finish()
+        sanitizer_clean(r, "truncated frame")
+        fx.check(status == 1, f"stdin ends {what}: exit 1 ({status})", r.log())
+        lines = [l for l in r.log().splitlines() if l.strip()]
+        fx.check(len(lines) == 1 and "end of file inside a frame" in lines[0],
+                 f"stdin ends {what}: one line on stderr saying so", r.log())
+
     r = Relay("--max-flows", "lots")
     fx.check(r.wait() == 2, "a bad argument: exit 2")
     fx.check(len(r.log().splitlines()) == 1 and "--max-flows" in r.log(),
