@@ -165,6 +165,16 @@ stop_soon_cb(uv_timer_t *t)
 	app_stop(app, app->exit_status);
 }
 
+/*
+ * An instance that stays up (Reconnect) keeps asking for a remote port the
+ * server refused, unless ExitOnForwardFailure says a refusal is fatal.
+ */
+static bool
+persist_forwards(const struct options *o)
+{
+	return o->reconnect == 1 && o->exit_on_forward_failure != 1;
+}
+
 /* A forward could not be set up: fatal with ExitOnForwardFailure, or when none is left. */
 static void
 forward_failed(struct app *app, const char *why)
@@ -285,8 +295,11 @@ open_forwards(struct app *app)
 			continue;
 		}
 		if (spec->kind == FWD_REMOTE) {
-			app->rforwards[app->n_rforwards++] =
+			struct rforward *rf =
 			    rforward_new(&app->loop, app->session, spec, on_rforward_failed, app);
+			/* Staying up: a port the server still holds is asked for again. */
+			rforward_set_persist(rf, persist_forwards(&app->st->opt));
+			app->rforwards[app->n_rforwards++] = rf;
 			continue;
 		}
 		switch (listener_open(&app->loop, spec, &app->st->opt, app->session, app->udp, &l,
@@ -326,8 +339,7 @@ app_run(struct settings *st)
 		return EXIT_RUNTIME;
 	}
 	uv_loop_init(&app->loop);
-	struct session_events ev = {
-	    .ready = session_ready_cb, .dead = session_dead_cb, .arg = app};
+	struct session_events ev = {.ready = session_ready_cb, .dead = session_dead_cb, .arg = app};
 	app->session = session_new(&app->loop, &st->opt, &ev);
 	uv_timer_init(&app->loop, &app->reconnect);
 	uv_timer_init(&app->loop, &app->stop_soon);

@@ -3,6 +3,8 @@
  *
  *   IDLE --start--> REQUESTING --server listens--> LISTENING
  *                             \--server refuses--> FAILED (reported once)
+ *                             \--refused, but listened before or persist-->
+ *                                 IDLE, asked again after 1, 2, 4 ... 64 s
  *
  * While LISTENING it is a session client: every pump accepts the channels
  * libssh2 has queued for its listener and hands each to a new link.
@@ -34,6 +36,7 @@ struct rforward {
 	LIBSSH2_LISTENER *listener;
 	struct link_list links;
 	bool ever_listened; /* a refusal after a reconnect is the old session's port */
+	bool persist;	    /* a refusal is retried even before the first success */
 	int bound_port;
 	unsigned retries;
 	uv_timer_t retry;
@@ -84,18 +87,28 @@ listen_done(struct session_req *req, const char *why)
 		rf->state = RF_IDLE;
 		return;
 	}
-	if (req->listener == NULL && rf->ever_listened) {
+	if (req->listener == NULL && (rf->ever_listened || rf->persist)) {
 		/*
-		 * After a reconnect the server may still hold the port for the
-		 * connection it has not noticed is dead (until its ClientAlive
-		 * check gives up on it). Keep asking.
+		 * After a reconnect, or a restart after a power cut, the server
+		 * may still hold the port for a connection of ours it has not
+		 * noticed is dead (until its ClientAlive check gives up on it).
+		 * SSH does not say why a request failed, so keep asking, slowly.
 		 */
 		uint64_t delay = 1000ULL << (rf->retries < 6 ? rf->retries : 6);
 		rf->retries++;
 		rf->state = RF_IDLE;
-		log_info("%s: the server still holds port %d (the old connection's side has not "
-			 "timed out yet); retrying in %llu s",
-		    rf->name, req->port, (unsigned long long)(delay / 1000));
+		if (rf->ever_listened)
+			log_info(
+			    "%s: the server still holds port %d (the old connection's side has "
+			    "not timed out yet); retrying in %llu s",
+			    rf->name, req->port, (unsigned long long)(delay / 1000));
+		else
+			log_info(
+			    "%s: the server refused to listen on port %d: it may still hold it "
+			    "for an earlier connection it has not seen end (its "
+			    "ClientAliveInterval x ClientAliveCountMax), or it does not allow it "
+			    "(AllowTcpForwarding, PermitListen); retrying in %llu s",
+			    rf->name, req->port, (unsigned long long)(delay / 1000));
 		uv_timer_start(&rf->retry, retry_cb, delay, 0);
 		return;
 	}
@@ -143,6 +156,12 @@ rforward_new(uv_loop_t *loop, struct session *s, const struct fwd_spec *spec,
 	rf->retry.data = rf;
 	spec_name(spec, rf->name, sizeof(rf->name));
 	return rf;
+}
+
+void
+rforward_set_persist(struct rforward *rf, bool persist)
+{
+	rf->persist = persist;
 }
 
 void

@@ -87,6 +87,7 @@ struct udpfwd {
 	uint32_t idle_ms;
 	size_t max_flows;
 	bool gateway_ports;
+	bool persist;	   /* a port in use is retried even before the first BIND succeeded */
 	uint64_t alive_ms; /* ServerAliveInterval: the relay's PING period */
 	int alive_count;
 	uv_timer_t sweep;
@@ -514,9 +515,9 @@ bind_later(struct udpfwd *u, struct ulisten *l, const char *why)
 
 	l->retries++;
 	l->retry_due = uv_now(u->loop) + delay;
-	log_info("%s: the server still holds udp port %u from the earlier connection (%s); "
-		 "retrying in %llu s",
-	    l->name, l->spec.bind_port, why, (unsigned long long)(delay / 1000));
+	log_info("%s: the server still holds udp port %u%s (%s); retrying in %llu s", l->name,
+	    l->spec.bind_port, l->ever_bound ? " from the earlier connection" : "", why,
+	    (unsigned long long)(delay / 1000));
 	if (!uv_is_active((uv_handle_t *)&u->rebind) || uv_timer_get_due_in(&u->rebind) > delay)
 		uv_timer_start(&u->rebind, rebind_cb, delay, 0);
 }
@@ -533,7 +534,8 @@ on_error(struct udpfwd *u, const struct frame *fr)
 	frame_reason_parse(fr, &r, &err);
 	if ((l = find_listener(u, fr->flow)) != NULL) {
 		l->bind_sent = false;
-		if (l->ever_bound) {
+		/* A socket error is a port in use; the relay's allow-list never changes. */
+		if (r.code == ERR_SOCKET && (l->ever_bound || u->persist)) {
 			bind_later(u, l, r.text);
 			return;
 		}
@@ -828,6 +830,7 @@ udpfwd_new(uv_loop_t *loop, struct session *s, const struct options *opt, udpfwd
 	u->next_listener = LISTENER_BASE;
 	u->idle_ms = idle * 1000;
 	u->gateway_ports = opt->gateway_ports == 1;
+	u->persist = opt->reconnect == 1 && opt->exit_on_forward_failure != 1;
 	u->alive_ms =
 	    (uint64_t)(opt->server_alive_interval >= 0 ? opt->server_alive_interval : 15) * 1000;
 	u->alive_count = opt->server_alive_count_max > 0 ? opt->server_alive_count_max : 3;

@@ -2,6 +2,8 @@
 """A -R the server refuses, because its sshd forbids it (PermitListen none) or because the port
 is already taken on the server side: porthole says so in one line; alone, or with
 ExitOnForwardFailure=yes, it exits 1; otherwise the other forwards stay up and SIGTERM exits 0.
+With Reconnect=yes (profiles, services) a refusal is retried with backoff instead, and a port
+that becomes free is listened on without a restart.
 In ssh mode only the premise is checked: `ssh -R` is refused by the same servers."""
 
 import os
@@ -122,6 +124,25 @@ def main():
                         status, err = fw.stop()
                         fx.check(status == 0, f"{what}: exit 0 on SIGTERM",
                                  f"status {status}\n{err}")
+                if not fx.SSH_MODE:
+                    # Staying up (Reconnect, as profiles and services run): the refusal is
+                    # retried with backoff, and once the port is free the server listens.
+                    what = "Reconnect=yes, a port the server holds"
+                    with fx.Forwarder(sshd, ["-R", spec], wait_remote=False,
+                                      extra_args=["-o", "Reconnect=yes"]) as fw:
+                        line = fw.wait_stderr(lambda ln: "retrying in" in ln, 5)
+                        fx.check(line is not None and "refused to listen" in line and
+                                 "may still hold it" in line,
+                                 f"{what}: said in plain words, with the retry", fw.stderr())
+                        for s in socks:
+                            s.close()
+                        socks = []
+                        fx.check(fx.wait_listening(port, 15) and fw.alive(),
+                                 f"{what}: the server listens once the port is free; porthole "
+                                 "never exited", fw.stderr())
+                        payload = os.urandom(100000)
+                        fx.check(fx.echo_roundtrip(port, payload, timeout=20) == payload,
+                                 f"{what}: the -R carries data", fw.stderr())
             finally:
                 for s in socks:
                     s.close()
