@@ -236,7 +236,9 @@ open_control(struct app *app)
 	} else {
 		char *dir = ctlsock_dir();
 		if (ctlsock_prepare_dir(dir, err, sizeof(err)) == -1) {
-			log_info("no control socket: %s", err);
+			log_error(
+			    "no control socket (porthole status cannot see this instance): %s",
+			    err);
 			free(dir);
 			return 0;
 		}

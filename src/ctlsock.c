@@ -6,6 +6,7 @@
  * forwards.
  */
 #include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,20 +42,85 @@ struct ctlclient {
 	bool answered;
 };
 
+/* $HOME, else the password database's home directory, else NULL. */
+static const char *
+home_dir(void)
+{
+	const char *home = getenv("HOME");
+	const struct passwd *pw;
+
+	if (home != NULL && home[0] == '/')
+		return home;
+	pw = getpwuid(getuid());
+	return pw != NULL && pw->pw_dir != NULL && pw->pw_dir[0] == '/' ? pw->pw_dir : NULL;
+}
+
+static char *
+join(const char *a, const char *b)
+{
+	char *out = xmalloc(strlen(a) + strlen(b) + 1);
+
+	sprintf(out, "%s%s", a, b);
+	return out;
+}
+
 char *
 ctlsock_dir(void)
 {
-	const char *run = getenv("XDG_RUNTIME_DIR");
-	char *dir;
+	const char *run = getenv("XDG_RUNTIME_DIR"), *cache = getenv("XDG_CACHE_HOME"), *home;
 
-	if (run != NULL && run[0] == '/') {
-		dir = xmalloc(strlen(run) + sizeof("/porthole"));
-		sprintf(dir, "%s/porthole", run);
-	} else {
-		dir = xmalloc(64);
-		snprintf(dir, 64, "/tmp/porthole-%u", (unsigned)getuid());
+	if (run != NULL && run[0] == '/')
+		return join(run, "/porthole");
+	if (cache != NULL && cache[0] == '/')
+		return join(cache, "/porthole");
+	if ((home = home_dir()) == NULL)
+		return NULL;
+	return join(home, "/.cache/porthole");
+}
+
+/* Creates the directories leading to dir that do not exist, mode 0700. */
+static void
+make_parents(const char *dir)
+{
+	char *path = xstrdup(dir);
+
+	for (char *p = strchr(path + 1, '/'); p != NULL; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		mkdir(path, 0700);
+		*p = '/';
 	}
-	return dir;
+	free(path);
+}
+
+/*
+ * The directory holding dir must not let anyone else rename or replace it:
+ * owned by us or root, and writable by no one else unless sticky.
+ */
+static int
+check_parent(const char *dir, char *err, size_t errlen)
+{
+	char *parent = xstrdup(dir), *slash = strrchr(parent, '/');
+	struct stat st;
+	int rc = 0;
+
+	if (slash == parent)
+		slash[1] = '\0';
+	else if (slash != NULL)
+		*slash = '\0';
+	if (stat(parent, &st) == -1) {
+		snprintf(err, errlen, "%s: %s", parent, strerror(errno));
+		rc = -1;
+	} else if (st.st_uid != getuid() && st.st_uid != 0) {
+		snprintf(err, errlen, "%s: owned by uid %u, not by you, so it cannot hold %s",
+		    parent, (unsigned)st.st_uid, dir);
+		rc = -1;
+	} else if ((st.st_mode & 022) != 0 && (st.st_mode & S_ISVTX) == 0) {
+		snprintf(err, errlen, "%s: writable by others (mode %04o), so it cannot hold %s",
+		    parent, (unsigned)(st.st_mode & 07777), dir);
+		rc = -1;
+	}
+	free(parent);
+	return rc;
 }
 
 int
@@ -62,16 +128,33 @@ ctlsock_prepare_dir(const char *dir, char *err, size_t errlen)
 {
 	struct stat st;
 
+	if (dir == NULL) {
+		snprintf(err, errlen, "no home directory (HOME is not set) and no XDG_RUNTIME_DIR");
+		return -1;
+	}
+	make_parents(dir);
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
 		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
 		return -1;
 	}
+	if (check_parent(dir, err, errlen) == -1)
+		return -1;
 	if (lstat(dir, &st) == -1) {
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		return -1;
 	}
-	if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 077) != 0) {
-		snprintf(err, errlen, "%s: not a private directory of ours (want mode 0700)", dir);
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a directory", dir);
+		return -1;
+	}
+	if (st.st_uid != getuid()) {
+		snprintf(err, errlen, "%s: owned by uid %u, not by you (uid %u)", dir,
+		    (unsigned)st.st_uid, (unsigned)getuid());
+		return -1;
+	}
+	if ((st.st_mode & 077) != 0) {
+		snprintf(err, errlen, "%s: mode %04o, must be 0700 (private to you)", dir,
+		    (unsigned)(st.st_mode & 07777));
 		return -1;
 	}
 	return 0;

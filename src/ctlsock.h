@@ -17,12 +17,18 @@ struct ctlsock;
 /* Writes the status, as text or JSON, into out. */
 typedef void (*ctlsock_report_fn)(struct buf *out, bool json, void *arg);
 
-/* The directory for control sockets: $XDG_RUNTIME_DIR/porthole, else /tmp/porthole-UID. */
+/*
+ * The directory for control sockets: $XDG_RUNTIME_DIR/porthole, else
+ * $XDG_CACHE_HOME/porthole, else ~/.cache/porthole (never a name in /tmp,
+ * which another user could create first). NULL when there is no home.
+ */
 char *ctlsock_dir(void);
 
 /*
- * Makes sure dir exists, is ours and is private (0700). Returns 0, or -1
- * with err saying why it cannot be trusted.
+ * Makes sure dir exists (creating it and missing parents, mode 0700), is
+ * ours and is private (0700), and that its parent is ours or root's and
+ * writable by no one else. Returns 0, or -1 with err saying why it cannot
+ * be trusted (also for dir NULL).
  */
 int ctlsock_prepare_dir(const char *dir, char *err, size_t errlen);
 

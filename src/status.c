@@ -179,6 +179,10 @@ status_command(const char *name, bool json)
 	DIR *d;
 	struct dirent *e;
 
+	if (dir == NULL) {
+		log_error("no running porthole (no XDG_RUNTIME_DIR and no home directory)");
+		return 1;
+	}
 	if (name != NULL) {
 		char file[1024];
 		/* A profile's socket, or an instance's file name as listed. */

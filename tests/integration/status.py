@@ -2,7 +2,8 @@
 """porthole status: each running instance answers on its control socket (0600, in a 0700
 directory); `porthole status --json` matches the traffic the test sent; a second instance
 of the same profile is refused naming the running one; garbage or silence on the control
-socket does not disturb the instance; a stale socket left by a killed instance is replaced."""
+socket does not disturb the instance; a stale socket left by a killed instance is replaced.
+Without XDG_RUNTIME_DIR the sockets go in ~/.cache/porthole (0700, checked), never /tmp."""
 
 import json
 import os
@@ -121,6 +122,39 @@ def main():
                      "and answers status as a fresh instance")
             fx.check(fw.stop()[0] == 0, "SIGTERM: exit 0")
         fx.check(not os.path.exists(sock), "a clean exit removes the socket")
+        no_runtime_dir(sshd, cfg, lport)
+
+
+def no_runtime_dir(sshd, cfg, lport):
+    """Without XDG_RUNTIME_DIR: ~/.cache/porthole (created 0700), found by status; a
+    directory of the wrong mode is refused in one line and porthole runs without it."""
+    env = {"XDG_RUNTIME_DIR": None, "XDG_CACHE_HOME": None}
+    cache = os.path.join(sshd.home, ".cache")
+    fw = fx.Forwarder(sshd, env=env, start=False)
+    fw.argv = [fx.porthole_path(), "-F", cfg, "office"]
+    fw.forward_args = ["-L", f"{lport}:x:1"]
+    with fw.start():
+        sock = os.path.join(cache, "porthole", "office.sock")
+        fx.check(os.path.exists(sock), "no XDG_RUNTIME_DIR: the socket is in ~/.cache/porthole",
+                 fw.stderr())
+        fx.check(stat.S_IMODE(os.stat(os.path.dirname(sock)).st_mode) == 0o700,
+                 "... created mode 0700")
+        p = subprocess.run([fx.porthole_path(), "status", "office"],
+                           env=fx.child_env(sshd, env), capture_output=True, text=True,
+                           timeout=10, stdin=subprocess.DEVNULL)
+        fx.check(p.returncode == 0 and "session ready" in p.stdout,
+                 "porthole status finds it the same way", p.stderr)
+        fx.check(fw.stop()[0] == 0, "SIGTERM: exit 0")
+    os.chmod(os.path.join(cache, "porthole"), 0o755)
+    fw = fx.Forwarder(sshd, env=env, start=False)
+    fw.argv = [fx.porthole_path(), "-F", cfg, "office"]
+    fw.forward_args = ["-L", f"{lport}:x:1"]
+    with fw.start():
+        want = f"{cache}/porthole: mode 0755, must be 0700"
+        fx.check(fw.wait_stderr(lambda l: want in l) is not None,
+                 "a directory others can read is refused, saying why", fw.stderr())
+        fx.check(fw.stop()[0] == 0, "and porthole runs without it")
+    os.chmod(os.path.join(cache, "porthole"), 0o700)
 
 
 if __name__ == "__main__":
