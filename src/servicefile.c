@@ -144,8 +144,7 @@ servicefile_unit_text(
 	put_unit_value(&t, profile);
 	put(&t,
 	    "\nDocumentation=man:porthole(1)\n"
-	    "After=network-online.target\n"
-	    "Wants=network-online.target\n"
+	    "StartLimitIntervalSec=0\n"
 	    "\n[Service]\nExecStart=");
 	put_exec_word(&t, exe, true);
 	if (config_file != NULL) {
@@ -156,7 +155,8 @@ servicefile_unit_text(
 	put_exec_word(&t, profile, false);
 	put(&t,
 	    "\nRestart=on-failure\n"
-	    "RestartSec=5s\n"
+	    "RestartSec=30s\n"
+	    "RestartPreventExitStatus=2\n"
 	    "\n[Install]\nWantedBy=default.target\n");
 	return finish(&t);
 }

@@ -17,8 +17,12 @@
 bool servicefile_name_ok(const char *profile);
 
 /*
- * The systemd unit that runs "exe [-F config_file] profile", restarted on
- * failure. exe and config_file should be absolute paths; config_file may be
+ * The systemd user unit that runs "exe [-F config_file] profile". porthole
+ * reconnects by itself, so it exits only when trying again cannot help soon
+ * (a host key or credentials refused: 255) or never will (a config error: 2).
+ * The unit restarts it 30 s later for the first, without limit (a key the
+ * helper has not installed yet starts working), never for the second. No
+ * network-online.target: a user manager has none. exe and config_file should be absolute paths; config_file may be
  * NULL. Each word is quoted as ExecStart= needs: in double quotes, with C
  * escapes, when it holds blanks, quotes, backslashes or control characters;
  * "%" doubled everywhere and "$" in the arguments, which systemd expands.
