@@ -34,6 +34,13 @@ function __porthole_wants_check_arg
     test (count $pos) -eq 1; and test "$pos[1]" = check
 end
 
+# True when the positional words so far are exactly $argv (e.g. service install).
+function __porthole_after
+    set -l pos (__porthole_positionals)
+    test (count $pos) -eq (count $argv); or return 1
+    test "$pos" = "$argv"
+end
+
 # Host names from ~/.ssh/config Host lines (not patterns) and from unhashed
 # ~/.ssh/known_hosts entries, without [ ] and :port.
 function __porthole_hosts
@@ -151,3 +158,9 @@ complete -c porthole -n '__porthole_wants_target; or __porthole_wants_check_arg'
 complete -c porthole -n '__porthole_wants_target; or __porthole_wants_check_arg' \
     -a '(__porthole_hosts)' -d Host
 complete -c porthole -n __porthole_wants_target -a '(__porthole_user_hosts)' -d Host
+complete -c porthole -n '__porthole_after service' -a 'install uninstall status' -d 'Service action'
+for action in install uninstall status
+    complete -c porthole -n "__porthole_after service $action" -a '(__porthole_profiles)' -d Profile
+end
+complete -c porthole -n '__porthole_after status' -a '(__porthole_profiles)' -d Profile
+complete -c porthole -n '__porthole_after status' -l json -d 'Machine-readable output'

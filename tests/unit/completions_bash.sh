@@ -167,6 +167,14 @@ expect_exactly "porthole -F $CONF check " office mum "${hosts[@]}"
 expect_exactly "porthole -F $CONF check office " # nothing after check's argument
 expect_exactly "porthole -F $CONF office " # nothing after the destination
 expect_exactly "porthole -F $CONF profiles " # profiles takes nothing
+expect_exactly "porthole service " install uninstall status
+expect_exactly "porthole service in" install
+expect_exactly "porthole -F $CONF service install " office mum
+expect_exactly "porthole service status " home
+expect_exactly "porthole service status home " # nothing after the profile
+expect_exactly "porthole -F $CONF status " office mum --json
+expect_exactly "porthole status -" --json
+expect_exactly "porthole status home " # one profile at most
 expect_exactly "porthole -o GatewayPorts=yes -p 22 g" gamma
 expect_exactly "porthole me@" alpha beta eps gamma 10.0.0.5 delta
 expect_exactly "porthole me@al" alpha
