@@ -527,3 +527,52 @@ config_apply(const struct config *c, const struct config_profile *p, struct opti
 		return -1;
 	return 0;
 }
+
+/* Optimal string alignment distance, ASCII case ignored; stops counting past limit. */
+static size_t
+edit_distance(const char *a, const char *b, size_t limit)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t d[3][65];
+
+	if (la > 64 || lb > 64)
+		return limit + 1;
+	if ((la > lb ? la - lb : lb - la) > limit)
+		return limit + 1;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t *row = d[i % 3], *prev = d[(i - 1) % 3], *prev2 = d[(i + 1) % 3];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			int ca = tolower((unsigned char)a[i - 1]),
+			    cb = tolower((unsigned char)b[j - 1]);
+			size_t best = prev[j - 1] + (ca != cb);
+			if (prev[j] + 1 < best)
+				best = prev[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+			    tolower((unsigned char)a[i - 2]) == cb && prev2[j - 2] + 1 < best)
+				best = prev2[j - 2] + 1;
+			row[j] = best;
+		}
+	}
+	return d[la % 3][lb];
+}
+
+const struct config_profile *
+config_suggest(const struct config *c, const char *name)
+{
+	const struct config_profile *best = NULL;
+	size_t limit = strlen(name) <= 4 ? 1 : 2, best_d = limit + 1;
+
+	for (size_t i = 0; i < c->n_profiles; i++) {
+		size_t d = edit_distance(name, c->profiles[i].name, limit);
+		if (d < best_d) {
+			best_d = d;
+			best = &c->profiles[i];
+		}
+	}
+	return best;
+}

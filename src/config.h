@@ -77,6 +77,13 @@ size_t config_load(struct config *c, const char *path);
 
 /* The profile called name (case-insensitive, like ssh host names), or NULL. */
 const struct config_profile *config_find(const struct config *c, const char *name);
+/*
+ * The profile whose name is closest to name, for "did you mean": at most one
+ * edit away (a letter added, dropped, changed, or two swapped; case ignored)
+ * for names up to 4 letters, two for longer ones. NULL if none is that close;
+ * the first in the file wins a tie.
+ */
+const struct config_profile *config_suggest(const struct config *c, const char *name);
 
 /*
  * Applies the defaults, then p's entries (p may be NULL: defaults only), to o

@@ -91,6 +91,54 @@ apply_ssh_config(struct options *o, char *err, size_t errlen)
 	return rc;
 }
 
+/* Whether a Host line of the ssh config file at path names alias literally. */
+static bool
+ssh_config_names(const char *path, const char *alias)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL, *save, *w;
+	size_t cap = 0;
+	bool found = false;
+
+	if (f == NULL)
+		return false;
+	while (!found && getline(&line, &cap, f) != -1) {
+		w = strtok_r(line, " \t\r\n=", &save);
+		if (w == NULL || strcasecmp(w, "Host") != 0)
+			continue;
+		while (!found && (w = strtok_r(NULL, " \t\r\n=\"", &save)) != NULL && w[0] != '#')
+			found = strcasecmp(w, alias) == 0;
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+/*
+ * A bare word that is no profile but one letter or two away from one, and
+ * that ~/.ssh/config does not know either, is a typo ("porthole mun"):
+ * say so before any name lookup, rather than "cannot resolve mun".
+ */
+static bool
+near_profile(const struct settings *st, const char *target, char *err, size_t errlen)
+{
+	const struct config_profile *p;
+	char *path;
+	bool known;
+
+	if (strpbrk(target, "@:./[") != NULL || (p = config_suggest(&st->config, target)) == NULL)
+		return false;
+	path = hostkey_expand_path("~/.ssh/config");
+	known = ssh_config_names(path, target);
+	free(path);
+	if (known)
+		return false;
+	snprintf(err, errlen,
+	    "no profile '%s' in %s (did you mean '%s'?); for a host of that name, give user@%s",
+	    target, st->config.file ? st->config.file : "the config file", p->name, target);
+	return true;
+}
+
 enum settings_result
 settings_load(struct settings *st, int argc, char **argv, char *err, size_t errlen)
 {
@@ -139,6 +187,8 @@ settings_load(struct settings *st, int argc, char **argv, char *err, size_t errl
 		log_debug("profile %s from %s", target, st->config.file);
 	} else if (target != NULL) {
 		struct options dest;
+		if (near_profile(st, target, err, errlen))
+			return SETTINGS_USAGE;
 		options_init(&dest);
 		if (cli_parse_destination(target, &dest, err, errlen) == -1) {
 			options_free(&dest);

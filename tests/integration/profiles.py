@@ -125,6 +125,20 @@ Match host nothing
         rc, out, err = run(sshd, ["check", "bad.wild"])
         fx.check("hostname bad.wild" in out.splitlines(),
                  "a negated pattern keeps the block from matching", out)
+        # A typo of a profile name is said to be one, before any connection is tried; a
+        # near name that ~/.ssh/config knows (myjump vs the profile "myjumps") is a host.
+        before = sshd.log().count("Connection from")
+        rc, out, err = run(sshd, ["-F", cfg, "ofice"])
+        fx.check(rc == 2 and len(err.splitlines()) == 1 and
+                 "no profile 'ofice'" in err and "did you mean 'office'?" in err,
+                 "porthole ofice: exit 2, 'did you mean office?'", err)
+        fx.check(sshd.log().count("Connection from") == before and "resolve" not in err,
+                 "... without trying to resolve or connect", err)
+        near = os.path.join(sshd.dir, "near.conf")
+        write(near, "Profile myjumps\n    HostName 127.0.0.1\n")
+        rc, out, err = run(sshd, ["-F", near, "check", "myjump"])
+        fx.check(rc == 0 and f"port {sshd.port}" in out.splitlines(),
+                 "a ~/.ssh/config Host one letter from a profile is taken as the host", out + err)
         rc, out, err = run(sshd, ["-F", cfg, "check", "myjump"])
         fx.check(f"port {sshd.port}" in out.splitlines() and
                  "stricthostkeychecking yes" in out.splitlines(),

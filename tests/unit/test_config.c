@@ -812,6 +812,25 @@ test_load(void)
  * checks that the large file works, with no timing assertion.
  */
 static void
+test_suggest(void)
+{
+	const char *text = "Profile mum\nProfile office\nProfile dad\nProfile mum2\n";
+	CHECK_INT(parse_bytes(text, strlen(text)), 0);
+	const struct config_profile *p;
+	CHECK((p = config_suggest(&c, "mun")) != NULL && strcmp(p->name, "mum") == 0);
+	CHECK((p = config_suggest(&c, "MUM")) != NULL && strcmp(p->name, "mum") == 0);
+	CHECK((p = config_suggest(&c, "ofice")) != NULL && strcmp(p->name, "office") == 0);
+	CHECK((p = config_suggest(&c, "offcie")) != NULL && strcmp(p->name, "office") == 0);
+	CHECK((p = config_suggest(&c, "ofcie")) != NULL && strcmp(p->name, "office") == 0);
+	CHECK((p = config_suggest(&c, "da")) != NULL && strcmp(p->name, "dad") == 0);
+	CHECK(config_suggest(&c, "xyz") == NULL);
+	CHECK(config_suggest(&c, "mxn") == NULL); /* two edits: too far for a short name */
+	CHECK(config_suggest(&c, "jump.example.com") == NULL);
+	CHECK(config_suggest(&c, "") == NULL);
+	config_free(&c);
+}
+
+static void
 test_many_profiles(void)
 {
 	const size_t n = 30000;
@@ -863,6 +882,7 @@ main(void)
 	test_apply_order();
 	test_apply_error();
 	test_load();
+	test_suggest();
 	test_many_profiles();
 	return check_done("config");
 }
