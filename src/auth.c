@@ -31,7 +31,10 @@
 /* One publickey try: a private key file, and the certificate to present, if any. */
 struct attempt {
 	char *priv;
-	char *cert; /* NULL: the plain key */
+	char *cert;	     /* NULL: the plain key */
+	unsigned char *blob; /* the public key or certificate offered; NULL if unknown */
+	size_t bloblen;
+	bool via_agent; /* the agent holds it and offered it already: not tried again */
 };
 
 enum phase {
@@ -53,7 +56,10 @@ struct auth {
 	LIBSSH2_AGENT *agent;
 	struct libssh2_agent_publickey *agent_key;
 	bool agent_listed;
-	int agent_keys;
+	int agent_pass;	   /* 0: keys of configured identities; 1: the others */
+	int agent_keys;	   /* offered to the server */
+	int agent_skipped; /* not offered: IdentitiesOnly and not a configured identity */
+	bool agent_noted;  /* note_agent_tried has run */
 
 	struct attempt attempts[MAX_ATTEMPTS];
 	int n_attempts, file;
@@ -64,6 +70,9 @@ struct auth {
 	bool kbdint_done;
 	int password_tries;
 	bool password_ready;
+
+	const char *server_said; /* the server's disconnect message; "" while connected */
+	int offered;		 /* keys and certificates offered to the server */
 
 	char tried[1024];
 	char notes[1024];
@@ -97,21 +106,6 @@ get_string(const unsigned char **p, const unsigned char *end, uint32_t *len)
 	return s;
 }
 
-static void
-add_attempt(struct auth *a, const char *priv, const char *cert)
-{
-	if (a->n_attempts == MAX_ATTEMPTS) {
-		char note[700];
-		snprintf(note, sizeof(note), "%s%s%s not tried (more than %d keys and certificates)",
-		    priv, cert ? " with " : "", cert ? cert : "", MAX_ATTEMPTS);
-		append(a->notes, sizeof(a->notes), note);
-		return;
-	}
-	a->attempts[a->n_attempts].priv = xstrdup(priv);
-	a->attempts[a->n_attempts].cert = cert != NULL ? xstrdup(cert) : NULL;
-	a->n_attempts++;
-}
-
 /* The key blob of a .pub file (base64 after the type word); NULL if none. */
 static unsigned char *
 read_pub_blob(const char *path, size_t *len)
@@ -143,6 +137,40 @@ read_pub_blob(const char *path, size_t *len)
 		pad++;
 	*len = (size_t)out - pad;
 	return blob;
+}
+
+static unsigned char *private_file_public_blob(const char *path, size_t *len);
+
+/*
+ * The public key of a private key file: its .pub beside it, else the
+ * public half an openssh-key-v1 file carries in the clear (ssh reads it
+ * there too). NULL if neither says.
+ */
+static unsigned char *
+public_blob(const char *priv, size_t *len)
+{
+	char *pub = xmalloc(strlen(priv) + sizeof(".pub"));
+	sprintf(pub, "%s.pub", priv);
+	unsigned char *blob = read_pub_blob(pub, len);
+	free(pub);
+	return blob != NULL ? blob : private_file_public_blob(priv, len);
+}
+
+static void
+add_attempt(struct auth *a, const char *priv, const char *cert)
+{
+	if (a->n_attempts == MAX_ATTEMPTS) {
+		char note[700];
+		snprintf(note, sizeof(note),
+		    "%s%s%s not tried (more than %d keys and certificates)", priv,
+		    cert ? " with " : "", cert ? cert : "", MAX_ATTEMPTS);
+		append(a->notes, sizeof(a->notes), note);
+		return;
+	}
+	struct attempt *t = &a->attempts[a->n_attempts++];
+	t->priv = xstrdup(priv);
+	t->cert = cert != NULL ? xstrdup(cert) : NULL;
+	t->blob = cert != NULL ? read_pub_blob(cert, &t->bloblen) : public_blob(priv, &t->bloblen);
 }
 
 /*
@@ -217,7 +245,7 @@ plan_attempts(struct auth *a, char **files, int n_files)
 }
 
 struct auth *
-auth_new(LIBSSH2_SESSION *ssh, const struct options *opt, const char *user)
+auth_new(LIBSSH2_SESSION *ssh, const struct options *opt, const char *user, const char *server_said)
 {
 	struct auth *a = xcalloc(1, sizeof(*a));
 	static const char *const defaults[] = {
@@ -227,6 +255,7 @@ auth_new(LIBSSH2_SESSION *ssh, const struct options *opt, const char *user)
 
 	a->ssh = ssh;
 	a->opt = opt;
+	a->server_said = server_said;
 	a->user = xstrdup(user);
 	if (opt->n_identity_files > 0) {
 		for (int i = 0; i < opt->n_identity_files; i++)
@@ -258,6 +287,7 @@ auth_free(struct auth *a)
 	for (int i = 0; i < a->n_attempts; i++) {
 		free(a->attempts[i].priv);
 		free(a->attempts[i].cert);
+		free(a->attempts[i].blob);
 	}
 	free(a->methods);
 	free(a->user);
@@ -283,6 +313,8 @@ struct keyinfo {
 	char type[32];
 	bool encrypted;
 	bool readable;
+	unsigned char *pub; /* openssh-key-v1: the public key blob (free it); else NULL */
+	size_t publen;
 };
 
 static void
@@ -318,6 +350,9 @@ inspect_openssh_key(const char *body, struct keyinfo *ki)
 	if (pub == NULL)
 		goto out;
 	const unsigned char *pend = pub + pubkeylen;
+	ki->pub = xmalloc(pubkeylen > 0 ? pubkeylen : 1);
+	memcpy(ki->pub, pub, pubkeylen);
+	ki->publen = pubkeylen;
 	if ((s = get_string(&pub, pend, &len)) != NULL && len < sizeof(ki->type)) {
 		memcpy(ki->type, s, len);
 		ki->type[len] = '\0';
@@ -357,6 +392,16 @@ inspect_key(const char *path, struct keyinfo *ki)
 		ki->encrypted = true;
 	}
 	OPENSSL_cleanse(text, sizeof(text));
+}
+
+static unsigned char *
+private_file_public_blob(const char *path, size_t *len)
+{
+	struct keyinfo ki;
+
+	inspect_key(path, &ki);
+	*len = ki.publen;
+	return ki.pub;
 }
 
 /* The next attempt; one with the same key file keeps its passphrase. */
@@ -420,6 +465,140 @@ note_agent_refusal(struct auth *a, int rc)
 }
 
 /*
+ * The agent's socket, from IdentityAgent as ssh reads it: "none" (no
+ * agent), "SSH_AUTH_SOCK" or "$VAR" (that environment variable), "~/..."
+ * or a path; unset, $SSH_AUTH_SOCK. NULL (with a note if the user asked for
+ * an agent that is not there) when there is none to use. Free the result.
+ */
+static char *
+agent_path(struct auth *a)
+{
+	const char *v = a->opt->identity_agent, *env = "SSH_AUTH_SOCK";
+	char note[300];
+
+	if (v != NULL && strcmp(v, "none") == 0)
+		return NULL;
+	if (v != NULL && strcmp(v, "SSH_AUTH_SOCK") != 0 && v[0] != '$')
+		return hostkey_expand_path(v);
+	if (v != NULL && v[0] == '$')
+		env = v + 1 + (v[1] == '{'); /* "$VAR" or "${VAR}" */
+	size_t n = strcspn(env, "}");
+	char name[128];
+	snprintf(name, sizeof(name), "%.*s", (int)n, env);
+	const char *sock = getenv(name);
+	if (sock == NULL || *sock == '\0') {
+		if (v != NULL) {
+			snprintf(note, sizeof(note), "IdentityAgent %s: %s is not set", v, name);
+			append(a->notes, sizeof(a->notes), note);
+		}
+		return NULL;
+	}
+	return xstrdup(sock);
+}
+
+/* The attempts whose key or certificate is this agent identity's. */
+static bool
+agent_key_configured(struct auth *a, const struct libssh2_agent_publickey *k, bool mark)
+{
+	bool found = false;
+
+	for (int i = 0; i < a->n_attempts; i++) {
+		struct attempt *t = &a->attempts[i];
+		if (t->blob != NULL && t->bloblen == k->blob_len &&
+		    memcmp(t->blob, k->blob, k->blob_len) == 0) {
+			found = true;
+			if (mark)
+				t->via_agent = true;
+		}
+	}
+	return found;
+}
+
+/*
+ * The next agent identity to offer after prev (NULL: the first), in ssh's
+ * order: first those that are a configured identity (IdentityFile,
+ * CertificateFile, or the default files), then the others, which
+ * IdentitiesOnly leaves out. Returns false at the end.
+ */
+static bool
+next_agent_key(struct auth *a, struct libssh2_agent_publickey *prev)
+{
+	struct libssh2_agent_publickey *k = prev;
+
+	for (; a->agent_pass < 2; a->agent_pass++, k = NULL) {
+		while (libssh2_agent_get_identity(a->agent, &k, k) == 0) {
+			bool configured = agent_key_configured(a, k, false);
+			if (configured != (a->agent_pass == 0))
+				continue;
+			if (!configured && a->opt->identities_only == 1) {
+				log_debug("ssh-agent key %s skipped: not an IdentityFile "
+					  "(IdentitiesOnly)",
+				    k->comment);
+				a->agent_skipped++;
+				continue;
+			}
+			a->agent_key = k;
+			return true;
+		}
+	}
+	a->agent_key = NULL;
+	return false;
+}
+
+/* Says in the failure message what the agent phase did. */
+static void
+note_agent_tried(struct auth *a)
+{
+	char what[128];
+
+	if (a->agent_noted)
+		return;
+	a->agent_noted = true;
+	if (a->agent_keys > 0) {
+		snprintf(what, sizeof(what), "ssh-agent (%d key%s)", a->agent_keys,
+		    a->agent_keys == 1 ? "" : "s");
+		append(a->tried, sizeof(a->tried), what);
+	}
+	if (a->agent_skipped > 0) {
+		snprintf(what, sizeof(what),
+		    "%d ssh-agent key%s not offered (IdentitiesOnly: not an IdentityFile)",
+		    a->agent_skipped, a->agent_skipped == 1 ? "" : "s");
+		append(a->notes, sizeof(a->notes), what);
+	}
+}
+
+/* Connects to the agent and lists its keys; false if there is nothing to try. */
+static bool
+open_agent(struct auth *a)
+{
+	char *path = agent_path(a), note[400];
+
+	if (path == NULL)
+		return false;
+	a->agent = libssh2_agent_init(a->ssh);
+	if (a->agent == NULL) {
+		free(path);
+		return false;
+	}
+	libssh2_agent_set_identity_path(a->agent, path);
+	/* The agent socket is local; connect and list block only briefly. */
+	if (libssh2_agent_connect(a->agent) != 0) {
+		snprintf(note, sizeof(note), "ssh-agent not reachable at %s", path);
+		append(a->notes, sizeof(a->notes), note);
+		free(path);
+		return false;
+	}
+	log_debug("ssh-agent at %s", path);
+	free(path);
+	if (libssh2_agent_list_identities(a->agent) != 0) {
+		append(a->notes, sizeof(a->notes), "ssh-agent did not list keys");
+		return false;
+	}
+	a->agent_listed = true;
+	return true;
+}
+
+/*
  * Agent keys, one at a time. Each step returns 1 only when libssh2 said
  * EAGAIN, 0 when authenticated, -1 when the phase has nothing left to try.
  */
@@ -429,24 +608,12 @@ step_agent(struct auth *a)
 	int rc;
 
 	if (a->agent == NULL) {
-		const char *sock = getenv("SSH_AUTH_SOCK");
-		if (a->opt->identities_only == 1 || sock == NULL || *sock == '\0')
+		if (!open_agent(a))
 			return -1;
-		a->agent = libssh2_agent_init(a->ssh);
-		if (a->agent == NULL)
-			return -1;
-		/* The agent socket is local; connect and list block only briefly. */
-		if (libssh2_agent_connect(a->agent) != 0) {
-			append(a->notes, sizeof(a->notes), "ssh-agent not reachable");
+		if (!next_agent_key(a, NULL)) {
+			note_agent_tried(a);
 			return -1;
 		}
-		if (libssh2_agent_list_identities(a->agent) != 0) {
-			append(a->notes, sizeof(a->notes), "ssh-agent did not list keys");
-			return -1;
-		}
-		a->agent_listed = true;
-		if (libssh2_agent_get_identity(a->agent, &a->agent_key, NULL) != 0)
-			return -1;
 		a->agent_keys = 1;
 	}
 	if (!a->agent_listed || a->agent_key == NULL)
@@ -455,19 +622,21 @@ step_agent(struct auth *a)
 		rc = libssh2_agent_userauth(a->agent, a->user, a->agent_key);
 		if (rc == LIBSSH2_ERROR_EAGAIN)
 			return 1;
+		a->offered++;
 		if (rc == 0) {
 			log_debug("authenticated with ssh-agent key %s", a->agent_key->comment);
 			return 0;
 		}
 		log_debug("ssh-agent key %s not accepted (%d)", a->agent_key->comment, rc);
 		note_agent_refusal(a, rc);
-		struct libssh2_agent_publickey *prev = a->agent_key;
-		if (libssh2_agent_get_identity(a->agent, &a->agent_key, prev) != 0) {
-			char what[64];
-			snprintf(what, sizeof(what), "ssh-agent (%d key%s)", a->agent_keys,
-			    a->agent_keys == 1 ? "" : "s");
-			append(a->tried, sizeof(a->tried), what);
-			a->agent_key = NULL;
+		/* ssh does not offer a key again from its file once the agent has. */
+		agent_key_configured(a, a->agent_key, true);
+		if (a->server_said[0] != '\0') {
+			note_agent_tried(a);
+			return -1;
+		}
+		if (!next_agent_key(a, a->agent_key)) {
+			note_agent_tried(a);
 			return -1;
 		}
 		a->agent_keys++;
@@ -481,10 +650,17 @@ step_files(struct auth *a)
 	while (a->file < a->n_attempts) {
 		const char *path = a->attempts[a->file].priv;
 		const char *cert = a->attempts[a->file].cert;
+		if (a->attempts[a->file].via_agent) {
+			log_debug("%s%s%s: already offered through ssh-agent", path,
+			    cert ? " with certificate " : "", cert ? cert : "");
+			next_file(a);
+			continue;
+		}
 		if (!a->file_ready) {
 			struct keyinfo ki;
 			char note[600];
 			inspect_key(path, &ki);
+			free(ki.pub);
 			if (!ki.readable) {
 				if (a->opt->n_identity_files > 0) {
 					snprintf(note, sizeof(note), "cannot read %s", path);
@@ -530,6 +706,8 @@ step_files(struct auth *a)
 		    a->ssh, a->user, (unsigned int)strlen(a->user), cert, path, a->secret);
 		if (rc == LIBSSH2_ERROR_EAGAIN)
 			return 1;
+		if (rc != LIBSSH2_ERROR_FILE)
+			a->offered++;
 		if (rc == 0) {
 			log_debug("authenticated with %s%s%s", path,
 			    cert ? " and certificate " : "", cert ? cert : "");
@@ -569,6 +747,8 @@ step_files(struct auth *a)
 			snprintf(what, sizeof(what), "%s with certificate %s", path, cert);
 			append(a->tried, sizeof(a->tried), what);
 		}
+		if (a->server_said[0] != '\0')
+			return -1;
 		next_file(a);
 	}
 	return -1;
@@ -647,6 +827,25 @@ step_password(struct auth *a)
 	}
 }
 
+/*
+ * The server hung up mid-way (sshd's MaxAuthTries: "Too many authentication
+ * failures"): say so, what was offered, and that the rest was not tried.
+ */
+static void
+disconnected_error(struct auth *a, char *err, size_t errlen)
+{
+	bool agent_extra = a->agent_pass > 0 && a->opt->identities_only != 1;
+
+	snprintf(err, errlen,
+	    "authentication failed: the server disconnected after %d attempt%s, saying \"%s\" "
+	    "(tried %s; the rest was not tried)%s",
+	    a->offered, a->offered == 1 ? "" : "s", a->server_said,
+	    a->tried[0] ? a->tried : "no key",
+	    agent_extra ? "; -o IdentitiesOnly=yes offers only the configured keys from the "
+			  "agent"
+			: "");
+}
+
 int
 auth_step(struct auth *a, char *err, size_t errlen)
 {
@@ -684,6 +883,10 @@ auth_step(struct auth *a, char *err, size_t errlen)
 			break;
 		case PHASE_FAILED:
 		default:
+			if (a->server_said[0] != '\0') {
+				disconnected_error(a, err, errlen);
+				return -1;
+			}
 			snprintf(err, errlen,
 			    "authentication failed (server allows %s; tried %s%s%s)",
 			    a->methods ? a->methods : "nothing", a->tried[0] ? a->tried : "no key",
@@ -694,7 +897,9 @@ auth_step(struct auth *a, char *err, size_t errlen)
 			return 0;
 		if (rc == 1)
 			return 1;
-		if (a->phase == PHASE_AGENT)
+		if (a->server_said[0] != '\0')
+			a->phase = PHASE_FAILED;
+		else if (a->phase == PHASE_AGENT)
 			a->phase = PHASE_FILES;
 		else if (a->phase == PHASE_FILES)
 			a->phase = PHASE_KBDINT;

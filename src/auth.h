@@ -14,7 +14,13 @@
 
 struct auth;
 
-struct auth *auth_new(LIBSSH2_SESSION *ssh, const struct options *opt, const char *user);
+/*
+ * server_said is the session's record of the server's disconnect message,
+ * "" until it sends one: once it is set, nothing more is tried, and the
+ * failure says what the server said and what was not tried.
+ */
+struct auth *auth_new(
+    LIBSSH2_SESSION *ssh, const struct options *opt, const char *user, const char *server_said);
 void auth_free(struct auth *a);
 
 /* 0: authenticated; 1: in progress (call again); -1: failed, err says why. */

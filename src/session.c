@@ -101,6 +101,7 @@ struct session {
 	struct kexreport *kex; /* the server's offer, read while handshaking */
 	char hostkey_prefs[ALGOLIST_MAX];
 	struct auth *auth;
+	char server_said[256]; /* the server's SSH_MSG_DISCONNECT text, if it sent one */
 	struct buf tx, rx;
 	int io_error;	 /* errno of a failed send/recv */
 	bool rx_eof;	 /* the server closed the TCP connection */
@@ -486,6 +487,26 @@ session_check_error(struct session *s, int rc)
 
 /* ---- connecting ---- */
 
+/* The server's reason for a disconnect ("Too many authentication failures"), kept for errors. */
+static void
+ssh_disconnect(LIBSSH2_SESSION *ssh, int reason, const char *message, int message_len,
+    const char *language, int language_len, void **abstract)
+{
+	struct session *s = *abstract;
+	size_t n = 0;
+
+	(void)ssh;
+	(void)reason;
+	(void)language;
+	(void)language_len;
+	for (int i = 0; i < message_len && n + 1 < sizeof(s->server_said); i++) {
+		unsigned char c = (unsigned char)message[i];
+		s->server_said[n++] = c < ' ' || c == 0x7f ? '?' : (char)c;
+	}
+	s->server_said[n] = '\0';
+	log_debug("the server disconnected: %s", s->server_said);
+}
+
 static void
 start_ssh(struct session *s)
 {
@@ -513,6 +534,8 @@ start_ssh(struct session *s)
 	    s->ssh, LIBSSH2_CALLBACK_SEND, (libssh2_cb_generic *)ssh_send);
 	libssh2_session_callback_set2(
 	    s->ssh, LIBSSH2_CALLBACK_RECV, (libssh2_cb_generic *)ssh_recv);
+	libssh2_session_callback_set2(
+	    s->ssh, LIBSSH2_CALLBACK_DISCONNECT, (libssh2_cb_generic *)ssh_disconnect);
 #else
 	/* The 1.10 API takes function pointers as void *; a union converts them. */
 	union {
@@ -524,6 +547,13 @@ start_ssh(struct session *s)
 	libssh2_session_callback_set(s->ssh, LIBSSH2_CALLBACK_SEND, cb.p);
 	cb.recv = ssh_recv;
 	libssh2_session_callback_set(s->ssh, LIBSSH2_CALLBACK_RECV, cb.p);
+	union {
+		void (*disconnect)(
+		    LIBSSH2_SESSION *, int, const char *, int, const char *, int, void **);
+		void *p;
+	} dcb;
+	dcb.disconnect = ssh_disconnect;
+	libssh2_session_callback_set(s->ssh, LIBSSH2_CALLBACK_DISCONNECT, dcb.p);
 #endif
 	algo_apply(s->ssh, s->opt);
 	hostkey_set_prefs(s->ssh, s->opt->hostkey_algorithms, s->opt->hostkey_algorithms_default,
@@ -674,7 +704,8 @@ step_handshake(struct session *s)
 		session_fail(s, SESSION_REFUSED, "%s", err);
 		return;
 	}
-	s->auth = auth_new(s->ssh, s->opt, s->user);
+	s->server_said[0] = '\0';
+	s->auth = auth_new(s->ssh, s->opt, s->user, s->server_said);
 	set_state(s, S_AUTH);
 }
 
