@@ -4,8 +4,14 @@
  * the exit status: 0 for a signal, 1 when a forward could not be set up
  * (ExitOnForwardFailure, or none left), 255 when the session is lost for
  * good (no Reconnect, or the host key or credentials were refused).
+ *
+ * The control socket also changes it while it runs (porthole -O): forwards
+ * are added and cancelled, and a cancelled forward is "retired": it no
+ * longer listens but stays, shown in status, until its open connections
+ * have ended (the reaper timer then frees it).
  */
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,14 +38,25 @@ enum {
 	EXIT_USAGE = 2,
 };
 
+/* A -O forward -R waiting for the server's answer before it answers its client. */
+struct pending {
+	struct pending *next;
+	struct app *app;
+	struct ctlsock_reply *reply;
+	struct rforward *rf;
+};
+
 struct app {
 	uv_loop_t loop;
 	struct settings *st;
 	struct session *session;
 	struct listener **listeners;
-	size_t n_listeners;
+	size_t n_listeners, cap_listeners;
 	struct rforward **rforwards;
-	size_t n_rforwards;
+	size_t n_rforwards, cap_rforwards;
+	struct pending *pending;
+	uv_timer_t reaper;  /* frees retired forwards once their connections have ended */
+	bool draining;	    /* -O stop: exit once no connection is left */
 	struct udpfwd *udp; /* every /udp forward, and the relay; NULL if none */
 	struct ctlsock *control;
 	char name[512]; /* the profile, or user@host:port, for status */
@@ -54,6 +71,44 @@ struct app {
 	int exit_status;
 };
 
+static void bprintf(struct buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+bprintf(struct buf *out, const char *fmt, ...)
+{
+	char text[1200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		buf_append(out, text, (size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1);
+}
+
+/* Answers a held -O request and forgets it. */
+static void pending_answer(struct pending *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+pending_answer(struct pending *p, const char *fmt, ...)
+{
+	struct pending **pp = &p->app->pending;
+	char text[1200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	bprintf(ctlsock_reply_buf(p->reply), "%s\n", text);
+	ctlsock_reply_send(p->reply);
+	rforward_on_answer(p->rf, NULL, NULL);
+	while (*pp != p)
+		pp = &(*pp)->next;
+	*pp = p->next;
+	free(p);
+}
+
 static void
 app_stop(struct app *app, int status)
 {
@@ -61,6 +116,9 @@ app_stop(struct app *app, int status)
 		return;
 	app->stopping = true;
 	app->exit_status = status;
+	while (app->pending != NULL)
+		pending_answer(app->pending, "error: porthole is stopping");
+	uv_close((uv_handle_t *)&app->reaper, NULL);
 	for (size_t i = 0; i < app->n_listeners; i++)
 		listener_close(app->listeners[i]);
 	app->n_listeners = 0;
@@ -205,13 +263,268 @@ on_udp_failed(const char *why, void *arg)
 }
 
 static void
-status_cb(struct buf *out, bool json, void *arg)
+push_listener(struct app *app, struct listener *l)
+{
+	if (app->n_listeners == app->cap_listeners) {
+		app->cap_listeners = app->cap_listeners ? app->cap_listeners * 2 : 8;
+		app->listeners = xrealloc(app->listeners, app->cap_listeners * sizeof(l));
+	}
+	app->listeners[app->n_listeners++] = l;
+}
+
+static void
+push_rforward(struct app *app, struct rforward *rf)
+{
+	if (app->n_rforwards == app->cap_rforwards) {
+		app->cap_rforwards = app->cap_rforwards ? app->cap_rforwards * 2 : 8;
+		app->rforwards = xrealloc(app->rforwards, app->cap_rforwards * sizeof(rf));
+	}
+	app->rforwards[app->n_rforwards++] = rf;
+}
+
+static void
+drop_rforward(struct app *app, struct rforward *rf)
+{
+	for (size_t i = 0; i < app->n_rforwards; i++) {
+		if (app->rforwards[i] == rf) {
+			memmove(&app->rforwards[i], &app->rforwards[i + 1],
+			    (app->n_rforwards - i - 1) * sizeof(rf));
+			app->n_rforwards--;
+			rforward_close(rf);
+			return;
+		}
+	}
+}
+
+/* Frees retired forwards whose connections have ended; after -O stop, stops when none is left. */
+static void
+reaper_cb(uv_timer_t *t)
+{
+	struct app *app = t->data;
+	bool retired = false;
+
+	for (size_t i = 0; i < app->n_listeners;) {
+		struct listener *l = app->listeners[i];
+		if (listener_is_retired(l) && listener_open_count(l) == 0) {
+			memmove(&app->listeners[i], &app->listeners[i + 1],
+			    (app->n_listeners - i - 1) * sizeof(l));
+			app->n_listeners--;
+			listener_close(l);
+			continue;
+		}
+		retired = retired || listener_is_retired(l);
+		i++;
+	}
+	for (size_t i = 0; i < app->n_rforwards; i++) {
+		struct rforward *rf = app->rforwards[i];
+		if (rforward_is_retired(rf) && rforward_open_count(rf) == 0) {
+			drop_rforward(app, rf);
+			i--;
+			continue;
+		}
+		retired = retired || rforward_is_retired(rf);
+	}
+	if (app->draining && app->n_listeners == 0 && app->n_rforwards == 0) {
+		log_info("stopped listening (-O stop) and no connection is left: stopping");
+		app_stop(app, EXIT_OK);
+		return;
+	}
+	if (!retired)
+		uv_timer_stop(&app->reaper);
+}
+
+static void
+reap_soon(struct app *app)
+{
+	uv_timer_start(&app->reaper, reaper_cb, 0, 1000);
+}
+
+static void
+on_added_rforward_failed(struct rforward *rf, const char *why, void *arg)
+{
+	/* The -O client hears why (pending_answer); the instance goes on without it. */
+	log_error("%s", why);
+	drop_rforward(arg, rf);
+}
+
+static void
+added_rforward_answer(struct rforward *rf, const char *why, int port, void *arg)
+{
+	struct pending *p = arg;
+
+	if (why != NULL)
+		pending_answer(p, "error: %s", why);
+	else if (port < 0)
+		pending_answer(p, "ok pending");
+	else if (rforward_spec(rf)->bind_port == 0)
+		pending_answer(p, "ok port=%d", port);
+	else
+		pending_answer(p, "ok");
+}
+
+/* The forward spec names, not retired; NULL if none. */
+static void *
+find_forward(struct app *app, const struct fwd_spec *spec, bool *remote)
+{
+	*remote = spec->kind == FWD_REMOTE;
+	for (size_t i = 0; i < app->n_listeners && !*remote; i++)
+		if (!listener_is_retired(app->listeners[i]) &&
+		    spec_same(listener_spec(app->listeners[i]), spec))
+			return app->listeners[i];
+	for (size_t i = 0; i < app->n_rforwards && *remote; i++)
+		if (!rforward_is_retired(app->rforwards[i]) &&
+		    spec_same(rforward_spec(app->rforwards[i]), spec))
+			return app->rforwards[i];
+	return NULL;
+}
+
+/* -O forward. Returns true if the answer comes later (a -R waits for the server). */
+static bool
+control_forward(struct app *app, struct ctlsock_reply *r, const struct fwd_spec *spec)
+{
+	struct buf *out = ctlsock_reply_buf(r);
+	char name[600], err[1024];
+	bool remote;
+	void *found = find_forward(app, spec, &remote);
+	struct listener *l;
+
+	spec_name(spec, name, sizeof(name));
+	if (app->draining) {
+		bprintf(out, "error: %s: porthole is stopping (-O stop)\n", name);
+		return false;
+	}
+	if (spec->udp) {
+		bprintf(out, "error: %s: UDP forwards cannot be added to a running porthole yet\n",
+		    name);
+		return false;
+	}
+	if (found != NULL) {
+		/* As ssh: asking again for a forward that is there succeeds. */
+		int port = remote ? rforward_bound_port(found) : -1;
+		if (remote && spec->bind_port == 0 && port > 0)
+			bprintf(out, "ok port=%d\n", port);
+		else
+			bprintf(out, "ok\n");
+		return false;
+	}
+	if (remote) {
+		struct rforward *rf =
+		    rforward_new(&app->loop, app->session, spec, on_added_rforward_failed, app);
+		push_rforward(app, rf);
+		log_info("%s: added (-O forward)", name);
+		if (!session_is_ready(app->session)) {
+			bprintf(out, "ok pending\n");
+			return false;
+		}
+		struct pending *p = xcalloc(1, sizeof(*p));
+		*p = (struct pending){app->pending, app, r, rf};
+		app->pending = p;
+		rforward_on_answer(rf, added_rforward_answer, p);
+		rforward_start(rf);
+		return true;
+	}
+	switch (listener_open(
+	    &app->loop, spec, &app->st->opt, app->session, app->udp, &l, err, sizeof(err))) {
+	case LISTENER_OK:
+		push_listener(app, l);
+		log_info("%s: added (-O forward)", name);
+		bprintf(out, "ok\n");
+		break;
+	case LISTENER_CONFIG:
+	case LISTENER_RUNTIME:
+		bprintf(out, "error: %s\n", err);
+		break;
+	}
+	return false;
+}
+
+/* -O cancel: stops listening; the connections it has go on (as ssh). */
+static void
+control_cancel(struct app *app, struct buf *out, const struct fwd_spec *spec)
+{
+	char name[600];
+	bool remote;
+	void *found = find_forward(app, spec, &remote);
+
+	spec_name(spec, name, sizeof(name));
+	if (spec->udp) {
+		bprintf(out,
+		    "error: %s: UDP forwards cannot be cancelled in a running porthole yet\n",
+		    name);
+		return;
+	}
+	if (found == NULL) {
+		bprintf(out, "error: %s: no such forward\n", name);
+		return;
+	}
+	log_info("%s: cancelled (-O cancel)", name);
+	if (remote) {
+		for (struct pending *p = app->pending; p != NULL; p = p->next) {
+			if (p->rf == found) {
+				pending_answer(p, "error: %s: cancelled", name);
+				break;
+			}
+		}
+		rforward_cancel(found);
+	} else {
+		listener_stop_listening(found);
+	}
+	reap_soon(app);
+	bprintf(out, "ok\n");
+}
+
+/* -O stop: no new connections; stop once the open ones have ended. */
+static void
+control_stop(struct app *app, struct buf *out)
+{
+	log_info("stop listening requested (-O stop): stopping once the open connections end");
+	app->draining = true;
+	for (size_t i = 0; i < app->n_listeners; i++)
+		listener_stop_listening(app->listeners[i]);
+	while (app->pending != NULL)
+		pending_answer(app->pending, "error: porthole is stopping (-O stop)");
+	for (size_t i = 0; i < app->n_rforwards; i++)
+		rforward_cancel(app->rforwards[i]);
+	reap_soon(app);
+	bprintf(out, "ok stopping\n");
+}
+
+static void
+control_cb(struct ctlsock_reply *r, const struct control_request *req, void *arg)
 {
 	struct app *app = arg;
+	struct buf *out = ctlsock_reply_buf(r);
 	struct status_view v = {app->name, (long long)getpid(), app->started, app->session,
 	    app->listeners, app->n_listeners, app->rforwards, app->n_rforwards, app->udp};
 
-	status_report(&v, out, json);
+	switch (req->verb) {
+	case CONTROL_STATUS:
+		status_report(&v, out, req->json);
+		break;
+	case CONTROL_PING:
+		bprintf(out, "pong\n");
+		break;
+	case CONTROL_CHECK:
+		bprintf(out, "ok pid=%ld\n", (long)getpid());
+		break;
+	case CONTROL_EXIT:
+		log_info("exit requested (-O exit)");
+		bprintf(out, "ok exiting\n");
+		app->exit_status = EXIT_OK;
+		uv_timer_start(&app->stop_soon, stop_soon_cb, 0, 0);
+		break;
+	case CONTROL_STOP:
+		control_stop(app, out);
+		break;
+	case CONTROL_FORWARD:
+		if (control_forward(app, r, &req->spec))
+			return;
+		break;
+	case CONTROL_CANCEL:
+		control_cancel(app, out, &req->spec);
+		break;
+	}
+	ctlsock_reply_send(r);
 }
 
 /*
@@ -226,11 +539,7 @@ open_control(struct app *app)
 	bool profile = app->st->profile != NULL;
 	char file[600], err[1024], *path;
 
-	if (profile)
-		snprintf(app->name, sizeof(app->name), "%s", o->host);
-	else
-		snprintf(app->name, sizeof(app->name), "%s%s%s:%d", o->user ? o->user : "",
-		    o->user ? "@" : "", o->host, o->port > 0 ? o->port : 22);
+	status_instance_name(o, profile, app->name, sizeof(app->name));
 	if (o->control_path != NULL) {
 		path = hostkey_expand_path(o->control_path);
 	} else {
@@ -247,7 +556,7 @@ open_control(struct app *app)
 		sprintf(path, "%s/%s", dir, file);
 		free(dir);
 	}
-	int rc = ctlsock_open(&app->loop, path, status_cb, app, &app->control, err, sizeof(err));
+	int rc = ctlsock_open(&app->loop, path, control_cb, app, &app->control, err, sizeof(err));
 	if (rc == -2) {
 		log_error("%s is already running (control socket %s)", app->name, path);
 		free(path);
@@ -272,12 +581,6 @@ static int
 open_forwards(struct app *app)
 {
 	char err[1024];
-	size_t n = app->st->opt.n_forwards ? app->st->opt.n_forwards : 1;
-
-	app->listeners = calloc(n, sizeof(*app->listeners));
-	app->rforwards = calloc(n, sizeof(*app->rforwards));
-	if (app->listeners == NULL || app->rforwards == NULL)
-		abort();
 	/* UDP forwards and SOCKS (for UDP ASSOCIATE) share one relay. */
 	for (size_t i = 0; i < app->st->opt.n_forwards && app->udp == NULL; i++)
 		if (app->st->opt.forwards[i].udp || app->st->opt.forwards[i].kind == FWD_DYNAMIC)
@@ -301,13 +604,13 @@ open_forwards(struct app *app)
 			    rforward_new(&app->loop, app->session, spec, on_rforward_failed, app);
 			/* Staying up: a port the server still holds is asked for again. */
 			rforward_set_persist(rf, persist_forwards(&app->st->opt));
-			app->rforwards[app->n_rforwards++] = rf;
+			push_rforward(app, rf);
 			continue;
 		}
 		switch (listener_open(&app->loop, spec, &app->st->opt, app->session, app->udp, &l,
 		    err, sizeof(err))) {
 		case LISTENER_OK:
-			app->listeners[app->n_listeners++] = l;
+			push_listener(app, l);
 			break;
 		case LISTENER_CONFIG:
 			log_error("%s", err);
@@ -345,7 +648,8 @@ app_run(struct settings *st)
 	app->session = session_new(&app->loop, &st->opt, &ev);
 	uv_timer_init(&app->loop, &app->reconnect);
 	uv_timer_init(&app->loop, &app->stop_soon);
-	app->reconnect.data = app->stop_soon.data = app;
+	uv_timer_init(&app->loop, &app->reaper);
+	app->reconnect.data = app->stop_soon.data = app->reaper.data = app;
 	srand((unsigned)getpid() ^ (unsigned)time(NULL));
 	session_set_reconnect(app->session, st->opt.reconnect == 1);
 	uv_signal_init(&app->loop, &app->sigint);

@@ -21,6 +21,9 @@ static const char usage_text[] =
     "       porthole profiles                  list the profiles\n"
     "       porthole check [PROFILE|destination]  print the effective settings\n"
     "       porthole status [NAME] [--json]    what running instances are doing\n"
+    "       porthole -O check|exit|stop PROFILE|destination\n"
+    "       porthole -O forward|cancel -L|-R|-D spec PROFILE|destination\n"
+    "                                          control a running instance\n"
     "       porthole service install|uninstall|status PROFILE  run it as a user service\n"
     "       porthole relay [--permit-open H:P] [--permit-listen A:P]  the UDP relay end\n"
     "\n"
@@ -44,6 +47,10 @@ static const char usage_text[] =
     "  -F file         config file (default ~/.config/porthole/config)\n"
     "  -c cipher_spec  ciphers to offer, as Ciphers (e.g. -c aes128-ctr, -c ^aes256-ctr)\n"
     "  -m mac_spec     MACs to offer, as MACs\n"
+    "  -O ctl_cmd      control the running instance of PROFILE or destination\n"
+    "                  through its control socket: check, exit, stop (stop\n"
+    "                  listening, exit when its connections end), forward or\n"
+    "                  cancel the -L, -R and -D given with it\n"
     "  -o Keyword=value  set any config keyword, e.g. -o ExitOnForwardFailure=yes,\n"
     "                  -o StrictHostKeyChecking=accept-new (see porthole.conf(5))\n"
     "  -N, -T          accepted for ssh habits; porthole never runs a command\n"
@@ -110,6 +117,24 @@ cli_parse_destination(const char *text, struct options *o, char *err, size_t err
 	return 0;
 }
 
+/* The -O commands ssh has and porthole does too; proxy has no meaning here. */
+static int
+check_control(const char *cmd, char *err, size_t errlen)
+{
+	static const char *const known[] = {"check", "forward", "cancel", "exit", "stop"};
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(cmd, known[i]) == 0)
+			return 0;
+	if (strcmp(cmd, "proxy") == 0)
+		snprintf(err, errlen,
+		    "-O proxy is not supported: porthole has no sessions to multiplex");
+	else
+		snprintf(err, errlen,
+		    "-O %s: unknown control command (check, forward, cancel, exit, stop)", cmd);
+	return -1;
+}
+
 enum cli_result
 cli_parse_command(
     int argc, char **argv, struct options *o, struct cli *cl, char *err, size_t errlen)
@@ -127,7 +152,8 @@ cli_parse_command(
 	opterr = 0;
 	/* 0, not 1: also forgets a cluster ("-Vv") a previous call stopped inside. */
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "L:R:D:p:l:i:o:F:c:m:NTvqVh", longopts, NULL)) != -1) {
+	while (
+	    (c = getopt_long(argc, argv, "L:R:D:p:l:i:o:O:F:c:m:NTvqVh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'L':
 		case 'R':
@@ -177,6 +203,11 @@ cli_parse_command(
 		case 'F':
 			cl->config_file = optarg;
 			break;
+		case 'O':
+			if (check_control(optarg, err, errlen) == -1)
+				return CLI_USAGE;
+			cl->control = optarg;
+			break;
 		case 'J':
 			cl->json = true;
 			break;
@@ -198,7 +229,7 @@ cli_parse_command(
 			return CLI_EXIT;
 		case '?':
 		default:
-			if (optopt != 0 && strchr("LRDpliFocm", optopt) != NULL)
+			if (optopt != 0 && strchr("LRDpliFoOcm", optopt) != NULL)
 				snprintf(err, errlen, "option -%c needs an argument", optopt);
 			else if (optopt == 'h' || optopt == 'V')
 				snprintf(err, errlen, "option --%s takes no argument",
@@ -224,6 +255,13 @@ cli_parse_command(
 		cl->command = CMD_STATUS;
 		optind++;
 	}
+	if (cl->control != NULL && cl->command != CMD_RUN) {
+		snprintf(err, errlen, "-O goes with a profile or destination, not '%s'",
+		    argv[optind - 1]);
+		return CLI_USAGE;
+	}
+	if (cl->control != NULL)
+		cl->command = CMD_CONTROL;
 	if (cl->json && cl->command != CMD_STATUS) {
 		snprintf(err, errlen, "--json goes with 'porthole status'");
 		return CLI_USAGE;
@@ -232,6 +270,10 @@ cli_parse_command(
 		cl->target = argv[optind++];
 	if (cl->target == NULL && cl->command == CMD_RUN) {
 		snprintf(err, errlen, "missing destination (see porthole -h)");
+		return CLI_USAGE;
+	}
+	if (cl->target == NULL && cl->command == CMD_CONTROL) {
+		snprintf(err, errlen, "-O %s: missing profile or destination", cl->control);
 		return CLI_USAGE;
 	}
 	if (cl->target != NULL && cl->command == CMD_PROFILES) {

@@ -20,6 +20,7 @@ enum cli_command {
 	CMD_PROFILES, /* porthole profiles */
 	CMD_CHECK,    /* porthole check [PROFILE|destination] */
 	CMD_STATUS,   /* porthole status [NAME] [--json] */
+	CMD_CONTROL,  /* porthole -O check|forward|cancel|exit|stop PROFILE|destination */
 };
 
 /* What the command line asks for, besides the options. Strings point into argv. */
@@ -27,6 +28,7 @@ struct cli {
 	enum cli_command command;
 	const char *target;	 /* the profile or destination word; NULL if none */
 	const char *config_file; /* -F */
+	const char *control;	 /* -O: check, forward, cancel, exit or stop */
 	bool json;		 /* status --json */
 	bool version;		 /* -V: the caller prints the version (it needs libssh2) */
 };

@@ -3,7 +3,9 @@
  * once: it reads one request line (at most CONTROL_LINE_MAX bytes, within
  * CLIENT_TIMEOUT_MS), writes the answer and closes. A client that sends
  * garbage gets "error: ..." and is closed; nothing it does reaches the
- * forwards.
+ * forwards. A well-formed request goes to the handler, which answers at
+ * once or later (a -R waits for the server's reply): the client's memory
+ * stays until the handler has answered, even if the client went away.
  */
 #include <errno.h>
 #include <pwd.h>
@@ -26,11 +28,11 @@
 struct ctlsock {
 	uv_pipe_t server;
 	char *path;
-	ctlsock_report_fn report;
+	ctlsock_handler_fn handler;
 	void *arg;
 };
 
-struct ctlclient {
+struct ctlsock_reply {
 	uv_pipe_t pipe;
 	uv_timer_t timer;
 	uv_write_t write;
@@ -38,9 +40,12 @@ struct ctlclient {
 	char line[CONTROL_LINE_MAX];
 	size_t len;
 	struct buf answer;
-	int handles;
+	int refs; /* the two handles, and the handler while it holds the reply */
 	bool answered;
+	bool held; /* the handler has it and has not answered yet */
 };
+
+#define ctlclient ctlsock_reply
 
 /* $HOME, else the password database's home directory, else NULL. */
 static const char *
@@ -161,14 +166,18 @@ ctlsock_prepare_dir(const char *dir, char *err, size_t errlen)
 }
 
 static void
-client_closed_cb(uv_handle_t *h)
+unref(struct ctlclient *cl)
 {
-	struct ctlclient *cl = h->data;
-
-	if (--cl->handles == 0) {
+	if (--cl->refs == 0) {
 		buf_free(&cl->answer);
 		free(cl);
 	}
+}
+
+static void
+client_closed_cb(uv_handle_t *h)
+{
+	unref(h->data);
 }
 
 static void
@@ -201,6 +210,8 @@ answer(struct ctlclient *cl, const char *fmt, ...)
 		buf_append(&cl->answer, text, strlen(text));
 	}
 	cl->answered = true;
+	if (uv_is_closing((uv_handle_t *)&cl->pipe))
+		return;
 	uv_read_stop((uv_stream_t *)&cl->pipe);
 	uv_buf_t b = uv_buf_init(buf_head(&cl->answer), (unsigned)buf_len(&cl->answer));
 	cl->write.data = cl;
@@ -243,14 +254,35 @@ read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *b)
 		answer(cl, "pong\n");
 		return;
 	}
-	cl->c->report(&cl->answer, req.json, cl->c->arg);
-	answer(cl, NULL);
+	cl->held = true;
+	cl->refs++;
+	uv_read_stop((uv_stream_t *)&cl->pipe);
+	cl->c->handler(cl, &req, cl->c->arg);
+}
+
+struct buf *
+ctlsock_reply_buf(struct ctlsock_reply *r)
+{
+	return &r->answer;
+}
+
+void
+ctlsock_reply_send(struct ctlsock_reply *r)
+{
+	if (!r->held)
+		return;
+	r->held = false;
+	answer(r, NULL);
+	unref(r);
 }
 
 static void
 timeout_cb(uv_timer_t *t)
 {
-	client_close(t->data);
+	struct ctlclient *cl = t->data;
+
+	/* A held reply stays in memory until the handler answers (into nothing). */
+	client_close(cl);
 }
 
 static void
@@ -267,7 +299,7 @@ connection_cb(uv_stream_t *server, int status)
 	uv_pipe_init(server->loop, &cl->pipe, 0);
 	uv_timer_init(server->loop, &cl->timer);
 	cl->pipe.data = cl->timer.data = cl;
-	cl->handles = 2;
+	cl->refs = 2;
 	if (uv_accept(server, (uv_stream_t *)&cl->pipe) < 0 ||
 	    uv_read_start((uv_stream_t *)&cl->pipe, alloc_cb, read_cb) < 0) {
 		client_close(cl);
@@ -295,7 +327,7 @@ alive(const char *path)
 }
 
 int
-ctlsock_open(uv_loop_t *loop, const char *path, ctlsock_report_fn report, void *arg,
+ctlsock_open(uv_loop_t *loop, const char *path, ctlsock_handler_fn handler, void *arg,
     struct ctlsock **out, char *err, size_t errlen)
 {
 	struct ctlsock *c;
@@ -311,7 +343,7 @@ ctlsock_open(uv_loop_t *loop, const char *path, ctlsock_report_fn report, void *
 		log_verbose("replaced a stale control socket %s", path);
 	c = xcalloc(1, sizeof(*c));
 	c->path = xstrdup(path);
-	c->report = report;
+	c->handler = handler;
 	c->arg = arg;
 	uv_pipe_init(loop, &c->server, 0);
 	c->server.data = c;

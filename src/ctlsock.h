@@ -11,11 +11,23 @@
 #include <uv.h>
 
 #include "buf.h"
+#include "control.h"
 
 struct ctlsock;
 
-/* Writes the status, as text or JSON, into out. */
-typedef void (*ctlsock_report_fn)(struct buf *out, bool json, void *arg);
+/* One client's answer, while the handler builds it. */
+struct ctlsock_reply;
+
+/*
+ * Handles a well-formed request (ping is answered by the socket itself):
+ * writes the answer into ctlsock_reply_buf(r) and calls ctlsock_reply_send(r),
+ * now or later. Until then r stays valid, even if the client has gone.
+ */
+typedef void (*ctlsock_handler_fn)(
+    struct ctlsock_reply *r, const struct control_request *req, void *arg);
+struct buf *ctlsock_reply_buf(struct ctlsock_reply *r);
+/* Sends the answer and closes the client; r is gone afterwards. */
+void ctlsock_reply_send(struct ctlsock_reply *r);
 
 /*
  * The directory for control sockets: $XDG_RUNTIME_DIR/porthole, else
@@ -37,7 +49,7 @@ int ctlsock_prepare_dir(const char *dir, char *err, size_t errlen);
  * is replaced; a live one is not: returns -2 (another instance runs), or -1
  * with err for other failures.
  */
-int ctlsock_open(uv_loop_t *loop, const char *path, ctlsock_report_fn report, void *arg,
+int ctlsock_open(uv_loop_t *loop, const char *path, ctlsock_handler_fn handler, void *arg,
     struct ctlsock **out, char *err, size_t errlen);
 void ctlsock_close(struct ctlsock *c);
 

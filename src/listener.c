@@ -26,6 +26,7 @@ struct listener {
 	int nsocks;
 	int open_handles;
 	bool closing;
+	bool retired; /* no longer listening (-O cancel, -O stop); links go on */
 	struct link_list links;
 };
 
@@ -205,11 +206,42 @@ listener_close(struct listener *l)
 }
 
 void
+listener_stop_listening(struct listener *l)
+{
+	if (l->retired || l->closing)
+		return;
+	l->retired = true;
+	for (int i = 0; i < l->nsocks; i++)
+		if (!uv_is_closing((uv_handle_t *)&l->socks[i]))
+			uv_close((uv_handle_t *)&l->socks[i], sock_closed_cb);
+	log_verbose("%s: no longer listening (%u connection%s still open)", l->name, l->links.count,
+	    l->links.count == 1 ? "" : "s");
+}
+
+bool
+listener_is_retired(const struct listener *l)
+{
+	return l->retired;
+}
+
+unsigned
+listener_open_count(const struct listener *l)
+{
+	return l->links.count;
+}
+
+const struct fwd_spec *
+listener_spec(const struct listener *l)
+{
+	return &l->spec;
+}
+
+void
 listener_stats(const struct listener *l, struct fwd_stats *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->name = l->name;
-	out->state = "listening";
+	out->state = l->retired ? "cancelled, open connections go on" : "listening";
 	out->open = l->links.count;
 	out->total = l->links.total;
 	out->bytes_up = l->links.bytes_up;

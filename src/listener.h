@@ -33,6 +33,16 @@ enum listener_error listener_open(uv_loop_t *loop, const struct fwd_spec *spec,
 
 void listener_stats(const struct listener *l, struct fwd_stats *out);
 
+/*
+ * Closes the listening sockets (-O cancel, -O stop); the connections already
+ * accepted go on, as in ssh. Close the listener once listener_open_count()
+ * is 0 (or to end them).
+ */
+void listener_stop_listening(struct listener *l);
+bool listener_is_retired(const struct listener *l);
+unsigned listener_open_count(const struct listener *l);
+const struct fwd_spec *listener_spec(const struct listener *l);
+
 /* Stops accepting, closes every link; the listener frees itself when closed. */
 void listener_close(struct listener *l);
 

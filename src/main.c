@@ -9,6 +9,7 @@
 #include "algo.h"
 #include "app.h"
 #include "cli.h"
+#include "ctlcmd.h"
 #include "log.h"
 #include "option.h"
 #include "relay.h"
@@ -105,6 +106,11 @@ main(int argc, char **argv)
 		return EXIT_OK;
 	case CMD_STATUS: {
 		int rc = status_command(settings.cli.target, settings.cli.json);
+		settings_free(&settings);
+		return rc;
+	}
+	case CMD_CONTROL: {
+		int rc = ctlcmd_main(&settings);
 		settings_free(&settings);
 		return rc;
 	}

@@ -5,9 +5,11 @@
  *                             \--server refuses--> FAILED (reported once)
  *                             \--refused, but listened before or persist-->
  *                                 IDLE, asked again after 1, 2, 4 ... 64 s
+ *   any --cancel--> CANCELLED (cancel-tcpip-forward sent if it listened)
  *
  * While LISTENING it is a session client: every pump accepts the channels
- * libssh2 has queued for its listener and hands each to a new link.
+ * libssh2 has queued for its listener and hands each to a new link. A
+ * cancelled forward keeps its links until they end, as ssh does.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +25,7 @@ enum rforward_state {
 	RF_REQUESTING,
 	RF_LISTENING,
 	RF_FAILED,
+	RF_CANCELLED,
 };
 
 struct rforward {
@@ -42,7 +45,35 @@ struct rforward {
 	uv_timer_t retry;
 	rforward_failed_cb failed;
 	void *arg;
+	rforward_answer_cb answer; /* once, for the next answer to a listen request */
+	void *answer_arg;
+	bool cancel_pending; /* libssh2 said EAGAIN to the cancel: retried from the pump */
 };
+
+static void
+tell(struct rforward *rf, const char *why, int port)
+{
+	rforward_answer_cb cb = rf->answer;
+
+	rf->answer = NULL;
+	if (cb != NULL)
+		cb(rf, why, port, rf->answer_arg);
+}
+
+/* Sends cancel-tcpip-forward and frees the listener; false while libssh2 says EAGAIN. */
+static bool
+send_cancel(struct rforward *rf)
+{
+	int rc = libssh2_channel_forward_cancel(rf->listener);
+
+	if (rc == LIBSSH2_ERROR_EAGAIN)
+		return false;
+	rf->listener = NULL;
+	rf->cancel_pending = false;
+	if (rc != 0)
+		session_check_error(rf->session, rc);
+	return true;
+}
 
 static bool
 rforward_pump(struct session_client *c)
@@ -50,6 +81,11 @@ rforward_pump(struct session_client *c)
 	struct rforward *rf = container_of(c, struct rforward, client);
 	LIBSSH2_CHANNEL *ch;
 
+	if (rf->cancel_pending) {
+		if (send_cancel(rf))
+			session_remove_client(rf->session, &rf->client);
+		return false;
+	}
 	while ((ch = libssh2_channel_forward_accept(rf->listener)) != NULL)
 		link_connect(rf->loop, rf->session, ch, rf->name, rf->spec.host, rf->spec.host_port,
 		    &rf->links);
@@ -67,7 +103,9 @@ rforward_lost(struct session_client *c)
 
 	/* The listener died with the session. */
 	rf->listener = NULL;
-	rf->state = RF_IDLE;
+	rf->cancel_pending = false;
+	if (rf->state != RF_CANCELLED)
+		rf->state = RF_IDLE;
 }
 
 static void
@@ -85,6 +123,7 @@ listen_done(struct session_req *req, const char *why)
 	if (req->listener == NULL && !session_is_ready(rf->session)) {
 		/* The session died under the request: it is asked again on reconnect. */
 		rf->state = RF_IDLE;
+		tell(rf, NULL, -1);
 		return;
 	}
 	if (req->listener == NULL && (rf->ever_listened || rf->persist)) {
@@ -119,6 +158,7 @@ listen_done(struct session_req *req, const char *why)
 		    "forwarding not allowed: AllowTcpForwarding, PermitListen)",
 		    rf->name, req->host[0] ? req->host : "*", req->port);
 		log_debug("%s: %s", rf->name, why);
+		tell(rf, msg, -1);
 		rf->failed(rf, msg, rf->arg);
 		return;
 	}
@@ -137,6 +177,7 @@ listen_done(struct session_req *req, const char *why)
 		    "%s: the server listens on %s:%d", rf->name, req->host, req->bound_port);
 	session_add_client(rf->session, &rf->client);
 	session_wake(rf->session);
+	tell(rf, NULL, req->bound_port);
 }
 
 struct rforward *
@@ -206,10 +247,68 @@ rforward_close(struct rforward *rf)
 }
 
 void
+rforward_on_answer(struct rforward *rf, rforward_answer_cb cb, void *arg)
+{
+	rf->answer = cb;
+	rf->answer_arg = arg;
+}
+
+int
+rforward_bound_port(const struct rforward *rf)
+{
+	return rf->state == RF_LISTENING ? rf->bound_port : -1;
+}
+
+void
+rforward_cancel(struct rforward *rf)
+{
+	LIBSSH2_CHANNEL *ch;
+
+	if (rf->state == RF_CANCELLED)
+		return;
+	rf->answer = NULL;
+	uv_timer_stop(&rf->retry);
+	if (rf->state == RF_REQUESTING) {
+		/* If the reply is on its way, that listener stays until the session ends. */
+		session_cancel_request(rf->session, &rf->req);
+	} else if (rf->state == RF_LISTENING) {
+		/* What the server has already sent is served; then the queue is empty. */
+		while ((ch = libssh2_channel_forward_accept(rf->listener)) != NULL)
+			link_connect(rf->loop, rf->session, ch, rf->name, rf->spec.host,
+			    rf->spec.host_port, &rf->links);
+		if (send_cancel(rf))
+			session_remove_client(rf->session, &rf->client);
+		else
+			rf->cancel_pending = true;
+	}
+	rf->state = RF_CANCELLED;
+	log_verbose("%s: cancelled (%u connection%s still open)", rf->name, rf->links.count,
+	    rf->links.count == 1 ? "" : "s");
+}
+
+bool
+rforward_is_retired(const struct rforward *rf)
+{
+	return rf->state == RF_CANCELLED;
+}
+
+unsigned
+rforward_open_count(const struct rforward *rf)
+{
+	return rf->links.count;
+}
+
+const struct fwd_spec *
+rforward_spec(const struct rforward *rf)
+{
+	return &rf->spec;
+}
+
+void
 rforward_stats(const struct rforward *rf, struct fwd_stats *out)
 {
-	static const char *const names[] = {
-	    "waiting for the session", "requesting", "listening", "refused"};
+	static const char *const names[] = {"waiting for the session", "requesting", "listening",
+	    "refused", "cancelled, open connections go on"};
 
 	memset(out, 0, sizeof(*out));
 	out->name = rf->name;

@@ -28,6 +28,27 @@ void rforward_set_persist(struct rforward *rf, bool persist);
 void rforward_start(struct rforward *rf);
 void rforward_stats(const struct rforward *rf, struct fwd_stats *out);
 
+/*
+ * Called once with the answer to the next listen request: why NULL and the
+ * port the server listens on, or why it refused (the failed callback runs
+ * too), or why NULL and port -1 when the session went down before it
+ * answered (asked again when it is back).
+ */
+typedef void (*rforward_answer_cb)(struct rforward *rf, const char *why, int port, void *arg);
+void rforward_on_answer(struct rforward *rf, rforward_answer_cb cb, void *arg);
+/* The port the server listens on; -1 when it does not (yet). */
+int rforward_bound_port(const struct rforward *rf);
+
+/*
+ * Asks the server to stop listening (cancel-tcpip-forward); connections
+ * already forwarded go on, as in ssh. Close rf once rforward_open_count()
+ * is 0 (or to end them).
+ */
+void rforward_cancel(struct rforward *rf);
+bool rforward_is_retired(const struct rforward *rf);
+unsigned rforward_open_count(const struct rforward *rf);
+const struct fwd_spec *rforward_spec(const struct rforward *rf);
+
 /* Closes the links and frees rf (the server stops listening when the session ends). */
 void rforward_close(struct rforward *rf);
 

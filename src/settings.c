@@ -155,6 +155,10 @@ settings_load(struct settings *st, int argc, char **argv, char *err, size_t errl
 		log_set_level((enum log_level)first.log_level);
 	/* Whether -l and -p were given: they beat user@ and :port, which beat the file. */
 	bool cli_user = first.user != NULL, cli_port = first.port != -1;
+	st->cli_forwards = first.forwards;
+	st->n_cli_forwards = first.n_forwards;
+	first.forwards = NULL;
+	first.n_forwards = 0;
 	options_free(&first);
 	if (r == CLI_EXIT)
 		return SETTINGS_EXIT;
@@ -219,6 +223,8 @@ settings_free(struct settings *st)
 {
 	options_free(&st->opt);
 	config_free(&st->config);
+	free(st->cli_forwards);
+	st->cli_forwards = NULL;
 }
 
 void

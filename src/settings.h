@@ -19,6 +19,9 @@ struct settings {
 	struct cli cli;
 	struct config config;
 	const struct config_profile *profile; /* the profile run, if any */
+	/* -O forward|cancel: the -L, -R and -D of the command line alone */
+	struct fwd_spec *cli_forwards;
+	size_t n_cli_forwards;
 };
 
 enum settings_result {

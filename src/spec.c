@@ -394,3 +394,34 @@ spec_name(const struct fwd_spec *spec, char *buf, size_t len)
 		    h6 ? "[" : "", spec->host, h6 ? "]" : "", spec->host_port,
 		    spec->udp ? "/udp" : "");
 }
+
+/* The bind address as it decides where to listen: none written is "localhost", "*" is "". */
+static const char *
+bind_key(const struct fwd_spec *spec)
+{
+	if (!spec->has_bind)
+		return "localhost";
+	if (strcmp(spec->bind_host, "*") == 0)
+		return "";
+	return spec->bind_host;
+}
+
+static bool
+same_nocase(const char *a, const char *b)
+{
+	for (; *a != '\0' && *b != '\0'; a++, b++) {
+		char x = *a >= 'A' && *a <= 'Z' ? (char)(*a - 'A' + 'a') : *a;
+		char y = *b >= 'A' && *b <= 'Z' ? (char)(*b - 'A' + 'a') : *b;
+		if (x != y)
+			return false;
+	}
+	return *a == *b;
+}
+
+bool
+spec_same(const struct fwd_spec *a, const struct fwd_spec *b)
+{
+	return a->kind == b->kind && a->udp == b->udp && a->bind_port == b->bind_port &&
+	    a->host_port == b->host_port && same_nocase(bind_key(a), bind_key(b)) &&
+	    same_nocase(a->host, b->host);
+}

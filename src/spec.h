@@ -66,4 +66,12 @@ bool spec_bind_is_wildcard(const struct fwd_spec *spec);
  */
 void spec_name(const struct fwd_spec *spec, char *buf, size_t len);
 
+/*
+ * True if a and b are the same forward: same kind, protocol, ports and
+ * target, and bind addresses that listen in the same place (none written is
+ * "localhost", "*" is ""); names compare without case. How -O cancel finds
+ * the forward it names.
+ */
+bool spec_same(const struct fwd_spec *a, const struct fwd_spec *b);
+
 #endif

@@ -150,6 +150,16 @@ status_report(const struct status_view *v, struct buf *out, bool json)
 }
 
 void
+status_instance_name(const struct options *o, bool profile, char *out, size_t outlen)
+{
+	if (profile)
+		snprintf(out, outlen, "%s", o->host);
+	else
+		snprintf(out, outlen, "%s%s%s:%d", o->user ? o->user : "", o->user ? "@" : "",
+		    o->host, o->port > 0 ? o->port : 22);
+}
+
+void
 status_socket_name(const char *name, bool profile, char *out, size_t outlen)
 {
 	size_t i = 0;

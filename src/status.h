@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "listener.h"
+#include "option.h"
 #include "rforward.h"
 #include "session.h"
 #include "udpfwd.h"
@@ -29,6 +30,9 @@ struct status_view {
 
 /* The report, as text (one line per item) or one JSON object. */
 void status_report(const struct status_view *v, struct buf *out, bool json);
+
+/* An instance's name: the profile, or user@host:port (as status shows it). */
+void status_instance_name(const struct options *o, bool profile, char *out, size_t outlen);
 
 /*
  * The control socket's file name for an instance: "NAME.sock" for a profile

@@ -14,7 +14,7 @@ function __porthole_positionals
             continue
         end
         switch $t
-            case -L -R -D -p -l -i -o -F -c -m
+            case -L -R -D -p -l -i -o -O -F -c -m
                 set skip 1
             case '-*'
             case '*'
@@ -142,6 +142,7 @@ complete -c porthole -s c -x -a '(porthole -V 2>/dev/null | string replace -rf "
 complete -c porthole -s m -x -a '(porthole -V 2>/dev/null | string replace -rf "^available mac: " "" | string split ,)' -d 'MACs to offer'
 complete -c porthole -s F -r -F -d 'Config file'
 complete -c porthole -s o -x -a '(__porthole_option)' -d 'Set a config keyword: Keyword=value'
+complete -c porthole -s O -x -a 'check\t"Is it running" forward\t"Add the -L, -R, -D given" cancel\t"Stop listening for the -L, -R, -D given" exit\t"Stop it" stop\t"Stop listening, exit when connections end"' -d 'Control the running instance'
 complete -c porthole -s N -d 'Accepted for ssh habits'
 complete -c porthole -s T -d 'Accepted for ssh habits'
 complete -c porthole -s v -d 'More detail on stderr'

@@ -1,4 +1,4 @@
-/* The control protocol: any bytes a local client sends. */
+/* The control protocol: any bytes a local client sends, or an instance answers. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,10 +31,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if ((size_t)n > size - at || n > CONTROL_LINE_MAX ||
 		    copy[at + (size_t)n - 1] != '\n')
 			abort();
-		if (req.verb != CONTROL_STATUS && req.verb != CONTROL_PING)
+		if (req.verb > CONTROL_CANCEL)
+			abort();
+		if ((req.verb == CONTROL_FORWARD || req.verb == CONTROL_CANCEL) &&
+		    !spec_same(&req.spec, &req.spec))
 			abort();
 		at += (size_t)n;
 	}
+	/* Any answer reads as ok or error, or is refused with a reason. */
+	struct control_reply reply;
+	int rc = control_reply_parse(copy, size, &reply);
+	if (memchr(reply.why, '\0', sizeof(reply.why)) == NULL || (rc == -1 && reply.ok) ||
+	    (reply.port < -1 || reply.port > 65535))
+		abort();
 	/* Quoting any text stays inside its buffer and terminated. */
 	char *text = malloc(size + 1);
 	if (text != NULL) {

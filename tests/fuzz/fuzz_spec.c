@@ -62,6 +62,14 @@ check_spec(enum fwd_kind kind, const struct fwd_spec *spec)
 	unparse(spec, text, sizeof(text));
 	if (spec_parse(kind, text, &again, err, sizeof(err)) != 0 || !spec_equal(spec, &again))
 		abort();
+	if (!spec_same(spec, &again) || !spec_same(&again, spec))
+		abort();
+	/* The name (how -O sends a forward to a running instance) parses back to the same forward.
+	 */
+	spec_name(spec, out, sizeof(out));
+	if (strlen(out) < 3 || spec_parse(kind, out + 3, &again, err, sizeof(err)) != 0 ||
+	    !spec_same(spec, &again))
+		abort();
 
 	spec_format(spec, out, sizeof(out));
 	for (size_t len = 0; len < 12; len++) {

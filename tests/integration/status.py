@@ -85,7 +85,7 @@ def main():
             s.close()
             s = socket.socket(socket.AF_UNIX)
             s.connect(sock)
-            s.sendall(b"x" * 1000)
+            s.sendall(b"x" * 1024)  # CONTROL_LINE_MAX, no newline
             fx.check(s.recv(100).startswith(b"error:"), "an over-long request gets an error")
             s.close()
             s = socket.socket(socket.AF_UNIX)

@@ -180,7 +180,9 @@ expect_exactly "porthole me@" alpha beta eps gamma 10.0.0.5 delta
 expect_exactly "porthole me@al" alpha
 
 # Options, and what follows them.
-expect_has "porthole -" -L -R -D -p -l -i -F -o -N -T -v -q -V -h
+expect_has "porthole -" -L -R -D -p -l -i -F -o -O -N -T -v -q -V -h
+expect_exactly "porthole -O " check forward cancel exit stop
+expect_exactly "porthole -O forward -L 8080:db:5432 ho" home # -O's word and -L's spec are not the target
 expect_exactly "porthole -L " # a forward spec: nothing to offer
 expect_exactly "porthole -p " # a port: nothing to offer
 

@@ -379,9 +379,41 @@ test_spec_name(void)
 	CHECK_STR(name, "-D ");
 }
 
+static bool
+same(enum fwd_kind ka, const char *a, enum fwd_kind kb, const char *b)
+{
+	struct fwd_spec x, y;
+	char why[128];
+
+	if (spec_parse(ka, a, &x, why, sizeof(why)) != 0 ||
+	    spec_parse(kb, b, &y, why, sizeof(why)) != 0)
+		return false;
+	return spec_same(&x, &y);
+}
+
+/* spec_same: how -O cancel finds a forward. */
+static void
+test_same(void)
+{
+	CHECK(same(FWD_LOCAL, "8080:db:5432", FWD_LOCAL, "8080:db:5432"));
+	CHECK(same(FWD_LOCAL, "8080:db:5432", FWD_LOCAL, "localhost:8080:DB:5432"));
+	CHECK(same(FWD_LOCAL, "8080:[db]:5432/tcp", FWD_LOCAL, "8080:db:5432"));
+	CHECK(same(FWD_LOCAL, "*:8080:db:5432", FWD_LOCAL, ":8080:db:5432"));
+	CHECK(same(FWD_DYNAMIC, "1080", FWD_DYNAMIC, "localhost:1080"));
+	CHECK(!same(FWD_LOCAL, "8080:db:5432", FWD_REMOTE, "8080:db:5432"));
+	CHECK(!same(FWD_LOCAL, "8080:db:5432", FWD_LOCAL, "8081:db:5432"));
+	CHECK(!same(FWD_LOCAL, "8080:db:5432", FWD_LOCAL, "8080:db:5433"));
+	CHECK(!same(FWD_LOCAL, "8080:db:5432", FWD_LOCAL, "8080:db2:5432"));
+	CHECK(!same(FWD_LOCAL, "8080:db:5432", FWD_LOCAL, "127.0.0.1:8080:db:5432"));
+	CHECK(!same(FWD_LOCAL, "8080:db:5432", FWD_LOCAL, "*:8080:db:5432"));
+	CHECK(!same(FWD_LOCAL, "8080:db:53", FWD_LOCAL, "8080:db:53/udp"));
+	CHECK(!same(FWD_REMOTE, "0:h:22", FWD_REMOTE, "[::1]:0:h:22"));
+}
+
 int
 main(void)
 {
+	test_same();
 	test_spec_name();
 	test_local();
 	test_wildcard();
