@@ -35,12 +35,14 @@ struct parser {
 	struct config_entry **entries; /* NULL: check lines, keep nothing */
 	size_t *n_entries;
 	int line;
+	int scope;	   /* the profile whose block this line is in; -1: none (see error_scope) */
 	size_t *names;	   /* open-addressed set of profile indexes + 1 (0: empty), by name */
 	size_t names_size; /* a power of two, at least twice the profiles */
 };
 
 static void add_error(struct config *c, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+static void ps_error(struct parser *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
  * Room for element n of an array that only ever grows through this function:
@@ -87,6 +89,7 @@ config_free(struct config *c)
 	for (size_t i = 0; i < c->n_errors; i++)
 		free(c->errors[i]);
 	free(c->errors);
+	free(c->error_scope);
 	config_init(c);
 }
 
@@ -95,15 +98,12 @@ config_free(struct config *c)
  * from the file are shown as '?', so a message cannot drive the terminal.
  */
 static void
-add_error(struct config *c, int line, const char *fmt, ...)
+verror(struct config *c, int scope, int line, const char *fmt, va_list ap)
 {
 	char msg[CONFIG_ERR_MAX], *text;
 	size_t len;
-	va_list ap;
 
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	if (line > 0)
 		len = (size_t)snprintf(NULL, 0, "%s:%d: %s", c->file, line, msg) + 1;
 	else
@@ -117,7 +117,30 @@ add_error(struct config *c, int line, const char *fmt, ...)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
 	c->errors = grow(c->errors, c->n_errors, sizeof(*c->errors));
+	c->error_scope = grow(c->error_scope, c->n_errors, sizeof(*c->error_scope));
+	c->error_scope[c->n_errors] = scope;
 	c->errors[c->n_errors++] = text;
+}
+
+static void
+add_error(struct config *c, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verror(c, -1, line, fmt, ap);
+	va_end(ap);
+}
+
+/* An error in the line being parsed, charged to the profile whose block it is in. */
+static void
+ps_error(struct parser *ps, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verror(ps->c, ps->scope, ps->line, fmt, ap);
+	va_end(ap);
 }
 
 static bool
@@ -270,30 +293,31 @@ open_profile(struct parser *ps, const char *name, int n_words)
 
 	ps->entries = NULL;
 	ps->n_entries = NULL;
+	ps->scope = -1;
 	quote_name(shown, sizeof(shown), name);
 	if (n_words == 0) {
-		add_error(c, ps->line, "Profile needs a name");
+		ps_error(ps, "Profile needs a name");
 		return;
 	}
 	if (n_words > 1) {
-		add_error(c, ps->line, "Profile takes one name, not '%s'", shown);
+		ps_error(ps, "Profile takes one name, not '%s'", shown);
 		return;
 	}
 	while (is_name_char(name[n]))
 		n++;
 	if (n == 0 || name[n] != '\0' || n > CONFIG_NAME_MAX) {
-		add_error(c, ps->line,
-		    "bad profile name '%s' (1-64 letters, digits, '.', '_' or '-')", shown);
+		ps_error(
+		    ps, "bad profile name '%s' (1-64 letters, digits, '.', '_' or '-')", shown);
 		return;
 	}
 	if ((command = reserved_name(name)) != NULL) {
-		add_error(
-		    c, ps->line, "profile name '%s' is taken by 'porthole %s'", shown, command);
+		ps_error(ps, "profile name '%s' is taken by 'porthole %s'", shown, command);
 		return;
 	}
 	if ((first = names_find(ps, name)) != NULL) {
-		add_error(c, ps->line, "profile '%s' defined twice (first at line %d)", shown,
-		    first->line);
+		/* It concerns that profile alone, and so does the block that follows. */
+		ps->scope = (int)(first - c->profiles);
+		ps_error(ps, "profile '%s' defined twice (first at line %d)", shown, first->line);
 		return;
 	}
 	c->profiles = grow(c->profiles, c->n_profiles, sizeof(*c->profiles));
@@ -304,6 +328,7 @@ open_profile(struct parser *ps, const char *name, int n_words)
 	p->n_entries = 0;
 	ps->entries = &p->entries;
 	ps->n_entries = &p->n_entries;
+	ps->scope = (int)(c->n_profiles - 1);
 	names_add(ps, c->n_profiles - 1);
 }
 
@@ -330,7 +355,7 @@ add_entry(struct parser *ps, struct options *scratch, const char *keyword, const
 	rc = option_set(scratch, keyword, value, err, sizeof(err));
 	options_free(scratch);
 	if (rc == -1) {
-		add_error(ps->c, ps->line, "%s", err);
+		ps_error(ps, "%s", err);
 		return;
 	}
 	if (ps->entries == NULL)
@@ -351,17 +376,17 @@ parse_line(struct parser *ps, struct options *scratch, const char *text, size_t 
 	int n_words;
 
 	if (len > CONFIG_LINE_MAX) {
-		add_error(ps->c, ps->line, "line too long (over %d bytes)", CONFIG_LINE_MAX);
+		ps_error(ps, "line too long (over %d bytes)", CONFIG_LINE_MAX);
 		return;
 	}
 	if (memchr(text, '\0', len) != NULL) {
-		add_error(ps->c, ps->line, "NUL byte");
+		ps_error(ps, "NUL byte");
 		return;
 	}
 	memcpy(line, text, len);
 	line[len] = '\0';
 	if ((why = split_line(line, &keyword, value, &n_words)) != NULL) {
-		add_error(ps->c, ps->line, "%s", why);
+		ps_error(ps, "%s", why);
 		return;
 	}
 	if (keyword == NULL)
@@ -369,10 +394,11 @@ parse_line(struct parser *ps, struct options *scratch, const char *text, size_t 
 	if (strcasecmp(keyword, "Profile") == 0) {
 		open_profile(ps, value, n_words);
 	} else if (strcasecmp(keyword, "Host") == 0 || strcasecmp(keyword, "Match") == 0) {
-		add_error(ps->c, ps->line,
-		    "Host and Match belong in ~/.ssh/config; porthole uses Profile blocks");
+		ps_error(
+		    ps, "Host and Match belong in ~/.ssh/config; porthole uses Profile blocks");
 		ps->entries = NULL;
 		ps->n_entries = NULL;
+		ps->scope = -1;
 	} else {
 		add_entry(ps, scratch, keyword, value);
 	}
@@ -381,7 +407,7 @@ parse_line(struct parser *ps, struct options *scratch, const char *text, size_t 
 size_t
 config_parse(struct config *c, const char *file, const char *text, size_t len)
 {
-	struct parser ps = {c, NULL, NULL, 0, NULL, 0};
+	struct parser ps = {c, NULL, NULL, 0, -1, NULL, 0};
 	struct options scratch;
 	size_t start = 0;
 
@@ -559,6 +585,17 @@ edit_distance(const char *a, const char *b, size_t limit)
 		}
 	}
 	return d[la % 3][lb];
+}
+
+size_t
+config_errors_against(const struct config *c, const struct config_profile *p)
+{
+	int index = p != NULL ? (int)(p - c->profiles) : -1;
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->n_errors; i++)
+		n += c->error_scope[i] == -1 || c->error_scope[i] == index;
+	return n;
 }
 
 const struct config_profile *

@@ -50,6 +50,13 @@ struct config {
 	struct config_profile *profiles;
 	size_t n_profiles;
 	char **errors; /* "file:line: message", every problem found, in order */
+	/*
+	 * Per error, the index in profiles of the profile it concerns: one found
+	 * in that profile's block, or a second definition of it (and that block).
+	 * -1 for the rest: the defaults, the file itself, a refused Profile line
+	 * and its block, which count against every profile.
+	 */
+	int *error_scope;
 	size_t n_errors;
 };
 
@@ -74,6 +81,13 @@ size_t config_parse(struct config *c, const char *file, const char *text, size_t
  * CONFIG_FILE_MAX "path: too big (over 1 MiB)". Returns c->n_errors.
  */
 size_t config_load(struct config *c, const char *path);
+
+/*
+ * How many errors stand in the way of using p (NULL: a destination that is
+ * no profile): those it concerns, and those concerning every profile. The
+ * others are in other profiles' blocks and need not stop this one.
+ */
+size_t config_errors_against(const struct config *c, const struct config_profile *p);
 
 /* The profile called name (case-insensitive, like ssh host names), or NULL. */
 const struct config_profile *config_find(const struct config *c, const char *name);

@@ -22,25 +22,42 @@ enum {
 	EXIT_USAGE = 2,
 };
 
+/* Whether error i of the config file stands in the way of the profile (NULL: a host). */
+static bool
+error_counts(const struct config *c, size_t i, const struct config_profile *p)
+{
+	return c->error_scope[i] == -1 || (p != NULL && &c->profiles[c->error_scope[i]] == p);
+}
+
 /*
- * Config errors: "porthole check" shows every one; a run shows the first and
- * how many more, so the message stays one line.
+ * Config errors: "porthole check" and "porthole profiles" show every one
+ * (those in other profiles' blocks marked so); a run shows the first that
+ * concerns it and how many more, so the message stays one line.
  */
 static void
 report_config_errors(const struct settings *st)
 {
-	size_t n = st->config.n_errors;
+	const struct config *c = &st->config;
+	size_t n = config_errors_against(c, st->profile), first = 0;
 
-	if (st->cli.command == CMD_CHECK) {
-		for (size_t i = 0; i < n; i++)
-			fprintf(stderr, "porthole: %s\n", st->config.errors[i]);
+	if (st->cli.command == CMD_CHECK || st->cli.command == CMD_PROFILES) {
+		for (size_t i = 0; i < c->n_errors; i++)
+			if (st->cli.command == CMD_PROFILES || error_counts(c, i, st->profile))
+				fprintf(stderr, "porthole: %s\n", c->errors[i]);
+			else
+				fprintf(stderr, "porthole: %s (in profile '%s', not used here)\n",
+				    c->errors[i], c->profiles[c->error_scope[i]].name);
 		return;
 	}
+	while (first < c->n_errors && !error_counts(c, first, st->profile))
+		first++;
+	if (first == c->n_errors)
+		return;
 	if (n == 1)
-		fprintf(stderr, "porthole: %s\n", st->config.errors[0]);
+		fprintf(stderr, "porthole: %s\n", c->errors[first]);
 	else
 		fprintf(stderr, "porthole: %s (and %zu more; see porthole check)\n",
-		    st->config.errors[0], n - 1);
+		    c->errors[first], n - 1);
 }
 
 /* Settings accepted for features not built yet: say so once each. */
@@ -96,12 +113,20 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	switch (settings.cli.command) {
-	case CMD_PROFILES:
+	case CMD_PROFILES: {
+		/* The profiles that parsed, then what is wrong with the rest (exit 2). */
+		int rc = settings.config.n_errors > 0 ? EXIT_USAGE : EXIT_OK;
 		settings_print_profiles(&settings, stdout);
+		fflush(stdout);
+		report_config_errors(&settings);
 		settings_free(&settings);
-		return EXIT_OK;
+		return rc;
+	}
 	case CMD_CHECK:
+		/* Mistakes in other profiles are shown, after what this one does. */
 		options_print(&settings.opt, stdout);
+		fflush(stdout);
+		report_config_errors(&settings);
 		settings_free(&settings);
 		return EXIT_OK;
 	case CMD_STATUS: {

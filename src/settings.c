@@ -166,13 +166,24 @@ settings_load(struct settings *st, int argc, char **argv, char *err, size_t errl
 		return SETTINGS_USAGE;
 
 	load_config(st);
-	if (st->config.n_errors > 0)
-		return SETTINGS_CONFIG;
+	/* profiles lists what it can and reports the rest; status needs no config. */
 	if (st->cli.command == CMD_PROFILES || st->cli.command == CMD_STATUS)
 		return SETTINGS_OK;
 
 	const char *target = st->cli.target;
 	st->profile = target != NULL ? config_find(&st->config, target) : NULL;
+	/*
+	 * A mistake in another profile's block does not stop this one; a bare
+	 * "porthole check" checks the whole file.
+	 */
+	if (st->cli.command == CMD_CHECK && target == NULL
+		? st->config.n_errors > 0
+		: config_errors_against(&st->config, st->profile) > 0)
+		return SETTINGS_CONFIG;
+	if (st->cli.command == CMD_RUN)
+		for (size_t i = 0; i < st->config.n_errors; i++)
+			log_info("%s (in profile '%s', not used now)", st->config.errors[i],
+			    st->config.profiles[st->config.error_scope[i]].name);
 	if (config_apply(&st->config, st->profile, &st->opt, err, errlen) == -1)
 		return SETTINGS_USAGE;
 	if (cli_parse_command(argc, argv, &st->opt, &st->cli, err, errlen) != CLI_RUN)

@@ -155,6 +155,30 @@ Match host nothing
         rc, out, err = run(sshd, ["-F", bad, "a"])
         fx.check(rc == 2 and len(err.splitlines()) == 1 and f"{bad}:2: unknown keyword 'Bogus'" in err
                  and "3 more" in err, "a run reports the first error in one line", err)
+        # One broken profile does not stop the others: profiles lists the good ones and
+        # reports the bad (exit 2), check and a run of a good one work, with a note.
+        two = os.path.join(sshd.dir, "two.conf")
+        good_port = fx.free_port()
+        write(two, open(cfg).read().replace("Profile broken\n", "") +
+              f"Profile dad\n    HostName dad.example\n    Bogus 1\n    Port 0\n"
+              f"Profile dad\n    Port 1\n")
+        rc, out, err = run(sshd, ["-F", two, "profiles"])
+        fx.check(rc == 2 and out.startswith("office\t") and "\ndad\t" in out and
+                 "unknown keyword 'Bogus'" in err and "defined twice" in err,
+                 "profiles: every profile listed, the errors reported, exit 2", out + err)
+        rc, out, err = run(sshd, ["-F", two, "check", "dad"])
+        fx.check(rc == 2 and "Bogus" in err, "check of the broken profile: exit 2", err)
+        rc, out, err = run(sshd, ["-F", two, "check"])
+        fx.check(rc == 2, "check of the whole file: exit 2", err)
+        fw = start(sshd, ["-F", two, "-L", f"{good_port}:127.0.0.1:{echo.port}", "office"],
+                   [p1, good_port])
+        with fw:
+            data = os.urandom(10000)
+            fx.check(fx.echo_roundtrip(good_port, data) == data,
+                     "a run of a good profile works next to a broken one")
+            fx.check("in profile 'dad', not used now" in fw.stderr(),
+                     "... and notes the other profile's errors", fw.stderr())
+            fw.stop()
         os.chmod(cfg, 0o664)
         rc, out, err = run(sshd, ["-F", cfg, "office"])
         fx.check(rc == 2 and "permissions" in err, "a group-writable config file is refused", err)
