@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -643,6 +644,25 @@ step_agent(struct auth *a)
 	}
 }
 
+/*
+ * ssh ignores a private key file of the user's that group or others may
+ * read or write ("UNPROTECTED PRIVATE KEY FILE"): whoever can read it holds
+ * the key. Same rule, one line.
+ */
+static bool
+key_private_enough(const char *path, char *why, size_t whylen)
+{
+	struct stat st;
+
+	if (stat(path, &st) == -1 || st.st_uid != getuid() || (st.st_mode & 077) == 0)
+		return true;
+	snprintf(why, whylen,
+	    "%s: permissions %04o are too open (others may read the private key); it is "
+	    "ignored, as ssh does: chmod 600 %s",
+	    path, (unsigned)(st.st_mode & 07777), path);
+	return false;
+}
+
 /* Identity files in order. Same returns as step_agent. */
 static int
 step_files(struct auth *a)
@@ -666,6 +686,13 @@ step_files(struct auth *a)
 					snprintf(note, sizeof(note), "cannot read %s", path);
 					append(a->notes, sizeof(a->notes), note);
 				}
+				skip_file(a);
+				continue;
+			}
+			if (!key_private_enough(path, note, sizeof(note))) {
+				/* As ssh: warned about, and not used. */
+				log_error("%s", note);
+				append(a->notes, sizeof(a->notes), note);
 				skip_file(a);
 				continue;
 			}

@@ -117,6 +117,7 @@ def main():
         case(no_terminal, sshd)
         case(resolve_and_usage, sshd)
         case(rsa_user_key, sshd)
+        case(open_key, sshd)
         case(expect, sshd, "-i /nonexistent/key with IdentitiesOnly=yes", 255,
              ["cannot read", "/nonexistent/key"], identity="/nonexistent/key")
     case(rsa_host_key_only)
@@ -230,6 +231,18 @@ def resolve_and_usage(sshd):
             fx.check(re.search(r"^libssh2 \d+\.\d+\.\d+", r.stdout, re.M),
                      "porthole -V: a line 'libssh2 X.Y.Z' names the library", detail)
         fx.check(not r.stderr.strip(), f"porthole {flag}: nothing on stderr", detail)
+
+
+def open_key(sshd):
+    """A private key others may read is ignored, as ssh ignores it, in one line; 0600 works."""
+    key = os.path.join(sshd.dir, "id_open")
+    fx.keygen(key)
+    sshd.add_client_key(key + ".pub")
+    os.chmod(key, 0o644)
+    expect(sshd, "a 0644 private key", 255, ["permissions 0644 are too open", "chmod 600"],
+           identity=key)
+    os.chmod(key, 0o600)
+    start_then_term(sshd, "the same key at 0600", [], identity=key)
 
 
 def rsa_user_key(sshd):
