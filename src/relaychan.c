@@ -130,7 +130,9 @@ relay_exited(struct relaychan *rc)
 	if (status == 127 || status == 126)
 		relaychan_down(rc,
 		    "UDP forwards need porthole on the server: '%s' could not run there (%s); "
-		    "install porthole on the jump host or set RelayCommand to its path",
+		    "install porthole on the jump host or set RelayCommand to its path (under "
+		    "an authorized_keys command=\"...\" the key's command runs instead: give "
+		    "the full path there)",
 		    rc->command, rc->stderr_line[0] ? rc->stderr_line : "command not found");
 	else if (rc->state != RC_UP)
 		relaychan_down(rc, "the relay ('%s') exited with status %d before it started%s%s",
