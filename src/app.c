@@ -23,6 +23,7 @@
 
 #include "app.h"
 #include "ctlsock.h"
+#include "fdlimit.h"
 #include "hostkey.h"
 #include "listener.h"
 #include "log.h"
@@ -639,6 +640,7 @@ app_run(struct settings *st)
 	if (st->opt.strict_hostkey == -1)
 		st->opt.strict_hostkey = STRICT_ASK;
 	signal(SIGPIPE, SIG_IGN);
+	fdlimit_raise();
 	if (libssh2_init(0) != 0) {
 		log_error("cannot initialise libssh2");
 		return EXIT_RUNTIME;

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "link.h"
@@ -530,12 +531,13 @@ peer_name(uv_tcp_t *tcp, char *host, size_t len, int *port)
 }
 
 struct link *
-link_accept(uv_stream_t *server, struct session *s, const char *name, const char *host, int port,
-    struct link_list *list)
+link_accept(uv_loop_t *loop, int fd, struct session *s, const char *name, const char *host,
+    int port, struct link_list *list)
 {
-	struct link *l = link_new(server->loop, s, name, list);
+	struct link *l = link_new(loop, s, name, list);
 
-	if (uv_accept(server, (uv_stream_t *)&l->tcp) < 0) {
+	if (uv_tcp_open(&l->tcp, fd) < 0) {
+		close(fd);
 		link_close(l, LOG_DEBUG1, "accept failed");
 		return NULL;
 	}
@@ -777,14 +779,15 @@ socks_associate(struct link *l)
 }
 
 struct link *
-link_accept_socks(uv_stream_t *server, struct session *s, struct udpfwd *udp, const char *name,
+link_accept_socks(uv_loop_t *loop, int fd, struct session *s, struct udpfwd *udp, const char *name,
     struct link_list *list)
 {
-	struct link *l = link_new(server->loop, s, name, list);
+	struct link *l = link_new(loop, s, name, list);
 
 	l->udp = udp;
 	l->state = LINK_SOCKS;
-	if (uv_accept(server, (uv_stream_t *)&l->tcp) < 0) {
+	if (uv_tcp_open(&l->tcp, fd) < 0) {
+		close(fd);
 		link_close(l, LOG_DEBUG1, "accept failed");
 		return NULL;
 	}
@@ -792,7 +795,7 @@ link_accept_socks(uv_stream_t *server, struct session *s, struct udpfwd *udp, co
 	l->socks = xcalloc(1, sizeof(*l->socks));
 	peer_name(&l->tcp, l->open.orig_host, sizeof(l->open.orig_host), &l->open.orig_port);
 	log_debug("%s: link %u from %s:%d", name, l->id, l->open.orig_host, l->open.orig_port);
-	uv_timer_init(server->loop, &l->timer);
+	uv_timer_init(loop, &l->timer);
 	l->timer.data = l;
 	l->has_timer = true;
 	l->refs++;

@@ -35,19 +35,20 @@ struct fwd_stats {
 };
 
 /*
- * Accepts a connection from server and asks the session for a channel to
- * host:port. name (e.g. "-L 127.0.0.1:8080 -> intranet:80") labels log lines
- * and must outlive the link. Returns NULL if the accept failed.
+ * Takes fd, a connection the listener accepted, and asks the session for a
+ * channel to host:port. name (e.g. "-L 127.0.0.1:8080 -> intranet:80")
+ * labels log lines and must outlive the link. Returns NULL (fd closed) if
+ * libuv could not take the descriptor.
  */
-struct link *link_accept(uv_stream_t *server, struct session *s, const char *name, const char *host,
-    int port, struct link_list *list);
+struct link *link_accept(uv_loop_t *loop, int fd, struct session *s, const char *name,
+    const char *host, int port, struct link_list *list);
 
 /*
- * Accepts a SOCKS client (SOCKS5, SOCKS4 and 4a): the handshake names the
- * target, the reply says how the server's connect went. With udp, SOCKS5
- * UDP ASSOCIATE is served through it.
+ * Takes fd, an accepted SOCKS client (SOCKS5, SOCKS4 and 4a): the handshake
+ * names the target, the reply says how the server's connect went. With udp,
+ * SOCKS5 UDP ASSOCIATE is served through it.
  */
-struct link *link_accept_socks(uv_stream_t *server, struct session *s, struct udpfwd *udp,
+struct link *link_accept_socks(uv_loop_t *loop, int fd, struct session *s, struct udpfwd *udp,
     const char *name, struct link_list *list);
 
 /*

@@ -4,26 +4,49 @@
  * for "localhost". Any other address needs GatewayPorts.
  */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include "fdlimit.h"
 #include "link.h"
 #include "listener.h"
 #include "log.h"
 #include "xmalloc.h"
 
 #define MAX_SOCKETS 8
+#define BACKLOG 511
+#define ACCEPT_BURST 64 /* connections taken per wakeup, so one port cannot starve the loop */
+#define RETRY_MS 100	/* while out of descriptors: how often accepting is tried again */
+
+/* One listening socket, watched by a uv_poll_t: porthole accepts by itself
+ * so that running out of descriptors is seen (libuv would accept and close
+ * silently) and the connection can wait in the backlog instead. */
+struct lsock {
+	uv_poll_t poll;
+	int fd;
+	struct listener *l;
+};
 
 struct listener {
 	struct fwd_spec spec;
 	char name[600];
 	struct session *session;
 	struct udpfwd *udp; /* -D: for UDP ASSOCIATE */
-	uv_tcp_t socks[MAX_SOCKETS];
+	struct lsock socks[MAX_SOCKETS];
 	int nsocks;
+	uv_timer_t retry; /* runs while out of descriptors */
+	bool starved;	  /* out of descriptors since starved_at; accepting paused */
+	uint64_t starved_at;
+	unsigned deferred; /* accepts that found no descriptor in this burst */
 	int open_handles;
 	bool closing;
 	bool retired; /* no longer listening (-O cancel, -O stop); links go on */
@@ -31,30 +54,138 @@ struct listener {
 };
 
 static void
-connection_cb(uv_stream_t *server, int status)
-{
-	struct listener *l = server->data;
-
-	if (status < 0) {
-		log_error("%s: accept: %s", l->name, uv_strerror(status));
-		return;
-	}
-	if (l->closing)
-		return;
-	if (l->spec.kind == FWD_DYNAMIC)
-		link_accept_socks(server, l->session, l->udp, l->name, &l->links);
-	else
-		link_accept(
-		    server, l->session, l->name, l->spec.host, l->spec.host_port, &l->links);
-}
-
-static void
-sock_closed_cb(uv_handle_t *h)
+handle_closed_cb(uv_handle_t *h)
 {
 	struct listener *l = h->data;
 
 	if (--l->open_handles == 0 && l->closing)
 		free(l);
+}
+
+static int
+accept_fd(int lfd)
+{
+#if defined(__linux__) || defined(__FreeBSD__)
+	return accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+#else
+	int fd = accept(lfd, NULL, NULL);
+	if (fd >= 0)
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return fd;
+#endif
+}
+
+/* Connections waiting in the socket's accept queue, or -1 where unknown. */
+static long
+backlog_length(int lfd)
+{
+#ifdef __linux__
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if (getsockopt(lfd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0)
+		return (long)ti.tcpi_unacked; /* for a listening socket: the accept queue */
+#else
+	(void)lfd;
+#endif
+	return -1;
+}
+
+static void poll_cb(uv_poll_t *p, int status, int events);
+
+static void
+set_accepting(struct listener *l, bool on)
+{
+	for (int i = 0; i < l->nsocks; i++) {
+		if (l->socks[i].fd < 0)
+			continue;
+		if (on)
+			uv_poll_start(&l->socks[i].poll, UV_READABLE, poll_cb);
+		else
+			uv_poll_stop(&l->socks[i].poll);
+	}
+}
+
+static void
+retry_cb(uv_timer_t *t)
+{
+	set_accepting(t->data, true);
+}
+
+/*
+ * Out of descriptors: the connection stays in the kernel's backlog (its
+ * client sees a slow server, not a refusal); accepting pauses and is retried
+ * every RETRY_MS. One line when it starts, one when it ends.
+ */
+static void
+starve(struct listener *l, int lfd, int err)
+{
+	l->deferred++;
+	set_accepting(l, false);
+	uv_timer_start(&l->retry, retry_cb, RETRY_MS, 0);
+	if (l->starved)
+		return;
+	l->starved = true;
+	l->starved_at = uv_now(l->retry.loop);
+	long open = fdlimit_open(), max = fdlimit_max(), waiting = backlog_length(lfd);
+	char queued[64] = "";
+	if (waiting >= 0)
+		snprintf(queued, sizeof(queued), ", %ld waiting", waiting);
+	log_error("%s: accept: %s (%ld of %ld descriptors open%s): new connections wait "
+		  "until some close",
+	    l->name, strerror(err), open, max, queued);
+}
+
+static void
+unstarve(struct listener *l)
+{
+	if (!l->starved)
+		return;
+	l->starved = false;
+	log_info("%s: accepting again after %.1f s out of descriptors (%u attempts deferred)",
+	    l->name, (double)(uv_now(l->retry.loop) - l->starved_at) / 1000, l->deferred);
+	l->deferred = 0;
+}
+
+/* A new connection on fd: a link of this forward's kind takes it. */
+static void
+take(struct listener *l, int fd)
+{
+	uv_loop_t *loop = l->retry.loop;
+
+	if (l->spec.kind == FWD_DYNAMIC)
+		link_accept_socks(loop, fd, l->session, l->udp, l->name, &l->links);
+	else
+		link_accept(
+		    loop, fd, l->session, l->name, l->spec.host, l->spec.host_port, &l->links);
+}
+
+static void
+poll_cb(uv_poll_t *p, int status, int events)
+{
+	struct lsock *ls = p->data;
+	struct listener *l = ls->l;
+
+	(void)events;
+	if (status < 0) {
+		log_error("%s: accept: %s", l->name, uv_strerror(status));
+		return;
+	}
+	for (int i = 0; i < ACCEPT_BURST && !l->closing && ls->fd >= 0; i++) {
+		int fd = accept_fd(ls->fd);
+		if (fd >= 0) {
+			unstarve(l);
+			take(l, fd);
+			continue;
+		}
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			starve(l, ls->fd, errno);
+		else if (errno != EAGAIN && errno != EWOULDBLOCK)
+			log_error("%s: accept: %s", l->name, strerror(errno));
+		break;
+	}
 }
 
 static bool
@@ -87,38 +218,58 @@ format_addr(const struct sockaddr *sa, char *out, size_t len)
 	}
 }
 
+/* A listening socket on sa (non-blocking, close-on-exec), or -errno. */
+static int
+listen_socket(const struct sockaddr *sa)
+{
+	socklen_t len =
+	    sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	int fd = socket(sa->sa_family, SOCK_STREAM, 0), on = 1, err;
+
+	if (fd < 0)
+		return -errno;
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
+	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    (sa->sa_family == AF_INET6 &&
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == -1) ||
+	    bind(fd, sa, len) == -1 || listen(fd, BACKLOG) == -1) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
 /* Binds one address. optional: an address that may simply not exist here (::1). */
 static enum listener_error
 bind_one(uv_loop_t *loop, struct listener *l, const struct sockaddr *sa, bool optional, char *err,
     size_t errlen)
 {
-	uv_tcp_t *t;
+	struct lsock *ls;
 	char where[INET6_ADDRSTRLEN + 8];
-	int rc;
+	int fd;
 
 	if (l->nsocks == MAX_SOCKETS)
 		return LISTENER_OK;
 	format_addr(sa, where, sizeof(where));
-	t = &l->socks[l->nsocks];
-	uv_tcp_init(loop, t);
-	t->data = l;
+	if ((fd = listen_socket(sa)) < 0) {
+		if (optional && (fd == -EADDRNOTAVAIL || fd == -EAFNOSUPPORT)) {
+			log_debug("%s: not listening on %s: %s", l->name, where, strerror(-fd));
+			return LISTENER_OK;
+		}
+		snprintf(err, errlen, "%s: cannot listen on %s: %s", l->name, where, strerror(-fd));
+		return LISTENER_RUNTIME;
+	}
+	ls = &l->socks[l->nsocks++];
+	ls->fd = fd;
+	ls->l = l;
+	uv_poll_init_socket(loop, &ls->poll, fd);
+	ls->poll.data = ls;
 	l->open_handles++;
-	l->nsocks++;
-	rc = uv_tcp_bind(t, sa, sa->sa_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
-	if (rc == 0)
-		rc = uv_listen((uv_stream_t *)t, 511, connection_cb);
-	if (rc == 0) {
-		log_debug("%s: listening on %s", l->name, where);
-		return LISTENER_OK;
-	}
-	/* The slot keeps the closing handle until listener_close. */
-	uv_close((uv_handle_t *)t, sock_closed_cb);
-	if (optional && (rc == UV_EADDRNOTAVAIL || rc == UV_EAFNOSUPPORT)) {
-		log_debug("%s: not listening on %s: %s", l->name, where, uv_strerror(rc));
-		return LISTENER_OK;
-	}
-	snprintf(err, errlen, "%s: cannot listen on %s: %s", l->name, where, uv_strerror(rc));
-	return LISTENER_RUNTIME;
+	uv_poll_start(&ls->poll, UV_READABLE, poll_cb);
+	log_debug("%s: listening on %s", l->name, where);
+	return LISTENER_OK;
 }
 
 enum listener_error
@@ -133,6 +284,9 @@ listener_open(uv_loop_t *loop, const struct fwd_spec *spec, const struct options
 	l->session = s;
 	l->udp = udp;
 	spec_name(spec, l->name, sizeof(l->name));
+	uv_timer_init(loop, &l->retry);
+	l->retry.data = l;
+	l->open_handles++;
 
 	if (!spec->has_bind || strcmp(spec->bind_host, "localhost") == 0) {
 		struct sockaddr_in in4;
@@ -191,6 +345,21 @@ listener_open(uv_loop_t *loop, const struct fwd_spec *spec, const struct options
 	return LISTENER_OK;
 }
 
+/* Stops listening: every socket's watcher closed, then its descriptor. */
+static void
+close_sockets(struct listener *l)
+{
+	for (int i = 0; i < l->nsocks; i++) {
+		if (l->socks[i].fd < 0)
+			continue;
+		/* uv_close stops the watcher at once; then the descriptor can go. */
+		l->socks[i].poll.data = l;
+		uv_close((uv_handle_t *)&l->socks[i].poll, handle_closed_cb);
+		close(l->socks[i].fd);
+		l->socks[i].fd = -1;
+	}
+}
+
 void
 listener_close(struct listener *l)
 {
@@ -198,11 +367,8 @@ listener_close(struct listener *l)
 		return;
 	l->closing = true;
 	link_abort_all(&l->links);
-	for (int i = 0; i < l->nsocks; i++)
-		if (!uv_is_closing((uv_handle_t *)&l->socks[i]))
-			uv_close((uv_handle_t *)&l->socks[i], sock_closed_cb);
-	if (l->open_handles == 0)
-		free(l);
+	close_sockets(l);
+	uv_close((uv_handle_t *)&l->retry, handle_closed_cb);
 }
 
 void
@@ -211,9 +377,8 @@ listener_stop_listening(struct listener *l)
 	if (l->retired || l->closing)
 		return;
 	l->retired = true;
-	for (int i = 0; i < l->nsocks; i++)
-		if (!uv_is_closing((uv_handle_t *)&l->socks[i]))
-			uv_close((uv_handle_t *)&l->socks[i], sock_closed_cb);
+	close_sockets(l);
+	uv_timer_stop(&l->retry);
 	log_verbose("%s: no longer listening (%u connection%s still open)", l->name, l->links.count,
 	    l->links.count == 1 ? "" : "s");
 }

@@ -13,6 +13,7 @@
 
 #include "control.h"
 #include "ctlsock.h"
+#include "fdlimit.h"
 #include "log.h"
 #include "status.h"
 #include "xmalloc.h"
@@ -97,6 +98,7 @@ report_text(const struct status_view *v, const struct session_info *si, const st
 	if (v->udp != NULL && udpfwd_relay_drops(v->udp) > 0)
 		printf_buf(out, "  relay: %llu datagrams dropped (channel backed up or down)\n",
 		    (unsigned long long)udpfwd_relay_drops(v->udp));
+	printf_buf(out, "  file descriptors: %ld open of %ld\n", fdlimit_open(), fdlimit_max());
 }
 
 static void
@@ -131,8 +133,9 @@ report_json(const struct status_view *v, const struct session_info *si, const st
 		    (unsigned long long)f->total, (unsigned long long)f->bytes_up,
 		    (unsigned long long)f->bytes_down, (unsigned long long)f->drops);
 	}
-	printf_buf(out, "],\"relay_drops\":%llu}\n",
-	    (unsigned long long)(v->udp != NULL ? udpfwd_relay_drops(v->udp) : 0));
+	printf_buf(out, "],\"relay_drops\":%llu,\"fds\":{\"open\":%ld,\"limit\":%ld}}\n",
+	    (unsigned long long)(v->udp != NULL ? udpfwd_relay_drops(v->udp) : 0), fdlimit_open(),
+	    fdlimit_max());
 }
 
 void
