@@ -9,6 +9,11 @@
  * are added and cancelled, and a cancelled forward is "retired": it no
  * longer listens but stays, shown in status, until its open connections
  * have ended (the reaper timer then frees it).
+ *
+ * Reconnecting: 1 s doubling up to ReconnectMaxDelay while nothing needs
+ * the session. A connection that arrives while it is down brings the next
+ * attempt forward to now, and while connections wait the attempts come
+ * every WAITING_RETRY_MS: the wait is as short as the server allows.
  */
 #include <signal.h>
 #include <stdarg.h>
@@ -32,6 +37,8 @@
 #include "status.h"
 #include "udpfwd.h"
 #include "xmalloc.h"
+
+#define WAITING_RETRY_MS 1000 /* attempts at most this often, at least this often while waiting */
 
 enum {
 	EXIT_OK = 0,
@@ -67,6 +74,7 @@ struct app {
 	uv_timer_t reconnect; /* the backoff before the next connection attempt */
 	uv_timer_t stop_soon; /* stops from a fresh stack (see forward_failed) */
 	unsigned attempt;     /* failed attempts since the last healthy minute */
+	uint64_t attempt_at;  /* loop time of the last connection attempt */
 	uint64_t ready_at;    /* loop time the session last became ready */
 	bool stopping;
 	int exit_status;
@@ -157,7 +165,17 @@ reconnect_cb(uv_timer_t *t)
 	struct app *app = t->data;
 
 	log_verbose("reconnecting (attempt %u)", app->attempt);
+	app->attempt_at = uv_now(&app->loop);
 	session_reconnect(app->session);
+}
+
+/* With connections waiting: WAITING_RETRY_MS after the last attempt, or now. */
+static uint64_t
+waiting_delay_ms(struct app *app)
+{
+	uint64_t now = uv_now(&app->loop), next = app->attempt_at + WAITING_RETRY_MS;
+
+	return next > now ? next - now : 0;
 }
 
 /*
@@ -198,9 +216,30 @@ session_dead_cb(struct session *s, int status, bool permanent, const char *why, 
 	if (app->ready_at != 0 && uv_now(&app->loop) - app->ready_at >= 60000)
 		app->attempt = 0;
 	app->ready_at = 0;
-	app->attempt++;
-	uint64_t delay = backoff_ms(app);
+	uint64_t delay;
+	if (session_has_waiting(s)) {
+		/* Connections wait: no backoff (and the backoff does not grow meanwhile). */
+		delay = waiting_delay_ms(app);
+	} else {
+		app->attempt++;
+		delay = backoff_ms(app);
+	}
 	log_error("%s; reconnecting in %.1f s", why, (double)delay / 1000);
+	uv_timer_start(&app->reconnect, reconnect_cb, delay, 0);
+}
+
+/* A connection arrived while the session is down: try again now (or 1 s after the last try). */
+static void
+session_waiting_cb(struct session *s, void *arg)
+{
+	struct app *app = arg;
+
+	if (app->stopping || !uv_is_active((uv_handle_t *)&app->reconnect))
+		return;
+	uint64_t delay = waiting_delay_ms(app);
+	if (delay >= uv_timer_get_due_in(&app->reconnect))
+		return;
+	log_verbose("a connection is waiting: reconnecting in %.1f s", (double)delay / 1000);
 	uv_timer_start(&app->reconnect, reconnect_cb, delay, 0);
 }
 
@@ -646,7 +685,10 @@ app_run(struct settings *st)
 		return EXIT_RUNTIME;
 	}
 	uv_loop_init(&app->loop);
-	struct session_events ev = {.ready = session_ready_cb, .dead = session_dead_cb, .arg = app};
+	struct session_events ev = {.ready = session_ready_cb,
+	    .dead = session_dead_cb,
+	    .waiting = session_waiting_cb,
+	    .arg = app};
 	app->session = session_new(&app->loop, &st->opt, &ev);
 	uv_timer_init(&app->loop, &app->reconnect);
 	uv_timer_init(&app->loop, &app->stop_soon);
@@ -663,8 +705,10 @@ app_run(struct settings *st)
 	app->started = time(NULL);
 	if (open_control(app) == -1)
 		app_stop(app, EXIT_RUNTIME);
-	else if (open_forwards(app) == EXIT_OK)
+	else if (open_forwards(app) == EXIT_OK) {
+		app->attempt_at = uv_now(&app->loop);
 		session_start(app->session);
+	}
 	uv_run(&app->loop, UV_RUN_DEFAULT);
 
 	session_free(app->session);

@@ -14,6 +14,16 @@
  * error on either side, leads to CLOSING; the channel goes back to the
  * session to be closed in the background.
  *
+ * How a link ends tells the local application what happened. An orderly
+ * end (the far end's EOF, passed on as a shutdown, then both halves done)
+ * closes the socket normally. Anything else (the session lost or dead, a
+ * channel that fails, an open refused or expired, porthole stopping) is an
+ * error: the link stops reading, writes out what it already received from
+ * the far end (its write queue, then the kernel's send queue, for at most
+ * DRAIN_MAX_MS), then resets the connection (SO_LINGER 0), so the
+ * application's next recv fails with ECONNRESET instead of seeing a clean
+ * end of a truncated stream.
+ *
  * Backpressure: the local socket is read only while the up buffer is under
  * UP_HIGH; the buffer drains only as fast as the channel window and the
  * session's send queue allow. The channel is read only while the local
@@ -23,6 +33,8 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +51,9 @@
 #define DOWN_HIGH (256 * 1024)
 #define READ_CHUNK (64 * 1024)
 #define PUMP_BUDGET (1024 * 1024) /* bytes one link may move per pass, for fairness */
+#define DRAIN_MAX_MS 5000	  /* an ending link waits this long for its data to be read */
+#define DRAIN_STOP_MS 1000	  /* ... or this long when porthole is stopping */
+#define DRAIN_POLL_MS 10
 
 enum half {
 	HALF_OPEN,
@@ -95,6 +110,10 @@ struct link {
 	struct udp_assoc *assoc;
 	uv_timer_t timer;
 	bool has_timer;
+
+	/* Ending with a reset: when the drain gives up; the name (its forward may be gone) */
+	uint64_t drain_until;
+	char *drain_name;
 };
 
 struct write_req {
@@ -104,6 +123,9 @@ struct write_req {
 };
 
 static void link_close(struct link *l, enum log_level level, const char *why);
+static void link_abort(struct link *l, enum log_level level, const char *why);
+static void link_abort_within(
+    struct link *l, enum log_level level, const char *why, uint64_t drain_ms);
 static void socks_input(struct link *l);
 static void socks_refuse(struct link *l, enum socks_status status);
 static void socks_associate(struct link *l);
@@ -162,7 +184,7 @@ read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b)
 	} else if (nread < 0) {
 		char why[128];
 		snprintf(why, sizeof(why), "local read: %s", uv_strerror((int)nread));
-		link_close(l, LOG_VERBOSE, why);
+		link_abort(l, LOG_VERBOSE, why);
 		return;
 	}
 	session_wake(l->session);
@@ -180,7 +202,7 @@ write_cb(uv_write_t *req, int status)
 	if (status < 0) {
 		char why[128];
 		snprintf(why, sizeof(why), "local write: %s", uv_strerror(status));
-		link_close(l, LOG_VERBOSE, why);
+		link_abort(l, LOG_VERBOSE, why);
 		return;
 	}
 	session_wake(l->session);
@@ -264,7 +286,7 @@ pump_up(struct link *l)
 			break;
 		}
 		session_check_error(l->session, (int)n);
-		link_close(l, LOG_VERBOSE, "channel write failed");
+		link_abort(l, LOG_VERBOSE, "channel write failed");
 		return -1;
 	}
 	if (buf_len(&l->upbuf) == 0)
@@ -279,7 +301,7 @@ pump_up(struct link *l)
 			set_half(l, &l->up, HALF_CLOSED);
 		} else if (rc != LIBSSH2_ERROR_EAGAIN) {
 			session_check_error(l->session, rc);
-			link_close(l, LOG_VERBOSE, "sending EOF failed");
+			link_abort(l, LOG_VERBOSE, "sending EOF failed");
 			return -1;
 		}
 	}
@@ -313,7 +335,7 @@ pump_down(struct link *l)
 			if (rc < 0) {
 				char why[128];
 				snprintf(why, sizeof(why), "local write: %s", uv_strerror(rc));
-				link_close(l, LOG_VERBOSE, why);
+				link_abort(l, LOG_VERBOSE, why);
 				return -1;
 			}
 			l->bytes_down += (uint64_t)n;
@@ -334,7 +356,7 @@ pump_down(struct link *l)
 			return 0;
 		}
 		session_check_error(l->session, (int)n);
-		link_close(l, LOG_VERBOSE, "channel read failed");
+		link_abort(l, LOG_VERBOSE, "channel read failed");
 		return -1;
 	}
 	return 0;
@@ -365,7 +387,7 @@ link_lost(struct session_client *c)
 	struct link *l = container_of(c, struct link, client);
 
 	l->ch = NULL; /* the session frees it */
-	link_close(l, LOG_VERBOSE, "SSH session lost");
+	link_abort(l, LOG_VERBOSE, "SSH session lost");
 }
 
 static void
@@ -384,7 +406,7 @@ open_done(struct session_req *req, const char *why)
 			return;
 		}
 		l->state = LINK_OPEN; /* nothing left to cancel */
-		link_close(l, LOG_INFO, msg);
+		link_abort(l, LOG_INFO, msg);
 		return;
 	}
 	log_debug("%s: link %u: channel open", l->name, l->id);
@@ -396,7 +418,7 @@ open_done(struct session_req *req, const char *why)
 		if (write_local(l, (const char *)reply, n) < 0) {
 			l->state = LINK_OPEN;
 			l->ch = req->channel;
-			link_close(l, LOG_VERBOSE, "SOCKS reply could not be sent");
+			link_abort(l, LOG_VERBOSE, "SOCKS reply could not be sent");
 			return;
 		}
 	}
@@ -412,6 +434,7 @@ unref(struct link *l)
 	if (l->addrs != NULL)
 		uv_freeaddrinfo(l->addrs);
 	free(l->socks);
+	free(l->drain_name);
 	free(l);
 }
 
@@ -436,21 +459,21 @@ closed_cb(uv_handle_t *h)
 	unref(l);
 }
 
-static void
-link_close(struct link *l, enum log_level level, const char *why)
+/*
+ * What both endings share: the link leaves the session and its list, and
+ * its channel goes back to the session. False if it was ending already.
+ */
+static bool
+link_end(struct link *l, enum log_level level, const char *how, const char *why)
 {
 	if (l->state == LINK_CLOSING)
-		return;
-	log_msg(level, "%s: link %u closed: %s (%llu bytes up, %llu down)", l->name, l->id, why,
+		return false;
+	log_msg(level, "%s: link %u %s: %s (%llu bytes up, %llu down)", l->name, l->id, how, why,
 	    (unsigned long long)l->bytes_up, (unsigned long long)l->bytes_down);
 	if (l->state == LINK_OPENING)
 		session_cancel_request(l->session, &l->open);
 	if (l->resolving)
 		uv_cancel((uv_req_t *)&l->gai);
-	if (l->has_timer) {
-		l->has_timer = false;
-		uv_close((uv_handle_t *)&l->timer, timer_closed_cb);
-	}
 	if (l->assoc != NULL) {
 		udpfwd_dissociate(l->udp, l->assoc);
 		l->assoc = NULL;
@@ -468,8 +491,122 @@ link_close(struct link *l, enum log_level level, const char *why)
 	if (l->next != NULL)
 		l->next->prev = l->prev;
 	l->list->count--;
+	return true;
+}
+
+static void
+close_timer(struct link *l)
+{
+	if (l->has_timer) {
+		l->has_timer = false;
+		uv_close((uv_handle_t *)&l->timer, timer_closed_cb);
+	}
+}
+
+/* An orderly end: the local socket is closed normally (after a shutdown, if one was sent). */
+static void
+link_close(struct link *l, enum log_level level, const char *why)
+{
+	if (!link_end(l, level, "closed", why))
+		return;
+	close_timer(l);
 	if (!uv_is_closing((uv_handle_t *)&l->tcp))
 		uv_close((uv_handle_t *)&l->tcp, closed_cb);
+}
+
+/* Bytes written to the local socket that its reader has not taken yet. */
+static size_t
+unsent(struct link *l)
+{
+	size_t n = uv_stream_get_write_queue_size((uv_stream_t *)&l->tcp);
+	uv_os_fd_t fd;
+
+	if (n > 0 || uv_fileno((uv_handle_t *)&l->tcp, &fd) != 0)
+		return n;
+#if defined(TIOCOUTQ)
+	int q = 0;
+	if (ioctl(fd, TIOCOUTQ, &q) == 0 && q > 0)
+		n = (size_t)q;
+#elif defined(SO_NWRITE)
+	int q = 0;
+	socklen_t len = sizeof(q);
+	if (getsockopt(fd, SOL_SOCKET, SO_NWRITE, &q, &len) == 0 && q > 0)
+		n = (size_t)q;
+#endif
+	return n;
+}
+
+static void
+reset_now(struct link *l)
+{
+	struct linger lg = {1, 0};
+	uv_os_fd_t fd;
+
+	close_timer(l);
+	if (uv_tcp_close_reset(&l->tcp, closed_cb) == 0)
+		return;
+	/* libuv refuses once a shutdown was asked for (the far end's EOF went out). */
+	if (uv_fileno((uv_handle_t *)&l->tcp, &fd) == 0)
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	uv_close((uv_handle_t *)&l->tcp, closed_cb);
+}
+
+static void
+drain_cb(uv_timer_t *t)
+{
+	struct link *l = t->data;
+	size_t left = unsent(l);
+
+	if (left > 0 && uv_now(t->loop) < l->drain_until) {
+		uv_timer_start(&l->timer, drain_cb, DRAIN_POLL_MS, 0);
+		return;
+	}
+	if (left > 0)
+		log_verbose("%s: link %u: %zu bytes not read by the application in time; reset "
+			    "anyway",
+		    l->drain_name, l->id, left);
+	reset_now(l);
+}
+
+/*
+ * An error end: whatever the far end sent and the link received is written
+ * out first, then the local socket is reset, so the application sees
+ * ECONNRESET, not the clean end of a stream that was cut short.
+ */
+static void
+link_abort(struct link *l, enum log_level level, const char *why)
+{
+	link_abort_within(l, level, why, DRAIN_MAX_MS);
+}
+
+static void
+link_abort_within(struct link *l, enum log_level level, const char *why, uint64_t drain_ms)
+{
+	if (!link_end(l, level, "reset", why))
+		return;
+	l->list->resets++;
+	if (uv_is_closing((uv_handle_t *)&l->tcp)) {
+		/* -R, between two connect attempts: nothing to reset. */
+		close_timer(l);
+		return;
+	}
+	if (l->reading) {
+		uv_read_stop((uv_stream_t *)&l->tcp);
+		l->reading = false;
+	}
+	if (unsent(l) == 0) {
+		reset_now(l);
+		return;
+	}
+	if (!l->has_timer) {
+		uv_timer_init(l->tcp.loop, &l->timer);
+		l->timer.data = l;
+		l->has_timer = true;
+		l->refs++;
+	}
+	l->drain_until = uv_now(l->tcp.loop) + drain_ms;
+	l->drain_name = xstrdup(l->name);
+	uv_timer_start(&l->timer, drain_cb, DRAIN_POLL_MS, 0);
 }
 
 /* A link starts with its tcp handle initialised and not yet connected. */
@@ -505,7 +642,8 @@ link_start(struct link *l, LIBSSH2_CHANNEL *ch)
 	l->state = LINK_OPEN;
 	if (!l->reading && uv_read_start((uv_stream_t *)&l->tcp, alloc_cb, read_cb) == 0)
 		l->reading = true;
-	session_add_client(l->session, &l->client);
+	if (l->client.next == NULL) /* -R links are clients from the start */
+		session_add_client(l->session, &l->client);
 	session_wake(l->session);
 }
 
@@ -634,9 +772,14 @@ link_connect(uv_loop_t *loop, struct session *s, LIBSSH2_CHANNEL *ch, const char
 	struct addrinfo hints;
 	char portstr[8];
 
-	/* Held here, not in l->ch, until connected: the pump must not read it yet. */
+	/*
+	 * Held in l->ch while connecting (the pump leaves a link that is not
+	 * open alone); a client already, so a lost session takes the channel
+	 * back and resets the connection being made.
+	 */
 	l->ch = ch;
 	l->state = LINK_CONNECTING;
+	session_add_client(s, &l->client);
 	l->target = host;
 	l->port = port;
 	snprintf(l->last_error, sizeof(l->last_error), "no address");
@@ -809,5 +952,5 @@ void
 link_abort_all(struct link_list *list)
 {
 	while (list->head != NULL)
-		link_close(list->head, LOG_DEBUG1, "porthole is stopping");
+		link_abort_within(list->head, LOG_DEBUG1, "porthole is stopping", DRAIN_STOP_MS);
 }

@@ -411,4 +411,5 @@ listener_stats(const struct listener *l, struct fwd_stats *out)
 	out->total = l->links.total;
 	out->bytes_up = l->links.bytes_up;
 	out->bytes_down = l->links.bytes_down;
+	out->resets = l->links.resets;
 }

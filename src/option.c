@@ -29,6 +29,7 @@ options_init(struct options *o)
 	o->compression = -1;
 	o->reconnect = -1;
 	o->reconnect_max_delay = -1;
+	o->connection_wait = -1;
 	o->udp_idle_timeout = -1;
 	o->udp_max_flows = -1;
 	o->check_host_ip = -1;
@@ -285,6 +286,7 @@ static const struct keyword {
     {"LogLevel", V_LOGLEVEL, offsetof(struct options, log_level), false},
     {"Reconnect", V_YESNO, offsetof(struct options, reconnect), false},
     {"ReconnectMaxDelay", V_SECONDS, offsetof(struct options, reconnect_max_delay), false},
+    {"ConnectionWait", V_SECONDS, offsetof(struct options, connection_wait), false},
     {"UdpIdleTimeout", V_SECONDS, offsetof(struct options, udp_idle_timeout), false},
     {"UdpMaxFlows", V_COUNT, offsetof(struct options, udp_max_flows), false},
     {"RelayCommand", V_STRING, offsetof(struct options, relay_command), false},
@@ -550,6 +552,7 @@ options_print(const struct options *o, FILE *out)
 	fprintf(out, "loglevel %s\n", levels[NUM(o->log_level, LOG_INFO)]);
 	fprintf(out, "reconnect %s\n", YESNO(o->reconnect, "no"));
 	fprintf(out, "reconnectmaxdelay %d\n", NUM(o->reconnect_max_delay, 60));
+	fprintf(out, "connectionwait %d\n", NUM(o->connection_wait, 10));
 	fprintf(out, "udpidletimeout %d\n", NUM(o->udp_idle_timeout, 60));
 	fprintf(out, "udpmaxflows %d\n", NUM(o->udp_max_flows, 1024));
 	fprintf(out, "relaycommand %s\n", o->relay_command ? o->relay_command : "porthole relay");

@@ -45,6 +45,7 @@ struct options {
 	int compression;		     /* -1 unset, 0, 1 */
 	int reconnect;			     /* -1 unset, 0, 1 */
 	int reconnect_max_delay;	     /* seconds; -1 unset (60) */
+	int connection_wait;		     /* seconds; -1 unset (10) */
 	int udp_idle_timeout;		     /* seconds; -1 unset (60) */
 	int udp_max_flows;		     /* -1 unset */
 	char *relay_command;		     /* NULL: "porthole relay" */

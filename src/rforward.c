@@ -318,4 +318,5 @@ rforward_stats(const struct rforward *rf, struct fwd_stats *out)
 	out->total = rf->links.total;
 	out->bytes_up = rf->links.bytes_up;
 	out->bytes_down = rf->links.bytes_down;
+	out->resets = rf->links.resets;
 }

@@ -54,7 +54,7 @@
 #define CONNECT_TIMEOUT_MS 15000 /* per address */
 #define CLOSE_GRACE_MS 1000	 /* how long stop waits for channels to close */
 #define LISTEN_QUEUE 128	 /* forwarded connections libssh2 holds per listener */
-#define REQUEST_WAIT_MS 10000	 /* how long a channel open waits for a session that is down */
+#define REQUEST_WAIT_MS 10000	 /* ConnectionWait's default: an open waits for a session */
 #define SESSION_REFUSED 256	 /* session_fail: host key or credentials refused (exit 255) */
 
 enum session_state {
@@ -134,7 +134,8 @@ struct session {
 	bool probing;	  /* a keepalive request is waiting for its reply */
 	uint64_t probe_start;
 	int rtt_ms;	    /* the last probe's round trip; -1 unknown */
-	uv_timer_t expire;  /* while down: gives up on requests that waited too long */
+	uv_timer_t expire;  /* while down: due when the first waiting request expires */
+	uint64_t wait_ms;   /* how long a request waits for a session (ConnectionWait) */
 	bool keep_requests; /* a reconnect follows: channel opens wait for it */
 	bool reconnect;
 	uint64_t alive_interval_ms;
@@ -152,6 +153,7 @@ static void poll_cb(uv_poll_t *h, int status, int events);
 static void idle_cb(uv_idle_t *h);
 static void control_open_done(struct session_req *req, const char *why);
 static void expire_cb(uv_timer_t *t);
+static void arm_expire(struct session *s);
 static void alive_cb(uv_timer_t *t);
 
 static void
@@ -421,8 +423,7 @@ session_fail(struct session *s, int status, const char *fmt, ...)
 	uv_timer_stop(&s->alive);
 	uv_timer_stop(&s->timer);
 	uv_idle_stop(&s->idle);
-	if (s->opens != NULL)
-		uv_timer_start(&s->expire, expire_cb, 1000, 1000);
+	arm_expire(s);
 	if (s->ev.dead != NULL)
 		s->ev.dead(s, status, permanent, why, s->ev.arg);
 }
@@ -855,14 +856,15 @@ void
 session_request(struct session *s, struct session_req *req)
 {
 	req->queued_at = uv_now(s->loop);
-	/* A request made while the session is down waits REQUEST_WAIT_MS at most. */
-	if (s->state != S_READY && !uv_is_active((uv_handle_t *)&s->expire) &&
-	    !uv_is_closing((uv_handle_t *)&s->expire))
-		uv_timer_start(&s->expire, expire_cb, 1000, 1000);
 	req->next = NULL;
 	*s->opens_tail = req;
 	s->opens_tail = &req->next;
+	/* While the session is down a request waits ConnectionWait at most; none expires sooner. */
+	if (s->state != S_READY && !uv_is_active((uv_handle_t *)&s->expire))
+		arm_expire(s);
 	session_wake(s);
+	if (s->state == S_DEAD && s->ev.waiting != NULL)
+		s->ev.waiting(s, s->ev.arg);
 }
 
 void
@@ -1024,21 +1026,40 @@ step_probe(struct session *s)
 	session_check_error(s, rc);
 }
 
-/* While the session is down, a channel open waits REQUEST_WAIT_MS at most. */
+/* While the session is not ready: the timer is due when the first waiting request expires. */
+static void
+arm_expire(struct session *s)
+{
+	uint64_t now = uv_now(s->loop), first = UINT64_MAX;
+
+	if (uv_is_closing((uv_handle_t *)&s->expire))
+		return;
+	for (struct session_req *r = s->opens; r != NULL; r = r->next)
+		if (r->queued_at + s->wait_ms < first)
+			first = r->queued_at + s->wait_ms;
+	if (s->state == S_READY || first == UINT64_MAX) {
+		uv_timer_stop(&s->expire);
+		return;
+	}
+	uv_timer_start(&s->expire, expire_cb, first > now ? first - now : 0, 0);
+}
+
+/* While the session is down, a channel open waits ConnectionWait at most. */
 static void
 expire_cb(uv_timer_t *t)
 {
 	struct session *s = t->data;
 	uint64_t now = uv_now(s->loop);
 	struct session_req **pp = &s->opens;
+	char why[96];
 
-	if (s->state == S_READY || s->opens == NULL) {
-		uv_timer_stop(t);
+	if (s->state == S_READY)
 		return;
-	}
+	snprintf(why, sizeof(why), "the SSH session is down (waited %llu s)",
+	    (unsigned long long)(s->wait_ms / 1000));
 	while (*pp != NULL) {
 		struct session_req *req = *pp;
-		if (now - req->queued_at < REQUEST_WAIT_MS) {
+		if (now - req->queued_at < s->wait_ms) {
 			pp = &req->next;
 			continue;
 		}
@@ -1046,8 +1067,15 @@ expire_cb(uv_timer_t *t)
 		if (s->opens_tail == &req->next)
 			s->opens_tail = pp;
 		req->next = NULL;
-		req->done(req, "the SSH session is down (waited 10 s)");
+		req->done(req, why);
 	}
+	arm_expire(s);
+}
+
+bool
+session_has_waiting(const struct session *s)
+{
+	return s->state == S_DEAD && s->opens != NULL;
 }
 
 void
@@ -1245,6 +1273,8 @@ session_new(uv_loop_t *loop, const struct options *opt, const struct session_eve
 	s->alive_interval_ms =
 	    (uint64_t)(opt->server_alive_interval >= 0 ? opt->server_alive_interval : 15) * 1000;
 	s->alive_count_max = opt->server_alive_count_max > 0 ? opt->server_alive_count_max : 3;
+	s->wait_ms =
+	    opt->connection_wait >= 0 ? (uint64_t)opt->connection_wait * 1000 : REQUEST_WAIT_MS;
 	uv_check_start(&s->check, check_cb);
 	return s;
 }

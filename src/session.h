@@ -65,6 +65,8 @@ struct session_events {
 	 */
 	void (*dead)(
 	    struct session *s, int exit_status, bool permanent, const char *why, void *arg);
+	/* A request was queued while the session is dead: it waits for a reconnect. */
+	void (*waiting)(struct session *s, void *arg);
 	void *arg;
 };
 
@@ -84,11 +86,14 @@ struct session *session_new(
 void session_start(struct session *s);
 /*
  * With reconnect set, a failure keeps queued channel opens (they wait up to
- * 10 s for the next session) instead of failing them.
+ * ConnectionWait, 10 s by default, for the next session) instead of failing
+ * them.
  */
 void session_set_reconnect(struct session *s, bool reconnect);
 /* Connects again after a failure (ev->dead), with the same clients waiting. */
 void session_reconnect(struct session *s);
+/* True while the session is dead and channel opens wait for the next one. */
+bool session_has_waiting(const struct session *s);
 void session_get_info(const struct session *s, struct session_info *out);
 /*
  * Stops: lets closing channels finish (briefly), disconnects, and closes

@@ -93,6 +93,8 @@ report_text(const struct status_view *v, const struct session_info *si, const st
 		    human(f->bytes_up, up, sizeof(up)), human(f->bytes_down, down, sizeof(down)));
 		if (f->udp)
 			printf_buf(out, ", %llu dropped", (unsigned long long)f->drops);
+		else if (f->resets > 0)
+			printf_buf(out, ", %llu reset", (unsigned long long)f->resets);
 		printf_buf(out, "\n");
 	}
 	if (v->udp != NULL && udpfwd_relay_drops(v->udp) > 0)
@@ -128,10 +130,11 @@ report_json(const struct status_view *v, const struct session_info *si, const st
 		control_json_string(state, sizeof(state), f->state);
 		printf_buf(out,
 		    "%s{\"name\":%s,\"udp\":%s,\"state\":%s,\"port\":%d,\"open\":%u,\"total\":%llu,"
-		    "\"bytes_up\":%llu,\"bytes_down\":%llu,\"drops\":%llu}",
+		    "\"bytes_up\":%llu,\"bytes_down\":%llu,\"resets\":%llu,\"drops\":%llu}",
 		    i ? "," : "", name, f->udp ? "true" : "false", state, f->port, f->open,
 		    (unsigned long long)f->total, (unsigned long long)f->bytes_up,
-		    (unsigned long long)f->bytes_down, (unsigned long long)f->drops);
+		    (unsigned long long)f->bytes_down, (unsigned long long)f->resets,
+		    (unsigned long long)f->drops);
 	}
 	printf_buf(out, "],\"relay_drops\":%llu,\"fds\":{\"open\":%ld,\"limit\":%ld}}\n",
 	    (unsigned long long)(v->udp != NULL ? udpfwd_relay_drops(v->udp) : 0), fdlimit_open(),

@@ -102,7 +102,7 @@ function __porthole_option
         for k in HostName Port User IdentityFile IdentitiesOnly ProxyJump \
                 UserKnownHostsFile StrictHostKeyChecking LocalForward RemoteForward \
                 DynamicForward ServerAliveInterval ServerAliveCountMax ExitOnForwardFailure \
-                GatewayPorts Compression LogLevel Reconnect ReconnectMaxDelay UdpIdleTimeout \
+                GatewayPorts Compression LogLevel Reconnect ReconnectMaxDelay ConnectionWait UdpIdleTimeout \
                 UdpMaxFlows RelayCommand ControlPath KexAlgorithms HostKeyAlgorithms Ciphers \
                 MACs CertificateFile GlobalKnownHostsFile HostKeyAlias CheckHostIP \
                 IdentityAgent

@@ -307,7 +307,7 @@ test_keywords(void)
 		else if (strcmp(k, "LogLevel") == 0)
 			value = "DEBUG";
 		else if (strstr(k, "Interval") || strstr(k, "Delay") || strstr(k, "Timeout") ||
-		    strstr(k, "Count") || strstr(k, "Flows"))
+		    strstr(k, "Count") || strstr(k, "Flows") || strstr(k, "Wait"))
 			value = "5";
 		for (size_t j = 0; j <= strlen(k); j++)
 			upper[j] = (char)(k[j] >= 'a' && k[j] <= 'z' ? k[j] - 32 : k[j]);

@@ -403,6 +403,12 @@ test_later_keywords(void)
 	CHECK_INT(o.reconnect, 1);
 	CHECK_INT(set("ReconnectMaxDelay", "2m"), 0);
 	CHECK_INT(o.reconnect_max_delay, 120);
+	CHECK_INT(o.connection_wait, -1);
+	CHECK_INT(set("ConnectionWait", "2"), 0);
+	CHECK_INT(o.connection_wait, 2);
+	CHECK_INT(set("connectionwait", "0"), 0);
+	CHECK_INT(o.connection_wait, 0);
+	CHECK_INT(set("ConnectionWait", "soon"), -1);
 	CHECK_INT(set("UdpIdleTimeout", "45"), 0);
 	CHECK_INT(set("UdpMaxFlows", "256"), 0);
 	CHECK_INT(o.udp_max_flows, 256);
