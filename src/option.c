@@ -12,6 +12,8 @@
 #include "algolist.h"
 #include "log.h"
 #include "option.h"
+#include "sshkeyword.h"
+#include "token.h"
 #include "xmalloc.h"
 
 void
@@ -48,6 +50,7 @@ options_free(struct options *o)
 	free(o->proxy_jump);
 	free(o->relay_command);
 	free(o->control_path);
+	free(o->ssh_config_file);
 	free(o->kex_algorithms);
 	free(o->hostkey_algorithms);
 	free(o->ciphers);
@@ -291,6 +294,7 @@ static const struct keyword {
     {"UdpMaxFlows", V_COUNT, offsetof(struct options, udp_max_flows), false},
     {"RelayCommand", V_STRING, offsetof(struct options, relay_command), false},
     {"ControlPath", V_STRING, offsetof(struct options, control_path), false},
+    {"SshConfigFile", V_STRING, offsetof(struct options, ssh_config_file), false},
     {"KexAlgorithms", V_ALGOS, offsetof(struct options, kex_algorithms), false},
     {"HostKeyAlgorithms", V_ALGOS, offsetof(struct options, hostkey_algorithms), false},
     {"Ciphers", V_ALGOS, offsetof(struct options, ciphers), false},
@@ -446,6 +450,49 @@ set_value(struct options *o, const struct keyword *k, const char *value, char *e
 	return -1;
 }
 
+/*
+ * A keyword option.c does not have: an ssh_config keyword porthole does not
+ * implement is checked as ssh would and then accepted if it has no effect on
+ * forwarding or its value changes nothing (ControlMaster no), refused
+ * otherwise, saying so; anything else is unknown.
+ */
+static int
+ssh_keyword(const char *keyword, const char *value, char *err, size_t errlen)
+{
+	const struct sshkw *k = sshkw_find(keyword);
+	char why[256];
+
+	if (k == NULL) {
+		snprintf(err, errlen, "unknown keyword '%s'", keyword);
+		return -1;
+	}
+	if (k->porthole == SSHKW_BLOCK) {
+		snprintf(err, errlen, "%s belongs in an ssh_config file, not here", k->name);
+		return -1;
+	}
+	char *copy = xstrdup(value), *words[64];
+	int n = 0;
+	if (k->args == SSHKW_REST) {
+		words[n++] = copy;
+	} else {
+		for (char *w = strtok(copy, " \t"); w != NULL && n < 64; w = strtok(NULL, " \t"))
+			words[n++] = w;
+	}
+	int rc = sshkw_check_value(k, n, words, why, sizeof(why));
+	free(copy);
+	if (rc == -1) {
+		snprintf(err, errlen, "%s: %s", k->name, why);
+		return -1;
+	}
+	if (k->porthole == SSHKW_WARN && !sshkw_harmless(k, value)) {
+		snprintf(err, errlen,
+		    "%s is an ssh keyword porthole does not implement (see porthole.conf(5))",
+		    k->name);
+		return -1;
+	}
+	return 0;
+}
+
 int
 option_set(struct options *o, const char *keyword, const char *value, char *err, size_t errlen)
 {
@@ -462,8 +509,48 @@ option_set(struct options *o, const char *keyword, const char *value, char *err,
 			o->unsupported_used |= 1ULL << i;
 		return 0;
 	}
-	snprintf(err, errlen, "unknown keyword '%s'", keyword);
-	return -1;
+	return ssh_keyword(keyword, value, err, errlen);
+}
+
+bool
+option_known(const char *keyword)
+{
+	for (size_t i = 0; i < N_KEYWORDS; i++)
+		if (strcasecmp(keyword, keywords[i].name) == 0)
+			return true;
+	return false;
+}
+
+bool
+option_is_set(const struct options *o, const char *keyword)
+{
+	for (size_t i = 0; i < N_KEYWORDS; i++) {
+		const struct keyword *k = &keywords[i];
+		if (strcasecmp(keyword, k->name) != 0)
+			continue;
+		const int *ip = (const int *)((const char *)o + k->offset);
+		char *const *sp = (char *const *)((const char *)o + k->offset);
+		switch (k->type) {
+		case V_PORT:
+		case V_YESNO:
+		case V_SECONDS:
+		case V_COUNT:
+		case V_STRICT:
+		case V_LOGLEVEL:
+			return *ip != -1;
+		case V_STRING:
+		case V_ALGOS:
+		case V_FILES:
+			return *sp != NULL;
+		case V_IDENTITY:
+		case V_CERTIFICATE:
+		case V_LOCAL:
+		case V_REMOTE:
+		case V_DYNAMIC:
+			return false; /* lists: every source adds */
+		}
+	}
+	return false;
 }
 
 int
@@ -486,28 +573,28 @@ option_set_line(struct options *o, const char *line, char *err, size_t errlen)
 	return option_set(o, keyword, line, err, errlen);
 }
 
+/* As ssh -G writes forwards: addresses in brackets, a bare port without one. */
 static void
 print_forward(FILE *out, const struct fwd_spec *f)
 {
 	static const char *const kw[] = {[FWD_LOCAL] = "localforward",
 	    [FWD_REMOTE] = "remoteforward",
 	    [FWD_DYNAMIC] = "dynamicforward"};
-	bool b6 = strchr(f->bind_host, ':') != NULL, h6 = strchr(f->host, ':') != NULL;
 
 	fprintf(out, "%s ", kw[f->kind]);
 	if (f->has_bind)
-		fprintf(out, "%s%s%s:", b6 ? "[" : "", f->bind_host, b6 ? "]" : "");
+		fprintf(out, "[%s]:", f->bind_host);
 	fprintf(out, "%u", f->bind_port);
 	if (f->kind != FWD_DYNAMIC)
-		fprintf(out, " %s%s%s:%u%s", h6 ? "[" : "", f->host, h6 ? "]" : "", f->host_port,
-		    f->udp ? "/udp" : "");
+		fprintf(out, " [%s]:%u%s", f->host, f->host_port, f->udp ? "/udp" : "");
 	fputc('\n', out);
 }
 
 void
 options_print(const struct options *o, FILE *out)
 {
-	static const char *const strict[] = {"ask", "accept-new", "yes", "no"};
+	/* ssh -G's names: yes is "true", no and off "false". */
+	static const char *const strict[] = {"ask", "accept-new", "true", "false"};
 	static const char *const levels[] = {
 	    "QUIET", "FATAL", "ERROR", "INFO", "VERBOSE", "DEBUG1", "DEBUG2", "DEBUG3"};
 #define YESNO(v, dflt) ((v) == -1 ? (dflt) : (v) ? "yes" : "no")

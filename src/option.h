@@ -50,6 +50,7 @@ struct options {
 	int udp_max_flows;		     /* -1 unset */
 	char *relay_command;		     /* NULL: "porthole relay" */
 	char *control_path;		     /* NULL: $XDG_RUNTIME_DIR/porthole/... */
+	char *ssh_config_file;		     /* NULL: ~/.ssh/config; "none": none */
 	/* ssh_config algorithm lists as written (see algolist.h); algo.c resolves them. */
 	char *kex_algorithms;
 	char *hostkey_algorithms;
@@ -74,9 +75,23 @@ void options_free(struct options *o);
 /*
  * Sets one keyword (case-insensitive) from its text value. Returns 0, or -1
  * with err naming what was wrong ("unknown keyword 'Bogus'", "bad value
- * 'maybe' for StrictHostKeyChecking (yes, accept-new, ask)").
+ * 'maybe' for StrictHostKeyChecking (yes, accept-new, ask)"). An ssh_config
+ * keyword option.c does not have (sshkeyword.h) is checked as ssh checks it,
+ * then accepted without effect if it has none on forwarding (SendEnv) or its
+ * value changes nothing (ControlMaster no), else refused: "ControlMaster is
+ * an ssh keyword porthole does not implement".
  */
 int option_set(struct options *o, const char *keyword, const char *value, char *err, size_t errlen);
+
+/* Whether keyword (case-insensitive) is one of option.c's. */
+bool option_known(const char *keyword);
+
+/*
+ * Whether keyword already has a value in o, so that a less important source
+ * (~/.ssh/config) leaves it alone. Lists (IdentityFile, the forwards...) are
+ * never "set": every source adds to them.
+ */
+bool option_is_set(const struct options *o, const char *keyword);
 
 /* Splits "Keyword=value" or "Keyword value" and calls option_set. */
 int option_set_line(struct options *o, const char *line, char *err, size_t errlen);

@@ -3,6 +3,9 @@
  * command, the target word and -F, then again over the config file's values
  * so that it overrides them.
  */
+#include <arpa/inet.h>
+#include <stdbool.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +16,8 @@
 #include "log.h"
 #include "settings.h"
 #include "sshconfig.h"
+#include "sshenv.h"
+#include "token.h"
 #include "xmalloc.h"
 
 char *
@@ -46,48 +51,276 @@ load_config(struct settings *st)
 	free(path);
 }
 
-/* Fills what is still unset from ~/.ssh/config's Host blocks for the alias. */
-static int
-apply_ssh_config(struct options *o, char *err, size_t errlen)
+/* Whether a keyword is a forward, which a profile brings itself. */
+static bool
+is_forward(const struct sshkw *kw)
 {
-	const char *alias = o->host_name != NULL ? o->host_name : o->host;
-	struct ssh_host h;
-	char *path;
-	int rc;
+	return kw->check == SSHKW_LOCALFWD || kw->check == SSHKW_REMOTEFWD ||
+	    kw->check == SSHKW_DYNAMICFWD;
+}
 
-	if (alias == NULL)
+/* ssh_config's flags take true/false too; option.c takes yes/no. */
+static const char *
+flag_value(const char *value)
+{
+	if (strcasecmp(value, "true") == 0)
+		return "yes";
+	if (strcasecmp(value, "false") == 0)
+		return "no";
+	return value;
+}
+
+/*
+ * One ~/.ssh/config line that applies: through option_set unless a more
+ * important source already set the keyword; a keyword porthole does not
+ * implement says so (once: only the first line of a keyword is listed).
+ */
+static int
+apply_entry(
+    struct options *o, const struct sshconfig_entry *e, bool profile, char *err, size_t errlen)
+{
+	const struct sshkw *kw = e->kw;
+	char why[512];
+
+	if (kw->porthole == SSHKW_OWN || kw->porthole == SSHKW_BLOCK) {
+		log_debug("%s:%d: %s: porthole's %s is its own; not taken from ssh_config", e->file,
+		    e->line, kw->name, kw->name);
 		return 0;
-	memset(&h, 0, sizeof(h));
-	path = hostkey_expand_path("~/.ssh/config");
-	rc = sshconfig_lookup(path, alias, &h, err, errlen);
-	free(path);
-	for (int i = 0; i < h.n_notes; i++)
-		log_debug("%s", h.notes[i]);
-	if (rc == 0 && h.matched)
-		log_debug("~/.ssh/config has settings for %s", alias);
-	if (rc == 0) {
-		if (h.host_name != NULL) {
-			free(o->host_name);
-			o->host_name = xstrdup(h.host_name);
-		}
-		if (o->port == -1 && h.port > 0)
-			o->port = h.port;
-		if (o->user == NULL && h.user != NULL)
-			o->user = xstrdup(h.user);
-		if (o->n_identity_files == 0)
-			for (int i = 0; i < h.n_identity_files && i < OPTION_MAX_IDENTITIES; i++)
-				if (strcmp(h.identity_files[i], "none") != 0)
-					o->identity_files[o->n_identity_files++] =
-					    xstrdup(h.identity_files[i]);
-		if (o->proxy_jump == NULL && h.proxy_jump != NULL &&
-		    strcmp(h.proxy_jump, "none") != 0) {
-			char e[256];
-			option_set(o, "ProxyJump", h.proxy_jump, e, sizeof(e));
-		}
-		if (o->known_hosts == NULL && h.known_hosts != NULL)
-			o->known_hosts = xstrdup(h.known_hosts);
 	}
-	ssh_host_free(&h);
+	if (profile && is_forward(kw)) {
+		log_debug("%s:%d: %s %s not brought up: the profile has its own forwards", e->file,
+		    e->line, kw->name, e->value);
+		return 0;
+	}
+	if (!option_known(kw->name)) {
+		if (kw->porthole == SSHKW_WARN && !sshkw_harmless(kw, e->value))
+			log_info("%s:%d: %s %s: porthole does not implement %s; ignored", e->file,
+			    e->line, kw->name, e->value, kw->name);
+		return 0;
+	}
+	if (!kw->accumulate && option_is_set(o, kw->name))
+		return 0;
+	if (strcasecmp(e->value, "none") == 0 &&
+	    (kw->accumulate || strcmp(kw->name, "ProxyJump") == 0))
+		return 0;
+	if (option_set(o, kw->name, flag_value(e->value), why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s:%d: %s", e->file, e->line, why);
+		return -1;
+	}
+	return 0;
+}
+
+/* The name ~/.ssh/config is evaluated for: a profile's HostName, else the destination. */
+static const char *
+ssh_host_arg(const struct settings *st)
+{
+	if (st->profile != NULL)
+		return st->opt.host_name;
+	return st->opt.host;
+}
+
+/*
+ * Applies ~/.ssh/config (or SshConfigFile) for the destination: each line
+ * that applies fills what the command line and the profile left unset. A
+ * profile's HostName is itself looked up, so it may name an ssh alias.
+ */
+static int
+apply_ssh_config(struct settings *st, char *err, size_t errlen)
+{
+	struct options *o = &st->opt;
+	const char *file = o->ssh_config_file != NULL ? o->ssh_config_file : "~/.ssh/config";
+	struct sshenv se;
+	struct sshconfig cfg;
+
+	if (ssh_host_arg(st) == NULL || strcasecmp(file, "none") == 0)
+		return 0;
+	st->ssh_host_arg = xstrdup(ssh_host_arg(st));
+	if (st->profile != NULL) {
+		free(o->host_name);
+		o->host_name = NULL; /* the alias: ~/.ssh/config may name the real host */
+	}
+	sshenv_init(&se);
+	se.env.host_arg = st->ssh_host_arg;
+	se.env.hostname = o->host_name;
+	se.env.user = o->user;
+	se.env.port = o->port > 0 ? o->port : 0;
+	se.env.host_key_alias = o->host_key_alias;
+	se.env.check_perms = o->ssh_config_file == NULL;
+	char *path = hostkey_expand_path(file);
+	int rc = sshconfig_read(path, &se.env, &cfg, err, errlen);
+	free(path);
+	for (int i = 0; i < cfg.n_notes; i++)
+		log_debug("%s", cfg.notes[i]);
+	for (size_t i = 0; rc == 0 && i < cfg.n_entries; i++)
+		rc = apply_entry(o, &cfg.entries[i], st->profile != NULL, err, errlen);
+	if (rc == 0 && cfg.matched)
+		log_debug("%s has settings for %s", file, st->ssh_host_arg);
+	sshconfig_free(&cfg);
+	sshenv_free(&se);
+	if (rc == 0 && st->profile != NULL && o->host_name == NULL)
+		o->host_name = xstrdup(st->ssh_host_arg);
+	return rc;
+}
+
+/* Whether text is a numeric IPv4 or IPv6 address (ssh does not lowercase those). */
+static bool
+is_address(const char *text)
+{
+	unsigned char buf[16];
+	return inet_pton(AF_INET, text, buf) == 1 || inet_pton(AF_INET6, text, buf) == 1;
+}
+
+static const char *
+env_lookup(const char *name, void *ctx)
+{
+	(void)ctx;
+	return getenv(name);
+}
+
+/* The %-token values of this run (ssh's cinfo), in tv; strings in bufs. */
+struct token_bufs {
+	char port[8], hash[41], shorthost[256];
+	struct sshenv se;
+};
+
+static void
+token_setup(const struct settings *st, struct token_values *tv, struct token_bufs *b)
+{
+	const struct options *o = &st->opt;
+	const char *host = o->host_name != NULL ? o->host_name : o->host != NULL ? o->host : "";
+	const char *arg = st->ssh_host_arg != NULL ? st->ssh_host_arg : host;
+
+	sshenv_init(&b->se);
+	memset(tv, 0, sizeof(*tv));
+	snprintf(b->port, sizeof(b->port), "%d", o->port > 0 ? o->port : 22);
+	snprintf(b->shorthost, sizeof(b->shorthost), "%.*s", (int)strcspn(b->se.local_host, "."),
+	    b->se.local_host);
+	const char *user = o->user != NULL ? o->user : b->se.local_user;
+	token_conn_hash(b->se.local_host, host, b->port, user, b->hash);
+	tv->v['C'] = b->hash;
+	tv->v['d'] = b->se.home;
+	tv->v['h'] = host;
+	tv->v['i'] = b->se.uid;
+	tv->v['k'] = o->host_key_alias != NULL ? o->host_key_alias : arg;
+	tv->v['L'] = b->shorthost;
+	tv->v['l'] = b->se.local_host;
+	tv->v['n'] = arg;
+	tv->v['p'] = b->port;
+	tv->v['r'] = user;
+	tv->v['u'] = b->se.local_user;
+}
+
+char *
+settings_expand(const struct settings *st, const char *text, int flags, const char *allowed,
+    char *err, size_t errlen)
+{
+	struct token_values tv, only;
+	struct token_bufs b;
+
+	token_setup(st, &tv, &b);
+	memset(&only, 0, sizeof(only));
+	for (const char *p = allowed; *p != '\0'; p++)
+		only.v[(unsigned char)*p] = tv.v[(unsigned char)*p];
+	char *out = token_expand(text, flags, &only, env_lookup, NULL, err, errlen);
+	sshenv_free(&b.se);
+	return out;
+}
+
+/* Expands one setting in place: %-tokens and ${ENV}, where ssh expands them. */
+static int
+expand_field(const struct settings *st, char **field, const char *keyword, char *err, size_t errlen)
+{
+	char why[256];
+
+	if (*field == NULL)
+		return 0;
+	char *out = settings_expand(
+	    st, *field, TOKEN_PERCENT | TOKEN_ENV, TOKEN_DEFAULT_SET, why, sizeof(why));
+	if (out == NULL) {
+		snprintf(err, errlen, "%s %s: %s", keyword, *field, why);
+		return -1;
+	}
+	free(*field);
+	*field = out;
+	return 0;
+}
+
+/*
+ * UserKnownHostsFile: each file with "~" and then the tokens expanded, as
+ * ssh does before it prints or reads them; rejoined, quoted where needed.
+ */
+static int
+expand_files(const struct settings *st, char **field, const char *dflt, const char *keyword,
+    char *err, size_t errlen)
+{
+	char *words[OPTION_MAX_FILES], why[256];
+	size_t len = 1;
+	int n = option_split_words(
+	    *field != NULL ? *field : dflt, words, OPTION_MAX_FILES, why, sizeof(why));
+
+	if (n == -1) {
+		snprintf(err, errlen, "%s: %s", keyword, why);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		char *home = hostkey_expand_path(words[i]);
+		free(words[i]);
+		words[i] = home;
+		if (n == 1 && strcasecmp(words[i], "none") == 0)
+			break;
+		if (expand_field(st, &words[i], keyword, err, errlen) == -1) {
+			for (int j = 0; j < n; j++)
+				free(words[j]);
+			return -1;
+		}
+		len += strlen(words[i]) + 3;
+	}
+	char *joined = xmalloc(len + 8), *p = joined;
+	*p = '\0';
+	for (int i = 0; i < n; i++) {
+		const char *q = strpbrk(words[i], " \t") == NULL ? ""
+		    : strchr(words[i], '"') == NULL		 ? "\""
+								 : "'";
+		p += sprintf(p, "%s%s%s%s", i > 0 ? " " : "", q, words[i], q);
+		free(words[i]);
+	}
+	free(*field);
+	*field = joined;
+	return 0;
+}
+
+/*
+ * The last step, as ssh's: the host name lowercased unless an address, then
+ * the %-tokens and ${ENV} of the keywords ssh_config(5) lists, and the user
+ * named (the local one) if no source named one.
+ */
+static int
+finish_settings(struct settings *st, char *err, size_t errlen)
+{
+	struct options *o = &st->opt;
+	char **name = o->host_name != NULL ? &o->host_name : &o->host;
+	int rc = 0;
+
+	if (*name != NULL && !is_address(*name))
+		for (char *p = *name; *p != '\0'; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p - 'A' + 'a');
+	for (int i = 0; rc == 0 && i < o->n_identity_files; i++)
+		rc = expand_field(st, &o->identity_files[i], "IdentityFile", err, errlen);
+	for (int i = 0; rc == 0 && i < o->n_certificate_files; i++)
+		rc = expand_field(st, &o->certificate_files[i], "CertificateFile", err, errlen);
+	if (rc == 0)
+		rc = expand_files(st, &o->known_hosts, OPTION_DEFAULT_USER_KNOWN_HOSTS,
+		    "UserKnownHostsFile", err, errlen);
+	if (rc == 0 && o->user == NULL) {
+		struct passwd *pw = getpwuid(getuid());
+		if (pw != NULL)
+			o->user = xstrdup(pw->pw_name); /* as ssh: %r and check show it */
+	}
+	if (rc == 0 && o->identity_agent != NULL && strcmp(o->identity_agent, "none") != 0 &&
+	    strcmp(o->identity_agent, "SSH_AUTH_SOCK") != 0 &&
+	    !(o->identity_agent[0] == '$' && o->identity_agent[1] != '{'))
+		rc = expand_field(st, &o->identity_agent, "IdentityAgent", err, errlen);
 	return rc;
 }
 
@@ -224,7 +457,7 @@ settings_load(struct settings *st, int argc, char **argv, char *err, size_t errl
 	/* Profiles are meant to stay up; a one-line forward ends with its session. */
 	if (st->opt.reconnect == -1)
 		st->opt.reconnect = st->profile != NULL;
-	if (apply_ssh_config(&st->opt, err, errlen) == -1)
+	if (apply_ssh_config(st, err, errlen) == -1 || finish_settings(st, err, errlen) == -1)
 		return SETTINGS_USAGE;
 	return SETTINGS_OK;
 }
@@ -236,6 +469,7 @@ settings_free(struct settings *st)
 	config_free(&st->config);
 	free(st->cli_forwards);
 	st->cli_forwards = NULL;
+	free(st->ssh_host_arg);
 }
 
 void

@@ -22,6 +22,7 @@ struct settings {
 	/* -O forward|cancel: the -L, -R and -D of the command line alone */
 	struct fwd_spec *cli_forwards;
 	size_t n_cli_forwards;
+	char *ssh_host_arg; /* the name ~/.ssh/config was evaluated for (%n), or NULL */
 };
 
 enum settings_result {
@@ -34,6 +35,15 @@ enum settings_result {
 enum settings_result settings_load(
     struct settings *st, int argc, char **argv, char *err, size_t errlen);
 void settings_free(struct settings *st);
+
+/*
+ * text with ssh_config's %-tokens of this run (those in allowed, e.g.
+ * TOKEN_DEFAULT_SET or "hnpr" for ProxyCommand) and, with TOKEN_ENV in flags,
+ * ${ENV} expanded; NULL with err if it names another token or an unset
+ * variable. Free it.
+ */
+char *settings_expand(const struct settings *st, const char *text, int flags, const char *allowed,
+    char *err, size_t errlen);
 
 /* $XDG_CONFIG_HOME/porthole/config, else ~/.config/porthole/config. Free it. */
 char *settings_default_config_path(void);

@@ -1,16 +1,15 @@
 /*
- * ~/.ssh/config lookup, following OpenSSH's readconf.c: each line is split
- * into a keyword (strdelim: ends at a blank or one '=') and arguments
+ * ~/.ssh/config evaluation, following OpenSSH's readconf.c: each line is
+ * split into a keyword (strdelim: ends at a blank or one '=') and arguments
  * (argv_split: quotes, backslash escapes, '#' at a word's start ends the
- * line), then applied if the current block applies. Each file is walked line
- * by line in place; one line at a time is copied so its words can be
- * unquoted. Include recurses through include_file, which owns every file
+ * line), checked, then kept if its block applies. Match criteria are
+ * evaluated here against what the lines so far set (HostName, User, Port),
+ * as ssh does. Include recurses through include_file, which owns every file
  * system access after the first file is read.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,41 +18,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cidr.h"
 #include "match.h"
 #include "sshconfig.h"
 #include "textline.h"
+#include "token.h"
 #include "xmalloc.h"
 
 #define MAX_FILE_SIZE (16u << 20)
-#define NOTE_VALUE_MAX 64 /* how much of a value a note quotes */
-
-enum keyword {
-	KW_UNKNOWN,
-	KW_HOST,
-	KW_MATCH,
-	KW_INCLUDE,
-	KW_HOSTNAME,
-	KW_PORT,
-	KW_USER,
-	KW_IDENTITYFILE,
-	KW_PROXYJUMP,
-	KW_USERKNOWNHOSTSFILE,
-};
-
-static const struct {
-	const char *name;
-	enum keyword kw;
-} keywords[] = {
-    {"host", KW_HOST},
-    {"match", KW_MATCH},
-    {"include", KW_INCLUDE},
-    {"hostname", KW_HOSTNAME},
-    {"port", KW_PORT},
-    {"user", KW_USER},
-    {"identityfile", KW_IDENTITYFILE},
-    {"proxyjump", KW_PROXYJUMP},
-    {"userknownhostsfile", KW_USERKNOWNHOSTSFILE},
-};
+#define SHOWN 64 /* how much of a value a message quotes */
 
 /* A file being read (dev, ino), to catch Include loops. */
 struct file_id {
@@ -61,24 +34,31 @@ struct file_id {
 	ino_t ino;
 };
 
-/* State of one lookup, shared by every file it reads. */
-struct lookup {
-	const char *alias;
-	const char *base_dir;
+/* State of one evaluation, shared by every file and both passes. */
+struct reader {
+	const struct sshconfig_env *env;
+	struct sshconfig *out;
 	bool follow_includes;
-	struct ssh_host *out;
+	bool final;	 /* the second pass */
+	bool want_final; /* a Match final was seen, or CanonicalizeHostname is on */
 	char *err;
 	size_t errlen;
 	struct file_id chain[SSHCONFIG_MAX_DEPTH + 2];
 	int nchain;
+	/* First values so far, as Match and %-tokens see them. */
+	char *hostname; /* HostName, %h expanded */
+	char *user;
+	int port;
+	char *ignore_unknown;
 };
 
 /* Where a line is, and whether the block it is in applies. */
 struct place {
-	const char *file;
+	const char *file; /* owned by out->files */
 	int line;
 	int depth;
 	bool active;
+	bool never; /* an Include read from a block that does not apply */
 };
 
 /* A line's arguments, unquoted. */
@@ -87,20 +67,21 @@ struct args {
 	int n;
 };
 
-static void note(struct lookup *lk, const struct place *at, const char *fmt, ...)
+static void note(struct reader *rd, const struct place *at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static void fail(struct lookup *lk, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int parse_text(
-    struct lookup *lk, const char *file, const char *text, size_t len, int depth, bool active);
+static int fail(struct reader *rd, const struct place *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int parse_text(struct reader *rd, const char *file, const char *text, size_t len, int depth,
+    bool active, bool never);
 
 static void
-note(struct lookup *lk, const struct place *at, const char *fmt, ...)
+note(struct reader *rd, const struct place *at, const char *fmt, ...)
 {
-	struct ssh_host *h = lk->out;
+	struct sshconfig *c = rd->out;
 	char msg[512];
 	va_list ap;
 
-	if (h->n_notes >= SSHCONFIG_MAX_NOTES)
+	if (c->n_notes >= SSHCONFIG_MAX_NOTES)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -108,35 +89,65 @@ note(struct lookup *lk, const struct place *at, const char *fmt, ...)
 	size_t n = strlen(at->file) + strlen(msg) + 16;
 	char *s = xmalloc(n);
 	snprintf(s, n, "%s:%d: %s", at->file, at->line, msg);
-	h->notes[h->n_notes++] = s;
+	c->notes[c->n_notes++] = s;
 }
 
-static void
-fail(struct lookup *lk, const char *fmt, ...)
+/* Writes "file:line: message" (just "file: message" for line 0) to err; returns -1. */
+static int
+fail(struct reader *rd, const struct place *at, const char *fmt, ...)
 {
+	char msg[512];
 	va_list ap;
 
-	if (lk->err == NULL || lk->errlen == 0)
-		return;
+	if (rd->err == NULL || rd->errlen == 0)
+		return -1;
 	va_start(ap, fmt);
-	vsnprintf(lk->err, lk->errlen, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (at->line > 0)
+		snprintf(rd->err, rd->errlen, "%s:%d: %s", at->file, at->line, msg);
+	else
+		snprintf(rd->err, rd->errlen, "%s: %s", at->file, msg);
+	return -1;
 }
 
 void
-ssh_host_free(struct ssh_host *h)
+sshconfig_free(struct sshconfig *c)
 {
-	if (h == NULL)
+	if (c == NULL)
 		return;
-	free(h->host_name);
-	free(h->user);
-	for (int i = 0; i < h->n_identity_files; i++)
-		free(h->identity_files[i]);
-	free(h->proxy_jump);
-	free(h->known_hosts);
-	for (int i = 0; i < h->n_notes; i++)
-		free(h->notes[i]);
-	memset(h, 0, sizeof(*h));
+	for (size_t i = 0; i < c->n_entries; i++)
+		free(c->entries[i].value);
+	free(c->entries);
+	for (size_t i = 0; i < c->n_files; i++)
+		free(c->files[i]);
+	free(c->files);
+	for (int i = 0; i < c->n_notes; i++)
+		free(c->notes[i]);
+	memset(c, 0, sizeof(*c));
+}
+
+const struct sshconfig_entry *
+sshconfig_find(const struct sshconfig *c, const char *keyword)
+{
+	for (size_t i = 0; i < c->n_entries; i++)
+		if (strcasecmp(c->entries[i].kw->name, keyword) == 0)
+			return &c->entries[i];
+	return NULL;
+}
+
+/* A file name kept for the life of the result, so entries can point at it. */
+static const char *
+keep_file(struct reader *rd, const char *file)
+{
+	struct sshconfig *c = rd->out;
+
+	for (size_t i = 0; i < c->n_files; i++)
+		if (strcmp(c->files[i], file) == 0)
+			return c->files[i];
+	c->files = xrealloc(c->files, (c->n_files + 1) * sizeof(*c->files));
+	c->files[c->n_files] = xstrdup(file);
+	return c->files[c->n_files++];
 }
 
 /* The next line's content: before '\n' or a NUL, trailing whitespace dropped, as readconf. */
@@ -145,7 +156,7 @@ next_line(struct textline *c, const char **line, size_t *n)
 {
 	if (!textline_next(c, line, n))
 		return false;
-	while (*n > 0 && strchr(" \t\r\f", (*line)[*n - 1]) != NULL)
+	while (*n > 0 && strchr(" \t\r\f\n", (*line)[*n - 1]) != NULL)
 		(*n)--;
 	return true;
 }
@@ -228,162 +239,217 @@ split_args(char *s, struct args *a)
 	return 0;
 }
 
-static enum keyword
-keyword_find(const char *word)
+static void
+lowercase(char *s)
 {
-	for (size_t i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++) {
-		if (strcasecmp(word, keywords[i].name) == 0)
-			return keywords[i].kw;
-	}
-	return KW_UNKNOWN;
+	for (; *s != '\0'; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s - 'A' + 'a');
+}
+
+/* The host name Match host and %h see: HostName so far, else the name given. */
+static const char *
+current_host(const struct reader *rd)
+{
+	if (rd->hostname != NULL)
+		return rd->hostname;
+	return rd->env->host_arg;
+}
+
+static const char *
+current_user(const struct reader *rd)
+{
+	return rd->user != NULL ? rd->user : rd->env->local_user;
 }
 
 /* readconf's Host: the block applies if some pattern matches and no negated one does. */
-static void
-host_line(struct lookup *lk, struct place *at, const struct args *a)
+static int
+host_line(struct reader *rd, struct place *at, const struct args *a)
 {
-	size_t aliaslen = strlen(lk->alias);
+	const char *host = rd->env->host_arg;
+	size_t hostlen = strlen(host);
+	bool active = false;
 
-	at->active = false;
+	if (a->n == 0)
+		return fail(rd, at, "Host needs at least one pattern");
 	for (int i = 0; i < a->n; i++) {
 		const char *pat = a->v[i];
+		if (pat[0] == '\0')
+			return fail(rd, at, "Host has an empty pattern");
 		bool negated = pat[0] == '!';
-		if (pat[0] == '\0') {
-			note(lk, at, "Host has an empty pattern; block skipped");
-			at->active = false;
-			return;
-		}
 		pat += negated;
-		if (!match_pattern(lk->alias, aliaslen, pat, strlen(pat)))
+		if (!match_pattern_case(host, hostlen, pat, strlen(pat), false))
 			continue;
 		if (negated) {
-			at->active = false;
-			return;
+			active = false;
+			break;
 		}
-		at->active = true;
+		active = true;
 	}
-	if (at->active)
-		lk->out->matched = true;
+	at->active = active && !at->never;
+	if (at->active) {
+		rd->out->matched = true;
+		note(rd, at, "applying options for %s", host);
+	}
+	return 0;
 }
 
-/* HostName's tokens, as ssh's percent_expand: %h the alias, %% a '%'; NULL for any other. */
-static char *
-expand_hostname(const char *value, const char *alias)
+/* The token values Match exec sees (readconf's match_cfg_line). */
+static void
+exec_tokens(
+    const struct reader *rd, struct token_values *tv, char *port, char *hash, char *shorthost)
 {
-	size_t n = 0, alen = strlen(alias);
+	const struct sshconfig_env *env = rd->env;
+	const char *host = current_host(rd);
+	const char *local = env->local_host != NULL ? env->local_host : "";
 
-	for (const char *p = value; *p != '\0'; p++) {
-		if (*p != '%') {
-			n++;
+	memset(tv, 0, sizeof(*tv));
+	snprintf(port, 8, "%d", rd->port > 0 ? rd->port : 22);
+	snprintf(shorthost, 256, "%.*s", (int)strcspn(local, "."), local);
+	token_conn_hash(local, host, port, current_user(rd), hash);
+	tv->v['C'] = hash;
+	tv->v['L'] = shorthost;
+	tv->v['d'] = env->home != NULL ? env->home : "";
+	tv->v['h'] = host;
+	tv->v['k'] = env->host_key_alias != NULL ? env->host_key_alias : host;
+	tv->v['l'] = local;
+	tv->v['n'] = env->host_arg;
+	tv->v['p'] = port;
+	tv->v['r'] = current_user(rd);
+	tv->v['u'] = env->local_user != NULL ? env->local_user : "";
+	tv->v['i'] = env->uid != NULL ? env->uid : "";
+}
+
+/* Match exec: 1 if the command exits 0, 0 if not, -1 on error. */
+static int
+match_exec(struct reader *rd, const struct place *at, const char *arg)
+{
+	struct token_values tv;
+	char port[8], hash[41], shorthost[256], why[256];
+
+	exec_tokens(rd, &tv, port, hash, shorthost);
+	char *cmd = token_expand(arg, TOKEN_PERCENT, &tv, NULL, NULL, why, sizeof(why));
+	if (cmd == NULL)
+		return fail(rd, at, "Match exec \"%.*s\": %s", SHOWN, arg, why);
+	if (rd->env->exec == NULL) {
+		fail(rd, at, "Match exec \"%.*s\": cannot run commands here", SHOWN, cmd);
+		free(cmd);
+		return -1;
+	}
+	int status = rd->env->exec(cmd, rd->env->exec_ctx, why, sizeof(why));
+	if (status < 0) {
+		fail(rd, at, "Match exec \"%.*s\": %s", SHOWN, cmd, why);
+		free(cmd);
+		return -1;
+	}
+	note(rd, at, "Match exec \"%.*s\" exited %d", SHOWN, cmd, status);
+	free(cmd);
+	return status == 0;
+}
+
+static int
+match_localnetwork(struct reader *rd, const struct place *at, const char *arg)
+{
+	char why[128];
+
+	if (cidr_match_list(NULL, arg, why, sizeof(why)) < 0)
+		return fail(rd, at, "Match localnetwork: %s", why);
+	for (size_t i = 0; i < rd->env->n_local_addrs; i++)
+		if (cidr_match_list(rd->env->local_addrs[i], arg, why, sizeof(why)) == 1)
+			return 1;
+	return 0;
+}
+
+/* One criterion that takes an argument: 1 holds, 0 not, -1 error. */
+static int
+match_criterion(
+    struct reader *rd, const struct place *at, const char *attrib, const char *arg, bool skip_exec)
+{
+	if (strcasecmp(attrib, "host") == 0 || strcasecmp(attrib, "originalhost") == 0) {
+		char *host =
+		    xstrdup(strcasecmp(attrib, "host") == 0 ? current_host(rd) : rd->env->host_arg);
+		lowercase(host);
+		int r = match_pattern_list(host, arg, true) == 1;
+		free(host);
+		return r;
+	}
+	if (strcasecmp(attrib, "user") == 0)
+		return match_pattern_list(current_user(rd), arg, false) == 1;
+	if (strcasecmp(attrib, "localuser") == 0)
+		return match_pattern_list(
+			   rd->env->local_user != NULL ? rd->env->local_user : "", arg, false) == 1;
+	if (strcasecmp(attrib, "localnetwork") == 0)
+		return match_localnetwork(rd, at, arg);
+	if (strcasecmp(attrib, "exec") == 0)
+		return skip_exec ? 0 : match_exec(rd, at, arg);
+	return fail(rd, at, "Match: unsupported criterion '%.*s'", SHOWN, attrib);
+}
+
+/*
+ * readconf's match_cfg_line: 1 if the block applies, 0 if not, -1 on
+ * error. Criteria are evaluated left to right; once one fails, later exec
+ * commands are not run (but still checked).
+ */
+static int
+match_eval(struct reader *rd, const struct place *at, const struct args *a)
+{
+	int result = 1, attributes = 0;
+
+	for (int i = 0; i < a->n; i++) {
+		char *attrib = a->v[i];
+		bool negate = attrib[0] == '!';
+		attrib += negate;
+		if (strcasecmp(attrib, "all") == 0) {
+			if (attributes > 1 || i + 1 < a->n)
+				return fail(rd, at,
+				    "Match: '%s' cannot be combined with other criteria", a->v[i]);
+			if (result)
+				result = negate ? 0 : 1;
+			return result;
+		}
+		attributes++;
+		if (strcasecmp(attrib, "canonical") == 0 || strcasecmp(attrib, "final") == 0) {
+			if (strcasecmp(attrib, "final") == 0)
+				rd->want_final = true;
+			if (rd->final == negate)
+				result = 0;
 			continue;
 		}
-		p++;
-		if (*p == '%')
-			n++;
-		else if (*p == 'h')
-			n += alen;
-		else
-			return NULL;
-	}
-	char *out = xmalloc(n + 1), *o = out;
-	for (const char *p = value; *p != '\0'; p++) {
-		if (*p != '%') {
-			*o++ = *p;
-		} else if (*++p == '%') {
-			*o++ = '%';
+		const char *arg;
+		char *eq = strchr(attrib, '=');
+		if (eq != NULL) {
+			*eq = '\0';
+			arg = eq + 1;
+		} else if (i + 1 < a->n) {
+			arg = a->v[++i];
 		} else {
-			memcpy(o, alias, alen);
-			o += alen;
+			return fail(rd, at, "Match: missing argument for '%s'", a->v[i]);
 		}
+		if (arg[0] == '\0')
+			return fail(rd, at, "Match: missing argument for '%s'", attrib);
+		int r = match_criterion(rd, at, attrib, arg, result != 1);
+		if (r < 0)
+			return -1;
+		if (r == negate)
+			result = 0;
 	}
-	*o = '\0';
-	return out;
+	if (attributes == 0)
+		return fail(rd, at, "Match needs one or more criteria");
+	return result;
 }
 
-/* a2port without service names: decimal 1-65535, else 0. */
 static int
-parse_port(const char *s)
+match_line(struct reader *rd, struct place *at, const struct args *a)
 {
-	long v = 0;
+	int r = match_eval(rd, at, a);
 
-	if (*s == '\0')
-		return 0;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9')
-			return 0;
-		v = v * 10 + (*s - '0');
-		if (v > 65535)
-			return 0;
-	}
-	return (int)v;
-}
-
-static void
-add_identity(struct lookup *lk, const struct place *at, const char *value)
-{
-	struct ssh_host *h = lk->out;
-
-	for (int i = 0; i < h->n_identity_files; i++) {
-		if (strcmp(h->identity_files[i], value) == 0)
-			return;
-	}
-	if (h->n_identity_files >= SSHCONFIG_MAX_IDENTITIES) {
-		note(lk, at, "more than %d IdentityFile values; \"%.*s\" dropped",
-		    SSHCONFIG_MAX_IDENTITIES, NOTE_VALUE_MAX, value);
-		return;
-	}
-	h->identity_files[h->n_identity_files++] = xstrdup(value);
-}
-
-/* HostName, Port, User, IdentityFile, ProxyJump, UserKnownHostsFile in a block that applies. */
-static void
-value_line(struct lookup *lk, const struct place *at, enum keyword kw, const char *keyword,
-    const struct args *a)
-{
-	struct ssh_host *h = lk->out;
-	const char *v = a->v[0];
-
-	if (v[0] == '\0') {
-		note(lk, at, "%s has an empty value; line skipped", keyword);
-		return;
-	}
-	if (a->n > 1 && kw != KW_USERKNOWNHOSTSFILE) {
-		note(lk, at, "%s has extra arguments; line skipped", keyword);
-		return;
-	}
-	switch (kw) {
-	case KW_HOSTNAME:
-		if (h->host_name == NULL && (h->host_name = expand_hostname(v, lk->alias)) == NULL)
-			note(lk, at, "HostName \"%.*s\" has an unknown %%-token; line skipped",
-			    NOTE_VALUE_MAX, v);
-		break;
-	case KW_PORT: {
-		int port = parse_port(v);
-		if (port == 0)
-			note(
-			    lk, at, "bad Port \"%.*s\" (1-65535); line skipped", NOTE_VALUE_MAX, v);
-		else if (h->port == 0)
-			h->port = port;
-		break;
-	}
-	case KW_USER:
-		if (h->user == NULL)
-			h->user = xstrdup(v);
-		break;
-	case KW_IDENTITYFILE:
-		add_identity(lk, at, v);
-		break;
-	case KW_PROXYJUMP:
-		if (h->proxy_jump == NULL)
-			h->proxy_jump = xstrdup(v);
-		break;
-	case KW_USERKNOWNHOSTSFILE:
-		if (h->known_hosts == NULL)
-			h->known_hosts = xstrdup(v);
-		break;
-	default:
-		break;
-	}
+	if (r < 0)
+		return -1;
+	at->active = r == 1 && !at->never;
+	if (at->active)
+		rd->out->matched = true;
+	note(rd, at, "Match %s", at->active ? "applies" : "does not apply");
+	return 0;
 }
 
 /* Reads a whole regular file (at most MAX_FILE_SIZE) from fd. Returns NULL with errno set. */
@@ -435,11 +501,18 @@ open_config(const char *path, struct stat *st)
 	return fd;
 }
 
+/* ssh's SSHCONF_CHECKPERM: owned by the user or root, writable by no one else. */
 static bool
-chain_has(const struct lookup *lk, const struct stat *st)
+perms_ok(const struct stat *st)
 {
-	for (int i = 0; i < lk->nchain; i++) {
-		if (lk->chain[i].dev == st->st_dev && lk->chain[i].ino == st->st_ino)
+	return (st->st_uid == 0 || st->st_uid == getuid()) && (st->st_mode & 022) == 0;
+}
+
+static bool
+chain_has(const struct reader *rd, const struct stat *st)
+{
+	for (int i = 0; i < rd->nchain; i++) {
+		if (rd->chain[i].dev == st->st_dev && rd->chain[i].ino == st->st_ino)
 			return true;
 	}
 	return false;
@@ -447,57 +520,55 @@ chain_has(const struct lookup *lk, const struct stat *st)
 
 /* Reads one file an Include named, in the including block's state. */
 static int
-include_file(struct lookup *lk, const struct place *at, const char *path)
+include_file(struct reader *rd, const struct place *at, const char *path)
 {
 	struct stat st;
 	size_t len = 0;
 	int fd;
 
-	if (at->depth >= SSHCONFIG_MAX_DEPTH) {
-		fail(lk, "%s:%d: Include nested deeper than %d files", at->file, at->line,
-		    SSHCONFIG_MAX_DEPTH);
-		return -1;
-	}
+	if (at->depth >= SSHCONFIG_MAX_DEPTH)
+		return fail(rd, at, "Include nested deeper than %d files", SSHCONFIG_MAX_DEPTH);
 	if ((fd = open_config(path, &st)) < 0) {
 		if (errno == ENOENT || errno == ENOTDIR) {
-			note(lk, at, "Include: %s does not exist", path);
+			note(rd, at, "Include: %s does not exist", path);
 			return 0;
 		}
-		fail(lk, "%s:%d: cannot read %s: %s", at->file, at->line, path, strerror(errno));
-		return -1;
+		return fail(rd, at, "cannot read %s: %s", path, strerror(errno));
 	}
 	if (S_ISDIR(st.st_mode)) {
-		note(lk, at, "Include: %s is a directory; skipped", path);
+		note(rd, at, "Include: %s is a directory; skipped", path);
 		close(fd);
 		return 0;
 	}
-	if (chain_has(lk, &st)) {
-		fail(lk, "%s:%d: Include loop: %s is already being read", at->file, at->line, path);
+	if (rd->env->check_perms && !perms_ok(&st)) {
 		close(fd);
-		return -1;
+		return fail(rd, at, "bad owner or permissions on %s", path);
+	}
+	if (chain_has(rd, &st)) {
+		close(fd);
+		return fail(rd, at, "Include loop: %s is already being read", path);
 	}
 	char *text = read_fd(fd, &len);
 	int e = errno;
 	close(fd);
-	if (text == NULL) {
-		fail(lk, "%s:%d: cannot read %s: %s", at->file, at->line, path, strerror(e));
-		return -1;
-	}
-	lk->chain[lk->nchain++] = (struct file_id){st.st_dev, st.st_ino};
-	int r = parse_text(lk, path, text, len, at->depth + 1, at->active);
-	lk->nchain--;
+	if (text == NULL)
+		return fail(rd, at, "cannot read %s: %s", path, strerror(e));
+	rd->chain[rd->nchain++] = (struct file_id){st.st_dev, st.st_ino};
+	int r =
+	    parse_text(rd, path, text, len, at->depth + 1, at->active, !at->active || at->never);
+	rd->nchain--;
 	free(text);
 	return r;
 }
 
-/* The glob pattern for one Include argument, or NULL (with a note) if it has none. */
+/* The glob pattern for one Include argument: ~ kept for glob, relative paths in ~/.ssh. */
 static char *
-include_pattern(struct lookup *lk, const struct place *at, const char *arg)
+include_pattern(struct reader *rd, const struct place *at, const char *arg)
 {
 	if (arg[0] == '~' && (arg[1] == '\0' || arg[1] == '/')) {
-		const char *home = getenv("HOME");
+		const char *home = rd->env->home;
 		if (home == NULL || home[0] == '\0') {
-			note(lk, at, "Include %.*s: HOME is not set; skipped", NOTE_VALUE_MAX, arg);
+			fail(rd, at, "Include %.*s: no home directory", SHOWN, arg);
 			return NULL;
 		}
 		size_t n = strlen(home) + strlen(arg);
@@ -507,49 +578,49 @@ include_pattern(struct lookup *lk, const struct place *at, const char *arg)
 	}
 	if (arg[0] == '~' || arg[0] == '/')
 		return xstrdup(arg); /* "~user/..." is glob's (GLOB_TILDE) */
-	if (lk->base_dir == NULL) {
-		note(lk, at, "Include %.*s: relative path with no base directory; skipped",
-		    NOTE_VALUE_MAX, arg);
+	const char *home = rd->env->home;
+	if (home == NULL || home[0] == '\0') {
+		fail(rd, at, "Include %.*s: no home directory for ~/.ssh", SHOWN, arg);
 		return NULL;
 	}
-	size_t n = strlen(lk->base_dir) + strlen(arg) + 2;
+	size_t n = strlen(home) + strlen(arg) + 8;
 	char *p = xmalloc(n);
-	snprintf(p, n, "%s/%s", lk->base_dir, arg);
+	snprintf(p, n, "%s/.ssh/%s", home, arg);
 	return p;
 }
 
 /* readconf's Include: each argument a glob, its files read in sorted order. */
 static int
-include_line(struct lookup *lk, const struct place *at, const struct args *a)
+include_line(struct reader *rd, const struct place *at, const struct args *a)
 {
+	if (a->n == 0)
+		return fail(rd, at, "Include needs a path");
 	for (int i = 0; i < a->n; i++) {
-		if (a->v[i][0] == '\0') {
-			note(lk, at, "Include has an empty path; skipped");
-			continue;
-		}
-		char *pattern = include_pattern(lk, at, a->v[i]);
+		if (a->v[i][0] == '\0')
+			return fail(rd, at, "Include has an empty path");
+		char *pattern = include_pattern(rd, at, a->v[i]);
 		if (pattern == NULL)
-			continue;
-		if (!lk->follow_includes) {
-			note(lk, at, "Include %.*s not followed", NOTE_VALUE_MAX, pattern);
+			return -1;
+		if (!rd->follow_includes) {
+			note(rd, at, "Include %.*s not followed", SHOWN, pattern);
 			free(pattern);
 			continue;
 		}
 		glob_t gl;
 		int r = glob(pattern, GLOB_TILDE, NULL, &gl);
 		if (r == GLOB_NOMATCH) {
-			note(lk, at, "Include %s matched no files", pattern);
+			note(rd, at, "Include %s matched no files", pattern);
 			free(pattern);
 			continue;
 		}
 		if (r != 0) {
-			fail(lk, "%s:%d: Include %s: glob failed", at->file, at->line, pattern);
+			fail(rd, at, "Include %s: glob failed", pattern);
 			free(pattern);
 			return -1;
 		}
 		free(pattern);
 		for (size_t j = 0; j < gl.gl_pathc; j++) {
-			if (include_file(lk, at, gl.gl_pathv[j]) < 0) {
+			if (include_file(rd, at, gl.gl_pathv[j]) < 0) {
 				globfree(&gl);
 				return -1;
 			}
@@ -559,57 +630,185 @@ include_line(struct lookup *lk, const struct place *at, const struct args *a)
 	return 0;
 }
 
-/* One line, NUL-terminated and ours to cut up. Returns -1 only for an Include error. */
+/* Whether the result already has this keyword (or, for an accumulating one, this value). */
+static bool
+have_entry(const struct sshconfig *c, const struct sshkw *kw, const char *value)
+{
+	for (size_t i = 0; i < c->n_entries; i++) {
+		if (c->entries[i].kw != kw)
+			continue;
+		if (!kw->accumulate || strcmp(c->entries[i].value, value) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void
+add_entry(struct reader *rd, const struct place *at, const struct sshkw *kw, char *value)
+{
+	struct sshconfig *c = rd->out;
+
+	if (have_entry(c, kw, value)) {
+		free(value);
+		return;
+	}
+	c->entries = xrealloc(c->entries, (c->n_entries + 1) * sizeof(*c->entries));
+	c->entries[c->n_entries++] = (struct sshconfig_entry){kw, value, at->file, at->line};
+}
+
+/*
+ * The words joined by single spaces; in a list, a word with a blank in it
+ * quoted (with " or, if it has one, '), so file names split back the same.
+ */
+static char *
+join(const struct args *a, bool quote)
+{
+	size_t n = 1;
+
+	for (int i = 0; i < a->n; i++)
+		n += strlen(a->v[i]) + 3;
+	char *s = xmalloc(n), *p = s;
+	for (int i = 0; i < a->n; i++) {
+		const char *w = a->v[i];
+		const char *q = !quote || strpbrk(w, " \t") == NULL ? ""
+		    : strchr(w, '"') == NULL			    ? "\""
+								    : "'";
+		p += sprintf(p, "%s%s%s%s", i > 0 ? " " : "", q, w, q);
+	}
+	*p = '\0';
+	return s;
+}
+
+/* What Match sees of the first HostName, User, Port; HostName gets its %h. */
 static int
-parse_line(struct lookup *lk, struct place *at, char *line)
+track_first(struct reader *rd, const struct place *at, const struct sshkw *kw, char **value)
+{
+	if (strcmp(kw->name, "HostName") == 0 && rd->hostname == NULL) {
+		struct token_values tv;
+		char why[128];
+		memset(&tv, 0, sizeof(tv));
+		tv.v['h'] = rd->env->host_arg;
+		char *h = token_expand(*value, TOKEN_PERCENT, &tv, NULL, NULL, why, sizeof(why));
+		if (h == NULL)
+			return fail(rd, at, "HostName %.*s: %s", SHOWN, *value, why);
+		free(*value);
+		*value = h;
+		rd->hostname = xstrdup(h);
+	} else if (strcmp(kw->name, "User") == 0 && rd->user == NULL) {
+		rd->user = xstrdup(*value);
+	} else if (strcmp(kw->name, "Port") == 0 && rd->port == 0) {
+		rd->port = atoi(*value);
+	} else if (strcmp(kw->name, "IgnoreUnknown") == 0 && rd->ignore_unknown == NULL) {
+		rd->ignore_unknown = xstrdup(*value);
+	} else if (strcmp(kw->name, "CanonicalizeHostname") == 0 &&
+	    (strcasecmp(*value, "yes") == 0 || strcasecmp(*value, "true") == 0 ||
+		strcasecmp(*value, "always") == 0) &&
+	    !have_entry(rd->out, kw, *value)) {
+		rd->want_final = true;
+	}
+	return 0;
+}
+
+/* A keyword line (not Host, Match or Include): checked always, kept if it applies. */
+static int
+value_line(struct reader *rd, const struct place *at, const struct sshkw *kw, const char *keyword,
+    char *rest, const struct args *a)
+{
+	char why[256];
+
+	if (sshkw_check_value(kw, kw->args == SSHKW_REST ? 1 : a->n,
+		kw->args == SSHKW_REST ? &rest : a->v, why, sizeof(why)) == -1)
+		return fail(rd, at, "%s: %s", keyword, why);
+	if (!at->active)
+		return 0;
+	const struct sshkw *applied = kw->canonical != NULL ? sshkw_find(kw->canonical) : kw;
+	char *value = kw->args == SSHKW_REST ? xstrdup(rest) : join(a, kw->args == SSHKW_LIST);
+	if (applied->tokens != 0 && strcmp(applied->name, "HostName") != 0 &&
+	    token_check(value, applied->tokens, applied->token_set, why, sizeof(why)) == -1) {
+		free(value);
+		return fail(rd, at, "%s: %s", keyword, why);
+	}
+	if (!have_entry(rd->out, applied, value) && track_first(rd, at, applied, &value) == -1) {
+		free(value);
+		return -1;
+	}
+	if (strcmp(applied->name, "IgnoreUnknown") == 0) {
+		free(value);
+		return 0;
+	}
+	add_entry(rd, at, applied, value);
+	return 0;
+}
+
+/* The table entry for a keyword, or NULL (with an error unless IgnoreUnknown names it). */
+static const struct sshkw *
+find_keyword(struct reader *rd, const struct place *at, const char *keyword, bool *ignored)
+{
+	const struct sshkw *kw = sshkw_find(keyword);
+
+	*ignored = false;
+	if (kw != NULL)
+		return kw;
+	char *lower = xstrdup(keyword);
+	lowercase(lower);
+	if (rd->ignore_unknown != NULL && match_pattern_list(lower, rd->ignore_unknown, true) == 1)
+		*ignored = true;
+	free(lower);
+	if (*ignored)
+		return NULL;
+	fail(rd, at, "unknown keyword '%.*s'", SHOWN, keyword);
+	return NULL;
+}
+
+/* One line, NUL-terminated and ours to cut up. */
+static int
+parse_line(struct reader *rd, struct place *at, char *line)
 {
 	char *keyword, *rest;
 	struct args a;
-	int r = 0;
+	bool ignored;
+	int r;
 
 	if (!split_keyword(line, &keyword, &rest))
 		return 0;
-	enum keyword kw = keyword_find(keyword);
-	if (kw == KW_UNKNOWN || (!at->active && kw != KW_HOST && kw != KW_MATCH))
-		return 0;
-	if (kw == KW_MATCH) {
-		at->active = false;
-		note(lk, at, "Match block skipped");
-		return 0;
-	}
-	int split = split_args(rest, &a);
-	if (split < 0 || a.n == 0) {
-		note(lk, at, "%s has %s; line skipped", keyword,
-		    split < 0 ? "an unclosed quote" : "no argument");
-		if (kw == KW_HOST)
-			at->active = false; /* the block is opened all the same, applying nowhere */
+	if (*rest == '\0')
+		return fail(rd, at, "%s: missing argument", keyword);
+	const struct sshkw *kw = find_keyword(rd, at, keyword, &ignored);
+	if (kw == NULL)
+		return ignored ? 0 : -1;
+	char *raw = xstrdup(rest);
+	if (split_args(rest, &a) < 0) {
+		free(raw);
 		free(a.v);
-		return 0;
+		return fail(rd, at, "%s: unclosed quote", keyword);
 	}
-	if (kw == KW_HOST)
-		host_line(lk, at, &a);
-	else if (kw == KW_INCLUDE)
-		r = include_line(lk, at, &a);
+	if (strcmp(kw->name, "Host") == 0)
+		r = host_line(rd, at, &a);
+	else if (strcmp(kw->name, "Match") == 0)
+		r = match_line(rd, at, &a);
+	else if (strcmp(kw->name, "Include") == 0)
+		r = include_line(rd, at, &a);
 	else
-		value_line(lk, at, kw, keyword, &a);
+		r = value_line(rd, at, kw, keyword, raw, &a);
+	free(raw);
 	free(a.v);
 	return r;
 }
 
 /* Walks one file's text. active: whether the including block applies (true at the top). */
 static int
-parse_text(
-    struct lookup *lk, const char *file, const char *text, size_t len, int depth, bool active)
+parse_text(struct reader *rd, const char *file, const char *text, size_t len, int depth,
+    bool active, bool never)
 {
 	struct textline c = {text, text != NULL ? len : 0, 0, 0};
-	struct place at = {file, 0, depth, active};
+	struct place at = {keep_file(rd, file), 0, depth, active && !never, never};
 	const char *line;
 	size_t n;
 
 	while (next_line(&c, &line, &n)) {
 		at.line = c.lineno;
 		char *copy = xstrndup(line, n);
-		int r = parse_line(lk, &at, copy);
+		int r = parse_line(rd, &at, copy);
 		free(copy);
 		if (r < 0)
 			return -1;
@@ -617,73 +816,92 @@ parse_text(
 	return 0;
 }
 
+/* ssh's two passes: the second when asked for, with HostName settled (lowercase unless an address).
+ */
 static int
-lookup_run(struct lookup *lk, const char *file, const char *text, size_t len, int depth)
+evaluate(struct reader *rd, const char *file, const char *text, size_t len, int depth)
 {
-	int r;
+	const struct sshconfig_env *env = rd->env;
 
-	memset(lk->out, 0, sizeof(*lk->out));
-	if (lk->err != NULL && lk->errlen > 0)
-		lk->err[0] = '\0';
-	if (depth > SSHCONFIG_MAX_DEPTH) {
-		fail(lk, "%s: Include nested deeper than %d files", file, SSHCONFIG_MAX_DEPTH);
-		return -1;
+	if (env->hostname != NULL)
+		rd->hostname = xstrdup(env->hostname);
+	if (env->user != NULL)
+		rd->user = xstrdup(env->user);
+	rd->port = env->port > 0 ? env->port : 0;
+	int r = parse_text(rd, file, text, len, depth, true, false);
+	if (r == 0 && rd->want_final) {
+		char *host = xstrdup(current_host(rd));
+		if (strchr(host, ':') == NULL && strspn(host, "0123456789.") != strlen(host))
+			lowercase(host);
+		free(rd->hostname);
+		rd->hostname = host;
+		rd->final = true;
+		rd->out->final_pass = true;
+		rd->nchain = depth >= 0 && rd->nchain > 0 ? 1 : 0;
+		r = parse_text(rd, file, text, len, depth, true, false);
 	}
-	r = parse_text(lk, file, text, len, depth, true);
-	if (r < 0)
-		ssh_host_free(lk->out);
+	free(rd->hostname);
+	free(rd->user);
+	free(rd->ignore_unknown);
 	return r;
 }
 
 int
-sshconfig_lookup_text(const char *file, const char *text, size_t len, const char *base_dir,
-    const char *alias, struct ssh_host *out, char *err, size_t errlen, int depth)
+sshconfig_read_text(const char *file, const char *text, size_t len, const struct sshconfig_env *env,
+    struct sshconfig *out, char *err, size_t errlen, int depth)
 {
-	struct lookup lk = {
-	    alias != NULL ? alias : "", base_dir, depth >= 0, out, err, errlen, {{0, 0}}, 0};
+	struct reader rd = {
+	    .env = env, .out = out, .follow_includes = depth >= 0, .err = err, .errlen = errlen};
 	struct stat st;
 
+	memset(out, 0, sizeof(*out));
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
 	if (file == NULL)
 		file = "(text)";
+	if (depth > SSHCONFIG_MAX_DEPTH) {
+		snprintf(err, errlen, "%s: Include nested deeper than %d files", file,
+		    SSHCONFIG_MAX_DEPTH);
+		return -1;
+	}
 	if (depth >= 0 && stat(file, &st) == 0)
-		lk.chain[lk.nchain++] = (struct file_id){st.st_dev, st.st_ino};
-	return lookup_run(&lk, file, text, len, depth < 0 ? 0 : depth);
+		rd.chain[rd.nchain++] = (struct file_id){st.st_dev, st.st_ino};
+	return evaluate(&rd, file, text, len, depth < 0 ? 0 : depth);
 }
 
 int
-sshconfig_lookup(
-    const char *path, const char *alias, struct ssh_host *out, char *err, size_t errlen)
+sshconfig_read(const char *path, const struct sshconfig_env *env, struct sshconfig *out, char *err,
+    size_t errlen)
 {
-	struct lookup lk = {alias != NULL ? alias : "", NULL, true, out, err, errlen, {{0, 0}}, 0};
 	struct stat st;
 	size_t len = 0;
 	char *text = NULL;
-	int fd, r;
+	int fd;
 
 	memset(out, 0, sizeof(*out));
 	if ((fd = open_config(path, &st)) < 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			return 0;
-		fail(&lk, "%s: cannot read: %s", path, strerror(errno));
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
 		return -1;
 	}
 	if (S_ISDIR(st.st_mode))
 		errno = EISDIR;
+	else if (env->check_perms && !perms_ok(&st))
+		errno = EPERM;
 	else
 		text = read_fd(fd, &len);
 	int e = errno;
 	close(fd);
-	if (text == NULL) {
-		fail(&lk, "%s: cannot read: %s", path, strerror(e));
+	if (text == NULL && e == EPERM) {
+		snprintf(err, errlen, "%s: bad owner or permissions", path);
 		return -1;
 	}
-	lk.chain[lk.nchain++] = (struct file_id){st.st_dev, st.st_ino};
-	const char *slash = strrchr(path, '/');
-	char *dir = slash == NULL ? xstrdup(".")
-				  : xstrndup(path, slash == path ? 1 : (size_t)(slash - path));
-	lk.base_dir = dir;
-	r = lookup_run(&lk, path, text, len, 0);
-	free(dir);
+	if (text == NULL) {
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(e));
+		return -1;
+	}
+	int r = sshconfig_read_text(path, text, len, env, out, err, errlen, 0);
 	free(text);
 	return r;
 }

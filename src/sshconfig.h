@@ -1,26 +1,35 @@
 /*
- * Looking up a destination in OpenSSH's client configuration (~/.ssh/config),
- * as ssh_config(5) and OpenSSH's readconf.c read it, for the few keywords
- * porthole uses: HostName, Port, User, IdentityFile, ProxyJump and
- * UserKnownHostsFile. Everything else in the file is ssh's business and is
- * ignored: unknown keywords silently, lines that do not parse with a note.
+ * Evaluating OpenSSH's client configuration (~/.ssh/config) for one
+ * destination as ssh does (ssh_config(5), readconf.c): Host and Match blocks,
+ * Include, first value wins, two passes when a Match asks for "final" (or
+ * CanonicalizeHostname is on). The result is the ordered list of the lines
+ * that apply, each with its file and line, for the caller to apply (see
+ * sshkeyword.h for what porthole does with each keyword).
  *
  * Syntax: `Keyword value` or `Keyword=value`, keywords case-insensitive, '#'
  * starts a comment where a word could start, values may be quoted ("a b" or
  * 'a b') and use \" \' \\ and "\ " escapes. Lines end in "\n" or "\r\n"; a
  * NUL byte ends its line's content.
  *
- * Blocks: keywords before the first Host or Match apply to every host.
- * `Host pattern...` opens a block that applies when some pattern matches the
- * alias (ASCII case-insensitive, '*' and '?') and no negated one (!pattern)
- * does. `Match` blocks are skipped whole, with a note. For every keyword the
- * first value obtained wins, except IdentityFile, which accumulates.
+ * Blocks: lines before the first Host or Match apply to every host.
+ * `Host pattern...` applies when some pattern matches the name given
+ * (case-sensitive, '*' and '?') and no negated one (!pattern) does. `Match`
+ * takes the criteria all, canonical, final, exec, host, originalhost, user,
+ * localuser and localnetwork, each negated by '!', patterns in comma lists;
+ * a block applies when every criterion holds. `Match exec` runs its command
+ * through the caller's callback (ssh: /bin/sh -c), after %-token expansion.
  *
- * `Include path...` is followed where it appears, at the top level or inside
- * a block that applies (inside one that does not, it is ignored). Each path
- * may be a glob(3) pattern; "~" and "~/" are expanded with $HOME ("~user/"
- * by glob); other relative paths are taken relative to the base directory.
- * Host lines inside an included file do not change the including block.
+ * Every line is checked as ssh checks it, in every block, applying or not:
+ * an unknown keyword (unless IgnoreUnknown names it), a bad value (Port 0,
+ * a bad yes/no, a bad number or time), a missing or extra argument, a bad
+ * Match line, an unknown %-token or a malformed ${} in a line that applies
+ * is an error "file:line: message", as ssh refuses such a file.
+ *
+ * `Include path...` is followed where it appears; in a block that does not
+ * apply the file is still read and checked, applying nowhere. Relative paths
+ * are taken in ~/.ssh, as ssh does for user configurations; each may be a
+ * glob(3) pattern. Host and Match lines inside an included file do not
+ * change the including file's block.
  */
 #ifndef PORTHOLE_SSHCONFIG_H
 #define PORTHOLE_SSHCONFIG_H
@@ -28,71 +37,87 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define SSHCONFIG_MAX_IDENTITIES 32
-#define SSHCONFIG_MAX_NOTES 16
+#include "sshkeyword.h"
+
 /* Include may nest this deep below the file it starts from, as in OpenSSH. */
 #define SSHCONFIG_MAX_DEPTH 16
-/* A depth that makes sshconfig_lookup_text never touch the file system: Include is noted, not
+/* A depth that makes sshconfig_read_text never touch the file system: Include is noted, not
  * followed. */
 #define SSHCONFIG_NO_INCLUDE (-1)
+/* Debug notes kept; later ones are dropped. */
+#define SSHCONFIG_MAX_NOTES 64
 
-struct ssh_host {
-	/* HostName with %h replaced by the alias and %% by %; NULL if not set. */
-	char *host_name;
-	/* Port, 1-65535; 0 if not set. */
-	int port;
-	/* User; NULL if not set. */
-	char *user;
+/*
+ * What evaluation knows before reading: the destination and what the
+ * command line (or porthole's profile) already set, which Match criteria and
+ * %-tokens see, and this side's user and host.
+ */
+struct sshconfig_env {
+	const char *host_arg;		/* the name given: Host lines, originalhost, %n */
+	const char *hostname;		/* HostName already set, or NULL */
+	const char *user;		/* remote user already set, or NULL (the local user) */
+	int port;			/* port already set, or 0 (22) */
+	const char *host_key_alias;	/* HostKeyAlias already set, or NULL (%k) */
+	const char *local_user;		/* %u, Match localuser */
+	const char *home;		/* %d, and ~/.ssh for relative Include paths */
+	const char *uid;		/* %i */
+	const char *local_host;		/* %l; %L is its first label */
+	const char *const *local_addrs; /* this host's addresses, for Match localnetwork */
+	size_t n_local_addrs;
 	/*
-	 * Every IdentityFile value in order, duplicates dropped (as ssh does), "~" kept as
-	 * written for the caller to expand; "none" is kept too (ssh then loads no file from the
-	 * list). Values past SSHCONFIG_MAX_IDENTITIES are dropped with a note.
+	 * Match exec: runs cmd (tokens expanded) as ssh does, through /bin/sh -c;
+	 * returns its exit status, or -1 with err if it could not run or did not
+	 * exit (killed). NULL: Match exec is an error.
 	 */
-	char *identity_files[SSHCONFIG_MAX_IDENTITIES];
-	int n_identity_files;
-	/* ProxyJump as written (comma-separated hops, or "none"); NULL if not set. */
-	char *proxy_jump;
-	/* The first word of UserKnownHostsFile ("~" kept as written); NULL if not set. */
-	char *known_hosts;
-	/* Some Host line matched the alias (keywords before any Host do not count). */
-	bool matched;
-	/*
-	 * Debug notes, "file:line: message", e.g. "~/.ssh/config:12: Match block skipped".
-	 * Notes past SSHCONFIG_MAX_NOTES are dropped.
-	 */
-	char *notes[SSHCONFIG_MAX_NOTES];
-	int n_notes;
+	int (*exec)(const char *cmd, void *ctx, char *err, size_t errlen);
+	void *exec_ctx;
+	/* Refuse files (the first and included ones) that others could write, as ssh. */
+	bool check_perms;
 };
 
-/* Frees what *h holds and empties it; h may be NULL. */
-void ssh_host_free(struct ssh_host *h);
+struct sshconfig_entry {
+	const struct sshkw *kw; /* the keyword (an old name's current one) */
+	char *value;		/* words joined by single spaces; SSHKW_REST lines as written */
+	const char *file;	/* as named, owned by the sshconfig */
+	int line;
+};
+
+struct sshconfig {
+	/*
+	 * The lines that apply, in order: of each keyword the first only, except
+	 * accumulating ones (sshkw.accumulate), of which every distinct value.
+	 * HostName's value has %h expanded.
+	 */
+	struct sshconfig_entry *entries;
+	size_t n_entries;
+	char **files;
+	size_t n_files;
+	char *notes[SSHCONFIG_MAX_NOTES]; /* "file:line: ..." for -v */
+	int n_notes;
+	bool matched;	 /* some Host or Match line applied */
+	bool final_pass; /* a second pass ran */
+};
+
+void sshconfig_free(struct sshconfig *c);
 
 /*
- * Looks up alias in the config file at path, following Include (relative
- * paths are relative to the directory of path, which for ~/.ssh/config is
- * ~/.ssh as ssh has it). *out is filled from scratch; free it with
- * ssh_host_free. A missing file returns 0 with nothing set.
- *
- * Returns 0, or -1 with "file:line: message" in err and *out empty, for: an
- * Include loop (a file including itself, directly or not), Include nested
- * deeper than SSHCONFIG_MAX_DEPTH, a file that exists but cannot be read
- * (path itself or an included one), or a file over 16 MiB. Parse errors in
- * the file are not: unknown keywords are ignored, lines that do not parse are
- * skipped with a note, and so is an included file that is missing or a
- * directory (a glob may match subdirectories).
+ * Evaluates the file at path for env. *out is filled from scratch; free it
+ * with sshconfig_free (also after an error). A missing file is no error and
+ * yields nothing. Returns 0, or -1 with "file:line: message" in err.
  */
-int sshconfig_lookup(
-    const char *path, const char *alias, struct ssh_host *out, char *err, size_t errlen);
+int sshconfig_read(const char *path, const struct sshconfig_env *env, struct sshconfig *out,
+    char *err, size_t errlen);
 
 /*
- * The same over text already read. file names it in notes and errors and, if
- * it exists, stands for it in Include loop detection; base_dir resolves
- * relative Include paths (NULL: such an Include is skipped with a note).
- * depth is how deep this text already is in an Include chain, 0 for a file
- * read directly; SSHCONFIG_NO_INCLUDE (any negative depth) parses the text
- * without any file system access, each Include only noted.
+ * The same over text already read; file names it in messages. depth is how
+ * deep this text already is in an Include chain, 0 for a file read directly;
+ * SSHCONFIG_NO_INCLUDE parses without any file system access, each Include
+ * only noted.
  */
-int sshconfig_lookup_text(const char *file, const char *text, size_t len, const char *base_dir,
-    const char *alias, struct ssh_host *out, char *err, size_t errlen, int depth);
+int sshconfig_read_text(const char *file, const char *text, size_t len,
+    const struct sshconfig_env *env, struct sshconfig *out, char *err, size_t errlen, int depth);
+
+/* The first entry for keyword (case-insensitive), or NULL. */
+const struct sshconfig_entry *sshconfig_find(const struct sshconfig *c, const char *keyword);
 
 #endif

@@ -2,6 +2,7 @@
  * %-token and ${ENV} expansion (see token.h): one walk over the input,
  * appending to a growing buffer (or, for token_check, to none).
  */
+#include <openssl/evp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,4 +145,23 @@ token_check(const char *in, int flags, const char *allowed, char *err, size_t er
 	struct out none = {NULL, 0, 0};
 
 	return expand(&w, in, &none);
+}
+
+void
+token_conn_hash(
+    const char *local_host, const char *host, const char *port, const char *user, char *out)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+
+	if (c == NULL || EVP_DigestInit_ex(c, EVP_sha1(), NULL) != 1 ||
+	    EVP_DigestUpdate(c, local_host, strlen(local_host)) != 1 ||
+	    EVP_DigestUpdate(c, host, strlen(host)) != 1 ||
+	    EVP_DigestUpdate(c, port, strlen(port)) != 1 ||
+	    EVP_DigestUpdate(c, user, strlen(user)) != 1 || EVP_DigestFinal_ex(c, md, &n) != 1)
+		abort(); /* out of memory, as xmalloc */
+	EVP_MD_CTX_free(c);
+	for (unsigned int i = 0; i < n && i < 20; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }

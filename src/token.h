@@ -45,6 +45,13 @@ char *token_expand(const char *in, int flags, const struct token_values *tv,
  */
 int token_check(const char *in, int flags, const char *allowed, char *err, size_t errlen);
 
+/*
+ * %C: the SHA-1 of local_host, host, port and user, in 40 hex digits, as
+ * OpenSSH's ssh_connection_hash. out must have room for 41 bytes.
+ */
+void token_conn_hash(
+    const char *local_host, const char *host, const char *port, const char *user, char *out);
+
 /* The tokens most keywords take (ssh_config(5)): "CdhikLlnpru". */
 #define TOKEN_DEFAULT_SET "CdhikLlnpru"
 

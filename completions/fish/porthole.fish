@@ -103,7 +103,7 @@ function __porthole_option
                 UserKnownHostsFile StrictHostKeyChecking LocalForward RemoteForward \
                 DynamicForward ServerAliveInterval ServerAliveCountMax ExitOnForwardFailure \
                 GatewayPorts Compression LogLevel Reconnect ReconnectMaxDelay ConnectionWait UdpIdleTimeout \
-                UdpMaxFlows RelayCommand ControlPath KexAlgorithms HostKeyAlgorithms Ciphers \
+                UdpMaxFlows RelayCommand ControlPath SshConfigFile KexAlgorithms HostKeyAlgorithms Ciphers \
                 MACs CertificateFile GlobalKnownHostsFile HostKeyAlias CheckHostIP \
                 IdentityAgent
             echo $k=

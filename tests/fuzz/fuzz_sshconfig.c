@@ -1,18 +1,20 @@
 /*
- * Fuzzes sshconfig: the input is ~/.ssh/config text, looked up for a few
- * fixed aliases (those the corpus's Host patterns name) and for the input's
- * first line used as an alias.
+ * Fuzzes sshconfig: the input is ~/.ssh/config text, evaluated for a few
+ * fixed names (those the corpus's Host and Match patterns name) and for the
+ * input's first line used as the name.
  *
- * Include: the lookups run at depth SSHCONFIG_NO_INCLUDE, under which
- * sshconfig never touches the file system (each Include is turned into its
- * glob pattern, noted and left), so the fuzzer cannot make it read, stat or
- * glob arbitrary paths (a pattern of many "/ *" levels would walk the whole
- * disk). Following includes is left to the unit tests, which build their
- * files in a temporary directory.
+ * Include: evaluation runs at depth SSHCONFIG_NO_INCLUDE, under which
+ * sshconfig never touches the file system (each Include is noted and left),
+ * so the fuzzer cannot make it read, stat or glob arbitrary paths. Match exec
+ * goes to a callback that runs nothing: its exit status is the command's
+ * length modulo 3, and "fail" is an error, so both outcomes and the error
+ * path are reached. Following includes is left to the unit tests.
  *
- * Besides not crashing, each result must keep sshconfig.h's promises: no
- * error without Include, counts in range, ports valid, distinct identity
- * files, notes that name the file, and the same answer twice.
+ * Besides not crashing, each result must keep sshconfig.h's promises: an
+ * error names the file and a line; otherwise every entry has a keyword from
+ * the table, a value, the file and a line, a non-accumulating keyword appears
+ * once, an accumulating one never twice with the same value; and the same
+ * answer comes twice.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -23,7 +25,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char *const aliases[] = {
+static const char *const names[] = {
     "web",
     "web1",
     "web.example.com",
@@ -33,73 +35,81 @@ static const char *const aliases[] = {
     "",
 };
 
-static void
-check_host(const struct ssh_host *h)
+static const char *const local_addrs[] = {"127.0.0.1", "10.1.2.3", "::1"};
+
+static int
+fake_exec(const char *cmd, void *ctx, char *err, size_t errlen)
 {
-	if (h->port < 0 || h->port > 65535)
-		abort();
-	if (h->n_identity_files < 0 || h->n_identity_files > SSHCONFIG_MAX_IDENTITIES ||
-	    h->n_notes < 0 || h->n_notes > SSHCONFIG_MAX_NOTES)
-		abort();
-	for (int i = 0; i < h->n_identity_files; i++) {
-		if (h->identity_files[i] == NULL || h->identity_files[i][0] == '\0')
+	(void)ctx;
+	if (strcmp(cmd, "fail") == 0) {
+		strncpy(err, "failed", errlen);
+		return -1;
+	}
+	return (int)(strlen(cmd) % 3);
+}
+
+static void
+check_result(const struct sshconfig *c)
+{
+	for (size_t i = 0; i < c->n_entries; i++) {
+		const struct sshconfig_entry *e = &c->entries[i];
+		if (e->kw == NULL || sshkw_find(e->kw->name) != e->kw || e->value == NULL ||
+		    e->line < 1 || e->file == NULL || strcmp(e->file, "fuzz") != 0)
 			abort();
-		for (int j = 0; j < i; j++) {
-			if (strcmp(h->identity_files[i], h->identity_files[j]) == 0)
+		for (size_t j = 0; j < i; j++) {
+			if (c->entries[j].kw != e->kw)
+				continue;
+			if (!e->kw->accumulate || strcmp(c->entries[j].value, e->value) == 0)
 				abort();
 		}
 	}
-	for (int i = 0; i < h->n_notes; i++) {
-		if (h->notes[i] == NULL || strncmp(h->notes[i], "fuzz:", 5) != 0)
-			abort();
-	}
-	if ((h->user != NULL && h->user[0] == '\0') ||
-	    (h->proxy_jump != NULL && h->proxy_jump[0] == '\0') ||
-	    (h->known_hosts != NULL && h->known_hosts[0] == '\0'))
+	if (c->n_notes < 0 || c->n_notes > SSHCONFIG_MAX_NOTES)
 		abort();
 }
 
 static bool
-same_str(const char *a, const char *b)
+same(const struct sshconfig *a, const struct sshconfig *b)
 {
-	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
-}
-
-static bool
-same_host(const struct ssh_host *a, const struct ssh_host *b)
-{
-	if (!same_str(a->host_name, b->host_name) || a->port != b->port ||
-	    !same_str(a->user, b->user) || !same_str(a->proxy_jump, b->proxy_jump) ||
-	    !same_str(a->known_hosts, b->known_hosts) || a->matched != b->matched ||
-	    a->n_identity_files != b->n_identity_files || a->n_notes != b->n_notes)
+	if (a->n_entries != b->n_entries || a->matched != b->matched ||
+	    a->final_pass != b->final_pass)
 		return false;
-	for (int i = 0; i < a->n_identity_files; i++) {
-		if (strcmp(a->identity_files[i], b->identity_files[i]) != 0)
+	for (size_t i = 0; i < a->n_entries; i++)
+		if (a->entries[i].kw != b->entries[i].kw || a->entries[i].line != b->entries[i].line ||
+		    strcmp(a->entries[i].value, b->entries[i].value) != 0)
 			return false;
-	}
 	return true;
 }
 
 static void
-fuzz_lookup(const char *text, size_t len, const char *alias, bool twice)
+fuzz_eval(const char *text, size_t len, const char *name, bool twice)
 {
-	struct ssh_host h, again;
-	char err[128];
+	struct sshconfig_env env = {.host_arg = name,
+	    .local_user = "ann",
+	    .home = "/nonexistent",
+	    .uid = "1000",
+	    .local_host = "laptop.lan",
+	    .local_addrs = local_addrs,
+	    .n_local_addrs = 3,
+	    .exec = fake_exec};
+	struct sshconfig c, again;
+	char err[256], err2[256];
 
-	if (sshconfig_lookup_text("fuzz", text, len, "/nonexistent", alias, &h, err, sizeof(err),
-		SSHCONFIG_NO_INCLUDE) != 0)
+	int r = sshconfig_read_text("fuzz", text, len, &env, &c, err, sizeof(err),
+	    SSHCONFIG_NO_INCLUDE);
+	if (r == -1 && strncmp(err, "fuzz:", 5) != 0)
 		abort();
-	check_host(&h);
+	if (r == 0)
+		check_result(&c);
 	if (twice) {
-		if (sshconfig_lookup_text("fuzz", text, len, "/nonexistent", alias, &again, err,
-			sizeof(err), SSHCONFIG_NO_INCLUDE) != 0 ||
-		    !same_host(&h, &again))
+		int r2 = sshconfig_read_text("fuzz", text, len, &env, &again, err2, sizeof(err2),
+		    SSHCONFIG_NO_INCLUDE);
+		if (r2 != r || (r == 0 && !same(&c, &again)) || (r == -1 && strcmp(err, err2) != 0))
 			abort();
-		ssh_host_free(&again);
+		sshconfig_free(&again);
 	}
-	ssh_host_free(&h);
-	if (h.host_name != NULL || h.n_notes != 0)
-		abort(); /* ssh_host_free empties */
+	sshconfig_free(&c);
+	if (c.n_entries != 0 || c.entries != NULL)
+		abort(); /* sshconfig_free empties */
 }
 
 int
@@ -107,20 +117,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* A private copy, so reading a byte past size is caught. */
 	char *text = malloc(size ? size : 1);
-	char alias[65];
+	char name[65];
 
 	if (text == NULL)
 		return 0;
 	memcpy(text, data, size);
-	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
-		fuzz_lookup(text, size, aliases[i], i == 0);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		fuzz_eval(text, size, names[i], i == 0);
 
 	size_t n = 0;
-	while (n < size && n < sizeof(alias) - 1 && text[n] != '\n' && text[n] != '\0')
+	while (n < size && n < sizeof(name) - 1 && text[n] != '\n' && text[n] != '\0')
 		n++;
-	memcpy(alias, text, n);
-	alias[n] = '\0';
-	fuzz_lookup(text, size, alias, false);
+	memcpy(name, text, n);
+	name[n] = '\0';
+	fuzz_eval(text, size, name, false);
 	free(text);
 	return 0;
 }

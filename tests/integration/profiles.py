@@ -59,8 +59,8 @@ Profile broken
         rc, out, err = run(sshd, ["-F", cfg, "check", "office"])
         lines = out.splitlines()
         fx.check(rc == 0 and "hostname 127.0.0.1" in lines and f"port {sshd.port}" in lines
-                 and f"localforward {p1} 127.0.0.1:{echo.port}" in lines
-                 and "stricthostkeychecking yes" in lines,
+                 and f"localforward {p1} [127.0.0.1]:{echo.port}" in lines
+                 and "stricthostkeychecking true" in lines,
                  "porthole check office prints the effective settings", out + err)
         rc, out, err = run(sshd, ["-F", cfg, "-p", "2222", "check", "office"])
         fx.check("port 2222" in out.splitlines(), "the command line overrides the profile")
@@ -141,7 +141,7 @@ Match host nothing
                  "a ~/.ssh/config Host one letter from a profile is taken as the host", out + err)
         rc, out, err = run(sshd, ["-F", cfg, "check", "myjump"])
         fx.check(f"port {sshd.port}" in out.splitlines() and
-                 "stricthostkeychecking yes" in out.splitlines(),
+                 "stricthostkeychecking true" in out.splitlines(),
                  "config defaults and ~/.ssh/config combine for an alias", out)
 
         # Bad input: every error in check, the first in a run; permissions; missing -F.

@@ -276,7 +276,7 @@ test_keywords(void)
 {
 	CHECK_ONE_ERR("Bogus yes\n", "t.conf:1: unknown keyword 'Bogus'");
 	CHECK_ONE_ERR("Bogus\n", "t.conf:1: unknown keyword 'Bogus'");
-	CHECK_ONE_ERR("Include ~/.ssh/other\n", "t.conf:1: unknown keyword 'Include'");
+	CHECK_ONE_ERR("Include ~/.ssh/other\n", "t.conf:1: Include belongs in an ssh_config file, not here");
 	/* Control bytes in a message are shown as '?'. */
 	CHECK_ONE_ERR("Bogus\x1b[2J yes\n", "t.conf:1: unknown keyword 'Bogus?[2J'");
 	CHECK_ONE_ERR("Port\n", "t.conf:1: Port: missing value");
