@@ -45,6 +45,7 @@ static const char *const kex_pseudo[] = {"ext-info-c", "kex-strict-c-v00@openssh
 static char *supported[ALGO_KINDS];
 static char *defaults[ALGO_KINDS];
 static int strict_kex = -1;
+static char compression[128]; /* what -C offers: libssh2's zlib methods, or "" */
 
 static bool
 is_pseudo(const char *name)
@@ -93,7 +94,26 @@ load(void)
 			    '\0'; /* the library has none of them: offer nothing, say so on use */
 		defaults[k] = d;
 	}
+	/* The compression list depends on the flag: with it, zlib methods if built in. */
+	const char **algs = NULL;
+	libssh2_session_flag(s, LIBSSH2_FLAG_COMPRESS, 1);
+	int n = libssh2_session_supported_algs(s, LIBSSH2_METHOD_COMP_CS, &algs);
+	for (int i = 0; i < n; i++) {
+		size_t len = strlen(compression);
+		if (strcmp(algs[i], "none") != 0 && len + strlen(algs[i]) + 2 < sizeof(compression))
+			snprintf(compression + len, sizeof(compression) - len, "%s%s",
+			    len ? "," : "", algs[i]);
+	}
+	if (n > 0)
+		libssh2_free(s, algs);
 	libssh2_session_free(s);
+}
+
+bool
+algo_has_zlib(void)
+{
+	load();
+	return compression[0] != '\0';
 }
 
 const char *
@@ -218,6 +238,8 @@ algo_print_version(FILE *out)
 		fprintf(out, "offered %s: %s\n", short_names[k], defaults[k]);
 	for (int k = 0; k < ALGO_KINDS; k++)
 		fprintf(out, "available %s: %s\n", short_names[k], supported[k]);
+	fprintf(out, "compression (-C): %s\n",
+	    compression[0] ? compression : "none (libssh2 built without zlib)");
 	if (LIBSSH2_VERSION_NUM < 0x010b01)
 		fprintf(out,
 		    "warning: built against libssh2 %s: no strict kex, rsa-sha2, etm, "

@@ -43,6 +43,9 @@ void algo_apply(LIBSSH2_SESSION *s, const struct options *o);
 /* The list of a kind in resolved options. */
 const char *algo_list(const struct options *o, enum algo_kind kind);
 
+/* Whether this libssh2 can compress (built with zlib), for -C. */
+bool algo_has_zlib(void);
+
 /* Whether this libssh2 negotiates strict kex (the Terrapin fix). */
 int algo_strict_kex(void);
 

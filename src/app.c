@@ -28,6 +28,7 @@
 
 #include "app.h"
 #include "ctlsock.h"
+#include "detach.h"
 #include "fdlimit.h"
 #include "hostkey.h"
 #include "listener.h"
@@ -35,6 +36,7 @@
 #include "rforward.h"
 #include "session.h"
 #include "status.h"
+#include "tty.h"
 #include "udpfwd.h"
 #include "xmalloc.h"
 
@@ -73,6 +75,7 @@ struct app {
 	uv_signal_t sigint, sigterm;
 	uv_timer_t reconnect; /* the backoff before the next connection attempt */
 	uv_timer_t stop_soon; /* stops from a fresh stack (see forward_failed) */
+	uv_prepare_t detach;  /* -f: goes to the background once everything is up */
 	unsigned attempt;     /* failed attempts since the last healthy minute */
 	uint64_t attempt_at;  /* loop time of the last connection attempt */
 	uint64_t ready_at;    /* loop time the session last became ready */
@@ -144,6 +147,7 @@ app_stop(struct app *app, int status)
 	uv_close((uv_handle_t *)&app->sigterm, NULL);
 	uv_close((uv_handle_t *)&app->reconnect, NULL);
 	uv_close((uv_handle_t *)&app->stop_soon, NULL);
+	uv_close((uv_handle_t *)&app->detach, NULL);
 }
 
 static void
@@ -207,7 +211,8 @@ session_dead_cb(struct session *s, int status, bool permanent, const char *why, 
 
 	if (app->stopping)
 		return;
-	if (app->st->opt.reconnect != 1 || permanent) {
+	/* -f: a failure before the first success is final, as ssh's exit status says. */
+	if (app->st->opt.reconnect != 1 || permanent || detach_pending()) {
 		log_error("%s", why);
 		app_stop(app, status);
 		return;
@@ -253,6 +258,32 @@ session_ready_cb(struct session *s, void *arg)
 		rforward_start(app->rforwards[i]);
 	if (app->udp != NULL)
 		udpfwd_session_ready(app->udp);
+}
+
+/*
+ * -f: before the loop waits for I/O (so after every change), until up: the session ready and every
+ * forward set up or refused (with ExitOnForwardFailure a refusal stops porthole instead, through
+ * stop_soon, before this looks).
+ */
+static void
+detach_cb(uv_prepare_t *h)
+{
+	struct app *app = h->data;
+
+	if (app->stopping || !session_is_ready(app->session) ||
+	    uv_is_active((uv_handle_t *)&app->stop_soon))
+		return;
+	if (app->st->opt.exit_on_forward_failure == 1 && app->n_failed > 0)
+		return;
+	for (size_t i = 0; i < app->n_rforwards; i++)
+		if (!rforward_settled(app->rforwards[i]))
+			return;
+	if (app->udp != NULL && !udpfwd_settled(app->udp))
+		return;
+	uv_prepare_stop(h);
+	log_verbose("going to the background (pid %ld)", (long)getpid());
+	/* As ssh: stderr stays open only for -v logging to it. */
+	detach_done(log_on_stderr() && log_get_level() >= LOG_DEBUG1);
 }
 
 static void
@@ -678,8 +709,16 @@ app_run(struct settings *st)
 	app->st = st;
 	if (st->opt.strict_hostkey == -1)
 		st->opt.strict_hostkey = STRICT_ASK;
+	tty_set_batch(st->opt.batch_mode == 1);
 	signal(SIGPIPE, SIG_IGN);
 	fdlimit_raise();
+	if (st->opt.fork_after_auth == 1) {
+		char err[256];
+		if (detach_fork(err, sizeof(err)) == -1) {
+			log_error("%s", err);
+			return 255;
+		}
+	}
 	if (libssh2_init(0) != 0) {
 		log_error("cannot initialise libssh2");
 		return EXIT_RUNTIME;
@@ -693,7 +732,10 @@ app_run(struct settings *st)
 	uv_timer_init(&app->loop, &app->reconnect);
 	uv_timer_init(&app->loop, &app->stop_soon);
 	uv_timer_init(&app->loop, &app->reaper);
-	app->reconnect.data = app->stop_soon.data = app->reaper.data = app;
+	uv_prepare_init(&app->loop, &app->detach);
+	app->reconnect.data = app->stop_soon.data = app->reaper.data = app->detach.data = app;
+	if (detach_pending())
+		uv_prepare_start(&app->detach, detach_cb);
 	srand((unsigned)getpid() ^ (unsigned)time(NULL));
 	session_set_reconnect(app->session, st->opt.reconnect == 1);
 	uv_signal_init(&app->loop, &app->sigint);

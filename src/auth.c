@@ -711,9 +711,9 @@ step_files(struct auth *a)
 				char prompt[600];
 				if (!tty_available()) {
 					snprintf(note, sizeof(note),
-					    "%s is encrypted and there is no terminal to ask for "
-					    "its passphrase (load it into ssh-agent)",
-					    path);
+					    "%s is encrypted and %s to ask for its passphrase "
+					    "(load it into ssh-agent)",
+					    path, tty_unavailable_why());
 					append(a->notes, sizeof(a->notes), note);
 					skip_file(a);
 					continue;
@@ -805,7 +805,10 @@ step_kbdint(struct auth *a)
 	if (a->kbdint_done || !offered(a, "keyboard-interactive"))
 		return -1;
 	if (!tty_available()) {
-		append(a->notes, sizeof(a->notes), "no terminal for keyboard-interactive");
+		char note[128];
+		snprintf(note, sizeof(note), "keyboard-interactive not tried: %s",
+		    tty_unavailable_why());
+		append(a->notes, sizeof(a->notes), note);
 		a->kbdint_done = true;
 		return -1;
 	}
@@ -831,8 +834,10 @@ step_password(struct auth *a)
 			if (a->password_tries >= 3)
 				return -1;
 			if (!tty_available()) {
-				append(a->notes, sizeof(a->notes),
-				    "no terminal for a password prompt");
+				char note[128];
+				snprintf(note, sizeof(note), "password not tried: %s",
+				    tty_unavailable_why());
+				append(a->notes, sizeof(a->notes), note);
 				return -1;
 			}
 			snprintf(prompt, sizeof(prompt), "%s's password: ", a->user);

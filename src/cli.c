@@ -16,7 +16,8 @@
 #include "xmalloc.h"
 
 static const char usage_text[] =
-    "usage: porthole [options] destination     [user@]host[:port] or an ~/.ssh/config Host\n"
+    "usage: porthole [options] destination     [user@]host[:port], ssh://[user@]host[:port]\n"
+    "                                          or an ~/.ssh/config Host\n"
     "       porthole [options] PROFILE         a Profile in the config file\n"
     "       porthole profiles                  list the profiles\n"
     "       porthole check [PROFILE|destination]  print the effective settings\n"
@@ -52,8 +53,18 @@ static const char usage_text[] =
     "                  listening, exit when its connections end), forward or\n"
     "                  cancel the -L, -R and -D given with it\n"
     "  -o Keyword=value  set any config keyword, e.g. -o ExitOnForwardFailure=yes,\n"
-    "                  -o StrictHostKeyChecking=accept-new (see porthole.conf(5))\n"
-    "  -N, -T          accepted for ssh habits; porthole never runs a command\n"
+    "                  -o BatchMode=yes, -o ConnectTimeout=5 (see porthole.conf(5))\n"
+    "  -4, -6          reach the server over IPv4 / IPv6 only (AddressFamily)\n"
+    "  -b bind_address connect to the server from this local address (BindAddress)\n"
+    "  -B interface    ... from this interface's address (BindInterface)\n"
+    "  -C              compress the SSH traffic with zlib (Compression yes)\n"
+    "  -f              go to the background once connected and every forward is\n"
+    "                  set up (ForkAfterAuthentication); prompts come first\n"
+    "  -g              let forwards listen on non-loopback addresses (GatewayPorts)\n"
+    "  -E log_file     append log lines to log_file instead of stderr\n"
+    "  -N, -T, -n, -x, -a, -k\n"
+    "                  accepted for ssh habits; porthole never runs a command,\n"
+    "                  reads stdin or forwards X11 or the agent\n"
     "  -v              more detail on stderr (repeat for more)\n"
     "  -q              quiet: errors only\n"
     "  -V              print the version, the libssh2 it runs with and the\n"
@@ -64,9 +75,89 @@ static const char usage_text[] =
     "error, 255 could not connect, verify the host key or authenticate.\n"
     "See porthole(1) and porthole.conf(5).\n";
 
+/*
+ * Decodes %XX escapes into out (len + 1 bytes); ssh decodes them in an
+ * ssh:// URL's user. -1 on a malformed escape or %00.
+ */
+static int
+url_decode(const char *in, size_t len, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (in[i] != '%') {
+			out[n++] = in[i];
+			continue;
+		}
+		if (len - i < 3 || in[i + 1] == '\0' || in[i + 2] == '\0')
+			return -1;
+		const char *hi = strchr(hex, in[i + 1] | 0x20), *lo = strchr(hex, in[i + 2] | 0x20);
+		if (hi == NULL || lo == NULL)
+			return -1;
+		int c = (int)((hi - hex) * 16 + (lo - hex));
+		if (c == 0)
+			return -1;
+		out[n++] = (char)c;
+		i += 2;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+/*
+ * "ssh://[user[;params]@]host[:port]" as ssh reads it: the user %-decoded,
+ * ;params ignored, nothing after the port (not even "/").
+ */
+static int
+parse_url(const char *text, struct options *o, char *err, size_t errlen)
+{
+	const char *rest = text + 6, *at = strrchr(rest, '@');
+	const char *hostpart = at != NULL ? at + 1 : rest;
+	char *user = NULL, why[512];
+	struct options d;
+
+	if (strpbrk(hostpart, "/?#") != NULL) {
+		snprintf(err, errlen, "%s: an ssh:// destination takes no path", text);
+		return -1;
+	}
+	if (at != NULL) {
+		size_t ulen = strcspn(rest, ";");
+		if (ulen > (size_t)(at - rest))
+			ulen = (size_t)(at - rest);
+		user = xmalloc(ulen + 1);
+		if (ulen == 0 || url_decode(rest, ulen, user) == -1) {
+			snprintf(err, errlen, "%s: %s user name", text, ulen ? "bad" : "empty");
+			free(user);
+			return -1;
+		}
+	}
+	options_init(&d);
+	if (cli_parse_destination(hostpart, &d, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s: %s", text, why);
+		options_free(&d);
+		free(user);
+		return -1;
+	}
+	free(o->host);
+	o->host = d.host;
+	d.host = NULL;
+	if (o->port == -1)
+		o->port = d.port;
+	if (user != NULL && o->user == NULL)
+		o->user = user;
+	else
+		free(user);
+	options_free(&d);
+	return 0;
+}
+
 int
 cli_parse_destination(const char *text, struct options *o, char *err, size_t errlen)
 {
+	if (strncmp(text, "ssh://", 6) == 0)
+		return parse_url(text, o, err, errlen);
+
 	const char *at = strrchr(text, '@');
 	const char *host = at ? at + 1 : text;
 	const char *port = NULL;
@@ -135,6 +226,39 @@ check_control(const char *cmd, char *err, size_t errlen)
 	return -1;
 }
 
+/* The letters that stand for a keyword: -4 is AddressFamily inet, and so on. */
+static int
+set_letter(struct options *o, int c, const char *arg, char *err, size_t errlen)
+{
+	static const struct {
+		char letter;
+		const char *keyword, *value; /* value NULL: the option's argument */
+	} letters[] = {
+	    {'4', "AddressFamily", "inet"},
+	    {'6', "AddressFamily", "inet6"},
+	    {'b', "BindAddress", NULL},
+	    {'B', "BindInterface", NULL},
+	    {'C', "Compression", "yes"},
+	    {'f', "ForkAfterAuthentication", "yes"},
+	    {'g', "GatewayPorts", "yes"},
+	};
+	char why[512];
+
+	for (size_t i = 0; i < sizeof(letters) / sizeof(letters[0]); i++) {
+		if (letters[i].letter != c)
+			continue;
+		const char *v = letters[i].value ? letters[i].value : arg;
+		if (option_set(o, letters[i].keyword, v, why, sizeof(why)) == 0)
+			return 0;
+		if (letters[i].value == NULL)
+			snprintf(err, errlen, "-%c %s: %s", c, arg, why);
+		else
+			snprintf(err, errlen, "-%c: %s", c, why);
+		return -1;
+	}
+	return -1;
+}
+
 enum cli_result
 cli_parse_command(
     int argc, char **argv, struct options *o, struct cli *cl, char *err, size_t errlen)
@@ -152,8 +276,8 @@ cli_parse_command(
 	opterr = 0;
 	/* 0, not 1: also forgets a cluster ("-Vv") a previous call stopped inside. */
 	optind = 0;
-	while (
-	    (c = getopt_long(argc, argv, "L:R:D:p:l:i:o:O:F:c:m:NTvqVh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "L:R:D:p:l:i:o:O:F:c:m:b:B:E:46CfgnxakNTvqVh", longopts,
+		    NULL)) != -1) {
 		switch (c) {
 		case 'L':
 		case 'R':
@@ -211,9 +335,30 @@ cli_parse_command(
 		case 'J':
 			cl->json = true;
 			break;
+		case '4':
+		case '6':
+		case 'b':
+		case 'B':
+		case 'C':
+		case 'f':
+		case 'g':
+			if (set_letter(o, c, optarg, err, errlen) == -1)
+				return CLI_USAGE;
+			break;
+		case 'E':
+			cl->log_file = optarg;
+			break;
 		case 'N':
 		case 'T':
-			/* ssh habits: porthole never runs a command or asks for a tty. */
+		case 'n':
+		case 'x':
+		case 'a':
+		case 'k':
+			/*
+			 * ssh habits: porthole never runs a command, asks for a tty,
+			 * reads stdin, forwards X11 or the agent, or delegates
+			 * GSSAPI credentials.
+			 */
 			break;
 		case 'v':
 			verbose++;
@@ -229,7 +374,7 @@ cli_parse_command(
 			return CLI_EXIT;
 		case '?':
 		default:
-			if (optopt != 0 && strchr("LRDpliFoOcm", optopt) != NULL)
+			if (optopt != 0 && strchr("LRDpliFoOcmbBE", optopt) != NULL)
 				snprintf(err, errlen, "option -%c needs an argument", optopt);
 			else if (optopt == 'h' || optopt == 'V')
 				snprintf(err, errlen, "option --%s takes no argument",

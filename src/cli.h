@@ -29,6 +29,7 @@ struct cli {
 	const char *target;	 /* the profile or destination word; NULL if none */
 	const char *config_file; /* -F */
 	const char *control;	 /* -O: check, forward, cancel, exit or stop */
+	const char *log_file;	 /* -E: log lines are appended there instead of stderr */
 	bool json;		 /* status --json */
 	bool version;		 /* -V: the caller prints the version (it needs libssh2) */
 };

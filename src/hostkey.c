@@ -424,9 +424,9 @@ hostkey_verify(LIBSSH2_SESSION *s, const struct hostkey_policy *p, char *err, si
 	if (p->strict == STRICT_ASK) {
 		if (!tty_available()) {
 			snprintf(err, errlen,
-			    "host key for %s is not known (%s %s) and there is no terminal to ask; "
+			    "host key for %s is not known (%s %s) and %s to ask; "
 			    "use -o StrictHostKeyChecking=accept-new or add it to %s",
-			    shown, type, fp, first_user_file(p));
+			    shown, type, fp, tty_unavailable_why(), first_user_file(p));
 			return -1;
 		}
 		if (!ask_user(shown, type, fp)) {

@@ -279,6 +279,9 @@ listener_open(uv_loop_t *loop, const struct fwd_spec *spec, const struct options
 	struct listener *l = xcalloc(1, sizeof(*l));
 	enum listener_error rc = LISTENER_OK;
 	bool gateway = opt->gateway_ports == 1;
+	/* AddressFamily (-4, -6) applies to listeners too, as in ssh. */
+	bool want4 = opt->address_family != FAMILY_INET6,
+	     want6 = opt->address_family != FAMILY_INET;
 
 	l->spec = *spec;
 	l->session = s;
@@ -293,9 +296,10 @@ listener_open(uv_loop_t *loop, const struct fwd_spec *spec, const struct options
 		struct sockaddr_in6 in6;
 		uv_ip4_addr("127.0.0.1", spec->bind_port, &in4);
 		uv_ip6_addr("::1", spec->bind_port, &in6);
-		rc = bind_one(loop, l, (struct sockaddr *)&in4, false, err, errlen);
-		if (rc == LISTENER_OK)
-			rc = bind_one(loop, l, (struct sockaddr *)&in6, true, err, errlen);
+		if (want4)
+			rc = bind_one(loop, l, (struct sockaddr *)&in4, false, err, errlen);
+		if (rc == LISTENER_OK && want6)
+			rc = bind_one(loop, l, (struct sockaddr *)&in6, want4, err, errlen);
 	} else if (spec_bind_is_wildcard(spec)) {
 		if (!gateway) {
 			snprintf(err, errlen,
@@ -306,14 +310,16 @@ listener_open(uv_loop_t *loop, const struct fwd_spec *spec, const struct options
 			struct sockaddr_in6 in6;
 			uv_ip4_addr("0.0.0.0", spec->bind_port, &in4);
 			uv_ip6_addr("::", spec->bind_port, &in6);
-			rc = bind_one(loop, l, (struct sockaddr *)&in4, false, err, errlen);
-			if (rc == LISTENER_OK)
-				rc = bind_one(loop, l, (struct sockaddr *)&in6, true, err, errlen);
+			if (want4)
+				rc = bind_one(loop, l, (struct sockaddr *)&in4, false, err, errlen);
+			if (rc == LISTENER_OK && want6)
+				rc = bind_one(loop, l, (struct sockaddr *)&in6, want4, err, errlen);
 		}
 	} else {
 		struct addrinfo hints, *res = NULL;
 		char port[8];
 		memset(&hints, 0, sizeof(hints));
+		hints.ai_family = !want6 ? AF_INET : !want4 ? AF_INET6 : AF_UNSPEC;
 		hints.ai_socktype = SOCK_STREAM;
 		hints.ai_flags = AI_PASSIVE;
 		snprintf(port, sizeof(port), "%u", spec->bind_port);

@@ -2,6 +2,8 @@
  * Log lines go to stderr whole, with one write each, so that lines from a
  * busy process never interleave mid-line in a journal or a test's pipe.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +13,28 @@
 
 static enum log_level current = LOG_INFO;
 static const char *ident = "porthole";
+static int out_fd = STDERR_FILENO;
+
+int
+log_set_file(const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+
+	if (fd == -1) {
+		snprintf(err, errlen, "-E %s: cannot open the log file: %s", path, strerror(errno));
+		return -1;
+	}
+	if (out_fd != STDERR_FILENO)
+		close(out_fd);
+	out_fd = fd;
+	return 0;
+}
+
+bool
+log_on_stderr(void)
+{
+	return out_fd == STDERR_FILENO;
+}
 
 void
 log_set_ident(const char *name)
@@ -54,7 +78,7 @@ log_msg(enum log_level level, const char *fmt, ...)
 			*p = ' ';
 	n = (int)strlen(line);
 	line[n++] = '\n';
-	if (write(STDERR_FILENO, line, (size_t)n) < 0) {
+	if (write(out_fd, line, (size_t)n) < 0) {
 		/* Nowhere left to report it. */
 	}
 }

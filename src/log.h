@@ -6,6 +6,9 @@
 #ifndef PORTHOLE_LOG_H
 #define PORTHOLE_LOG_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 enum log_level {
 	LOG_QUIET,
 	LOG_FATAL,
@@ -21,6 +24,13 @@ void log_set_level(enum log_level level);
 /* What each line starts with, "porthole" unless set ("porthole relay"). */
 void log_set_ident(const char *name);
 enum log_level log_get_level(void);
+/*
+ * -E: append every line to path (created 0600) instead of stderr. Returns
+ * 0, or -1 with err saying why the file cannot be opened.
+ */
+int log_set_file(const char *path, char *err, size_t errlen);
+/* Whether lines go to stderr (no -E). */
+bool log_on_stderr(void);
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)

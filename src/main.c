@@ -142,6 +142,12 @@ main(int argc, char **argv)
 	case CMD_RUN:
 		break;
 	}
+	if (settings.cli.log_file != NULL &&
+	    log_set_file(settings.cli.log_file, err, sizeof(err)) == -1) {
+		fprintf(stderr, "porthole: %s\n", err);
+		settings_free(&settings);
+		return EXIT_USAGE;
+	}
 	if (check_unsupported(&settings.opt) == -1) {
 		settings_free(&settings);
 		return EXIT_USAGE;

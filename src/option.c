@@ -35,6 +35,11 @@ options_init(struct options *o)
 	o->udp_idle_timeout = -1;
 	o->udp_max_flows = -1;
 	o->check_host_ip = -1;
+	o->batch_mode = -1;
+	o->connect_timeout = -1;
+	o->connection_attempts = -1;
+	o->address_family = -1;
+	o->fork_after_auth = -1;
 }
 
 void
@@ -60,6 +65,8 @@ options_free(struct options *o)
 	free(o->global_known_hosts);
 	free(o->host_key_alias);
 	free(o->identity_agent);
+	free(o->bind_address);
+	free(o->bind_interface);
 	options_init(o);
 }
 
@@ -262,6 +269,8 @@ enum value_type {
 	V_ALGOS,
 	V_CERTIFICATE,
 	V_FILES, /* file names split as ssh does; kept as written */
+	V_FAMILY,
+	V_TIMEOUT, /* seconds, or "none" (0) */
 };
 
 static const struct keyword {
@@ -285,7 +294,7 @@ static const struct keyword {
     {"ServerAliveCountMax", V_COUNT, offsetof(struct options, server_alive_count_max), false},
     {"ExitOnForwardFailure", V_YESNO, offsetof(struct options, exit_on_forward_failure), false},
     {"GatewayPorts", V_YESNO, offsetof(struct options, gateway_ports), false},
-    {"Compression", V_YESNO, offsetof(struct options, compression), true},
+    {"Compression", V_YESNO, offsetof(struct options, compression), false},
     {"LogLevel", V_LOGLEVEL, offsetof(struct options, log_level), false},
     {"Reconnect", V_YESNO, offsetof(struct options, reconnect), false},
     {"ReconnectMaxDelay", V_SECONDS, offsetof(struct options, reconnect_max_delay), false},
@@ -304,6 +313,13 @@ static const struct keyword {
     {"HostKeyAlias", V_STRING, offsetof(struct options, host_key_alias), false},
     {"CheckHostIP", V_YESNO, offsetof(struct options, check_host_ip), false},
     {"IdentityAgent", V_STRING, offsetof(struct options, identity_agent), false},
+    {"BatchMode", V_YESNO, offsetof(struct options, batch_mode), false},
+    {"ConnectTimeout", V_TIMEOUT, offsetof(struct options, connect_timeout), false},
+    {"ConnectionAttempts", V_COUNT, offsetof(struct options, connection_attempts), false},
+    {"AddressFamily", V_FAMILY, offsetof(struct options, address_family), false},
+    {"BindAddress", V_STRING, offsetof(struct options, bind_address), false},
+    {"BindInterface", V_STRING, offsetof(struct options, bind_interface), false},
+    {"ForkAfterAuthentication", V_YESNO, offsetof(struct options, fork_after_auth), false},
 };
 
 #define N_KEYWORDS (sizeof(keywords) / sizeof(keywords[0]))
@@ -371,6 +387,30 @@ set_value(struct options *o, const struct keyword *k, const char *value, char *e
 		*ip = (int)n;
 		return 0;
 	}
+	case V_FAMILY:
+		if (strcasecmp(value, "any") == 0)
+			*ip = FAMILY_ANY;
+		else if (strcasecmp(value, "inet") == 0)
+			*ip = FAMILY_INET;
+		else if (strcasecmp(value, "inet6") == 0)
+			*ip = FAMILY_INET6;
+		else {
+			snprintf(err, errlen,
+			    "bad value '%s' for AddressFamily (any, inet or inet6)", value);
+			return -1;
+		}
+		return 0;
+	case V_TIMEOUT:
+		if (strcasecmp(value, "none") == 0)
+			v = 0;
+		else if ((v = option_parse_seconds(value)) == -1) {
+			snprintf(err, errlen,
+			    "bad value '%s' for %s (seconds, e.g. 5, 90s, 2m, or none)", value,
+			    k->name);
+			return -1;
+		}
+		*ip = v;
+		return 0;
 	case V_STRICT:
 		/* ssh's spellings, "true" and "false" included. */
 		if (strcasecmp(value, "yes") == 0 || strcasecmp(value, "true") == 0)
@@ -595,6 +635,7 @@ options_print(const struct options *o, FILE *out)
 {
 	/* ssh -G's names: yes is "true", no and off "false". */
 	static const char *const strict[] = {"ask", "accept-new", "true", "false"};
+	static const char *const families[] = {"any", "inet", "inet6"};
 	static const char *const levels[] = {
 	    "QUIET", "FATAL", "ERROR", "INFO", "VERBOSE", "DEBUG1", "DEBUG2", "DEBUG3"};
 #define YESNO(v, dflt) ((v) == -1 ? (dflt) : (v) ? "yes" : "no")
@@ -636,6 +677,18 @@ options_print(const struct options *o, FILE *out)
 	fprintf(out, "exitonforwardfailure %s\n", YESNO(o->exit_on_forward_failure, "no"));
 	fprintf(out, "gatewayports %s\n", YESNO(o->gateway_ports, "no"));
 	fprintf(out, "compression %s\n", YESNO(o->compression, "no"));
+	fprintf(out, "batchmode %s\n", YESNO(o->batch_mode, "no"));
+	if (o->connect_timeout == 0)
+		fprintf(out, "connecttimeout none\n");
+	else
+		fprintf(out, "connecttimeout %d\n", NUM(o->connect_timeout, 15));
+	fprintf(out, "connectionattempts %d\n", NUM(o->connection_attempts, 1));
+	fprintf(out, "addressfamily %s\n", families[NUM(o->address_family, FAMILY_ANY)]);
+	if (o->bind_address != NULL)
+		fprintf(out, "bindaddress %s\n", o->bind_address);
+	if (o->bind_interface != NULL)
+		fprintf(out, "bindinterface %s\n", o->bind_interface);
+	fprintf(out, "forkafterauthentication %s\n", YESNO(o->fork_after_auth, "no"));
 	fprintf(out, "loglevel %s\n", levels[NUM(o->log_level, LOG_INFO)]);
 	fprintf(out, "reconnect %s\n", YESNO(o->reconnect, "no"));
 	fprintf(out, "reconnectmaxdelay %d\n", NUM(o->reconnect_max_delay, 60));

@@ -13,6 +13,13 @@
 
 #define OPTION_MAX_IDENTITIES 32
 
+/* AddressFamily: which addresses of the server to try. */
+enum address_family {
+	FAMILY_ANY,
+	FAMILY_INET,
+	FAMILY_INET6,
+};
+
 enum strict_hostkey {
 	STRICT_ASK,
 	STRICT_ACCEPT_NEW,
@@ -66,6 +73,14 @@ struct options {
 	int check_host_ip;	  /* -1 unset (no), 0, 1 */
 	char *identity_agent;	  /* IdentityAgent as written; NULL: $SSH_AUTH_SOCK */
 
+	/* How to reach the server (see session.c's connect code). */
+	int batch_mode;		 /* -1 unset, 0, 1: never prompt */
+	int connect_timeout;	 /* seconds per address, 0 none; -1 unset (15) */
+	int connection_attempts; /* -1 unset (1) */
+	int address_family;	 /* -1 unset (any), else enum address_family */
+	char *bind_address;	 /* BindAddress: the local address of the SSH connection */
+	char *bind_interface;	 /* BindInterface: ... or the address of this interface */
+	int fork_after_auth;	 /* -1 unset, 0, 1 (-f) */
 	unsigned long long unsupported_used; /* bit per keyword set that is not built yet */
 };
 

@@ -180,6 +180,12 @@ listen_done(struct session_req *req, const char *why)
 	tell(rf, NULL, req->bound_port);
 }
 
+bool
+rforward_settled(const struct rforward *rf)
+{
+	return rf->ever_listened || rf->state == RF_FAILED;
+}
+
 struct rforward *
 rforward_new(uv_loop_t *loop, struct session *s, const struct fwd_spec *spec,
     rforward_failed_cb failed, void *arg)

@@ -27,6 +27,8 @@ void rforward_set_persist(struct rforward *rf, bool persist);
 /* Asks the server to listen; call once the session is ready. */
 void rforward_start(struct rforward *rf);
 void rforward_stats(const struct rforward *rf, struct fwd_stats *out);
+/* True once the server has answered the first request: listening, or refused. */
+bool rforward_settled(const struct rforward *rf);
 
 /*
  * Called once with the answer to the next listen request: why NULL and the

@@ -42,6 +42,8 @@
 #include "algo.h"
 #include "algolist.h"
 #include "auth.h"
+#include "bindaddr.h"
+#include "chanfail.h"
 #include "buf.h"
 #include "hostkey.h"
 #include "kexreport.h"
@@ -49,13 +51,14 @@
 #include "session.h"
 #include "xmalloc.h"
 
-#define RX_MAX (256 * 1024)	 /* stop reading the socket above this */
-#define TX_HIGH (1024 * 1024)	 /* clients stop adding channel data above this */
-#define CONNECT_TIMEOUT_MS 15000 /* per address */
-#define CLOSE_GRACE_MS 1000	 /* how long stop waits for channels to close */
-#define LISTEN_QUEUE 128	 /* forwarded connections libssh2 holds per listener */
-#define REQUEST_WAIT_MS 10000	 /* ConnectionWait's default: an open waits for a session */
-#define SESSION_REFUSED 256	 /* session_fail: host key or credentials refused (exit 255) */
+#define RX_MAX (256 * 1024)   /* stop reading the socket above this */
+#define TX_HIGH (1024 * 1024) /* clients stop adding channel data above this */
+#define CONNECT_TIMEOUT_S 15  /* per address, when ConnectTimeout is not set */
+#define RETRY_DELAY_MS 1000   /* between ConnectionAttempts, as ssh */
+#define CLOSE_GRACE_MS 1000   /* how long stop waits for channels to close */
+#define LISTEN_QUEUE 128      /* forwarded connections libssh2 holds per listener */
+#define REQUEST_WAIT_MS 10000 /* ConnectionWait's default: an open waits for a session */
+#define SESSION_REFUSED 256   /* session_fail: host key or credentials refused (exit 255) */
 
 enum session_state {
 	S_IDLE,
@@ -89,10 +92,17 @@ struct session {
 	uv_getaddrinfo_t gai;
 	bool resolving;
 	struct addrinfo *addrs, *next_addr;
-	uv_timer_t timer; /* connect timeout, close grace */
-	uv_check_t check; /* pump after every loop iteration */
-	uv_idle_t idle;	  /* keeps the loop from blocking while work remains */
-	uv_poll_t *poll;  /* on fd; allocated per connect attempt */
+	/* ConnectTimeout (0 none) covers TCP connect and the server's banner, per address. */
+	uint64_t connect_timeout_ms;
+	uint64_t connect_start; /* loop time this address was dialled */
+	int attempt, attempts;	/* ConnectionAttempts: rounds over every address */
+	bool retry_wait;	/* the timer waits RETRY_DELAY_MS before the next round */
+	bool banner_seen;	/* the server's version line has arrived */
+	char connect_why[300];	/* why the last address failed */
+	uv_timer_t timer;	/* connect and banner timeout, retry delay, close grace */
+	uv_check_t check;	/* pump after every loop iteration */
+	uv_idle_t idle;		/* keeps the loop from blocking while work remains */
+	uv_poll_t *poll;	/* on fd; allocated per connect attempt */
 	int poll_events;
 	int fd;
 	char peer[INET6_ADDRSTRLEN + 8];
@@ -260,6 +270,11 @@ fill_rx_socket(struct session *s)
 		if (n > 0) {
 			if (s->kex != NULL)
 				kexreport_feed(s->kex, p, (size_t)n);
+			if (!s->banner_seen && memchr(p, '\n', (size_t)n) != NULL) {
+				s->banner_seen = true;
+				if (s->state == S_HANDSHAKE)
+					uv_timer_stop(&s->timer);
+			}
 			buf_commit(&s->rx, (size_t)n);
 			s->rx_gen++;
 			s->last_rx = uv_now(s->loop);
@@ -557,6 +572,8 @@ start_ssh(struct session *s)
 	libssh2_session_callback_set(s->ssh, LIBSSH2_CALLBACK_DISCONNECT, dcb.p);
 #endif
 	algo_apply(s->ssh, s->opt);
+	if (s->opt->compression == 1)
+		libssh2_session_flag(s->ssh, LIBSSH2_FLAG_COMPRESS, 1);
 	hostkey_set_prefs(s->ssh, s->opt->hostkey_algorithms, s->opt->hostkey_algorithms_default,
 	    &s->hostkeys, s->hostkey_prefs, sizeof(s->hostkey_prefs));
 	kexreport_free(s->kex);
@@ -569,9 +586,16 @@ timer_cb(uv_timer_t *t)
 {
 	struct session *s = t->data;
 
-	if (s->state == S_CONNECTING) {
-		log_verbose("connect to %s timed out", s->peer);
+	if (s->state == S_CONNECTING && s->retry_wait) {
+		s->retry_wait = false;
 		connect_next(s);
+	} else if (s->state == S_CONNECTING) {
+		log_verbose("connect to %s timed out", s->peer);
+		snprintf(s->connect_why, sizeof(s->connect_why), "connection timed out");
+		connect_next(s);
+	} else if (s->state == S_HANDSHAKE && !s->banner_seen) {
+		session_fail(s, 255, "connection to %s timed out during banner exchange (%s)",
+		    s->peer, s->opt->connect_timeout > 0 ? "ConnectTimeout" : "15 s");
 	} else if (s->state == S_CLOSING) {
 		log_debug("channels did not close in time; disconnecting");
 		set_state(s, S_DEAD);
@@ -581,11 +605,60 @@ timer_cb(uv_timer_t *t)
 	}
 }
 
+/* A socket for ai, bound to BindAddress / BindInterface if set; -1 with connect_why. */
+static int
+dial_socket(struct session *s, const struct addrinfo *ai)
+{
+	struct sockaddr_storage local;
+	socklen_t len = 0;
+	char why[256];
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd == -1) {
+		snprintf(s->connect_why, sizeof(s->connect_why), "%s", strerror(errno));
+		return -1;
+	}
+	int rc = bindaddr_resolve(s->opt->bind_address, s->opt->bind_interface, ai->ai_family,
+	    &local, &len, why, sizeof(why));
+	if (rc == -1) {
+		snprintf(s->connect_why, sizeof(s->connect_why), "%s", why);
+		close(fd);
+		return -1;
+	}
+	if (rc == 0 && bind(fd, (struct sockaddr *)&local, len) == -1) {
+		char addr[INET6_ADDRSTRLEN] = "?";
+		const void *in = local.ss_family == AF_INET6
+		    ? (const void *)&((struct sockaddr_in6 *)&local)->sin6_addr
+		    : (const void *)&((struct sockaddr_in *)&local)->sin_addr;
+		inet_ntop(local.ss_family, in, addr, sizeof(addr));
+		snprintf(
+		    s->connect_why, sizeof(s->connect_why), "bind %s: %s", addr, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+set_peer(struct session *s, const struct addrinfo *ai)
+{
+	char addr[INET6_ADDRSTRLEN];
+	const void *in = ai->ai_family == AF_INET6
+	    ? (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr
+	    : (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr;
+
+	inet_ntop(ai->ai_family, in, addr, sizeof(addr));
+	snprintf(s->peer, sizeof(s->peer), ai->ai_family == AF_INET6 ? "[%s]:%d" : "%s:%d", addr,
+	    s->port);
+}
+
+/*
+ * Dials the next address; after the last one, starts another round
+ * (ConnectionAttempts, 1 s apart as ssh) or gives up.
+ */
 static void
 connect_next(struct session *s)
 {
-	char addr[INET6_ADDRSTRLEN];
-
 	close_poll(s);
 	if (s->fd != -1) {
 		close(s->fd);
@@ -595,21 +668,16 @@ connect_next(struct session *s)
 	while (s->next_addr != NULL) {
 		struct addrinfo *ai = s->next_addr;
 		s->next_addr = ai->ai_next;
-		const void *in = ai->ai_family == AF_INET6
-		    ? (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr
-		    : (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr;
-		inet_ntop(ai->ai_family, in, addr, sizeof(addr));
-		snprintf(s->peer, sizeof(s->peer), ai->ai_family == AF_INET6 ? "[%s]:%d" : "%s:%d",
-		    addr, s->port);
-		int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		set_peer(s, ai);
+		int fd = dial_socket(s, ai);
 		if (fd == -1) {
-			s->io_error = errno;
+			log_verbose("connect to %s: %s", s->peer, s->connect_why);
 			continue;
 		}
 		log_debug("connecting to %s", s->peer);
 		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1 && errno != EINPROGRESS) {
-			s->io_error = errno;
-			log_verbose("connect to %s: %s", s->peer, strerror(errno));
+			snprintf(s->connect_why, sizeof(s->connect_why), "%s", strerror(errno));
+			log_verbose("connect to %s: %s", s->peer, s->connect_why);
 			close(fd);
 			continue;
 		}
@@ -619,11 +687,21 @@ connect_next(struct session *s)
 		s->poll->data = s;
 		s->poll_events = UV_WRITABLE;
 		uv_poll_start(s->poll, UV_WRITABLE, poll_cb);
-		uv_timer_start(&s->timer, timer_cb, CONNECT_TIMEOUT_MS, 0);
+		s->connect_start = uv_now(s->loop);
+		if (s->connect_timeout_ms > 0)
+			uv_timer_start(&s->timer, timer_cb, s->connect_timeout_ms, 0);
+		return;
+	}
+	if (++s->attempt < s->attempts) {
+		log_verbose("cannot connect to %s port %d: %s; trying again (attempt %d of %d)",
+		    s->host, s->port, s->connect_why, s->attempt + 1, s->attempts);
+		s->next_addr = s->addrs;
+		s->retry_wait = true;
+		uv_timer_start(&s->timer, timer_cb, RETRY_DELAY_MS, 0);
 		return;
 	}
 	session_fail(s, 255, "cannot connect to %s port %d: %s", s->host, s->port,
-	    s->io_error ? strerror(s->io_error) : "connection timed out");
+	    s->connect_why[0] ? s->connect_why : "no address to connect to");
 }
 
 static void
@@ -642,6 +720,9 @@ resolved_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 	}
 	s->addrs = res;
 	s->next_addr = res;
+	s->attempt = 0;
+	s->retry_wait = false;
+	s->connect_why[0] = '\0';
 	set_state(s, S_CONNECTING);
 	connect_next(s);
 }
@@ -655,14 +736,21 @@ connected(struct session *s)
 	if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
 		err = errno;
 	if (err != 0) {
-		s->io_error = err;
-		log_verbose("connect to %s: %s", s->peer, strerror(err));
+		snprintf(s->connect_why, sizeof(s->connect_why), "%s", strerror(err));
+		log_verbose("connect to %s: %s", s->peer, s->connect_why);
 		connect_next(s);
 		return;
 	}
 	uv_timer_stop(&s->timer);
 	s->io_error = 0;
 	log_debug("TCP connection to %s established", s->peer);
+	s->banner_seen = false;
+	if (s->connect_timeout_ms > 0) {
+		/* What is left of ConnectTimeout is for the server's banner (ssh does the same). */
+		uint64_t spent = uv_now(s->loop) - s->connect_start;
+		uint64_t left = spent < s->connect_timeout_ms ? s->connect_timeout_ms - spent : 1;
+		uv_timer_start(&s->timer, timer_cb, left, 0);
+	}
 	start_ssh(s);
 }
 
@@ -693,12 +781,17 @@ step_handshake(struct session *s)
 			    s, 255, "SSH handshake with %s failed: %s", s->peer, last_error(s));
 		return;
 	}
-	log_verbose("kex %s, host key %s, cipher %s, MAC %s%s",
+	const char *comp = libssh2_session_methods(s->ssh, LIBSSH2_METHOD_COMP_CS);
+	log_verbose("kex %s, host key %s, cipher %s, MAC %s, compression %s%s",
 	    libssh2_session_methods(s->ssh, LIBSSH2_METHOD_KEX),
 	    libssh2_session_methods(s->ssh, LIBSSH2_METHOD_HOSTKEY),
 	    libssh2_session_methods(s->ssh, LIBSSH2_METHOD_CRYPT_CS),
-	    libssh2_session_methods(s->ssh, LIBSSH2_METHOD_MAC_CS),
+	    libssh2_session_methods(s->ssh, LIBSSH2_METHOD_MAC_CS), comp ? comp : "none",
 	    kexreport_strict(s->kex) && algo_strict_kex() ? ", strict kex" : "");
+	if (s->opt->compression == 1 && (comp == NULL || strcmp(comp, "none") == 0))
+		log_info("Compression: %s",
+		    algo_has_zlib() ? "the server does not compress"
+				    : "this libssh2 was built without zlib");
 	kexreport_free(s->kex);
 	s->kex = NULL;
 	if (hostkey_verify(s->ssh, &s->hostkeys, err, sizeof(err)) == -1) {
@@ -821,6 +914,20 @@ try_request(struct session *s, struct session_req *req)
 	    libssh2_session_last_errno(s->ssh) != LIBSSH2_ERROR_EAGAIN;
 }
 
+/* Why a request failed; a refused channel open in ssh's words, with the server's reason. */
+static const char *
+request_error(struct session *s, int rc)
+{
+	static char buf[400];
+	struct chanfail f;
+
+	if (rc == LIBSSH2_ERROR_CHANNEL_FAILURE && chanfail_parse(last_error(s), &f) == 0) {
+		chanfail_format(&f, buf, sizeof(buf));
+		return buf;
+	}
+	return last_error(s);
+}
+
 static void
 step_requests(struct session *s)
 {
@@ -843,7 +950,7 @@ step_requests(struct session *s)
 			if (req->channel != NULL)
 				session_release_channel(s, req->channel);
 		} else {
-			req->done(req, ok ? NULL : last_error(s));
+			req->done(req, ok ? NULL : request_error(s, rc));
 		}
 		if (!ok)
 			session_check_error(s, rc);
@@ -1275,6 +1382,9 @@ session_new(uv_loop_t *loop, const struct options *opt, const struct session_eve
 	s->alive_count_max = opt->server_alive_count_max > 0 ? opt->server_alive_count_max : 3;
 	s->wait_ms =
 	    opt->connection_wait >= 0 ? (uint64_t)opt->connection_wait * 1000 : REQUEST_WAIT_MS;
+	s->connect_timeout_ms =
+	    (uint64_t)(opt->connect_timeout >= 0 ? opt->connect_timeout : CONNECT_TIMEOUT_S) * 1000;
+	s->attempts = opt->connection_attempts > 0 ? opt->connection_attempts : 1;
 	uv_check_start(&s->check, check_cb);
 	return s;
 }
@@ -1286,7 +1396,9 @@ session_start(struct session *s)
 	char port[16];
 
 	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
+	hints.ai_family = s->opt->address_family == FAMILY_INET ? AF_INET
+	    : s->opt->address_family == FAMILY_INET6		? AF_INET6
+								: AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_ADDRCONFIG;
 	snprintf(port, sizeof(port), "%d", s->port);

@@ -13,6 +13,7 @@
 #include "tty.h"
 
 static volatile sig_atomic_t interrupted;
+static bool batch;
 
 static void
 interrupt_handler(int signum)
@@ -20,9 +21,23 @@ interrupt_handler(int signum)
 	interrupted = signum;
 }
 
+void
+tty_set_batch(bool on)
+{
+	batch = on;
+}
+
+const char *
+tty_unavailable_why(void)
+{
+	return batch ? "BatchMode is yes" : "there is no terminal";
+}
+
 bool
 tty_available(void)
 {
+	if (batch)
+		return false;
 	int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (fd == -1)
 		return false;
@@ -38,7 +53,7 @@ tty_prompt(const char *prompt, bool echo, char *out, size_t outlen)
 	int fd, restore = 0, rc = -1;
 	char c;
 
-	if (outlen == 0 || (fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)) == -1)
+	if (outlen == 0 || batch || (fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)) == -1)
 		return -1;
 	/*
 	 * The event loop's signal handlers restart read(); while prompting,

@@ -8,8 +8,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* True if there is a controlling terminal to prompt on. */
+/* True if there is a controlling terminal to prompt on, and prompting is allowed. */
 bool tty_available(void);
+
+/* BatchMode: never prompt; tty_available() is then false. */
+void tty_set_batch(bool batch);
+
+/*
+ * Why tty_available() is false, to end a sentence: "BatchMode is yes" or
+ * "there is no terminal".
+ */
+const char *tty_unavailable_why(void);
 
 /*
  * Shows prompt and reads one line into out (without the newline), with echo

@@ -52,6 +52,7 @@ struct ulisten {
 	bool bound, bind_sent;
 	uint16_t bound_port; /* -R: the port the relay listens on, once BOUND */
 	bool ever_bound;     /* a BIND succeeded once: a refusal now means the port is still held */
+	bool settled;	     /* the first BIND was answered, or the relay went down before */
 	unsigned retries;    /* BINDs refused since the last success */
 	uint64_t retry_due;  /* loop time before which no BIND is sent again; 0: none pending */
 	uv_getaddrinfo_t gai;
@@ -492,6 +493,7 @@ on_bound(struct udpfwd *u, const struct frame *fr)
 		return;
 	l->bound = true;
 	l->bound_port = port;
+	l->settled = true;
 	if (l->retries > 0)
 		log_info("%s: the relay listens again", l->name);
 	l->ever_bound = true;
@@ -540,6 +542,7 @@ on_error(struct udpfwd *u, const struct frame *fr)
 			return;
 		}
 		snprintf(why, sizeof(why), "%s: the relay cannot listen: %s", l->name, r.text);
+		l->settled = true;
 		u->failed(why, u->arg);
 		return;
 	}
@@ -651,6 +654,7 @@ relay_down_cb(const char *why, void *arg)
 		flow_free(u, f, -1);
 	for (struct ulisten *l = u->listeners; l != NULL; l = l->next) {
 		remote |= l->remote;
+		l->settled |= l->remote;
 		l->bound = l->bind_sent = false;
 	}
 	/* Remote listeners need the relay back; local ones start it on their next datagram. */
@@ -801,6 +805,15 @@ udpfwd_add(struct udpfwd *u, const struct fwd_spec *spec, char *err, size_t errl
 		rc = bind_local(u, l, spec->bind_host, false, err, errlen);
 	}
 	return rc;
+}
+
+bool
+udpfwd_settled(const struct udpfwd *u)
+{
+	for (const struct ulisten *l = u->listeners; l != NULL; l = l->next)
+		if (l->remote && !l->settled)
+			return false;
+	return true;
 }
 
 void

@@ -30,6 +30,8 @@ int udpfwd_add(struct udpfwd *u, const struct fwd_spec *spec, char *err, size_t 
 
 /* The session is up: start the relay if a remote UDP forward needs it. */
 void udpfwd_session_ready(struct udpfwd *u);
+/* True once every -R/udp has had its first answer: bound, refused, or the relay failed. */
+bool udpfwd_settled(const struct udpfwd *u);
 
 /*
  * SOCKS5 UDP ASSOCIATE: a UDP socket on local's address (port 0), taking

@@ -105,7 +105,8 @@ function __porthole_option
                 GatewayPorts Compression LogLevel Reconnect ReconnectMaxDelay ConnectionWait UdpIdleTimeout \
                 UdpMaxFlows RelayCommand ControlPath SshConfigFile KexAlgorithms HostKeyAlgorithms Ciphers \
                 MACs CertificateFile GlobalKnownHostsFile HostKeyAlias CheckHostIP \
-                IdentityAgent
+                IdentityAgent BatchMode ConnectTimeout ConnectionAttempts \
+                AddressFamily BindAddress BindInterface ForkAfterAuthentication
             echo $k=
         end
         return
@@ -113,8 +114,13 @@ function __porthole_option
     set -l key (string split -m1 '=' -- $token)[1]
     set -l values
     switch (string lower -- $key)
-        case identitiesonly exitonforwardfailure gatewayports compression reconnect checkhostip
+        case identitiesonly exitonforwardfailure gatewayports compression reconnect checkhostip \
+                batchmode forkafterauthentication
             set values yes no
+        case addressfamily
+            set values any inet inet6
+        case bindinterface
+            set values (__fish_print_interfaces)
         case stricthostkeychecking
             set values yes accept-new ask no off
         case loglevel
@@ -143,8 +149,20 @@ complete -c porthole -s m -x -a '(porthole -V 2>/dev/null | string replace -rf "
 complete -c porthole -s F -r -F -d 'Config file'
 complete -c porthole -s o -x -a '(__porthole_option)' -d 'Set a config keyword: Keyword=value'
 complete -c porthole -s O -x -a 'check\t"Is it running" forward\t"Add the -L, -R, -D given" cancel\t"Stop listening for the -L, -R, -D given" exit\t"Stop it" stop\t"Stop listening, exit when connections end"' -d 'Control the running instance'
+complete -c porthole -s 4 -d 'Reach the server over IPv4 only'
+complete -c porthole -s 6 -d 'Reach the server over IPv6 only'
+complete -c porthole -s b -x -d 'Local address of the SSH connection'
+complete -c porthole -s B -x -a '(__fish_print_interfaces)' -d "Connect from this interface's address"
+complete -c porthole -s C -d 'Compress the SSH traffic'
+complete -c porthole -s E -r -F -d 'Append log lines to this file'
+complete -c porthole -s f -d 'Go to the background once up'
+complete -c porthole -s g -d 'Allow non-loopback listen addresses'
 complete -c porthole -s N -d 'Accepted for ssh habits'
 complete -c porthole -s T -d 'Accepted for ssh habits'
+complete -c porthole -s n -d 'Accepted for ssh habits'
+complete -c porthole -s x -d 'Accepted for ssh habits'
+complete -c porthole -s a -d 'Accepted for ssh habits'
+complete -c porthole -s k -d 'Accepted for ssh habits'
 complete -c porthole -s v -d 'More detail on stderr'
 complete -c porthole -s q -d 'Quiet: errors only'
 complete -c porthole -s V -d 'Print the version and exit'

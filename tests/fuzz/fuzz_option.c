@@ -115,8 +115,11 @@ parse_destination(const char *line)
 	if (o.host == NULL || o.host[0] == '\0' || strchr(o.host, '@') != NULL)
 		abort();
 	check_options(&o);
-	/* A host written without brackets may hold ']'; it cannot be bracketed. */
-	if (strchr(o.host, ']') == NULL) {
+	/*
+	 * A host written without brackets may hold ']'; it cannot be bracketed.
+	 * An ssh:// URL's user may decode to "ssh://...", which would read as a URL.
+	 */
+	if (strchr(o.host, ']') == NULL && (o.user == NULL || strncmp(o.user, "ssh://", 6) != 0)) {
 		len = strlen(line) + 16;
 		text = malloc(len);
 		if (text == NULL)

@@ -180,10 +180,16 @@ expect_exactly "porthole me@" alpha beta eps gamma 10.0.0.5 delta
 expect_exactly "porthole me@al" alpha
 
 # Options, and what follows them.
-expect_has "porthole -" -L -R -D -p -l -i -F -o -O -N -T -v -q -V -h
+expect_has "porthole -" -L -R -D -p -l -i -F -o -O -N -T -v -q -V -h -4 -6 -b -B -C -E -f -g -n -x -a -k
 expect_exactly "porthole -O " check forward cancel exit stop
 expect_exactly "porthole -O forward -L 8080:db:5432 ho" home # -O's word and -L's spec are not the target
 expect_exactly "porthole -L " # a forward spec: nothing to offer
+expect_exactly "porthole -b " # an address: nothing to offer
+expect_has "porthole -B " lo
+expect_exactly "porthole -b 127.0.0.2 -E /tmp/x g" gamma # -b and -E take an argument
+expect_exactly "porthole -o AddressFamily=" any inet inet6
+expect_exactly "porthole -o BatchMode=" yes no
+expect_exactly "porthole -o Conn" ConnectTimeout= ConnectionAttempts= ConnectionWait=
 expect_exactly "porthole -p " # a port: nothing to offer
 
 # -o Keyword=value.
@@ -206,6 +212,7 @@ expect_exactly "porthole -o LogLevel=DE" DEBUG DEBUG1 DEBUG2 DEBUG3
 expect_exactly "porthole -o HostName=de" delta
 expect_exactly "porthole -o Port=" # a number: nothing to offer
 expect_exactly "porthole -o Udp" UdpIdleTimeout= UdpMaxFlows=
+expect_has "porthole -o BindInterface=" lo
 # Every keyword of option.c's table, and no other.
 mapfile -t table < <(sed -n 's/^[[:blank:]]*{"\([A-Za-z]*\)", V_.*/\1=/p' "$OPTION_C")
 if ((${#table[@]} < 20)); then

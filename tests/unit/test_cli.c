@@ -120,6 +120,71 @@ test_destination(void)
 	options_free(&o);
 }
 
+/* ssh://[user[;params]@]host[:port], as ssh 9.2 reads it. */
+static void
+test_ssh_url(void)
+{
+	CHECK_DEST("ssh://host", NULL, "host", -1);
+	CHECK_DEST("ssh://bob@host.example:2222", "bob", "host.example", 2222);
+	CHECK_DEST("ssh://bob@host", "bob", "host", -1);
+	CHECK_DEST("ssh://b%6fb@host", "bob", "host", -1);
+	CHECK_DEST("ssh://bob%40x@host", "bob@x", "host", -1);
+	CHECK_DEST("ssh://bob;fingerprint=SHA256:xx@host", "bob", "host", -1);
+	CHECK_DEST("ssh://bob@[::1]:2222", "bob", "::1", 2222);
+	CHECK_DEST("ssh://[fe80::1]", NULL, "fe80::1", -1);
+	/* Not a URL: the scheme is case-sensitive, as in ssh. */
+	CHECK_DEST("SSH://bob@host", "SSH://bob", "host", -1);
+
+	CHECK_DEST_ERR("ssh://bob@host/", "ssh://bob@host/: an ssh:// destination takes no path");
+	CHECK_DEST_ERR("ssh://host/path", "ssh://host/path: an ssh:// destination takes no path");
+	CHECK_DEST_ERR("ssh://@host", "ssh://@host: empty user name");
+	CHECK_DEST_ERR("ssh://;x@host", "ssh://;x@host: empty user name");
+	CHECK_DEST_ERR("ssh://b%4@host", "ssh://b%4@host: bad user name");
+	CHECK_DEST_ERR("ssh://b%zz@host", "ssh://b%zz@host: bad user name");
+	CHECK_DEST_ERR("ssh://b%00@host", "ssh://b%00@host: bad user name");
+	CHECK_DEST_ERR("ssh://bob@host:0", "ssh://bob@host:0: host:0: bad port '0'");
+	CHECK_DEST_ERR("ssh://bob@host:x", "ssh://bob@host:x: host:x: bad port 'x'");
+	CHECK_DEST_ERR("ssh://", "ssh://: : missing host name");
+	CHECK_DEST_ERR("ssh://bob@", "ssh://bob@: : missing host name");
+
+	/* -p and -l still win over the URL's port and user. */
+	CHECK_RUN("-p", "22", "-l", "al", "ssh://bob@host:2222");
+	CHECK_STR(o.user, "al");
+	CHECK_INT(o.port, 22);
+	CHECK_STR(o.host, "host");
+}
+
+/* The letters that stand for keywords, and the harmless ones. */
+static void
+test_ssh_letters(void)
+{
+	CHECK_RUN("-4", "h");
+	CHECK_INT(o.address_family, FAMILY_INET);
+	CHECK_RUN("-6", "h");
+	CHECK_INT(o.address_family, FAMILY_INET6);
+	CHECK_RUN("-b", "127.0.0.2", "-B", "lo", "h");
+	CHECK_STR(o.bind_address, "127.0.0.2");
+	CHECK_STR(o.bind_interface, "lo");
+	CHECK_RUN("-C", "-f", "-g", "h");
+	CHECK_INT(o.compression, 1);
+	CHECK_INT(o.fork_after_auth, 1);
+	CHECK_INT(o.gateway_ports, 1);
+	CHECK_RUN("-n", "-x", "-a", "-k", "-N", "-T", "-nxakNT", "h");
+	CHECK_INT(o.compression, -1);
+	CHECK_INT(o.fork_after_auth, -1);
+	CHECK_RUN("-E", "/tmp/log", "h");
+	CHECK_USAGE("option -b needs an argument", "h", "-b");
+	CHECK_USAGE("option -E needs an argument", "h", "-E");
+	CHECK_USAGE("option -B needs an argument", "h", "-B");
+	CHECK_USAGE("unknown option -X (see porthole -h)", "-X", "h");
+	CHECK_RUN("-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-o", "ConnectionAttempts=3",
+	    "-o", "AddressFamily=inet6", "h");
+	CHECK_INT(o.batch_mode, 1);
+	CHECK_INT(o.connect_timeout, 5);
+	CHECK_INT(o.connection_attempts, 3);
+	CHECK_INT(o.address_family, FAMILY_INET6);
+}
+
 static void
 test_user_and_port(void)
 {
@@ -349,6 +414,8 @@ main(void)
 {
 	options_init(&o);
 	test_destination();
+	test_ssh_url();
+	test_ssh_letters();
 	test_user_and_port();
 	test_forwards();
 	test_identity_and_o();

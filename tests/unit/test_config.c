@@ -307,8 +307,11 @@ test_keywords(void)
 		else if (strcmp(k, "LogLevel") == 0)
 			value = "DEBUG";
 		else if (strstr(k, "Interval") || strstr(k, "Delay") || strstr(k, "Timeout") ||
-		    strstr(k, "Count") || strstr(k, "Flows") || strstr(k, "Wait"))
+		    strstr(k, "Count") || strstr(k, "Flows") || strstr(k, "Wait") ||
+		    strstr(k, "Attempts"))
 			value = "5";
+		else if (strcmp(k, "AddressFamily") == 0)
+			value = "inet";
 		for (size_t j = 0; j <= strlen(k); j++)
 			upper[j] = (char)(k[j] >= 'a' && k[j] <= 'z' ? k[j] - 32 : k[j]);
 		snprintf(line, sizeof(line), "%s %s\n", upper, value);

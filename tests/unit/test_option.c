@@ -421,7 +421,6 @@ test_later_keywords(void)
 	CHECK_STR(o.proxy_jump, "me@bastion");
 	/* What is set but not built yet, in table order. */
 	CHECK_STR(option_unsupported(&o, &i), "ProxyJump");
-	CHECK_STR(option_unsupported(&o, &i), "Compression");
 	CHECK(option_unsupported(&o, &i) == NULL);
 	options_free(&o);
 	i = 0;
