@@ -183,7 +183,7 @@ listen_done(struct session_req *req, const char *why)
 bool
 rforward_settled(const struct rforward *rf)
 {
-	return rf->ever_listened || rf->state == RF_FAILED;
+	return rf->ever_listened || rf->state == RF_FAILED || rf->retries > 0;
 }
 
 struct rforward *

@@ -27,7 +27,7 @@ void rforward_set_persist(struct rforward *rf, bool persist);
 /* Asks the server to listen; call once the session is ready. */
 void rforward_start(struct rforward *rf);
 void rforward_stats(const struct rforward *rf, struct fwd_stats *out);
-/* True once the server has answered the first request: listening, or refused. */
+/* True once the server has answered the first request: listening, or refused (retrying or not). */
 bool rforward_settled(const struct rforward *rf);
 
 /*

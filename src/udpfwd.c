@@ -536,13 +536,13 @@ on_error(struct udpfwd *u, const struct frame *fr)
 	frame_reason_parse(fr, &r, &err);
 	if ((l = find_listener(u, fr->flow)) != NULL) {
 		l->bind_sent = false;
+		l->settled = true;
 		/* A socket error is a port in use; the relay's allow-list never changes. */
 		if (r.code == ERR_SOCKET && (l->ever_bound || u->persist)) {
 			bind_later(u, l, r.text);
 			return;
 		}
 		snprintf(why, sizeof(why), "%s: the relay cannot listen: %s", l->name, r.text);
-		l->settled = true;
 		u->failed(why, u->arg);
 		return;
 	}
