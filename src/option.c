@@ -577,6 +577,8 @@ option_is_set(const struct options *o, const char *keyword)
 		case V_COUNT:
 		case V_STRICT:
 		case V_LOGLEVEL:
+		case V_FAMILY:
+		case V_TIMEOUT:
 			return *ip != -1;
 		case V_STRING:
 		case V_ALGOS:
