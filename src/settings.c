@@ -361,7 +361,8 @@ near_profile(const struct settings *st, const char *target, char *err, size_t er
 
 	if (strpbrk(target, "@:./[") != NULL || (p = config_suggest(&st->config, target)) == NULL)
 		return false;
-	path = hostkey_expand_path("~/.ssh/config");
+	path = hostkey_expand_path(
+	    st->opt.ssh_config_file != NULL ? st->opt.ssh_config_file : "~/.ssh/config");
 	known = ssh_config_names(path, target);
 	free(path);
 	if (known)
