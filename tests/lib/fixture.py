@@ -511,14 +511,23 @@ class Sshd:
     log_level: sshd's LogLevel (sshd keeps the first value of a keyword, so a LogLevel line in
     extra_config would be ignored); DEBUG and up log the negotiated algorithms.
     user_ca: make a user CA key (self.user_ca, self.user_ca + ".pub") that sshd trusts
-    (TrustedUserCAKeys); certify() signs user keys with it."""
+    (TrustedUserCAKeys); certify() signs user keys with it.
+    host_cert: present host certificates (HostCertificate): a dict with principals (list, default
+    [host]), validity (ssh-keygen -V, default none: forever), ca ("ed25519", "ecdsa" or "rsa":
+    the CA key's type, default ed25519) and user (sign a user certificate instead, as a broken
+    server would); every host key is signed by one CA key, self.host_ca (its public line in
+    self.host_ca_pub)."""
 
     def __init__(self, hostkey_types=("ed25519",), extra_config=(), host="127.0.0.1",
-                 netns=None, log_level="VERBOSE", user_ca=False):
+                 netns=None, log_level="VERBOSE", user_ca=False, host_cert=None):
         self.hostkey_types = tuple(hostkey_types)
         self.extra_config = list(extra_config)
         self.log_level = log_level
         self.user_ca = user_ca
+        self.host_cert = host_cert
+        self.host_ca = None
+        self.host_ca_pub = None
+        self.host_certs = []
         self.host = host
         self.netns = netns
         self.user = pwd.getpwuid(os.getuid()).pw_name
@@ -553,6 +562,8 @@ class Sshd:
             hostkey_lines.append(keygen(path, kind, comment="porthole-test-host"))
             self.hostkeys.append(path)
         self.hostkey_pubs = hostkey_lines
+        if self.host_cert is not None:
+            self._make_host_certs(self.host_cert)
         self.client_key = os.path.join(d, "id_ed25519")
         keygen(self.client_key)
         self.authorized_keys = os.path.join(d, "authorized_keys")
@@ -583,10 +594,27 @@ class Sshd:
             for line in hostkey_lines:
                 f.write(f"[{self.host}]:{self.port} {line}\n")
 
+    def _make_host_certs(self, spec):
+        self.host_ca = os.path.join(self.dir, "host_ca")
+        self.host_ca_pub = keygen(self.host_ca, spec.get("ca", "ed25519"),
+                                  comment="porthole-test-host-ca")
+        names = ",".join(spec.get("principals") or [self.host])
+        for key in self.hostkeys:
+            argv = ["ssh-keygen", "-q", "-s", self.host_ca, "-I", "porthole-test-host",
+                    "-n", names]
+            if not spec.get("user"):
+                argv.append("-h")
+            if spec.get("validity"):
+                argv += ["-V", spec["validity"]]
+            subprocess.run(argv + [key + ".pub"], check=True, stdin=subprocess.DEVNULL,
+                           capture_output=True)
+            self.host_certs.append(key + "-cert.pub")
+
     def _write_config(self):
         lines = [
             f"ListenAddress {self.host}:{self.port}",
             *[f"HostKey {k}" for k in self.hostkeys],
+            *[f"HostCertificate {c}" for c in self.host_certs],
             f"AuthorizedKeysFile {self.authorized_keys}",
             f"PidFile {os.path.join(self.dir, 'sshd.pid')}",
             "UsePAM no",
