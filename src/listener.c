@@ -14,12 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include "fdlimit.h"
 #include "link.h"
 #include "listener.h"
 #include "log.h"
+#include "peercred.h"
 #include "xmalloc.h"
 
 #define MAX_SOCKETS 8
@@ -48,6 +50,7 @@ struct listener {
 	uint64_t starved_at;
 	unsigned deferred; /* accepts that found no descriptor in this burst */
 	int open_handles;
+	bool owner_only; /* ForwardAccess owner on a loopback listener */
 	bool closing;
 	bool retired; /* no longer listening (-O cancel, -O stop); links go on */
 	struct link_list links;
@@ -147,12 +150,52 @@ unstarve(struct listener *l)
 	l->deferred = 0;
 }
 
+static void format_addr(const struct sockaddr *sa, char *out, size_t len);
+
+/* Closes fd with a reset, so the client sees a refusal rather than an empty answer. */
+static void
+reset_close(int fd)
+{
+	struct linger lg = {1, 0};
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+/* ForwardAccess owner: only porthole's own user, and root (who can read our memory anyway). */
+static bool
+peer_allowed(struct listener *l, int fd)
+{
+	char why[256], from[INET6_ADDRSTRLEN + 8] = "?";
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	uid_t uid;
+
+	if (peercred_uid(fd, &uid, why, sizeof(why)) == 0) {
+		if (uid == getuid() || uid == 0)
+			return true;
+		snprintf(why, sizeof(why), "uid %u is not porthole's user (uid %u)", (unsigned)uid,
+		    (unsigned)getuid());
+	} else {
+		size_t n = strlen(why);
+		snprintf(why + n, sizeof(why) - n, ", so its user cannot be checked");
+	}
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+		format_addr((struct sockaddr *)&ss, from, sizeof(from));
+	log_info("%s: refused a connection from %s: %s (ForwardAccess owner)", l->name, from, why);
+	return false;
+}
+
 /* A new connection on fd: a link of this forward's kind takes it. */
 static void
 take(struct listener *l, int fd)
 {
 	uv_loop_t *loop = l->retry.loop;
 
+	if (l->owner_only && !peer_allowed(l, fd)) {
+		reset_close(fd);
+		return;
+	}
 	if (l->spec.kind == FWD_DYNAMIC)
 		link_accept_socks(loop, fd, l->session, l->udp, l->name, &l->links);
 	else
@@ -272,13 +315,41 @@ bind_one(uv_loop_t *loop, struct listener *l, const struct sockaddr *sa, bool op
 	return LISTENER_OK;
 }
 
+/*
+ * ForwardAccess: checked on loopback listeners only. A listener on another
+ * address (GatewayPorts) serves the network by the user's choice, and a
+ * remote peer has no local owner to check.
+ */
+static enum listener_error
+set_access(struct listener *l, const struct options *opt, bool loopback, char *err, size_t errlen)
+{
+	int access = opt->forward_access == -1 ? OPTION_ACCESS_DEFAULT : opt->forward_access;
+
+	if (access != ACCESS_OWNER)
+		return LISTENER_OK;
+	if (!peercred_supported()) {
+		snprintf(err, errlen,
+		    "%s: ForwardAccess owner: this system cannot say who owns a connecting socket",
+		    l->name);
+		return LISTENER_CONFIG;
+	}
+	if (!loopback) {
+		log_verbose(
+		    "%s: not a loopback listener: ForwardAccess owner does not apply", l->name);
+		return LISTENER_OK;
+	}
+	l->owner_only = true;
+	peercred_prepare();
+	return LISTENER_OK;
+}
+
 enum listener_error
 listener_open(uv_loop_t *loop, const struct fwd_spec *spec, const struct options *opt,
     struct session *s, struct udpfwd *udp, struct listener **out, char *err, size_t errlen)
 {
 	struct listener *l = xcalloc(1, sizeof(*l));
 	enum listener_error rc = LISTENER_OK;
-	bool gateway = opt->gateway_ports == 1;
+	bool gateway = opt->gateway_ports == 1, loopback = true;
 	/* AddressFamily (-4, -6) applies to listeners too, as in ssh. */
 	bool want4 = opt->address_family != FAMILY_INET6,
 	     want6 = opt->address_family != FAMILY_INET;
@@ -308,6 +379,7 @@ listener_open(uv_loop_t *loop, const struct fwd_spec *spec, const struct options
 		} else {
 			struct sockaddr_in in4;
 			struct sockaddr_in6 in6;
+			loopback = false;
 			uv_ip4_addr("0.0.0.0", spec->bind_port, &in4);
 			uv_ip6_addr("::", spec->bind_port, &in6);
 			if (want4)
@@ -338,11 +410,14 @@ listener_open(uv_loop_t *loop, const struct fwd_spec *spec, const struct options
 				rc = LISTENER_CONFIG;
 				break;
 			}
+			loopback = loopback && is_loopback(ai->ai_addr);
 			rc = bind_one(loop, l, ai->ai_addr, false, err, errlen);
 		}
 		if (res != NULL)
 			freeaddrinfo(res);
 	}
+	if (rc == LISTENER_OK)
+		rc = set_access(l, opt, loopback, err, errlen);
 	if (rc != LISTENER_OK) {
 		listener_close(l);
 		return rc;

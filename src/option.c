@@ -25,6 +25,7 @@ options_init(struct options *o)
 	o->strict_hostkey = -1;
 	o->exit_on_forward_failure = -1;
 	o->gateway_ports = -1;
+	o->forward_access = -1;
 	o->log_level = -1;
 	o->server_alive_interval = -1;
 	o->server_alive_count_max = -1;
@@ -261,6 +262,7 @@ enum value_type {
 	V_SECONDS,
 	V_COUNT, /* a positive integer */
 	V_STRICT,
+	V_ACCESS,
 	V_LOGLEVEL,
 	V_IDENTITY,
 	V_LOCAL,
@@ -304,6 +306,7 @@ static const struct keyword {
     {"RelayCommand", V_STRING, offsetof(struct options, relay_command), false},
     {"ControlPath", V_STRING, offsetof(struct options, control_path), false},
     {"SshConfigFile", V_STRING, offsetof(struct options, ssh_config_file), false},
+    {"ForwardAccess", V_ACCESS, offsetof(struct options, forward_access), false},
     {"KexAlgorithms", V_ALGOS, offsetof(struct options, kex_algorithms), false},
     {"HostKeyAlgorithms", V_ALGOS, offsetof(struct options, hostkey_algorithms), false},
     {"Ciphers", V_ALGOS, offsetof(struct options, ciphers), false},
@@ -410,6 +413,17 @@ set_value(struct options *o, const struct keyword *k, const char *value, char *e
 			return -1;
 		}
 		*ip = v;
+		return 0;
+	case V_ACCESS:
+		if (strcasecmp(value, "owner") == 0)
+			*ip = ACCESS_OWNER;
+		else if (strcasecmp(value, "any") == 0)
+			*ip = ACCESS_ANY;
+		else {
+			snprintf(
+			    err, errlen, "bad value '%s' for ForwardAccess (owner or any)", value);
+			return -1;
+		}
 		return 0;
 	case V_STRICT:
 		/* ssh's spellings, "true" and "false" included. */
@@ -576,6 +590,7 @@ option_is_set(const struct options *o, const char *keyword)
 		case V_SECONDS:
 		case V_COUNT:
 		case V_STRICT:
+		case V_ACCESS:
 		case V_LOGLEVEL:
 		case V_FAMILY:
 		case V_TIMEOUT:
@@ -700,6 +715,8 @@ options_print(const struct options *o, FILE *out)
 	fprintf(out, "relaycommand %s\n", o->relay_command ? o->relay_command : "porthole relay");
 	if (o->control_path != NULL)
 		fprintf(out, "controlpath %s\n", o->control_path);
+	fprintf(out, "forwardaccess %s\n",
+	    NUM(o->forward_access, OPTION_ACCESS_DEFAULT) == ACCESS_OWNER ? "owner" : "any");
 #undef YESNO
 #undef NUM
 }

@@ -27,6 +27,19 @@ enum strict_hostkey {
 	STRICT_NO, /* "no" / "off": accept-new that says a changed key is still refused */
 };
 
+/* ForwardAccess: who may connect to a loopback -L or -D listener. */
+enum forward_access {
+	ACCESS_ANY,   /* every local user, as ssh */
+	ACCESS_OWNER, /* porthole's own user (and root) only */
+};
+
+/* Where the peer's owner can be found (Linux), forwards are the user's own by default. */
+#ifdef __linux__
+#define OPTION_ACCESS_DEFAULT ACCESS_OWNER
+#else
+#define OPTION_ACCESS_DEFAULT ACCESS_ANY
+#endif
+
 /* Most files UserKnownHostsFile or GlobalKnownHostsFile may name. */
 #define OPTION_MAX_FILES 16
 
@@ -45,19 +58,20 @@ struct options {
 	struct fwd_spec *forwards;
 	size_t n_forwards;
 
-	char *host_name;		     /* HostName: the real host behind a profile or alias */
-	char *proxy_jump;		     /* ProxyJump (not supported yet) */
-	int server_alive_interval;	     /* seconds; -1 unset (15), 0 off */
-	int server_alive_count_max;	     /* -1 unset (3) */
-	int compression;		     /* -1 unset, 0, 1 */
-	int reconnect;			     /* -1 unset, 0, 1 */
-	int reconnect_max_delay;	     /* seconds; -1 unset (60) */
-	int connection_wait;		     /* seconds; -1 unset (10) */
-	int udp_idle_timeout;		     /* seconds; -1 unset (60) */
-	int udp_max_flows;		     /* -1 unset */
-	char *relay_command;		     /* NULL: "porthole relay" */
-	char *control_path;		     /* NULL: $XDG_RUNTIME_DIR/porthole/... */
-	char *ssh_config_file;		     /* NULL: ~/.ssh/config; "none": none */
+	char *host_name;	    /* HostName: the real host behind a profile or alias */
+	char *proxy_jump;	    /* ProxyJump (not supported yet) */
+	int server_alive_interval;  /* seconds; -1 unset (15), 0 off */
+	int server_alive_count_max; /* -1 unset (3) */
+	int compression;	    /* -1 unset, 0, 1 */
+	int reconnect;		    /* -1 unset, 0, 1 */
+	int reconnect_max_delay;    /* seconds; -1 unset (60) */
+	int connection_wait;	    /* seconds; -1 unset (10) */
+	int udp_idle_timeout;	    /* seconds; -1 unset (60) */
+	int udp_max_flows;	    /* -1 unset */
+	char *relay_command;	    /* NULL: "porthole relay" */
+	char *control_path;	    /* NULL: $XDG_RUNTIME_DIR/porthole/... */
+	char *ssh_config_file;	    /* NULL: ~/.ssh/config; "none": none */
+	int forward_access; /* -1 unset (owner on Linux, else any), else enum forward_access */
 	/* ssh_config algorithm lists as written (see algolist.h); algo.c resolves them. */
 	char *kex_algorithms;
 	char *hostkey_algorithms;

@@ -103,7 +103,7 @@ function __porthole_option
                 UserKnownHostsFile StrictHostKeyChecking LocalForward RemoteForward \
                 DynamicForward ServerAliveInterval ServerAliveCountMax ExitOnForwardFailure \
                 GatewayPorts Compression LogLevel Reconnect ReconnectMaxDelay ConnectionWait UdpIdleTimeout \
-                UdpMaxFlows RelayCommand ControlPath SshConfigFile KexAlgorithms HostKeyAlgorithms Ciphers \
+                UdpMaxFlows RelayCommand ControlPath SshConfigFile ForwardAccess KexAlgorithms HostKeyAlgorithms Ciphers \
                 MACs CertificateFile GlobalKnownHostsFile HostKeyAlias CheckHostIP \
                 IdentityAgent BatchMode ConnectTimeout ConnectionAttempts \
                 AddressFamily BindAddress BindInterface ForkAfterAuthentication
@@ -123,6 +123,8 @@ function __porthole_option
             set values (__fish_print_interfaces)
         case stricthostkeychecking
             set values yes accept-new ask no off
+        case forwardaccess
+            set values owner any
         case loglevel
             set values QUIET FATAL ERROR INFO VERBOSE DEBUG DEBUG1 DEBUG2 DEBUG3
         case hostname proxyjump

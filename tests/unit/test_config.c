@@ -276,7 +276,8 @@ test_keywords(void)
 {
 	CHECK_ONE_ERR("Bogus yes\n", "t.conf:1: unknown keyword 'Bogus'");
 	CHECK_ONE_ERR("Bogus\n", "t.conf:1: unknown keyword 'Bogus'");
-	CHECK_ONE_ERR("Include ~/.ssh/other\n", "t.conf:1: Include belongs in an ssh_config file, not here");
+	CHECK_ONE_ERR(
+	    "Include ~/.ssh/other\n", "t.conf:1: Include belongs in an ssh_config file, not here");
 	/* Control bytes in a message are shown as '?'. */
 	CHECK_ONE_ERR("Bogus\x1b[2J yes\n", "t.conf:1: unknown keyword 'Bogus?[2J'");
 	CHECK_ONE_ERR("Port\n", "t.conf:1: Port: missing value");
@@ -298,7 +299,9 @@ test_keywords(void)
 		char line[128], upper[64];
 		const char *k = option_keyword(i), *value = "yes";
 
-		if (strstr(k, "Forward") != NULL && strcmp(k, "ExitOnForwardFailure") != 0)
+		if (strcmp(k, "ForwardAccess") == 0)
+			value = "owner";
+		else if (strstr(k, "Forward") != NULL && strcmp(k, "ExitOnForwardFailure") != 0)
 			value = strcmp(k, "DynamicForward") == 0 ? "1080" : "8080 h:80";
 		else if (strstr(k, "Port") != NULL && strcmp(k, "GatewayPorts") != 0)
 			value = "22";

@@ -164,6 +164,22 @@ test_known_hosts(void)
 }
 
 static void
+test_forward_access(void)
+{
+	options_init(&o);
+	CHECK_INT(o.forward_access, -1);
+	CHECK_INT(set("ForwardAccess", "any"), 0);
+	CHECK_INT(o.forward_access, ACCESS_ANY);
+	CHECK_INT(set("forwardaccess", "OWNER"), 0);
+	CHECK_INT(o.forward_access, ACCESS_OWNER);
+	CHECK_INT(set("ForwardAccess", "yes"), -1);
+	CHECK_STR(err, "bad value 'yes' for ForwardAccess (owner or any)");
+	CHECK_INT(o.forward_access, ACCESS_OWNER);
+	CHECK_INT(set("ForwardAccess", ""), -1);
+	options_free(&o);
+}
+
+static void
 test_strict(void)
 {
 	const char *bad_reason =
@@ -444,8 +460,9 @@ test_unknown_and_missing(void)
 	CHECK_STR(err, "Host belongs in an ssh_config file, not here");
 	/* ssh keywords porthole does not implement: said so, distinct from a misspelling. */
 	CHECK_INT(set("ControlMaster", "auto"), -1);
-	CHECK_STR(err, "ControlMaster is an ssh keyword porthole does not implement (see "
-		       "porthole.conf(5))");
+	CHECK_STR(err,
+	    "ControlMaster is an ssh keyword porthole does not implement (see "
+	    "porthole.conf(5))");
 	CHECK_INT(set("controlmaster", "no"), 0); /* changes nothing */
 	CHECK_INT(set("ForwardAgent", "yes"), -1);
 	CHECK_INT(set("SendEnv", "LANG LC_*"), 0); /* no effect on forwarding */
@@ -581,6 +598,7 @@ main(void)
 	test_yesno();
 	test_known_hosts();
 	test_strict();
+	test_forward_access();
 	test_split_words();
 	test_host_key_keywords();
 	test_log_level();
