@@ -27,7 +27,8 @@
 #define CONFIG_ERR_MAX 1024
 
 /* Names that would shadow a subcommand on the command line. */
-static const char *const reserved_names[] = {"relay", "status", "profiles", "check", "service"};
+static const char *const reserved_names[] = {
+    "relay", "status", "profiles", "check", "service", "invite", "jump-setup"};
 
 /* Where the lines being read go. */
 struct parser {

@@ -495,3 +495,73 @@ knownhosts_fingerprint(const unsigned char *key, size_t keylen, char *out, size_
 	memcpy(out, "SHA256:", 7);
 	memcpy(out + 7, b64, strlen(b64) + 1);
 }
+
+/* Whether a line for the host marks this very key @revoked. */
+static bool
+key_revoked(const char *text, size_t len, const char *host, int port, const struct entry *e)
+{
+	struct kh_lookup r;
+	size_t bloblen;
+	unsigned char *blob = entry_key(e, &bloblen);
+	char type[128];
+
+	if (blob == NULL || e->typelen >= sizeof(type)) {
+		free(blob);
+		return true;
+	}
+	memcpy(type, e->type, e->typelen);
+	type[e->typelen] = '\0';
+	knownhosts_check(text, len, host, port, type, blob, bloblen, &r);
+	free(blob);
+	return r.result == KH_REVOKED;
+}
+
+/* Whether out (lines of "name type b64\n") holds the entry's key already. */
+static bool
+pinned_already(const char *out, const char *name, const struct entry *e)
+{
+	size_t n = strlen(name) + e->typelen + e->b64len + 4;
+	char *want = xmalloc(n + 1);
+	bool found;
+
+	snprintf(want, n + 1, "\n%s %.*s %.*s\n", name, (int)e->typelen, e->type, (int)e->b64len,
+	    e->b64);
+	found = strncmp(out, want + 1, n - 1) == 0 || strstr(out, want) != NULL;
+	free(want);
+	return found;
+}
+
+int
+knownhosts_pin(const char *text, size_t len, const char *host, int port, char *out, size_t outlen)
+{
+	struct textline c = {text, text != NULL ? len : 0, 0, 0};
+	const char *line;
+	size_t n, used = 0;
+	struct entry e;
+	int count = 0;
+	char *name;
+
+	if (outlen == 0)
+		return -1;
+	out[0] = '\0';
+	if (!writable_host(host))
+		return -1;
+	name = lookup_name(host, port);
+	while (next_line(&c, &line, &n)) {
+		if (!parse_entry(line, n, &e) || e.marker != MARKER_NONE ||
+		    !entry_matches_host(&e, name) || pinned_already(out, name, &e) ||
+		    key_revoked(text, len, host, port, &e))
+			continue;
+		size_t need = strlen(name) + 1 + e.typelen + 1 + e.b64len + 1;
+		if (need >= outlen - used || count == INT_MAX) {
+			out[0] = '\0';
+			count = -1;
+			break;
+		}
+		used += (size_t)snprintf(out + used, outlen - used, "%s %.*s %.*s\n", name,
+		    (int)e.typelen, e.type, (int)e.b64len, e.b64);
+		count++;
+	}
+	free(name);
+	return count;
+}

@@ -64,6 +64,18 @@ int knownhosts_format_line(const char *host, int port, const char *keytype,
     const unsigned char *key, size_t keylen, bool hashed, const unsigned char salt[20], char *out,
     size_t outlen);
 
+/*
+ * The keys known for (host, port), as known_hosts lines under the plain
+ * lookup name ("host", or "[host]:port"), lowercased: what a file of its own
+ * needs to pin exactly these keys for that host. Hashed entries and patterns
+ * that match count; @revoked keys, @cert-authority lines, lines whose key does
+ * not decode and repeats are left out. Returns the number of lines written,
+ * or -1 (out is then "") when they do not fit in outlen bytes or the host
+ * cannot be written as a known_hosts name (see knownhosts_format_line).
+ */
+int knownhosts_pin(
+    const char *text, size_t len, const char *host, int port, char *out, size_t outlen);
+
 /* Size of a fingerprint string with its NUL: "SHA256:" and 43 base64 characters. */
 #define KNOWNHOSTS_FINGERPRINT_SIZE 51
 

@@ -9,6 +9,7 @@
 #include "algo.h"
 #include "app.h"
 #include "cli.h"
+#include "invite.h"
 #include "ctlcmd.h"
 #include "log.h"
 #include "option.h"
@@ -89,6 +90,8 @@ main(int argc, char **argv)
 		return relay_main(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "service") == 0)
 		return service_main(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "invite") == 0)
+		return invite_main(argc - 1, argv + 1);
 	switch (settings_load(&settings, argc, argv, err, sizeof(err))) {
 	case SETTINGS_EXIT:
 		if (settings.cli.version)

@@ -442,6 +442,39 @@ test_fingerprint(void)
 	CHECK_STR(fp, "");
 }
 
+/* knownhosts_pin: the host's keys rewritten under its plain name, for a file of their own. */
+static void
+test_pin(void)
+{
+	static char out[1024];
+	static const char text[] = "# comment\n"
+				   "other.example " ED " " ED2 "\n"
+				   "Jump.Example,10.0.0.1 " ED " " ED1 " a comment\n"
+				   "*.example " EC " " EC1 "\n"
+				   "jump.example " ED " " ED1 "\n"
+				   "jump.example " ED " AAAAnotakey\n"
+				   "@cert-authority jump.example " ED " " ED2 "\n"
+				   "@revoked * " ED " " ED2 "\n"
+				   "jump.example " ED " " ED2 "\n";
+
+	/* Patterns match; the repeat, the bad key, the CA line and the revoked key do not count. */
+	CHECK_INT(knownhosts_pin(text, strlen(text), "jump.example", 22, out, sizeof(out)), 2);
+	CHECK_STR(out, "jump.example " ED " " ED1 "\njump.example " EC " " EC1 "\n");
+	CHECK_INT(knownhosts_pin(text, strlen(text), "JUMP.example", 0, out, sizeof(out)), 2);
+	/* Another port: "[host]:port", which these lines do not name. */
+	CHECK_INT(knownhosts_pin(text, strlen(text), "jump.example", 2222, out, sizeof(out)), 0);
+	CHECK_STR(out, "");
+	/* Hashed entries: the name comes back in the clear. */
+	static const char hashed[] = HASH_LOCAL_2222 " " ED " " ED1 "\n";
+	CHECK_INT(knownhosts_pin(hashed, strlen(hashed), "127.0.0.1", 2222, out, sizeof(out)), 1);
+	CHECK_STR(out, "[127.0.0.1]:2222 " ED " " ED1 "\n");
+	/* Too small: nothing rather than part of the keys; a host that cannot be written. */
+	CHECK_INT(knownhosts_pin(text, strlen(text), "jump.example", 22, out, 100), -1);
+	CHECK_STR(out, "");
+	CHECK_INT(knownhosts_pin(text, strlen(text), "a b", 22, out, sizeof(out)), -1);
+	CHECK_INT(knownhosts_pin(NULL, 0, "jump.example", 22, out, sizeof(out)), 0);
+}
+
 int
 main(void)
 {
@@ -464,5 +497,6 @@ main(void)
 	test_host_types();
 	test_format();
 	test_fingerprint();
+	test_pin();
 	return check_done("knownhosts");
 }

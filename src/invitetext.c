@@ -1,0 +1,474 @@
+/*
+ * Invitation texts. Each writer appends to a fixed buffer and remembers
+ * whether anything did not fit or could not be written safely, so the text
+ * functions read top to bottom like the files they make and check once at
+ * the end (as servicefile.c does).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "invitetext.h"
+#include "servicefile.h"
+#include "xmalloc.h"
+
+/* The line that ends every here-document of the setup script. */
+#define HEREDOC_END "PORTHOLE_INVITE_EOF"
+
+/* Room for the family profile: names and a host are short. */
+#define PROFILE_MAX 4096
+
+struct text {
+	char *out;
+	size_t cap, len;
+	bool failed;
+};
+
+static void
+text_init(struct text *t, char *out, size_t outlen)
+{
+	t->out = out;
+	t->cap = outlen;
+	t->len = 0;
+	t->failed = outlen == 0;
+	if (outlen > 0)
+		out[0] = '\0';
+}
+
+static void
+put_mem(struct text *t, const char *s, size_t n)
+{
+	if (t->failed || n >= t->cap - t->len) {
+		t->failed = true;
+		return;
+	}
+	memcpy(t->out + t->len, s, n);
+	t->len += n;
+	t->out[t->len] = '\0';
+}
+
+static void
+put(struct text *t, const char *s)
+{
+	put_mem(t, s, strlen(s));
+}
+
+static void
+put_int(struct text *t, int n)
+{
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "%d", n);
+	put(t, buf);
+}
+
+static int
+finish(struct text *t)
+{
+	if (t->failed) {
+		if (t->cap > 0)
+			t->out[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+static bool
+all_of(const char *s, const char *extra)
+{
+	if (s == NULL || *s == '\0')
+		return false;
+	for (; *s != '\0'; s++) {
+		char c = *s;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			strchr(extra, c) != NULL))
+			return false;
+	}
+	return true;
+}
+
+/* A path the config file can hold: no quote, no control character, no '%'. */
+static bool
+path_ok(const char *s)
+{
+	if (s == NULL || *s == '\0')
+		return false;
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '%' || *p == '$')
+			return false;
+	return true;
+}
+
+static bool
+port_ok(int port)
+{
+	return port >= 1 && port <= 65535;
+}
+
+static int
+fail(char *err, size_t errlen, const char *what)
+{
+	snprintf(err, errlen, "%s", what);
+	return -1;
+}
+
+int
+invitetext_check(const struct invite_plan *p, char *err, size_t errlen)
+{
+	if (!servicefile_name_ok(p->name) || !servicefile_name_ok(p->family))
+		return fail(err, errlen, "a profile name is 1-64 letters, digits, '.', '_' or '-'");
+	if (!all_of(p->host, ".-:") || p->host[0] == '-')
+		return fail(err, errlen,
+		    "the jump host must be a host name or an address (letters, digits, '.', '-', "
+		    "':')");
+	if (!all_of(p->user, "._-") || p->user[0] == '-')
+		return fail(err, errlen,
+		    "the jump host's user must be letters, digits, '.', '_' "
+		    "or '-'");
+	if (!port_ok(p->port) || !port_ok(p->vnc_port) || !port_ok(p->jump_vnc_port) ||
+	    (p->ard_port != 0 && !port_ok(p->ard_port)))
+		return fail(err, errlen, "a port is out of range (1-65535)");
+	if (!all_of(p->relay, "/._+-"))
+		return fail(
+		    err, errlen, "the relay program's path must be letters, digits and '/._+-'");
+	if ((p->helper_identity != NULL && !path_ok(p->helper_identity)) ||
+	    (p->helper_known_hosts != NULL &&
+		(!path_ok(p->helper_known_hosts) || strpbrk(p->helper_known_hosts, " \t"))))
+		return fail(err, errlen,
+		    "a path cannot be written into the profile (a quote, '%', '$', a control "
+		    "character, or a blank in a known_hosts path)");
+	return 0;
+}
+
+static bool
+plan_ok(const struct invite_plan *p)
+{
+	char err[160];
+
+	return invitetext_check(p, err, sizeof(err)) == 0;
+}
+
+int
+invitetext_family_key_path(const struct invite_plan *p, char *out, size_t outlen)
+{
+	int n = snprintf(out, outlen, "~/.ssh/porthole_%s", p->family);
+
+	if (!servicefile_name_ok(p->family) || n < 0 || (size_t)n >= outlen) {
+		if (outlen > 0)
+			out[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+/* "    Keyword value\n", the value in double quotes when the parser needs them. */
+static void
+put_setting(struct text *t, const char *keyword, const char *value)
+{
+	bool quote = value[0] == '\0' || strpbrk(value, " \t#=") != NULL;
+
+	if (!path_ok(value) && value[0] != '\0')
+		t->failed = true;
+	put(t, "    ");
+	put(t, keyword);
+	put(t, quote ? " \"" : " ");
+	put(t, value);
+	put(t, quote ? "\"\n" : "\n");
+}
+
+static void
+put_port_setting(struct text *t, const char *keyword, int port)
+{
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "%d", port);
+	put_setting(t, keyword, buf);
+}
+
+static void
+put_jump(struct text *t, const struct invite_plan *p)
+{
+	put_setting(t, "HostName", p->host);
+	put_port_setting(t, "Port", p->port);
+	put_setting(t, "User", p->user);
+}
+
+/* "PORT localhost:TARGET[/udp]", as a forward keyword's value. */
+static void
+put_forward(struct text *t, const char *keyword, int port, int target, bool udp)
+{
+	char buf[64];
+
+	snprintf(buf, sizeof(buf), "%d localhost:%d%s", port, target, udp ? "/udp" : "");
+	put(t, "    ");
+	put(t, keyword);
+	put(t, " ");
+	put(t, buf);
+	put(t, "\n");
+}
+
+int
+invitetext_family_profile(const struct invite_plan *p, char *out, size_t outlen)
+{
+	struct text t;
+	char key[CONFIG_NAME_MAX + 32];
+
+	text_init(&t, out, outlen);
+	t.failed |= !plan_ok(p) || invitetext_family_key_path(p, key, sizeof(key)) == -1;
+	if (t.failed)
+		return finish(&t);
+	put(&t, "# >>> porthole invite: ");
+	put(&t, p->family);
+	put(&t, "\n# Written by 'porthole invite ");
+	put(&t, p->name);
+	put(&t, "' on the helper's machine; running the setup script again replaces it.\n");
+	put(&t, "Profile ");
+	put(&t, p->family);
+	put(&t, "\n");
+	put_jump(&t, p);
+	put_setting(&t, "IdentityFile", key);
+	put_setting(&t, "IdentitiesOnly", "yes");
+	put(&t, "    UserKnownHostsFile ");
+	put(&t, key);
+	put(&t, ".known_hosts\n");
+	put_setting(&t, "GlobalKnownHostsFile", "none");
+	put_setting(&t, "StrictHostKeyChecking", "yes");
+	put_forward(&t, "RemoteForward", p->jump_vnc_port, p->vnc_port, false);
+	if (p->ard_port != 0)
+		put_forward(&t, "RemoteForward", p->ard_port, INVITETEXT_ARD_PORT, true);
+	put(&t, "# <<< porthole invite: ");
+	put(&t, p->family);
+	put(&t, "\n");
+	return finish(&t);
+}
+
+int
+invitetext_helper_profile(const struct invite_plan *p, char *out, size_t outlen)
+{
+	struct text t;
+
+	text_init(&t, out, outlen);
+	t.failed |= !plan_ok(p);
+	if (t.failed)
+		return finish(&t);
+	put(&t, "# Written by 'porthole invite ");
+	put(&t, p->name);
+	put(&t, "': reaches the screen of the family machine whose profile is '");
+	put(&t, p->family);
+	put(&t, "'.\nProfile ");
+	put(&t, p->name);
+	put(&t, "\n");
+	put_jump(&t, p);
+	if (p->helper_identity != NULL)
+		put_setting(&t, "IdentityFile", p->helper_identity);
+	if (p->helper_known_hosts != NULL) {
+		put_setting(&t, "UserKnownHostsFile", p->helper_known_hosts);
+		put_setting(&t, "StrictHostKeyChecking", "yes");
+	}
+	if (p->forward_access)
+		put_setting(&t, "ForwardAccess", "owner");
+	put_forward(&t, "LocalForward", p->jump_vnc_port, p->jump_vnc_port, false);
+	if (p->ard_port != 0)
+		put_forward(&t, "LocalForward", INVITETEXT_ARD_PORT, p->ard_port, true);
+	return finish(&t);
+}
+
+/* Copies the key's "type base64[ comment]" into t; false if it is not such a line. */
+static bool
+put_pubkey(struct text *t, const char *pubkey)
+{
+	const char *type = pubkey, *b64, *comment, *end;
+
+	b64 = type + strspn(type, "abcdefghijklmnopqrstuvwxyz0123456789@.-");
+	if (b64 == type || *b64 != ' ')
+		return false;
+	b64++;
+	comment =
+	    b64 + strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=");
+	if (comment - b64 < 16)
+		return false;
+	end = comment + strcspn(comment, "\n");
+	if (*end == '\n' && end[1] != '\0')
+		return false; /* more than one line */
+	for (const char *c = comment; c < end; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return false;
+	if (*comment != ' ' && comment != end)
+		return false;
+	put_mem(t, type, (size_t)(end - type));
+	return true;
+}
+
+int
+invitetext_key_line(
+    const struct invite_plan *p, bool family, const char *pubkey, char *out, size_t outlen)
+{
+	struct text t;
+
+	text_init(&t, out, outlen);
+	t.failed |= !plan_ok(p);
+	if (t.failed)
+		return finish(&t);
+	put(&t, "restrict,port-forwarding,");
+	put(&t, family ? "permitlisten=\"localhost:" : "permitopen=\"localhost:");
+	put_int(&t, p->jump_vnc_port);
+	put(&t, "\",");
+	put(&t, "command=\"");
+	put(&t, p->relay);
+	put(&t, " relay");
+	if (p->ard_port == 0)
+		put(&t, " --permit-listen none --permit-open none");
+	else if (family) {
+		put(&t, " --permit-listen ");
+		put_int(&t, p->ard_port);
+		put(&t, " --permit-open none");
+	} else {
+		put(&t, " --permit-listen none --permit-open localhost:");
+		put_int(&t, p->ard_port);
+	}
+	put(&t, "\" ");
+	if (!put_pubkey(&t, pubkey))
+		t.failed = true;
+	put(&t, "\n");
+	return finish(&t);
+}
+
+/* A here-document body must not end early, hold a NUL or a CR, and must end in "\n". */
+static bool
+heredoc_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || s[n - 1] != '\n' || strchr(s, '\r') != NULL)
+		return false;
+	for (const char *line = s; *line != '\0'; line = strchr(line, '\n') + 1)
+		if (strncmp(line, HEREDOC_END "\n", sizeof(HEREDOC_END)) == 0)
+			return false;
+	return true;
+}
+
+/* cat >FILE <<'END' ... END, then the mode. */
+static void
+put_file(struct text *t, const char *file, const char *body, const char *mode)
+{
+	if (!heredoc_ok(body))
+		t->failed = true;
+	put(t, "cat >\"");
+	put(t, file);
+	put(t, ".tmp\" <<'" HEREDOC_END "'\n");
+	put(t, body);
+	put(t, HEREDOC_END "\n");
+	put(t, "chmod ");
+	put(t, mode);
+	put(t, " \"");
+	put(t, file);
+	put(t, ".tmp\"\nmv -f \"");
+	put(t, file);
+	put(t, ".tmp\" \"");
+	put(t, file);
+	put(t, "\"\n");
+}
+
+/* The name as a grep -E pattern: '.' is the only special character it can hold. */
+static void
+put_name_pattern(struct text *t, const char *name)
+{
+	for (; *name != '\0'; name++) {
+		if (*name == '.')
+			put(t, "\\");
+		put_mem(t, name, 1);
+	}
+}
+
+static const char script_head[] =
+    "#!/bin/sh\n"
+    "# Sets up this computer so that your helper can see and steer its screen when you\n"
+    "# ask. Run it once, as yourself (not as root):   sh porthole-%s-setup.sh\n"
+    "# It installs a key and the jump host's key in ~/.ssh, the porthole profile '%s',\n"
+    "# and starts it as your user service (porthole service install %s). It changes\n"
+    "# nothing else. Written by 'porthole invite %s' on the helper's machine.\n"
+    "set -eu\n"
+    "umask 077\n"
+    "say() { printf 'porthole setup: %%s\\n' \"$*\"; }\n"
+    "fail() { printf 'porthole setup: %%s\\n' \"$*\" >&2; exit 1; }\n"
+    "command -v porthole >/dev/null 2>&1 ||\n"
+    "\tfail \"porthole is not installed (or not in PATH): install it, then run this "
+    "again\"\n"
+    "[ \"$(id -u)\" != 0 ] || [ \"${PORTHOLE_SETUP_AS_ROOT:-}\" = 1 ] ||\n"
+    "\tfail \"run this as the user whose screen is shared, not as root\"\n"
+    "[ -n \"${HOME:-}\" ] && [ -d \"$HOME\" ] || fail \"HOME is not a directory\"\n"
+    "ssh_dir=$HOME/.ssh\n"
+    "conf_dir=${XDG_CONFIG_HOME:-$HOME/.config}/porthole\n"
+    "conf=$conf_dir/config\n"
+    "key=$ssh_dir/porthole_%s\n"
+    "mkdir -p \"$ssh_dir\" \"$conf_dir\"\n"
+    "chmod 700 \"$ssh_dir\"\n";
+
+/* Drops an earlier block of this script, refuses another profile of the name. */
+static void
+put_config_update(struct text *t, const struct invite_plan *p, const char *profile)
+{
+	put(t,
+	    "[ -f \"$conf\" ] || : >\"$conf\"\n"
+	    "awk -v b='# >>> porthole invite: ");
+	put(t, p->family);
+	put(t, "' -v e='# <<< porthole invite: ");
+	put(t, p->family);
+	put(t,
+	    "' '$0 == b { skip = 1 } !skip { print } $0 == e { skip = 0 }' \"$conf\" "
+	    ">\"$conf.tmp\"\n"
+	    "if grep -Eiq '^[[:space:]]*profile([[:space:]]*=[[:space:]]*|[[:space:]]+)\"?");
+	put_name_pattern(t, p->family);
+	put(t,
+	    "\"?[[:space:]]*(#.*)?$' \"$conf.tmp\"; then\n"
+	    "\trm -f \"$conf.tmp\"\n"
+	    "\tfail \"$conf has another profile '");
+	put(t, p->family);
+	put(t,
+	    "' already: rename it, then run this again\"\n"
+	    "fi\n"
+	    "cat >>\"$conf.tmp\" <<'" HEREDOC_END "'\n");
+	put(t, profile);
+	put(t,
+	    HEREDOC_END "\n"
+			"cat \"$conf.tmp\" >\"$conf\"\n"
+			"rm -f \"$conf.tmp\"\n"
+			"chmod go-w \"$conf\"\n"
+			"say \"the profile '");
+	put(t, p->family);
+	put(t, "' is in $conf\"\n");
+}
+
+int
+invitetext_setup_script(const struct invite_plan *p, const char *private_key, const char *pubkey,
+    const char *known_hosts, char *out, size_t outlen)
+{
+	struct text t;
+	char head[sizeof(script_head) + 6 * CONFIG_NAME_MAX];
+	char *profile = xmalloc(PROFILE_MAX);
+
+	text_init(&t, out, outlen);
+	t.failed |= !plan_ok(p) || invitetext_family_profile(p, profile, PROFILE_MAX) == -1;
+	snprintf(
+	    head, sizeof(head), script_head, p->name, p->family, p->family, p->name, p->family);
+	put(&t, head);
+	put_file(&t, "$key", private_key, "600");
+	put_file(&t, "$key.pub", pubkey, "644");
+	put_file(&t, "$key.known_hosts", known_hosts, "644");
+	put(&t, "say \"the key and the jump host's key are in $ssh_dir\"\n");
+	put_config_update(&t, p, profile);
+	put(&t, "porthole check ");
+	put(&t, p->family);
+	put(&t, " >/dev/null || fail \"porthole check ");
+	put(&t, p->family);
+	put(&t,
+	    " found a problem (above)\"\n"
+	    "porthole service install ");
+	put(&t, p->family);
+	put(&t, "\nsay \"done: your helper can now reach this computer's screen (VNC port ");
+	put_int(&t, p->vnc_port);
+	put(&t, ") when a VNC server runs here\"\n");
+	free(profile);
+	return finish(&t);
+}
