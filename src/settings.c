@@ -51,6 +51,8 @@ load_config(struct settings *st)
 	free(path);
 }
 
+#define SSH_SYSTEM_CONFIG "/etc/ssh/ssh_config"
+
 /* Whether a keyword is a forward, which a profile brings itself. */
 static bool
 is_forward(const struct sshkw *kw)
@@ -93,8 +95,10 @@ apply_entry(
 		return 0;
 	}
 	if (!option_known(kw->name)) {
+		/* The system-wide file's defaults are for ssh: not worth a word at each run. */
 		if (kw->porthole == SSHKW_WARN && !sshkw_harmless(kw, e->value))
-			log_info("%s:%d: %s %s: porthole does not implement %s; ignored", e->file,
+			log_msg(e->system ? LOG_DEBUG1 : LOG_INFO,
+			    "%s:%d: %s %s: porthole does not implement %s; ignored", e->file,
 			    e->line, kw->name, e->value, kw->name);
 		return 0;
 	}
@@ -147,7 +151,9 @@ apply_ssh_config(struct settings *st, char *err, size_t errlen)
 	se.env.host_key_alias = o->host_key_alias;
 	se.env.check_perms = o->ssh_config_file == NULL;
 	char *path = hostkey_expand_path(file);
-	int rc = sshconfig_read(path, &se.env, &cfg, err, errlen);
+	/* As ssh without -F: the user's file, then the system-wide one. */
+	int rc = sshconfig_read_files(path, o->ssh_config_file == NULL ? SSH_SYSTEM_CONFIG : NULL,
+	    &se.env, &cfg, err, errlen);
 	free(path);
 	for (int i = 0; i < cfg.n_notes; i++)
 		log_debug("%s", cfg.notes[i]);

@@ -58,7 +58,8 @@ struct place {
 	int line;
 	int depth;
 	bool active;
-	bool never; /* an Include read from a block that does not apply */
+	bool never;  /* an Include read from a block that does not apply */
+	bool system; /* the system-wide file or one it includes */
 };
 
 /* A line's arguments, unquoted. */
@@ -72,7 +73,7 @@ static void note(struct reader *rd, const struct place *at, const char *fmt, ...
 static int fail(struct reader *rd, const struct place *at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static int parse_text(struct reader *rd, const char *file, const char *text, size_t len, int depth,
-    bool active, bool never);
+    bool active, bool never, bool system);
 
 static void
 note(struct reader *rd, const struct place *at, const char *fmt, ...)
@@ -540,7 +541,7 @@ include_file(struct reader *rd, const struct place *at, const char *path)
 		close(fd);
 		return 0;
 	}
-	if (rd->env->check_perms && !perms_ok(&st)) {
+	if (!perms_ok(&st)) {
 		close(fd);
 		return fail(rd, at, "bad owner or permissions on %s", path);
 	}
@@ -554,38 +555,41 @@ include_file(struct reader *rd, const struct place *at, const char *path)
 	if (text == NULL)
 		return fail(rd, at, "cannot read %s: %s", path, strerror(e));
 	rd->chain[rd->nchain++] = (struct file_id){st.st_dev, st.st_ino};
-	int r =
-	    parse_text(rd, path, text, len, at->depth + 1, at->active, !at->active || at->never);
+	int r = parse_text(
+	    rd, path, text, len, at->depth + 1, at->active, !at->active || at->never, at->system);
 	rd->nchain--;
 	free(text);
 	return r;
 }
 
-/* The glob pattern for one Include argument: ~ kept for glob, relative paths in ~/.ssh. */
+/*
+ * The glob pattern for one Include argument: ~ kept for glob, relative paths
+ * in ~/.ssh (in /etc/ssh for the system-wide file, where ~ is refused).
+ */
 static char *
 include_pattern(struct reader *rd, const struct place *at, const char *arg)
 {
-	if (arg[0] == '~' && (arg[1] == '\0' || arg[1] == '/')) {
-		const char *home = rd->env->home;
-		if (home == NULL || home[0] == '\0') {
-			fail(rd, at, "Include %.*s: no home directory", SHOWN, arg);
-			return NULL;
-		}
-		size_t n = strlen(home) + strlen(arg);
-		char *p = xmalloc(n);
-		snprintf(p, n, "%s%s", home, arg + 1);
-		return p;
-	}
-	if (arg[0] == '~' || arg[0] == '/')
-		return xstrdup(arg); /* "~user/..." is glob's (GLOB_TILDE) */
 	const char *home = rd->env->home;
-	if (home == NULL || home[0] == '\0') {
-		fail(rd, at, "Include %.*s: no home directory for ~/.ssh", SHOWN, arg);
+
+	if (at->system && arg[0] == '~') {
+		fail(rd, at, "Include %.*s: ~ in the system-wide file", SHOWN, arg);
 		return NULL;
 	}
-	size_t n = strlen(home) + strlen(arg) + 8;
+	if (arg[0] == '/' || (arg[0] == '~' && arg[1] != '\0' && arg[1] != '/'))
+		return xstrdup(arg); /* "~user/..." is glob's (GLOB_TILDE) */
+	if (!at->system && (home == NULL || home[0] == '\0')) {
+		fail(rd, at, "Include %.*s: no home directory", SHOWN, arg);
+		return NULL;
+	}
+	bool tilde = arg[0] == '~';
+	const char *dir = at->system ? "/etc/ssh" : home;
+	const char *mid = at->system || tilde ? "" : "/.ssh";
+	size_t n = strlen(dir) + strlen(arg) + 8;
 	char *p = xmalloc(n);
-	snprintf(p, n, "%s/.ssh/%s", home, arg);
+	if (tilde)
+		snprintf(p, n, "%s%s", dir, arg + 1);
+	else
+		snprintf(p, n, "%s%s/%s", dir, mid, arg);
 	return p;
 }
 
@@ -653,7 +657,8 @@ add_entry(struct reader *rd, const struct place *at, const struct sshkw *kw, cha
 		return;
 	}
 	c->entries = xrealloc(c->entries, (c->n_entries + 1) * sizeof(*c->entries));
-	c->entries[c->n_entries++] = (struct sshconfig_entry){kw, value, at->file, at->line};
+	c->entries[c->n_entries++] =
+	    (struct sshconfig_entry){kw, value, at->file, at->line, at->system};
 }
 
 /*
@@ -798,10 +803,10 @@ parse_line(struct reader *rd, struct place *at, char *line)
 /* Walks one file's text. active: whether the including block applies (true at the top). */
 static int
 parse_text(struct reader *rd, const char *file, const char *text, size_t len, int depth,
-    bool active, bool never)
+    bool active, bool never, bool system)
 {
 	struct textline c = {text, text != NULL ? len : 0, 0, 0};
-	struct place at = {keep_file(rd, file), 0, depth, active && !never, never};
+	struct place at = {keep_file(rd, file), 0, depth, active && !never, never, system};
 	const char *line;
 	size_t n;
 
@@ -816,10 +821,40 @@ parse_text(struct reader *rd, const char *file, const char *text, size_t len, in
 	return 0;
 }
 
-/* ssh's two passes: the second when asked for, with HostName settled (lowercase unless an address).
+/* One file's text, read before evaluation starts. */
+struct text {
+	const char *file;
+	const char *text;
+	size_t len;
+	bool system;
+};
+
+/* One pass over every file, in order. */
+static int
+one_pass(struct reader *rd, const struct text *texts, size_t n, int depth)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+		/* The file itself is the first of its Include chain, to catch loops back to it. */
+		bool mine = rd->follow_includes && stat(texts[i].file, &st) == 0;
+		if (mine)
+			rd->chain[rd->nchain++] = (struct file_id){st.st_dev, st.st_ino};
+		int r = parse_text(rd, texts[i].file, texts[i].text, texts[i].len, depth, true,
+		    false, texts[i].system);
+		if (mine)
+			rd->nchain--;
+		if (r == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * ssh's two passes: the second when asked for, with HostName settled
+ * (lowercase unless an address).
  */
 static int
-evaluate(struct reader *rd, const char *file, const char *text, size_t len, int depth)
+evaluate(struct reader *rd, const struct text *texts, size_t n, int depth)
 {
 	const struct sshconfig_env *env = rd->env;
 
@@ -828,7 +863,7 @@ evaluate(struct reader *rd, const char *file, const char *text, size_t len, int 
 	if (env->user != NULL)
 		rd->user = xstrdup(env->user);
 	rd->port = env->port > 0 ? env->port : 0;
-	int r = parse_text(rd, file, text, len, depth, true, false);
+	int r = one_pass(rd, texts, n, depth);
 	if (r == 0 && rd->want_final) {
 		char *host = xstrdup(current_host(rd));
 		if (strchr(host, ':') == NULL && strspn(host, "0123456789.") != strlen(host))
@@ -837,8 +872,7 @@ evaluate(struct reader *rd, const char *file, const char *text, size_t len, int 
 		rd->hostname = host;
 		rd->final = true;
 		rd->out->final_pass = true;
-		rd->nchain = depth >= 0 && rd->nchain > 0 ? 1 : 0;
-		r = parse_text(rd, file, text, len, depth, true, false);
+		r = one_pass(rd, texts, n, depth);
 	}
 	free(rd->hostname);
 	free(rd->user);
@@ -852,33 +886,28 @@ sshconfig_read_text(const char *file, const char *text, size_t len, const struct
 {
 	struct reader rd = {
 	    .env = env, .out = out, .follow_includes = depth >= 0, .err = err, .errlen = errlen};
-	struct stat st;
+	struct text t = {file != NULL ? file : "(text)", text, len, false};
 
 	memset(out, 0, sizeof(*out));
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
-	if (file == NULL)
-		file = "(text)";
 	if (depth > SSHCONFIG_MAX_DEPTH) {
-		snprintf(err, errlen, "%s: Include nested deeper than %d files", file,
+		snprintf(err, errlen, "%s: Include nested deeper than %d files", t.file,
 		    SSHCONFIG_MAX_DEPTH);
 		return -1;
 	}
-	if (depth >= 0 && stat(file, &st) == 0)
-		rd.chain[rd.nchain++] = (struct file_id){st.st_dev, st.st_ino};
-	return evaluate(&rd, file, text, len, depth < 0 ? 0 : depth);
+	return evaluate(&rd, &t, 1, depth < 0 ? 0 : depth);
 }
 
-int
-sshconfig_read(const char *path, const struct sshconfig_env *env, struct sshconfig *out, char *err,
-    size_t errlen)
+/* Reads one top-level file: NULL text (and 0) if it does not exist, -1 on error. */
+static int
+load_file(const char *path, bool check_perms, char **text, size_t *len, char *err, size_t errlen)
 {
 	struct stat st;
-	size_t len = 0;
-	char *text = NULL;
 	int fd;
 
-	memset(out, 0, sizeof(*out));
+	*text = NULL;
+	*len = 0;
 	if ((fd = open_config(path, &st)) < 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			return 0;
@@ -887,21 +916,56 @@ sshconfig_read(const char *path, const struct sshconfig_env *env, struct sshconf
 	}
 	if (S_ISDIR(st.st_mode))
 		errno = EISDIR;
-	else if (env->check_perms && !perms_ok(&st))
+	else if (check_perms && !perms_ok(&st))
 		errno = EPERM;
 	else
-		text = read_fd(fd, &len);
+		*text = read_fd(fd, len);
 	int e = errno;
 	close(fd);
-	if (text == NULL && e == EPERM) {
+	if (*text == NULL && e == EPERM) {
 		snprintf(err, errlen, "%s: bad owner or permissions", path);
 		return -1;
 	}
-	if (text == NULL) {
+	if (*text == NULL) {
 		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(e));
 		return -1;
 	}
-	int r = sshconfig_read_text(path, text, len, env, out, err, errlen, 0);
-	free(text);
+	return 0;
+}
+
+int
+sshconfig_read_files(const char *user_path, const char *system_path,
+    const struct sshconfig_env *env, struct sshconfig *out, char *err, size_t errlen)
+{
+	struct reader rd = {
+	    .env = env, .out = out, .follow_includes = true, .err = err, .errlen = errlen};
+	struct text texts[2];
+	char *data[2] = {NULL, NULL};
+	size_t n = 0;
+	int r = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	const char *paths[2] = {user_path, system_path};
+	for (int i = 0; i < 2 && r == 0; i++) {
+		size_t len;
+		if (paths[i] == NULL)
+			continue;
+		r = load_file(paths[i], i == 0 && env->check_perms, &data[i], &len, err, errlen);
+		if (r == 0 && data[i] != NULL)
+			texts[n++] = (struct text){paths[i], data[i], len, i == 1};
+	}
+	if (r == 0)
+		r = evaluate(&rd, texts, n, 0);
+	free(data[0]);
+	free(data[1]);
 	return r;
+}
+
+int
+sshconfig_read(const char *path, const struct sshconfig_env *env, struct sshconfig *out, char *err,
+    size_t errlen)
+{
+	return sshconfig_read_files(path, NULL, env, out, err, errlen);
 }

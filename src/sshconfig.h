@@ -27,9 +27,10 @@
  *
  * `Include path...` is followed where it appears; in a block that does not
  * apply the file is still read and checked, applying nowhere. Relative paths
- * are taken in ~/.ssh, as ssh does for user configurations; each may be a
- * glob(3) pattern. Host and Match lines inside an included file do not
- * change the including file's block.
+ * are taken in ~/.ssh, as ssh does for user configurations (in /etc/ssh for
+ * the system-wide file); each may be a glob(3) pattern. An included file
+ * others could write is refused, as ssh refuses it. Host and Match lines inside an included file do
+ * not change the including file's block.
  */
 #ifndef PORTHOLE_SSHCONFIG_H
 #define PORTHOLE_SSHCONFIG_H
@@ -71,7 +72,11 @@ struct sshconfig_env {
 	 */
 	int (*exec)(const char *cmd, void *ctx, char *err, size_t errlen);
 	void *exec_ctx;
-	/* Refuse files (the first and included ones) that others could write, as ssh. */
+	/*
+	 * Refuse the user's file if others could write it, as ssh does for
+	 * ~/.ssh/config (not for a file given with -F). Included files are
+	 * always checked, as ssh checks them.
+	 */
 	bool check_perms;
 };
 
@@ -80,6 +85,7 @@ struct sshconfig_entry {
 	char *value;		/* words joined by single spaces; SSHKW_REST lines as written */
 	const char *file;	/* as named, owned by the sshconfig */
 	int line;
+	bool system; /* from the system-wide file (or a file it includes) */
 };
 
 struct sshconfig {
@@ -107,6 +113,15 @@ void sshconfig_free(struct sshconfig *c);
  */
 int sshconfig_read(const char *path, const struct sshconfig_env *env, struct sshconfig *out,
     char *err, size_t errlen);
+
+/*
+ * What ssh reads without -F: the user's file, then the system-wide one
+ * (either may be NULL or missing), evaluated as one: first value wins across
+ * both, and the second pass reads both again. Relative Include paths in the
+ * system-wide file are taken in /etc/ssh, and "~" is refused there, as ssh.
+ */
+int sshconfig_read_files(const char *user_path, const char *system_path,
+    const struct sshconfig_env *env, struct sshconfig *out, char *err, size_t errlen);
 
 /*
  * The same over text already read; file names it in messages. depth is how

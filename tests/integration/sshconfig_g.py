@@ -16,9 +16,11 @@ Documented differences (porthole.conf(5), "Differences from ssh"), applied here,
   values with ssh's own token values (read from its -G output) before comparing.
 - With no IdentityFile configured ssh -G lists its default key files; porthole check lists none
   (it tries the same defaults).
-- ServerAliveInterval: ssh's default is 0 (off), porthole's 15; compared when the config sets it.
+- ServerAliveInterval: ssh's default is 0 (off), porthole's 15; ConnectTimeout: ssh's default
+  is none (the system's), porthole's 15 s; compared when the config sets them.
 
-Then error cases: each bad line must make both refuse the file, porthole with exit 2 and one line
+Then, without -F or SshConfigFile, both read the real ~/.ssh/config and /etc/ssh/ssh_config and
+must agree for a couple of hosts. Then error cases: each bad line must make both refuse the file, porthole with exit 2 and one line
 naming file:line."""
 
 import hashlib
@@ -40,11 +42,14 @@ COMPARED = [
     "dynamicforward", "exitonforwardfailure", "gatewayports", "compression", "loglevel",
     "serveraliveinterval", "serveralivecountmax", "proxyjump", "proxycommand", "batchmode",
     "connecttimeout", "connectionattempts", "addressfamily", "bindaddress", "bindinterface",
+    "forkafterauthentication",
 ]
 # Compared whether or not porthole prints them (porthole must print them).
 ALWAYS = {"hostname", "port", "user", "identitiesonly", "userknownhostsfile",
           "globalknownhostsfile", "stricthostkeychecking", "exitonforwardfailure",
           "gatewayports", "loglevel", "serveralivecountmax"}
+# porthole's own defaults (documented): compared only when the config sets a value.
+DEFAULTS_DIFFER = {"serveraliveinterval": "0", "connecttimeout": "none"}
 SSH_DEFAULT_IDS = ["~/.ssh/id_rsa", "~/.ssh/id_ecdsa", "~/.ssh/id_ecdsa_sk", "~/.ssh/id_ed25519",
                    "~/.ssh/id_ed25519_sk", "~/.ssh/id_xmss", "~/.ssh/id_dsa"]
 
@@ -60,9 +65,9 @@ def parse(text):
     return out
 
 
-def run(argv, home):
-    env = dict(os.environ, HOME=home, XDG_CONFIG_HOME=os.path.join(home, "xdg"),
-               XDG_RUNTIME_DIR=os.path.join(home, "run"))
+def run(argv, home, real_home=False):
+    env = dict(os.environ, HOME=PW.pw_dir if real_home else home,
+               XDG_CONFIG_HOME=os.path.join(home, "xdg"), XDG_RUNTIME_DIR=os.path.join(home, "run"))
     env.pop("SSH_AUTH_SOCK", None)
     r = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                        timeout=30)
@@ -104,14 +109,14 @@ def compare(name, host, ssh, ph, home):
     bad = []
     for k in COMPARED:
         if k not in ALWAYS and k not in ph and k not in ("identityfile", "certificatefile",
-                                                        "serveraliveinterval"):
+                                                        *DEFAULTS_DIFFER):
             continue
         s, p = ssh.get(k, []), ph.get(k, [])
         if k in ("identityfile", "certificatefile"):
             if k == "identityfile" and s == SSH_DEFAULT_IDS:
                 s = []
             s = [ssh_expand(v, tokens, home) for v in s]
-        if k == "serveraliveinterval" and s == ["0"]:
+        if s == [DEFAULTS_DIFFER.get(k)]:
             continue
         s, p = home_paths(s, home), home_paths(p, home)
         if s != p:
@@ -197,6 +202,18 @@ def errors(home, porthole):
                  f"porthole refuses '{line}' in one line naming file:line, exit 2", perr)
 
 
+def system_file(home, porthole):
+    """Without -F / SshConfigFile both read ~/.ssh/config, then /etc/ssh/ssh_config."""
+    for host in ("example.org", "github.com"):
+        rc, out, err = run(["ssh", "-G", host], home, real_home=True)
+        prc, pout, perr = run([porthole, "check", host], home, real_home=True)
+        fx.check(rc == 0 and prc == 0, f"ssh -G and porthole check {host} with the real files",
+                 err + perr)
+        compare("~/.ssh/config + /etc/ssh/ssh_config", host, parse(out), parse(pout), PW.pw_dir)
+        fx.check("does not implement" not in perr,
+                 "the system-wide file's ssh-only defaults are not warned about", perr)
+
+
 def main():
     if shutil.which("ssh") is None:
         fx.skip("OpenSSH's ssh is not installed")
@@ -210,6 +227,7 @@ def main():
         corpus(home, porthole)
         warnings(home, porthole)
         errors(home, porthole)
+        system_file(home, porthole)
     finally:
         shutil.rmtree(home, ignore_errors=True)
 

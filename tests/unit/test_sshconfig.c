@@ -655,6 +655,37 @@ test_include_limits(void)
 }
 
 static void
+test_system_file(void)
+{
+	write_file("user", "Host web\n  Port 1\nMatch final\n  LogLevel ERROR\n");
+	write_file("system",
+	    "Host *\n  Port 2\n  User sys\n  HashKnownHosts yes\n"
+	    "Match final host web\n  ServerAliveCountMax 9\n");
+	char user[512], nope[512];
+	snprintf(user, sizeof(user), "%s", tmp_path("user"));
+	snprintf(nope, sizeof(nope), "%s", tmp_path("nope"));
+	reset_env("web");
+	sshconfig_free(&c);
+	CHECK_INT(sshconfig_read_files(user, tmp_path("system"), &env, &c, err, sizeof(err)), 0);
+	CHECK_STR(get("Port"), "1"); /* the user's file first */
+	CHECK_STR(get("User"), "sys");
+	CHECK_STR(get("LogLevel"), "ERROR");
+	CHECK_STR(get("ServerAliveCountMax"), "9"); /* the final pass reads both again */
+	const struct sshconfig_entry *e = sshconfig_find(&c, "HashKnownHosts");
+	CHECK(e != NULL && e->system && strstr(e->file, "/system") != NULL);
+	CHECK(!sshconfig_find(&c, "Port")->system);
+	/* Either may be missing; "~" is refused in the system-wide file's Include. */
+	sshconfig_free(&c);
+	CHECK_INT(sshconfig_read_files(nope, tmp_path("system"), &env, &c, err, sizeof(err)), 0);
+	CHECK_STR(get("Port"), "2");
+	write_file("system", "Include ~/.ssh/x\n");
+	sshconfig_free(&c);
+	CHECK_INT(sshconfig_read_files(NULL, tmp_path("system"), &env, &c, err, sizeof(err)), -1);
+	CHECK(strstr(err, "system:1: Include ~/.ssh/x: ~ in the system-wide file") != NULL);
+	sshconfig_free(&c);
+}
+
+static void
 cleanup(void)
 {
 	char cmd[600];
@@ -689,6 +720,7 @@ main(void)
 	test_no_include();
 	test_include();
 	test_include_limits();
+	test_system_file();
 	cleanup();
 	return check_done("sshconfig");
 }
