@@ -415,9 +415,15 @@ set_value(struct options *o, const struct keyword *k, const char *value, char *e
 		*ip = v;
 		return 0;
 	case V_ACCESS:
-		if (strcasecmp(value, "owner") == 0)
+		if (strcasecmp(value, "owner") == 0) {
+#ifndef __linux__
+			snprintf(err, errlen,
+			    "ForwardAccess owner: this system cannot say who owns a connecting "
+			    "socket (Linux only)");
+			return -1;
+#endif
 			*ip = ACCESS_OWNER;
-		else if (strcasecmp(value, "any") == 0)
+		} else if (strcasecmp(value, "any") == 0)
 			*ip = ACCESS_ANY;
 		else {
 			snprintf(
