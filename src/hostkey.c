@@ -6,6 +6,12 @@
  * marks it @revoked; a key of a type some file holds another key of is a
  * changed key, always refused. New keys are appended as hashed lines to the
  * first user file; no file is ever rewritten.
+ *
+ * A host certificate is trusted when an @cert-authority line for the host
+ * holds its CA, the CA's signature holds, and ssh's checks pass (a host
+ * certificate, the name among its principals, now within its validity).
+ * As ssh, one that fails is refused unless its key is itself known; with
+ * no @cert-authority line for the host its key is checked as a plain key.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -15,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/rand.h>
@@ -23,6 +30,7 @@
 #include "algolist.h"
 #include "hostkey.h"
 #include "knownhosts.h"
+#include "sshcert.h"
 #include "log.h"
 #include "tty.h"
 #include "xmalloc.h"
@@ -63,6 +71,19 @@ read_text(const char *path, size_t *len)
 	text[*len] = '\0';
 	return text;
 }
+
+/* libssh2 can verify a key exchange signed with a certified host key (scripts/libssh2-patches). */
+#ifdef LIBSSH2_PORTHOLE_HOST_CERTIFICATES
+#define HOST_CERTIFICATES true
+#else
+#define HOST_CERTIFICATES false
+#endif
+
+/* ssh's certificate host key algorithms, offered first when a CA is known for the host. */
+#define CERT_ALGORITHMS                                                                            \
+	"ssh-ed25519-cert-v01@openssh.com,ecdsa-sha2-nistp256-cert-v01@openssh.com,"               \
+	"ecdsa-sha2-nistp384-cert-v01@openssh.com,ecdsa-sha2-nistp521-cert-v01@openssh.com,"       \
+	"rsa-sha2-512-cert-v01@openssh.com,rsa-sha2-256-cert-v01@openssh.com"
 
 /* Where a new key would go, for messages. */
 static const char *
@@ -190,18 +211,28 @@ hostkey_set_prefs(LIBSSH2_SESSION *s, const char *list, bool is_default,
 {
 	char known[512] = "", prefs[ALGOLIST_MAX], dropped[ALGOLIST_MAX], err[256];
 	const char *file;
+	bool has_ca = false;
 	size_t len;
 
 	for (int i = 0; is_default && (file = policy_file(p, i)) != NULL; i++) {
 		char types[512];
+		bool ca = false;
 		char *text = read_text(file, &len);
 		if (text != NULL &&
-		    knownhosts_host_types(text, len, p->name, p->port, types, sizeof(types)) > 0)
+		    knownhosts_host_types(text, len, p->name, p->port, types, sizeof(types), &ca) >
+			0)
 			merge_types(known, sizeof(known), types);
+		has_ca |= ca;
 		free(text);
 	}
-	/* "^known types": the default list with what known_hosts has first. */
-	char spec[sizeof(known) * 3 + 2] = "^";
+	/*
+	 * "^known types": the default list with what known_hosts has first;
+	 * with an @cert-authority line for the host, every certificate
+	 * algorithm before them, as ssh orders them.
+	 */
+	char spec[sizeof(known) * 3 + sizeof(CERT_ALGORITHMS) + 2] = "^";
+	if (has_ca && HOST_CERTIFICATES)
+		snprintf(spec + 1, sizeof(spec) - 1, "%s", CERT_ALGORITHMS);
 	for (const char *k = known; *k != '\0';) {
 		size_t n = strcspn(k, ",");
 		const char *algs = algorithms_for_type(k, n);
@@ -367,31 +398,15 @@ record_new_key(const struct hostkey_policy *p, const char *shown, const char *ty
 	return 0;
 }
 
-int
-hostkey_verify(LIBSSH2_SESSION *s, const struct hostkey_policy *p, char *err, size_t errlen)
+/* A plain host key: known, revoked, changed, or new (then StrictHostKeyChecking decides). */
+static int
+verify_plain(const struct hostkey_policy *p, const char *shown, const char *type,
+    const unsigned char *key, size_t keylen, char *err, size_t errlen)
 {
-	const char *type;
-	char shown[300], fp[128];
-	size_t keylen;
-	int keytype;
+	char fp[128];
 	struct verdict v;
 
-	const unsigned char *key =
-	    (const unsigned char *)libssh2_session_hostkey(s, &keylen, &keytype);
-	if (key == NULL) {
-		snprintf(err, errlen, "%s: the server sent no host key", p->name);
-		return -1;
-	}
-	if (p->strict == STRICT_NO)
-		warn_strict_no();
-	if (p->check_host_ip)
-		note_check_host_ip();
-	type = key_type_name(keytype);
 	knownhosts_fingerprint(key, keylen, fp, sizeof(fp));
-	if (p->port == 22 || p->port == 0)
-		snprintf(shown, sizeof(shown), "%s", p->name);
-	else
-		snprintf(shown, sizeof(shown), "[%s]:%d", p->name, p->port);
 	look_up_everywhere(p, type, key, keylen, &v);
 
 	switch (v.r.result) {
@@ -436,4 +451,171 @@ hostkey_verify(LIBSSH2_SESSION *s, const struct hostkey_policy *p, char *err, si
 		}
 	}
 	return record_new_key(p, shown, type, key, keylen, fp, err, errlen);
+}
+
+/* The CA's verdict over every file, ranked as look_up_everywhere ranks keys. */
+static void
+look_up_ca_everywhere(
+    const struct hostkey_policy *p, const unsigned char *ca, size_t calen, struct verdict *v)
+{
+	static const int rank[] = {
+	    [KH_NOTFOUND] = 0, [KH_MISMATCH] = 1, [KH_MATCH] = 2, [KH_REVOKED] = 3};
+	const char *file;
+	size_t len;
+
+	v->r = (struct kh_lookup){KH_NOTFOUND, 0};
+	v->file = NULL;
+	for (int i = 0; (file = policy_file(p, i)) != NULL; i++) {
+		struct kh_lookup r;
+		char *text = read_text(file, &len);
+		if (text == NULL)
+			continue;
+		knownhosts_check_ca(text, len, p->name, p->port, ca, calen, &r);
+		free(text);
+		if (rank[r.result] > rank[v->r.result]) {
+			v->r = r;
+			v->file = file;
+		}
+	}
+}
+
+/* The key type a blob starts with ("ssh-ed25519-cert-v01@openssh.com"); false if none. */
+static bool
+blob_type(const unsigned char *key, size_t keylen, char *out, size_t outlen)
+{
+	if (keylen < 4)
+		return false;
+	size_t n = (size_t)key[0] << 24 | (size_t)key[1] << 16 | (size_t)key[2] << 8 | key[3];
+	if (n == 0 || n >= outlen || n > keylen - 4)
+		return false;
+	memcpy(out, key + 4, n);
+	out[n] = '\0';
+	return strlen(out) == n;
+}
+
+/*
+ * Why the certificate is not good for this host (into why), or "" if it is:
+ * its CA trusted by an @cert-authority line for the host, its signature,
+ * then ssh's checks (host certificate, principal, validity). ca gets the
+ * @cert-authority or @revoked line that decided.
+ */
+static enum kh_result
+judge_cert(const struct hostkey_policy *p, const unsigned char *key, const struct sshcert *c,
+    struct verdict *ca, char *why, size_t whylen)
+{
+	char fp[128];
+
+	why[0] = '\0';
+	look_up_ca_everywhere(p, c->signature_key.p, c->signature_key.len, ca);
+	knownhosts_fingerprint(c->signature_key.p, c->signature_key.len, fp, sizeof(fp));
+	switch (ca->r.result) {
+	case KH_REVOKED:
+		snprintf(why, whylen, "its CA (%s) is REVOKED in %s:%d", fp, ca->file, ca->r.line);
+		return KH_REVOKED;
+	case KH_MISMATCH:
+		snprintf(why, whylen,
+		    "its CA (%s) is not the one %s:%d trusts for this host (wrong CA)", fp,
+		    ca->file, ca->r.line);
+		return KH_MISMATCH;
+	case KH_NOTFOUND:
+		snprintf(
+		    why, whylen, "no @cert-authority line for this host trusts its CA (%s)", fp);
+		return KH_NOTFOUND;
+	case KH_MATCH:
+		break;
+	}
+	char reason[512];
+	if (sshcert_verify(key, c, reason, sizeof(reason)) == -1 ||
+	    sshcert_check_host(c, p->name, (uint64_t)time(NULL), reason, sizeof(reason)) == -1) {
+		snprintf(why, whylen, "%s", reason);
+		return KH_MISMATCH;
+	}
+	return KH_MATCH;
+}
+
+/*
+ * A host certificate. Returns 0 (trusted), -1 (refused, err says why) or 1
+ * (no CA is configured for this host: the certified key is checked as a
+ * plain key, *plain and *plainlen set; the caller frees *plain). As ssh: a
+ * certificate that fails is refused unless its key is itself known.
+ */
+static int
+verify_cert(const struct hostkey_policy *p, const unsigned char *key, size_t keylen,
+    const char *shown, unsigned char **plain, size_t *plainlen, char *err, size_t errlen)
+{
+	struct sshcert c;
+	struct verdict ca, own;
+	char why[600], id[80];
+
+	if (sshcert_parse(key, keylen, &c, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "host certificate of %s refused: %s", shown, why);
+		return -1;
+	}
+	enum kh_result r = judge_cert(p, key, &c, &ca, why, sizeof(why));
+	snprintf(id, sizeof(id), "%.*s", (int)(c.key_id.len > 60 ? 60 : c.key_id.len),
+	    (const char *)c.key_id.p);
+	for (char *q = id; *q != '\0'; q++)
+		if ((unsigned char)*q < ' ' || *q == 0x7f)
+			*q = '?';
+	if (r == KH_MATCH) {
+		log_verbose("host certificate of %s (%s, key id \"%s\", serial %llu) signed by the "
+			    "CA in %s:%d",
+		    shown, c.type, id, (unsigned long long)c.serial, ca.file, ca.r.line);
+		return 0;
+	}
+	*plain = sshcert_plain_key(&c, plainlen);
+	look_up_everywhere(p, c.key_type, *plain, *plainlen, &own);
+	if (r == KH_NOTFOUND && ca.file == NULL && own.r.result != KH_REVOKED) {
+		log_debug("host certificate of %s: no @cert-authority line for it; checking its "
+			  "key",
+		    shown);
+		return 1;
+	}
+	if (r != KH_REVOKED && own.r.result == KH_MATCH) {
+		log_info("host certificate of %s not accepted (%s); its key is known in %s:%d",
+		    shown, why, own.file, own.r.line);
+		return 0;
+	}
+	if (own.r.result == KH_REVOKED)
+		snprintf(why, sizeof(why), "its key is REVOKED in %s:%d", own.file, own.r.line);
+	snprintf(err, errlen, "host certificate of %s (key id \"%s\") refused: %s", shown, id, why);
+	return -1;
+}
+
+int
+hostkey_verify(LIBSSH2_SESSION *s, const struct hostkey_policy *p, char *err, size_t errlen)
+{
+	char type[64], shown[300];
+	size_t keylen;
+	int keytype;
+	unsigned char *plain = NULL;
+
+	const unsigned char *key =
+	    (const unsigned char *)libssh2_session_hostkey(s, &keylen, &keytype);
+	if (key == NULL) {
+		snprintf(err, errlen, "%s: the server sent no host key", p->name);
+		return -1;
+	}
+	if (p->strict == STRICT_NO)
+		warn_strict_no();
+	if (p->check_host_ip)
+		note_check_host_ip();
+	if (p->port == 22 || p->port == 0)
+		snprintf(shown, sizeof(shown), "%s", p->name);
+	else
+		snprintf(shown, sizeof(shown), "[%s]:%d", p->name, p->port);
+	if (!blob_type(key, keylen, type, sizeof(type)))
+		snprintf(type, sizeof(type), "%s", key_type_name(keytype));
+	if (sshcert_is_cert_type(type, strlen(type))) {
+		int rc = verify_cert(p, key, keylen, shown, &plain, &keylen, err, errlen);
+		if (rc != 1) {
+			free(plain);
+			return rc;
+		}
+		key = plain;
+		blob_type(key, keylen, type, sizeof(type));
+	}
+	int rc = verify_plain(p, shown, type, key, keylen, err, errlen);
+	free(plain);
+	return rc;
 }

@@ -352,9 +352,48 @@ list_has(const char *list, const char *type, size_t typelen)
 	return false;
 }
 
+void
+knownhosts_check_ca(const char *text, size_t len, const char *host, int port,
+    const unsigned char *ca, size_t calen, struct kh_lookup *out)
+{
+	struct textline c = {text, text != NULL ? len : 0, 0, 0};
+	char *name = lookup_name(host, port);
+	int match = 0, other = 0, revoked = 0;
+	const char *line;
+	size_t n;
+	struct entry e;
+
+	while (revoked == 0 && next_line(&c, &line, &n)) {
+		if (!parse_entry(line, n, &e) || e.marker == MARKER_NONE ||
+		    !entry_matches_host(&e, name))
+			continue;
+		size_t bloblen;
+		unsigned char *blob = entry_key(&e, &bloblen);
+		if (blob == NULL)
+			continue;
+		bool same = bloblen == calen && memcmp(blob, ca, calen) == 0;
+		free(blob);
+		if (e.marker == MARKER_REVOKED && same)
+			revoked = c.lineno;
+		else if (e.marker == MARKER_CA && same && match == 0)
+			match = c.lineno;
+		else if (e.marker == MARKER_CA && !same && other == 0)
+			other = c.lineno;
+	}
+	free(name);
+	if (revoked != 0)
+		*out = (struct kh_lookup){KH_REVOKED, revoked};
+	else if (match != 0)
+		*out = (struct kh_lookup){KH_MATCH, match};
+	else if (other != 0)
+		*out = (struct kh_lookup){KH_MISMATCH, other};
+	else
+		*out = (struct kh_lookup){KH_NOTFOUND, 0};
+}
+
 int
-knownhosts_host_types(
-    const char *text, size_t len, const char *host, int port, char *out, size_t outlen)
+knownhosts_host_types(const char *text, size_t len, const char *host, int port, char *out,
+    size_t outlen, bool *has_ca)
 {
 	struct textline c = {text, text != NULL ? len : 0, 0, 0};
 	char *name;
@@ -364,13 +403,21 @@ knownhosts_host_types(
 	size_t n;
 	struct entry e;
 
+	if (has_ca != NULL)
+		*has_ca = false;
 	if (outlen == 0)
 		return 0;
 	out[0] = '\0';
 	name = lookup_name(host, port);
 	while (next_line(&c, &line, &n)) {
-		if (!parse_entry(line, n, &e) || e.marker != MARKER_NONE ||
-		    list_has(out, e.type, e.typelen) || !entry_matches_host(&e, name))
+		if (!parse_entry(line, n, &e) || e.marker == MARKER_REVOKED)
+			continue;
+		if (e.marker == MARKER_CA) {
+			if (has_ca != NULL && !*has_ca && entry_matches_host(&e, name))
+				*has_ca = true;
+			continue;
+		}
+		if (list_has(out, e.type, e.typelen) || !entry_matches_host(&e, name))
 			continue;
 		size_t bloblen;
 		unsigned char *blob = entry_key(&e, &bloblen);

@@ -7,8 +7,8 @@
  * libssh2, "[host]:port" never falls back to a bare "host" entry).
  * Understood: comma-separated patterns with * and ? (case-insensitive),
  * negated patterns (!), hashed entries (|1|salt|hash, HMAC-SHA1), @revoked (a
- * revoked key is refused) and @cert-authority (skipped: porthole does not do
- * certificates).
+ * revoked key is refused) and @cert-authority (a CA key trusted to sign
+ * host certificates for the hosts of its line: knownhosts_check_ca).
  * Lines that do not parse are skipped, never fatal; lines may be of any
  * length, end in "\n" or "\r\n", and a NUL byte ends its line's content.
  */
@@ -42,15 +42,26 @@ void knownhosts_check(const char *text, size_t len, const char *host, int port, 
     const unsigned char *key, size_t keylen, struct kh_lookup *out);
 
 /*
+ * Looks up certificate authority key blob ca for (host, port): KH_REVOKED
+ * if an @revoked line for the host holds it, else KH_MATCH if an
+ * @cert-authority line for the host holds it, else KH_MISMATCH if
+ * @cert-authority lines for the host hold only other keys, else
+ * KH_NOTFOUND. Plain key lines never vouch for a certificate.
+ */
+void knownhosts_check_ca(const char *text, size_t len, const char *host, int port,
+    const unsigned char *ca, size_t calen, struct kh_lookup *out);
+
+/*
  * Writes the distinct key types known for (host, port), comma-separated in
  * file order (e.g. "ssh-ed25519,ecdsa-sha2-nistp256"), to out. Returns the
  * number of types written (0: host unknown). Revoked and CA lines do not
- * count. If out fills up the list stops before the first type that does not
+ * count; *has_ca (if not NULL) says whether an @cert-authority line is for
+ * the host. If out fills up the list stops before the first type that does not
  * fit, so it never ends in a partial name; out is always NUL-terminated
  * unless outlen is 0.
  */
-int knownhosts_host_types(
-    const char *text, size_t len, const char *host, int port, char *out, size_t outlen);
+int knownhosts_host_types(const char *text, size_t len, const char *host, int port, char *out,
+    size_t outlen, bool *has_ca);
 
 /*
  * Formats a known_hosts line (with trailing newline) for a new entry, the

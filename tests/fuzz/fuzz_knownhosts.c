@@ -5,6 +5,7 @@
  * The input's first line also serves as a host name for a format-then-check
  * round trip, which must always find the line it wrote.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +80,11 @@ fuzz_check(const char *text, size_t len)
 			abort();
 		if (r.line > 0 && memchr(text, '\n', len) == NULL && r.line != 1)
 			abort();
+		/* The same key as a certificate authority. */
+		knownhosts_check_ca(
+		    text, len, lookups[i].host, lookups[i].port, k->blob, k->len, &r);
+		if ((r.result == KH_NOTFOUND) != (r.line == 0) || r.line < 0)
+			abort();
 	}
 }
 
@@ -90,7 +96,10 @@ fuzz_host_types(const char *text, size_t len)
 
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		memset(out, 'x', sizeof(out));
-		int n = knownhosts_host_types(text, len, "127.0.0.1", 2222, out, sizes[i]);
+		bool has_ca = true;
+		int n = knownhosts_host_types(text, len, "127.0.0.1", 2222, out, sizes[i], &has_ca);
+		if (has_ca && strstr(text, "@cert-authority") == NULL)
+			abort();
 		if (sizes[i] == 0) {
 			if (n != 0 || out[0] != 'x')
 				abort();

@@ -227,6 +227,57 @@ test_markers(void)
 	CHECK_LOOKUP(check("@revoked\thost " ED " " ED1 "\n", "host", 22, ED, &ed1), KH_REVOKED, 1);
 }
 
+static struct kh_lookup
+check_ca(const char *text, const char *host, int port, const struct blob *ca)
+{
+	struct kh_lookup r;
+
+	knownhosts_check_ca(text, strlen(text), host, port, ca->b, ca->n, &r);
+	return r;
+}
+
+static void
+test_cert_authority(void)
+{
+	const char *text = "# host CAs\n"
+			   "host " ED " " ED1 "\n" /* a plain key never vouches for a certificate */
+			   "@cert-authority *.example.com,!bad.example.com " ED " " ED2 "\n"
+			   "@cert-authority [127.0.0.1]:2222 " EC " " EC1 "\n"
+			   "@cert-authority " HASH_EXAMPLE " " ED " " ED1 "\n";
+	const char *revoked = "@cert-authority * " ED " " ED1 "\n"
+			      "@revoked * " ED " " ED1 "\n";
+
+	CHECK_LOOKUP(check_ca(text, "a.example.com", 22, &ed2), KH_MATCH, 3);
+	CHECK_LOOKUP(check_ca(text, "A.Example.COM", 22, &ed2), KH_MATCH, 3);
+	/* Another CA for the host: a mismatch (the certificate's CA is not trusted here). */
+	CHECK_LOOKUP(check_ca(text, "a.example.com", 22, &ec1), KH_MISMATCH, 3);
+	CHECK_LOOKUP(check_ca(text, "bad.example.com", 22, &ed2), KH_NOTFOUND, 0);
+	/* The port is part of the name, as for keys. */
+	CHECK_LOOKUP(check_ca(text, "a.example.com", 2222, &ed2), KH_NOTFOUND, 0);
+	CHECK_LOOKUP(check_ca(text, "127.0.0.1", 2222, &ec1), KH_MATCH, 4);
+	CHECK_LOOKUP(check_ca(text, "127.0.0.1", 22, &ec1), KH_NOTFOUND, 0);
+	CHECK_LOOKUP(check_ca(text, "host", 22, &ed1), KH_NOTFOUND, 0);
+	/* Hashed host names work for CA lines too. */
+	CHECK_LOOKUP(check_ca(text, "example.com", 22, &ed1), KH_MATCH, 5);
+	/* @revoked wins over the CA line. */
+	CHECK_LOOKUP(check_ca(revoked, "anything", 22, &ed1), KH_REVOKED, 2);
+	CHECK_LOOKUP(check_ca(revoked, "anything", 22, &ed2), KH_MISMATCH, 1);
+
+	char out[64];
+	bool has_ca = false;
+	CHECK_INT(knownhosts_host_types(
+		      text, strlen(text), "a.example.com", 22, out, sizeof(out), &has_ca),
+	    0);
+	CHECK(has_ca);
+	CHECK_INT(
+	    knownhosts_host_types(text, strlen(text), "host", 22, out, sizeof(out), &has_ca), 1);
+	CHECK(!has_ca);
+	CHECK_INT(knownhosts_host_types(
+		      text, strlen(text), "bad.example.com", 22, out, sizeof(out), &has_ca),
+	    0);
+	CHECK(!has_ca);
+}
+
 static void
 test_garbage(void)
 {
@@ -329,33 +380,38 @@ test_host_types(void)
 			   "[host]:2222 " EC " " EC1 "\n";
 	char out[64];
 
-	CHECK_INT(knownhosts_host_types(text, strlen(text), "host", 22, out, sizeof(out)), 2);
+	CHECK_INT(knownhosts_host_types(text, strlen(text), "host", 22, out, sizeof(out), NULL), 2);
 	CHECK_STR(out, ED "," EC);
-	CHECK_INT(knownhosts_host_types(text, strlen(text), "other", 22, out, sizeof(out)), 1);
+	CHECK_INT(
+	    knownhosts_host_types(text, strlen(text), "other", 22, out, sizeof(out), NULL), 1);
 	CHECK_STR(out, EC);
-	CHECK_INT(knownhosts_host_types(text, strlen(text), "host", 2222, out, sizeof(out)), 1);
+	CHECK_INT(
+	    knownhosts_host_types(text, strlen(text), "host", 2222, out, sizeof(out), NULL), 1);
 	CHECK_STR(out, EC);
-	CHECK_INT(knownhosts_host_types(text, strlen(text), "nobody", 22, out, sizeof(out)), 0);
+	CHECK_INT(
+	    knownhosts_host_types(text, strlen(text), "nobody", 22, out, sizeof(out), NULL), 0);
 	CHECK_STR(out, "");
 
 	/* "ssh-ed25519" is 11 characters: 12 bytes hold it, 11 hold nothing. */
-	CHECK_INT(knownhosts_host_types(text, strlen(text), "host", 22, out, 12), 1);
+	CHECK_INT(knownhosts_host_types(text, strlen(text), "host", 22, out, 12, NULL), 1);
 	CHECK_STR(out, ED);
-	CHECK_INT(knownhosts_host_types(text, strlen(text), "host", 22, out, 11), 0);
+	CHECK_INT(knownhosts_host_types(text, strlen(text), "host", 22, out, 11, NULL), 0);
 	CHECK_STR(out, "");
 	/* Room for the first and the comma, not all of the second. */
-	CHECK_INT(knownhosts_host_types(text, strlen(text), "host", 22, out, 20), 1);
+	CHECK_INT(knownhosts_host_types(text, strlen(text), "host", 22, out, 20, NULL), 1);
 	CHECK_STR(out, ED);
 	CHECK_INT(
-	    knownhosts_host_types(text, strlen(text), "host", 22, out, strlen(ED "," EC) + 1), 2);
+	    knownhosts_host_types(text, strlen(text), "host", 22, out, strlen(ED "," EC) + 1, NULL),
+	    2);
 	CHECK_STR(out, ED "," EC);
 	out[0] = 'x';
-	CHECK_INT(knownhosts_host_types(text, strlen(text), "host", 22, out, 0), 0);
+	CHECK_INT(knownhosts_host_types(text, strlen(text), "host", 22, out, 0, NULL), 0);
 	CHECK(out[0] == 'x');
 
 	const char *hashed = HASH_LOCAL_2222 " " ED " " ED1 "\n";
-	CHECK_INT(
-	    knownhosts_host_types(hashed, strlen(hashed), "127.0.0.1", 2222, out, sizeof(out)), 1);
+	CHECK_INT(knownhosts_host_types(
+		      hashed, strlen(hashed), "127.0.0.1", 2222, out, sizeof(out), NULL),
+	    1);
 	CHECK_STR(out, ED);
 }
 
@@ -491,6 +547,7 @@ main(void)
 	test_case();
 	test_mismatch();
 	test_markers();
+	test_cert_authority();
 	test_garbage();
 	test_line_ends();
 	test_long_lines();
