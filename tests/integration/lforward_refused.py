@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A -L whose target refuses: each local connection is closed within 1 s, porthole says why on
+"""A -L whose target refuses: each local connection is reset within 1 s, porthole says why on
 stderr, and echo connections in progress through another -L of the same session complete."""
 
 import os
@@ -61,6 +61,8 @@ def main():
             for i in range(ATTEMPTS):
                 closed, how = fx.is_closed_quickly(rport, timeout=1.0)
                 fx.check(closed, f"connection {i + 1} to the refused forward closed ({how})", how)
+                if not fx.SSH_MODE:  # ssh closes it cleanly; porthole says it failed
+                    fx.check("ECONNRESET" in how, "... with a reset, not a clean end", how)
 
             go.set()
             for c in clients:

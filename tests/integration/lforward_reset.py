@@ -14,11 +14,13 @@ log line reports, and those bytes are the right ones.
    SOCKS failure reply as before."""
 
 import hashlib
+import json
 import os
 import re
 import signal
 import socket
 import struct
+import subprocess
 import threading
 import time
 
@@ -162,6 +164,16 @@ def check_cut(fw, mark, d, pattern, what):
     fx.check(sha == prefix_sha(got + after, d.seed), f"{what}: and they are the right bytes")
 
 
+def forward_status(sshd):
+    p = subprocess.run([fx.porthole_path(), "status", "--json"], env=fx.child_env(sshd),
+                       capture_output=True, text=True, timeout=10, stdin=subprocess.DEVNULL,
+                       start_new_session=True)
+    st = json.loads(p.stdout) if p.returncode == 0 else {}
+    if isinstance(st, list):  # one object per instance that answers
+        st = st[0] if len(st) == 1 else {}
+    return {f["name"].split()[0]: f for f in st.get("forwards", [])}, p.stdout + p.stderr
+
+
 def main():
     fx.skip_in_ssh_mode("ssh closes cut connections cleanly; this is porthole's own behaviour")
     with fx.Sshd() as sshd, fx.BulkServer() as bulk, SinkTarget() as sink:
@@ -195,6 +207,12 @@ def main():
             fx.check(sink.ends[:1] == ["reset"], "session killed: the -R target, mid-upload, "
                      f"sees ECONNRESET too ({sink.ends})")
             fx.check(wait_connected(fw, 2), "porthole connects again", fw.stderr())
+            fwds, out = forward_status(sshd)
+            lf, rf = fwds.get("-L", {}), fwds.get("-R", {})
+            fx.check(lf.get("resets") == 1 and rf.get("resets") == 1 and
+                     lf.get("bytes_down", 0) >= d.result[0] + d.result[1],
+                     "porthole status counts the reset connections, with the bytes they carried",
+                     out)
 
             # 2. The session's sshd child freezes: the dead-peer timer cuts the transfer.
             mark = len(fw.stderr_lines())
