@@ -675,6 +675,11 @@ open_forwards(struct app *app)
 			    rforward_new(&app->loop, app->session, spec, on_rforward_failed, app);
 			/* Staying up: a port the server still holds is asked for again. */
 			rforward_set_persist(rf, persist_forwards(&app->st->opt));
+			rforward_set_desktop(rf, app->st->opt.notify_on_connect == 1,
+			    app->st->opt.confirm_connect == 1,
+			    app->st->opt.confirm_timeout > 0
+				? (unsigned)app->st->opt.confirm_timeout
+				: 60);
 			push_rforward(app, rf);
 			continue;
 		}

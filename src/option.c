@@ -35,6 +35,9 @@ options_init(struct options *o)
 	o->connection_wait = -1;
 	o->udp_idle_timeout = -1;
 	o->udp_max_flows = -1;
+	o->notify_on_connect = -1;
+	o->confirm_connect = -1;
+	o->confirm_timeout = -1;
 	o->check_host_ip = -1;
 	o->batch_mode = -1;
 	o->connect_timeout = -1;
@@ -304,6 +307,9 @@ static const struct keyword {
     {"UdpIdleTimeout", V_SECONDS, offsetof(struct options, udp_idle_timeout), false},
     {"UdpMaxFlows", V_COUNT, offsetof(struct options, udp_max_flows), false},
     {"RelayCommand", V_STRING, offsetof(struct options, relay_command), false},
+    {"NotifyOnConnect", V_YESNO, offsetof(struct options, notify_on_connect), false},
+    {"ConfirmConnect", V_YESNO, offsetof(struct options, confirm_connect), false},
+    {"ConfirmTimeout", V_SECONDS, offsetof(struct options, confirm_timeout), false},
     {"ControlPath", V_STRING, offsetof(struct options, control_path), false},
     {"SshConfigFile", V_STRING, offsetof(struct options, ssh_config_file), false},
     {"ForwardAccess", V_ACCESS, offsetof(struct options, forward_access), false},
@@ -719,6 +725,9 @@ options_print(const struct options *o, FILE *out)
 	fprintf(out, "udpidletimeout %d\n", NUM(o->udp_idle_timeout, 60));
 	fprintf(out, "udpmaxflows %d\n", NUM(o->udp_max_flows, 1024));
 	fprintf(out, "relaycommand %s\n", o->relay_command ? o->relay_command : "porthole relay");
+	fprintf(out, "notifyonconnect %s\n", YESNO(o->notify_on_connect, "no"));
+	fprintf(out, "confirmconnect %s\n", YESNO(o->confirm_connect, "no"));
+	fprintf(out, "confirmtimeout %d\n", NUM(o->confirm_timeout, 60));
 	if (o->control_path != NULL)
 		fprintf(out, "controlpath %s\n", o->control_path);
 	fprintf(out, "forwardaccess %s\n",

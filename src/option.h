@@ -69,6 +69,9 @@ struct options {
 	int udp_idle_timeout;	    /* seconds; -1 unset (60) */
 	int udp_max_flows;	    /* -1 unset */
 	char *relay_command;	    /* NULL: "porthole relay" */
+	int notify_on_connect;	    /* -1 unset (no), 0, 1: desktop notice per -R visit */
+	int confirm_connect;	    /* -1 unset (no), 0, 1: ask on the desktop first */
+	int confirm_timeout;	    /* seconds; -1 unset (60) */
 	char *control_path;	    /* NULL: $XDG_RUNTIME_DIR/porthole/... */
 	char *ssh_config_file;	    /* NULL: ~/.ssh/config; "none": none */
 	int forward_access; /* -1 unset (owner on Linux, else any), else enum forward_access */

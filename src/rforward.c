@@ -10,6 +10,13 @@
  * While LISTENING it is a session client: every pump accepts the channels
  * libssh2 has queued for its listener and hands each to a new link. A
  * cancelled forward keeps its links until they end, as ssh does.
+ *
+ * A visit is the time from the first connection to the last one closing.
+ * NotifyOnConnect shows a desktop notice when one starts and when it ends.
+ * ConfirmConnect holds the channels of a new visit (libssh2 keeps their data
+ * within the window) while the desktop asks; "Allow" lets them through, and
+ * every connection in the next minute or while one is open; anything else
+ * closes them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +24,7 @@
 
 #include "link.h"
 #include "log.h"
+#include "notice.h"
 #include "rforward.h"
 #include "xmalloc.h"
 
@@ -48,7 +56,112 @@ struct rforward {
 	rforward_answer_cb answer; /* once, for the next answer to a listen request */
 	void *answer_arg;
 	bool cancel_pending; /* libssh2 said EAGAIN to the cancel: retried from the pump */
+	/* The desktop (see the top): */
+	bool notify, confirm;
+	unsigned confirm_timeout;  /* seconds */
+	struct held *held;	   /* channels waiting for an answer, oldest first */
+	struct notice_ask *asking; /* the question on the desktop, if any */
+	uint64_t allowed_until;	   /* loop time: a new connection before it needs no question */
+	bool visiting;		   /* a visit is under way (notices only) */
 };
+
+struct held {
+	struct held *next;
+	LIBSSH2_CHANNEL *ch;
+};
+
+#define ALLOW_GRACE_MS 60000 /* after "Allow", connections pass without asking for this long */
+
+static void
+start_link(struct rforward *rf, LIBSSH2_CHANNEL *ch)
+{
+	char body[1400];
+
+	link_connect(
+	    rf->loop, rf->session, ch, rf->name, rf->spec.host, rf->spec.host_port, &rf->links);
+	if (rf->notify && !rf->visiting) {
+		snprintf(body, sizeof(body),
+		    "Someone connected through the jump host to %s port %u of this computer (%s).",
+		    rf->spec.host, rf->spec.host_port, rf->name);
+		notice_show(rf->loop, "porthole: remote connection", body);
+	}
+	rf->visiting = true;
+}
+
+static void
+end_visit(struct rforward *rf, const char *how)
+{
+	char body[1400];
+
+	if (!rf->visiting)
+		return;
+	rf->visiting = false;
+	if (rf->notify) {
+		snprintf(body, sizeof(body), "The connection to %s port %u %s.", rf->spec.host,
+		    rf->spec.host_port, how);
+		notice_show(rf->loop, "porthole: remote connection ended", body);
+	}
+}
+
+/* Channels held for an answer: through, or closed (released: NULL when the session is gone). */
+static void
+let_held(struct rforward *rf, bool through, bool release)
+{
+	struct held *h;
+
+	while ((h = rf->held) != NULL) {
+		rf->held = h->next;
+		if (through)
+			start_link(rf, h->ch);
+		else if (release)
+			session_release_channel(rf->session, h->ch);
+		free(h);
+	}
+}
+
+static void
+answer_cb(bool allowed, const char *why, void *arg)
+{
+	struct rforward *rf = arg;
+
+	rf->asking = NULL;
+	if (allowed) {
+		log_info("%s: connection allowed on the desktop", rf->name);
+		rf->allowed_until = uv_now(rf->loop) + ALLOW_GRACE_MS;
+	} else {
+		log_info("%s: connection refused: %s", rf->name, why);
+	}
+	let_held(rf, allowed, true);
+	session_wake(rf->session);
+}
+
+/* A channel the server opened for this forward: through at once, or held for the desktop. */
+static void
+arrived(struct rforward *rf, LIBSSH2_CHANNEL *ch)
+{
+	struct held **pp;
+	char body[1400];
+
+	if (!rf->confirm || rf->links.count > 0 || uv_now(rf->loop) < rf->allowed_until) {
+		start_link(rf, ch);
+		return;
+	}
+	for (pp = &rf->held; *pp != NULL; pp = &(*pp)->next)
+		;
+	*pp = xcalloc(1, sizeof(**pp));
+	(*pp)->ch = ch;
+	if (rf->asking != NULL)
+		return;
+	log_info("%s: a connection waits to be allowed on the desktop (%u s)", rf->name,
+	    rf->confirm_timeout);
+	snprintf(body, sizeof(body),
+	    "Someone wants to connect through the jump host to %s port %u of this computer "
+	    "(%s). Allow it?",
+	    rf->spec.host, rf->spec.host_port, rf->name);
+	/* Queued first: the answer may come before notice_ask returns. */
+	rf->asking = notice_ask(rf->loop, "porthole: allow a remote connection?", body,
+	    rf->confirm_timeout, answer_cb, rf);
+}
 
 static void
 tell(struct rforward *rf, const char *why, int port)
@@ -87,8 +200,9 @@ rforward_pump(struct session_client *c)
 		return false;
 	}
 	while ((ch = libssh2_channel_forward_accept(rf->listener)) != NULL)
-		link_connect(rf->loop, rf->session, ch, rf->name, rf->spec.host, rf->spec.host_port,
-		    &rf->links);
+		arrived(rf, ch);
+	if (rf->visiting && rf->links.count == 0 && rf->held == NULL && rf->asking == NULL)
+		end_visit(rf, "has ended");
 	int rc = libssh2_session_last_errno(session_ssh(rf->session));
 	/* "Channel not found" only means nothing was queued (see notes/libssh2.md §4). */
 	if (rc != LIBSSH2_ERROR_EAGAIN && rc != LIBSSH2_ERROR_CHANNEL_UNKNOWN && rc != 0)
@@ -101,8 +215,12 @@ rforward_lost(struct session_client *c)
 {
 	struct rforward *rf = container_of(c, struct rforward, client);
 
-	/* The listener died with the session. */
+	/* The listener died with the session, and the channels with it. */
 	rf->listener = NULL;
+	notice_ask_cancel(rf->asking);
+	rf->asking = NULL;
+	let_held(rf, false, false);
+	end_visit(rf, "ended: the tunnel went down");
 	rf->cancel_pending = false;
 	if (rf->state != RF_CANCELLED)
 		rf->state = RF_IDLE;
@@ -212,6 +330,14 @@ rforward_set_persist(struct rforward *rf, bool persist)
 }
 
 void
+rforward_set_desktop(struct rforward *rf, bool notify, bool confirm, unsigned confirm_timeout)
+{
+	rf->notify = notify;
+	rf->confirm = confirm;
+	rf->confirm_timeout = confirm_timeout > 0 ? confirm_timeout : 60;
+}
+
+void
 rforward_start(struct rforward *rf)
 {
 	if (rf->state != RF_IDLE || !session_is_ready(rf->session))
@@ -248,6 +374,9 @@ rforward_close(struct rforward *rf)
 	if (rf->state == RF_REQUESTING)
 		session_cancel_request(rf->session, &rf->req);
 	session_remove_client(rf->session, &rf->client);
+	notice_ask_cancel(rf->asking);
+	rf->asking = NULL;
+	let_held(rf, false, true);
 	link_abort_all(&rf->links);
 	uv_close((uv_handle_t *)&rf->retry, free_cb);
 }
@@ -280,8 +409,7 @@ rforward_cancel(struct rforward *rf)
 	} else if (rf->state == RF_LISTENING) {
 		/* What the server has already sent is served; then the queue is empty. */
 		while ((ch = libssh2_channel_forward_accept(rf->listener)) != NULL)
-			link_connect(rf->loop, rf->session, ch, rf->name, rf->spec.host,
-			    rf->spec.host_port, &rf->links);
+			arrived(rf, ch);
 		if (send_cancel(rf))
 			session_remove_client(rf->session, &rf->client);
 		else

@@ -24,6 +24,12 @@ struct rforward *rforward_new(uv_loop_t *loop, struct session *s, const struct f
  * connection). A refusal after the server once listened is always retried.
  */
 void rforward_set_persist(struct rforward *rf, bool persist);
+/*
+ * The desktop of this machine: notify shows a notice when a visit through
+ * this forward starts and ends; confirm asks first, closing what is not
+ * allowed within confirm_timeout seconds (0: 60). See rforward.c.
+ */
+void rforward_set_desktop(struct rforward *rf, bool notify, bool confirm, unsigned confirm_timeout);
 /* Asks the server to listen; call once the session is ready. */
 void rforward_start(struct rforward *rf);
 void rforward_stats(const struct rforward *rf, struct fwd_stats *out);

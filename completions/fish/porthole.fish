@@ -103,7 +103,7 @@ function __porthole_option
                 UserKnownHostsFile StrictHostKeyChecking LocalForward RemoteForward \
                 DynamicForward ServerAliveInterval ServerAliveCountMax ExitOnForwardFailure \
                 GatewayPorts Compression LogLevel Reconnect ReconnectMaxDelay ConnectionWait UdpIdleTimeout \
-                UdpMaxFlows RelayCommand ControlPath SshConfigFile ForwardAccess KexAlgorithms HostKeyAlgorithms Ciphers \
+                UdpMaxFlows RelayCommand NotifyOnConnect ConfirmConnect ConfirmTimeout ControlPath SshConfigFile ForwardAccess KexAlgorithms HostKeyAlgorithms Ciphers \
                 MACs CertificateFile GlobalKnownHostsFile HostKeyAlias CheckHostIP \
                 IdentityAgent BatchMode ConnectTimeout ConnectionAttempts \
                 AddressFamily BindAddress BindInterface ForkAfterAuthentication
@@ -114,7 +114,7 @@ function __porthole_option
     set -l key (string split -m1 '=' -- $token)[1]
     set -l values
     switch (string lower -- $key)
-        case identitiesonly exitonforwardfailure gatewayports compression reconnect checkhostip \
+        case identitiesonly exitonforwardfailure notifyonconnect confirmconnect gatewayports compression reconnect checkhostip \
                 batchmode forkafterauthentication
             set values yes no
         case addressfamily
