@@ -69,18 +69,14 @@ def main():
         d = sshd.dir
         # The authorized key is the agent's last; its file needs a passphrase.
         open(sshd.authorized_keys, "w").close()
-        keys = []
-        for i in range(6):
-            path = os.path.join(d, f"agent_key{i}")
-            fx.keygen(path, passphrase=PASSPHRASE if i == 5 else "", comment=f"agent-key-{i}")
-            keys.append(path)
-        good = keys[5]
+        good = os.path.join(d, "configured_key")
+        fx.keygen(good, passphrase=PASSPHRASE, comment="configured-key")
         sshd.add_client_key(good + ".pub")
         good_fp = fx.fingerprint(good + ".pub")
         with fx.Agent(d) as agent:
-            for k in keys:
-                r = agent.add(k, PASSPHRASE if k == good else "")
-                fx.check(r.returncode == 0, f"ssh-add {os.path.basename(k)}", r.stdout)
+            fx.check(len(agent.add_new_keys(5)) == 5, "ssh-add 5 other keys")
+            r = agent.add(good, PASSPHRASE)
+            fx.check(r.returncode == 0, "ssh-add the configured key last", r.stdout)
             listed = agent.listing().splitlines()
             fx.check(len(listed) == 6 and good_fp in listed[-1],
                      "the agent holds 6 keys, the authorized one last", "\n".join(listed))
@@ -106,9 +102,7 @@ def main():
             plain_fp = fx.fingerprint(plain + ".pub")
             r = subprocess.run(["ssh-add", "-d", good + ".pub"], env=dict(os.environ, **with_agent),
                                capture_output=True, text=True, stdin=subprocess.DEVNULL)
-            extra = os.path.join(d, "agent_key6")
-            fx.keygen(extra, comment="agent-key-6")
-            agent.add(extra)
+            agent.add_new_keys(1, prefix="extra_key")
             fx.check(len(agent.listing().splitlines()) == 6 and
                      plain_fp not in agent.listing(), "the agent holds 6 other keys", r.stderr)
             up, status, err = porthole(sshd, plain, ["IdentitiesOnly=no"], with_agent)
@@ -132,6 +126,25 @@ def main():
             fx.check(up and got == [plain_fp], "IdentitiesOnly=yes: only the file is offered, "
                      "and sshd accepts it", err + str(got))
             fx.check(ssh(sshd, plain, ["IdentitiesOnly=yes"], with_agent)[0], "ssh agrees")
+
+            # The same from ~/.ssh/config, nothing on the command line.
+            os.makedirs(os.path.join(sshd.home, ".ssh"), mode=0o700, exist_ok=True)
+            ssh_config = os.path.join(sshd.home, ".ssh", "config")
+            with open(ssh_config, "w") as f:
+                f.write(f"Host {sshd.host}\n    IdentitiesOnly yes\n    IdentityFile {plain}\n")
+            before = len(accepted_fingerprints(sshd))
+            up, status, err = porthole(sshd, None, [], with_agent)
+            got = accepted_fingerprints(sshd)[before:]
+            fx.check(up and got == [plain_fp], "IdentitiesOnly and IdentityFile from "
+                     "~/.ssh/config: only that key is offered", err + str(got))
+            r = subprocess.run(["ssh", "-F", ssh_config, "-o", "BatchMode=yes", "-o",
+                                f"UserKnownHostsFile={sshd.known_hosts}", "-p", str(sshd.port),
+                                f"{sshd.user}@{sshd.host}", "true"],
+                               env=fx.child_env(sshd, with_agent), stdin=subprocess.DEVNULL,
+                               capture_output=True, text=True, timeout=TIMEOUT,
+                               start_new_session=True)
+            fx.check(r.returncode == 0, "ssh -F with that file agrees", r.stderr)
+            os.unlink(ssh_config)
             agent.add(good, PASSPHRASE)
 
             # IdentityAgent, SSH_AUTH_SOCK unset (child_env drops it).

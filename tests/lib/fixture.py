@@ -484,6 +484,20 @@ class Agent:
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               start_new_session=True, timeout=10)
 
+    def add_new_keys(self, count, prefix="agent_key", kind="ed25519"):
+        """Make count fresh keys (prefix0, prefix1, ... in the agent's directory, comments
+        "prefix-N") and add them in that order; return their paths. A key the test wants the
+        server to accept is then added to the server's authorized_keys by the test."""
+        paths = []
+        for i in range(count):
+            path = os.path.join(self.dir, f"{prefix}{i}")
+            keygen(path, kind, comment=f"{prefix}-{i}")
+            r = self.add(path)
+            if r.returncode != 0:
+                raise TestFailure(f"ssh-add {path} failed: {r.stdout}")
+            paths.append(path)
+        return paths
+
     def listing(self):
         """`ssh-add -l` output: one line per identity held (a certificate is its own line)."""
         return subprocess.run(["ssh-add", "-l"], env=dict(os.environ, SSH_AUTH_SOCK=self.sock),
