@@ -350,6 +350,30 @@ option_unsupported(const struct options *o, int *i)
 	return NULL;
 }
 
+/*
+ * The keywords whose %-tokens and ${ENV} are expanded once the connection's
+ * values are known (settings.c): checked here so that a bad token is an
+ * error where it is written.
+ */
+static int
+check_tokens(const struct keyword *k, const char *value, char *err, size_t errlen)
+{
+	static const char *const expanded[] = {
+	    "IdentityFile", "CertificateFile", "UserKnownHostsFile", "IdentityAgent"};
+	char why[128];
+
+	for (size_t i = 0; i < sizeof(expanded) / sizeof(expanded[0]); i++) {
+		if (strcmp(k->name, expanded[i]) != 0)
+			continue;
+		if (token_check(value, TOKEN_PERCENT | TOKEN_ENV, TOKEN_DEFAULT_SET, why,
+			sizeof(why)) == -1) {
+			snprintf(err, errlen, "bad value '%s' for %s: %s", value, k->name, why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int
 set_value(struct options *o, const struct keyword *k, const char *value, char *err, size_t errlen)
 {
@@ -569,7 +593,8 @@ option_set(struct options *o, const char *keyword, const char *value, char *err,
 			snprintf(err, errlen, "%s: missing value", keyword);
 			return -1;
 		}
-		if (set_value(o, &keywords[i], value, err, errlen) == -1)
+		if (check_tokens(&keywords[i], value, err, errlen) == -1 ||
+		    set_value(o, &keywords[i], value, err, errlen) == -1)
 			return -1;
 		if (keywords[i].unsupported)
 			o->unsupported_used |= 1ULL << i;

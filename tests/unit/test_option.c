@@ -469,6 +469,11 @@ test_unknown_and_missing(void)
 	CHECK_INT(set("ForwardX11", "maybe"), -1);
 	CHECK_STR(err, "ForwardX11: bad value 'maybe' (yes or no)");
 	CHECK_INT(set("RequestTTY", "no"), 0);
+	CHECK_INT(set("IdentityFile", "~/.ssh/id_%x"), -1);
+	CHECK_STR(err, "bad value '~/.ssh/id_%x' for IdentityFile: unknown token %x");
+	CHECK_INT(set("UserKnownHostsFile", "${HOME"), -1);
+	CHECK_STR(err, "bad value '${HOME' for UserKnownHostsFile: '${' without '}'");
+	CHECK_INT(set("CertificateFile", "~/.ssh/%r@%h-cert.pub"), 0);
 	CHECK_INT(set("ControlMastr", "no"), -1);
 	CHECK_STR(err, "unknown keyword 'ControlMastr'");
 	CHECK_INT(set("Port2", "22"), -1);
