@@ -10,6 +10,7 @@
 #include "app.h"
 #include "cli.h"
 #include "invite.h"
+#include "jumpsetup.h"
 #include "ctlcmd.h"
 #include "log.h"
 #include "option.h"
@@ -92,6 +93,8 @@ main(int argc, char **argv)
 		return service_main(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "invite") == 0)
 		return invite_main(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "jump-setup") == 0)
+		return jumpsetup_main(argc - 1, argv + 1);
 	switch (settings_load(&settings, argc, argv, err, sizeof(err))) {
 	case SETTINGS_EXIT:
 		if (settings.cli.version)
