@@ -185,7 +185,7 @@ env_lookup(const char *name, void *ctx)
 
 /* The %-token values of this run (ssh's cinfo), in tv; strings in bufs. */
 struct token_bufs {
-	char port[8], hash[41], shorthost[256];
+	char port[16], hash[41], shorthost[256];
 	struct sshenv se;
 };
 

@@ -305,7 +305,7 @@ exec_tokens(
 	const char *local = env->local_host != NULL ? env->local_host : "";
 
 	memset(tv, 0, sizeof(*tv));
-	snprintf(port, 8, "%d", rd->port > 0 ? rd->port : 22);
+	snprintf(port, 16, "%d", rd->port > 0 ? rd->port : 22);
 	snprintf(shorthost, 256, "%.*s", (int)strcspn(local, "."), local);
 	token_conn_hash(local, host, port, current_user(rd), hash);
 	tv->v['C'] = hash;
@@ -326,7 +326,7 @@ static int
 match_exec(struct reader *rd, const struct place *at, const char *arg)
 {
 	struct token_values tv;
-	char port[8], hash[41], shorthost[256], why[256];
+	char port[16], hash[41], shorthost[256], why[256];
 
 	exec_tokens(rd, &tv, port, hash, shorthost);
 	char *cmd = token_expand(arg, TOKEN_PERCENT, &tv, NULL, NULL, why, sizeof(why));

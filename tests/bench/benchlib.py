@@ -270,8 +270,17 @@ def _sink(c):
         c.close()
 
 
+def payload_block():
+    """The 1 MiB block bulk transfers repeat: zeros, or random bytes with
+    $BENCH_PAYLOAD=random (what compression cannot shrink: zlib's 32 KiB window never
+    reaches the previous copy)."""
+    if os.environ.get("BENCH_PAYLOAD") == "random":
+        return memoryview(os.urandom(BIG))
+    return memoryview(bytes(BIG))
+
+
 def _source(total):
-    zeros = memoryview(bytes(BIG))
+    zeros = payload_block()
 
     def handle(c):
         left = total

@@ -13,7 +13,8 @@ and of sshd, from /proc/PID/stat (10 ms ticks); and from those the MiB each clie
 per CPU-second, with the same ratios: on a shared, busy machine the MiB/s swing with the
 neighbours' load while CPU time per byte stays much steadier.
 
-  tests/bench/throughput.py [--bytes N] [--reps R] [--cipher NAME]
+  tests/bench/throughput.py [--bytes N] [--reps R] [--cipher NAME] [--compress]
+      [--payload zeros|random]
 
 --cipher (default aes128-ctr) is the one cipher the sshd offers and every client asks for
 with -c; the MAC is hmac-sha2-256 (chacha20-poly1305 and aes-gcm carry their own).
@@ -37,7 +38,7 @@ TOOLS = ("ceiling", "porthole", "ssh")
 
 def client_up(port, total):
     """Send total bytes, half-close, wait for the sink's ack. Returns seconds."""
-    zeros = memoryview(bytes(bl.BIG))
+    zeros = bl.payload_block()
     t0 = time.monotonic()
     with socket.create_connection(("127.0.0.1", port), timeout=120) as s:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -124,17 +125,27 @@ def main():
     ap.add_argument("--bytes", type=int, default=512 * bl.MIB, help="bytes per transfer")
     ap.add_argument("--reps", type=int, default=3, help="rounds of (ceiling, porthole, ssh)")
     ap.add_argument("--cipher", default=bl.CIPHER, help="the cipher all three use")
+    ap.add_argument("--compress", action="store_true",
+                    help="porthole and ssh with -C (zlib); the ceiling is left out")
+    ap.add_argument("--payload", choices=("zeros", "random"), default="zeros",
+                    help="what the transfers carry (random: incompressible)")
     args = ap.parse_args()
     bl.use_cipher(args.cipher)
+    os.environ["BENCH_PAYLOAD"] = args.payload
+    global TOOLS
+    if args.compress:
+        TOOLS = ("porthole", "ssh")
+        bl.SSH_CIPHER_ARGS.append("-C")
 
     ceiling = os.environ.get("CEILING",
                              os.path.join(bl.ROOT, "build-rel", "tests", "bench", "ceiling"))
-    if not os.access(ceiling, os.X_OK):
+    if "ceiling" in TOOLS and not os.access(ceiling, os.X_OK):
         fx.skip(f"ceiling program not found at {ceiling} (set CEILING)")
     fx.porthole_path()  # skips if missing
     print(bl.machine_line())
     print(f"# throughput: {args.bytes} bytes per transfer, {args.reps} rounds, "
-          f"{bl.CIPHER} + {bl.MAC}", flush=True)
+          f"{bl.CIPHER} + {bl.MAC}, payload {args.payload}"
+          f"{', compression (-C)' if args.compress else ''}", flush=True)
 
     with fx.Sshd(extra_config=bl.SSHD_CIPHER_CONFIG) as sshd, bl.Server("bulk",
                                                                         args.bytes) as srv:
@@ -173,7 +184,7 @@ def main():
         print(f"{t:10} {med[(t, 'up')]:9.1f} {med[(t, 'down')]:10.1f}   "
               f"{cpu[(t, 'up')]:11.2f} / {cpu[(t, 'down')]:<10.2f}"
               f"   {scpu[(t, 'up')]:9.2f} / {scpu[(t, 'down')]:<9.2f}")
-    for other in ("ceiling", "ssh"):
+    for other in [t for t in ("ceiling", "ssh") if t in TOOLS]:
         up = bl.ratio(med[("porthole", "up")], med[(other, "up")])
         down = bl.ratio(med[("porthole", "down")], med[(other, "down")])
         note = "  (target >= 0.9)" if other == "ceiling" else ""
@@ -183,7 +194,7 @@ def main():
     eff = {k: bl.ratio(1024.0, v) for k, v in cpu.items()}
     print("client MiB per CPU-second (up/down): " + ", ".join(
         f"{t} {eff[(t, 'up')]:.0f}/{eff[(t, 'down')]:.0f}" for t in TOOLS))
-    for other in ("ceiling", "ssh"):
+    for other in [t for t in ("ceiling", "ssh") if t in TOOLS]:
         up = bl.ratio(eff[("porthole", "up")], eff[(other, "up")])
         down = bl.ratio(eff[("porthole", "down")], eff[(other, "down")])
         print(f"ratio MiB per CPU-second porthole/{other}: up {up:.2f}, down {down:.2f}")
