@@ -2,6 +2,13 @@
  * Listening sockets. Without a bind address a forward listens on both
  * loopback addresses (127.0.0.1 and ::1, where IPv6 exists), as ssh does
  * for "localhost". Any other address needs GatewayPorts.
+ *
+ * porthole accepts by itself (a uv_poll_t per socket) rather than through
+ * uv_listen: when descriptors run out, libuv accepts and closes connections
+ * without a word, where this pauses accepting so they wait in the backlog,
+ * says so once, and tries again every RETRY_MS. On a loopback listener with
+ * ForwardAccess owner, each connection's owner is looked up (peercred.c)
+ * before a link takes it, and anyone else's is reset.
  */
 #include <arpa/inet.h>
 #include <errno.h>
