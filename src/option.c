@@ -358,8 +358,8 @@ option_unsupported(const struct options *o, int *i)
 static int
 check_tokens(const struct keyword *k, const char *value, char *err, size_t errlen)
 {
-	static const char *const expanded[] = {
-	    "IdentityFile", "CertificateFile", "UserKnownHostsFile", "IdentityAgent"};
+	static const char *const expanded[] = {"IdentityFile", "CertificateFile",
+	    "UserKnownHostsFile", "IdentityAgent", "ControlPath"};
 	char why[128];
 
 	for (size_t i = 0; i < sizeof(expanded) / sizeof(expanded[0]); i++) {

@@ -323,6 +323,12 @@ finish_settings(struct settings *st, char *err, size_t errlen)
 		if (pw != NULL)
 			o->user = xstrdup(pw->pw_name); /* as ssh: %r and check show it */
 	}
+	if (rc == 0 && o->control_path != NULL) {
+		char *home = hostkey_expand_path(o->control_path);
+		free(o->control_path);
+		o->control_path = home; /* "~" first, as ssh */
+		rc = expand_field(st, &o->control_path, "ControlPath", err, errlen);
+	}
 	if (rc == 0 && o->identity_agent != NULL && strcmp(o->identity_agent, "none") != 0 &&
 	    strcmp(o->identity_agent, "SSH_AUTH_SOCK") != 0 &&
 	    !(o->identity_agent[0] == '$' && o->identity_agent[1] != '{'))

@@ -160,6 +160,10 @@ def warnings(home, porthole):
                  f"one warning for {kw}, naming file:line", err)
     fx.check(not any("ControlPath" in line for line in err.splitlines()),
              "ssh's ControlPath is not porthole's: not applied, not warned about", err)
+    rc, out, err = run([porthole, "-o", f"SshConfigFile={path}", "-o",
+                        "ControlPath=~/cp-%r@%h:%p-${HOME}", "check", "jenkins"], home)
+    fx.check(f"controlpath {home}/cp-{PW.pw_name}@jenkins.corp.example.com:22-{home}"
+             in out.splitlines(), "porthole's ControlPath takes ssh's tokens", out + err)
     path = os.path.join(home, ".ssh", "forwards.conf")
     rc, out, err = run([porthole, "-o", f"SshConfigFile={path}", "check", "mixed"], home)
     fx.check(rc == 0 and err == "", "SendEnv, SetEnv, RequestTTY, ForwardX11: accepted silently",
