@@ -27,6 +27,7 @@
 #include <uv.h>
 
 #include "app.h"
+#include "chain.h"
 #include "ctlsock.h"
 #include "detach.h"
 #include "fdlimit.h"
@@ -59,7 +60,8 @@ struct pending {
 struct app {
 	uv_loop_t loop;
 	struct settings *st;
-	struct session *session;
+	struct chain *chain;	 /* the sessions: jump hosts, then the destination */
+	struct session *session; /* the destination's, which the forwards use */
 	struct listener **listeners;
 	size_t n_listeners, cap_listeners;
 	struct rforward **rforwards;
@@ -141,8 +143,8 @@ app_stop(struct app *app, int status)
 	app->udp = NULL;
 	ctlsock_close(app->control);
 	app->control = NULL;
-	if (app->session != NULL)
-		session_stop(app->session);
+	if (app->chain != NULL)
+		chain_stop(app->chain);
 	uv_close((uv_handle_t *)&app->sigint, NULL);
 	uv_close((uv_handle_t *)&app->sigterm, NULL);
 	uv_close((uv_handle_t *)&app->reconnect, NULL);
@@ -170,7 +172,7 @@ reconnect_cb(uv_timer_t *t)
 
 	log_verbose("reconnecting (attempt %u)", app->attempt);
 	app->attempt_at = uv_now(&app->loop);
-	session_reconnect(app->session);
+	chain_reconnect(app->chain);
 }
 
 /* With connections waiting: WAITING_RETRY_MS after the last attempt, or now. */
@@ -566,7 +568,8 @@ control_cb(struct ctlsock_reply *r, const struct control_request *req, void *arg
 	struct app *app = arg;
 	struct buf *out = ctlsock_reply_buf(r);
 	struct status_view v = {app->name, (long long)getpid(), app->started, app->session,
-	    app->listeners, app->n_listeners, app->rforwards, app->n_rforwards, app->udp};
+	    app->listeners, app->n_listeners, app->rforwards, app->n_rforwards, app->udp,
+	    app->chain};
 
 	switch (req->verb) {
 	case CONTROL_STATUS:
@@ -733,7 +736,15 @@ app_run(struct settings *st)
 	    .dead = session_dead_cb,
 	    .waiting = session_waiting_cb,
 	    .arg = app};
-	app->session = session_new(&app->loop, &st->opt, &ev);
+	char err[1024];
+	app->chain = chain_new(&app->loop, &st->opt, &ev, err, sizeof(err));
+	if (app->chain == NULL) {
+		log_error("%s", err);
+		uv_loop_close(&app->loop);
+		libssh2_exit();
+		return EXIT_USAGE;
+	}
+	app->session = chain_session(app->chain);
 	uv_timer_init(&app->loop, &app->reconnect);
 	uv_timer_init(&app->loop, &app->stop_soon);
 	uv_timer_init(&app->loop, &app->reaper);
@@ -742,7 +753,7 @@ app_run(struct settings *st)
 	if (detach_pending())
 		uv_prepare_start(&app->detach, detach_cb);
 	srand((unsigned)getpid() ^ (unsigned)time(NULL));
-	session_set_reconnect(app->session, st->opt.reconnect == 1);
+	chain_set_reconnect(app->chain, st->opt.reconnect == 1);
 	uv_signal_init(&app->loop, &app->sigint);
 	uv_signal_init(&app->loop, &app->sigterm);
 	app->sigint.data = app->sigterm.data = app;
@@ -754,11 +765,11 @@ app_run(struct settings *st)
 		app_stop(app, EXIT_RUNTIME);
 	else if (open_forwards(app) == EXIT_OK) {
 		app->attempt_at = uv_now(&app->loop);
-		session_start(app->session);
+		chain_start(app->chain);
 	}
 	uv_run(&app->loop, UV_RUN_DEFAULT);
 
-	session_free(app->session);
+	chain_free(app->chain);
 	free(app->listeners);
 	free(app->rforwards);
 	if (uv_loop_close(&app->loop) != 0) {

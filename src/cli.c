@@ -45,6 +45,9 @@ static const char usage_text[] =
     "  -D [bind_address:]port\n"
     "                  a SOCKS5/SOCKS4a proxy on port: each connection goes where\n"
     "                  the client asks, names resolved on the server's side\n"
+    "  -J [user@]host[:port][,...]\n"
+    "                  reach the server through these jump hosts, in order (each\n"
+    "                  looked up in ~/.ssh/config); as ProxyJump, \"none\" for none\n"
     "  -p port         SSH port on the server (default 22)\n"
     "  -l login_name   user to log in as (default: the local user)\n"
     "  -i file         identity (private key) file; repeatable\n"
@@ -263,6 +266,8 @@ set_letter(struct options *o, int c, const char *arg, char *err, size_t errlen)
 	return -1;
 }
 
+#define CLI_JSON 256 /* --json: no short letter (-J is ProxyJump) */
+
 enum cli_result
 cli_parse_command(
     int argc, char **argv, struct options *o, struct cli *cl, char *err, size_t errlen)
@@ -270,7 +275,7 @@ cli_parse_command(
 	static const struct option longopts[] = {
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
-	    {"json", no_argument, NULL, 'J'},
+	    {"json", no_argument, NULL, CLI_JSON},
 	    {NULL, 0, NULL, 0},
 	};
 	int verbose = 0, quiet = 0, c;
@@ -280,8 +285,8 @@ cli_parse_command(
 	opterr = 0;
 	/* 0, not 1: also forgets a cluster ("-Vv") a previous call stopped inside. */
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "L:R:D:p:l:i:o:O:F:c:m:b:B:E:46CfgnxakNTvqVh", longopts,
-		    NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "L:R:D:J:p:l:i:o:O:F:c:m:b:B:E:46CfgnxakNTvqVh",
+		    longopts, NULL)) != -1) {
 		switch (c) {
 		case 'L':
 		case 'R':
@@ -292,6 +297,13 @@ cli_parse_command(
 					       : FWD_DYNAMIC,
 				optarg, err, errlen) == -1)
 				return CLI_USAGE;
+			break;
+		case 'J':
+			if (option_set(o, "ProxyJump", optarg, err, errlen) == -1) {
+				snprintf(why, sizeof(why), "-J %s: %s", optarg, err);
+				snprintf(err, errlen, "%s", why);
+				return CLI_USAGE;
+			}
 			break;
 		case 'p':
 			if ((o->port = option_parse_port(optarg)) == -1) {
@@ -336,7 +348,7 @@ cli_parse_command(
 				return CLI_USAGE;
 			cl->control = optarg;
 			break;
-		case 'J':
+		case CLI_JSON:
 			cl->json = true;
 			break;
 		case '4':

@@ -69,14 +69,8 @@ check_unsupported(const struct options *o)
 	const char *name;
 	int i = 0;
 
-	while ((name = option_unsupported(o, &i)) != NULL) {
-		if (strcmp(name, "ProxyJump") == 0) {
-			/* Connecting directly instead would reach a different network. */
-			log_error("ProxyJump is not supported yet");
-			return -1;
-		}
+	while ((name = option_unsupported(o, &i)) != NULL)
 		log_info("%s is not supported yet; ignored", name);
-	}
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 
 #include "algolist.h"
 #include "log.h"
+#include "jumpspec.h"
 #include "option.h"
 #include "sshkeyword.h"
 #include "token.h"
@@ -57,6 +58,8 @@ options_free(struct options *o)
 	free(o->forwards);
 	free(o->host_name);
 	free(o->proxy_jump);
+	free(o->proxy_command);
+	free(o->proxy_command_run);
 	free(o->relay_command);
 	free(o->control_path);
 	free(o->ssh_config_file);
@@ -276,6 +279,7 @@ enum value_type {
 	V_FILES, /* file names split as ssh does; kept as written */
 	V_FAMILY,
 	V_TIMEOUT, /* seconds, or "none" (0) */
+	V_JUMP,
 };
 
 static const struct keyword {
@@ -289,7 +293,8 @@ static const struct keyword {
     {"User", V_STRING, offsetof(struct options, user), false},
     {"IdentityFile", V_IDENTITY, 0, false},
     {"IdentitiesOnly", V_YESNO, offsetof(struct options, identities_only), false},
-    {"ProxyJump", V_STRING, offsetof(struct options, proxy_jump), true},
+    {"ProxyJump", V_JUMP, offsetof(struct options, proxy_jump), false},
+    {"ProxyCommand", V_STRING, offsetof(struct options, proxy_command), false},
     {"UserKnownHostsFile", V_FILES, offsetof(struct options, known_hosts), false},
     {"StrictHostKeyChecking", V_STRICT, offsetof(struct options, strict_hostkey), false},
     {"LocalForward", V_LOCAL, 0, false},
@@ -394,6 +399,18 @@ set_value(struct options *o, const struct keyword *k, const char *value, char *e
 		free(*sp);
 		*sp = xstrdup(value);
 		return 0;
+	case V_JUMP: {
+		struct jumpspec j;
+		char e[256];
+		if (jumpspec_parse(value, &j, e, sizeof(e)) == -1) {
+			snprintf(err, errlen, "%s: %s", k->name, e);
+			return -1;
+		}
+		jumpspec_free(&j);
+		free(*sp);
+		*sp = xstrdup(value);
+		return 0;
+	}
 	case V_YESNO:
 		if ((v = parse_yesno(value)) == -1) {
 			snprintf(err, errlen, "bad value '%s' for %s (yes or no)", value, k->name);
@@ -635,6 +652,7 @@ option_is_set(const struct options *o, const char *keyword)
 		case V_STRING:
 		case V_ALGOS:
 		case V_FILES:
+		case V_JUMP:
 			return *sp != NULL;
 		case V_IDENTITY:
 		case V_CERTIFICATE:
@@ -706,6 +724,8 @@ options_print(const struct options *o, FILE *out)
 	fprintf(out, "identitiesonly %s\n", YESNO(o->identities_only, "no"));
 	if (o->proxy_jump != NULL)
 		fprintf(out, "proxyjump %s\n", o->proxy_jump);
+	if (o->proxy_command != NULL)
+		fprintf(out, "proxycommand %s\n", o->proxy_command);
 	fprintf(out, "userknownhostsfile %s\n",
 	    o->known_hosts ? o->known_hosts : OPTION_DEFAULT_USER_KNOWN_HOSTS);
 	fprintf(out, "globalknownhostsfile %s\n",

@@ -59,7 +59,9 @@ struct options {
 	size_t n_forwards;
 
 	char *host_name;	    /* HostName: the real host behind a profile or alias */
-	char *proxy_jump;	    /* ProxyJump (not supported yet) */
+	char *proxy_jump;	    /* ProxyJump as written (jumpspec.h), or "none" */
+	char *proxy_command;	    /* ProxyCommand as written, or "none" */
+	char *proxy_command_run;    /* ... its %-tokens expanded (settings.c): what runs */
 	int server_alive_interval;  /* seconds; -1 unset (15), 0 off */
 	int server_alive_count_max; /* -1 unset (3) */
 	int compression;	    /* -1 unset, 0, 1 */

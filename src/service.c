@@ -181,9 +181,8 @@ static int
 check_profile(struct service *sv, const struct config_profile *p)
 {
 	struct options o;
-	const char *name;
 	char err[1024];
-	int status = EXIT_OK, i = 0;
+	int status = EXIT_OK;
 
 	options_init(&o);
 	if (config_apply(&sv->config, p, &o, err, sizeof(err)) == -1) {
@@ -193,13 +192,6 @@ check_profile(struct service *sv, const struct config_profile *p)
 		fprintf(stderr, "porthole: %s:%d: profile '%s' has no HostName\n", sv->config.file,
 		    p->line, p->name);
 		status = EXIT_USAGE;
-	}
-	while (status == EXIT_OK && (name = option_unsupported(&o, &i)) != NULL) {
-		if (strcmp(name, "ProxyJump") == 0) {
-			fprintf(stderr, "porthole: profile '%s': ProxyJump is not supported yet\n",
-			    p->name);
-			status = EXIT_USAGE;
-		}
 	}
 	options_free(&o);
 	return status;

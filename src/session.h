@@ -1,6 +1,9 @@
 /*
- * One SSH connection to the jump host and everything libssh2 needs to run
- * it on a libuv loop without blocking: see session.c for the state machine.
+ * One SSH connection and everything libssh2 needs to run it on a libuv loop
+ * without blocking: see session.c for the state machine. It runs over a
+ * transport (transport.h) that a dialer makes for each connection attempt:
+ * TCP or ProxyCommand by default, a channel of a jump host's session for a
+ * ProxyJump hop (chain.c).
  *
  * Users of the session (links today; the relay and remote forwards later)
  * register as clients. After every wakeup the session pumps: it flushes its
@@ -18,6 +21,7 @@
 #include <uv.h>
 
 #include "option.h"
+#include "transport.h"
 
 struct session;
 
@@ -77,12 +81,25 @@ struct session_info {
 	int rtt_ms;		   /* round trip of the last keepalive probe; -1 unknown */
 	unsigned reconnects;
 	char last_error[256];
-	char peer[INET6_ADDRSTRLEN + 8];
+	char peer[INET6_ADDRSTRLEN + 300];
 };
 
 struct session *session_new(
     uv_loop_t *loop, const struct options *opt, const struct session_events *ev);
-/* Starts resolving and connecting. */
+
+/* Makes the transport for one connection attempt, with the session's events on it. */
+typedef struct transport *(*session_dial_fn)(
+    struct session *s, const struct transport_events *ev, void *arg);
+/* Replaces the default dialer (ProxyCommand if set, else TCP to HostName:Port). */
+void session_set_dialer(struct session *s, session_dial_fn dial, void *arg);
+void *session_dialer_arg(const struct session *s);
+/* Marks a jump host's session: its messages name it, and it logs no "connected to" line. */
+void session_set_label(struct session *s, const char *label);
+const char *session_host(const struct session *s); /* HostName, else the destination */
+int session_port(const struct session *s);
+const char *session_user(const struct session *s);
+
+/* Starts connecting (through a transport from the dialer). */
 void session_start(struct session *s);
 /*
  * With reconnect set, a failure keeps queued channel opens (they wait up to
@@ -95,6 +112,8 @@ void session_reconnect(struct session *s);
 /* True while the session is dead and channel opens wait for the next one. */
 bool session_has_waiting(const struct session *s);
 void session_get_info(const struct session *s, struct session_info *out);
+/* Dead: true, with what ev->dead was told. */
+bool session_failure(const struct session *s, int *status, bool *permanent);
 /*
  * Stops: lets closing channels finish (briefly), disconnects, and closes
  * every handle; ev->dead is not called. free_session is called when the
@@ -104,6 +123,8 @@ void session_stop(struct session *s);
 void session_free(struct session *s);
 
 bool session_is_ready(const struct session *s);
+/* Not connected and not trying: never started, or dead. */
+bool session_is_dead(const struct session *s);
 LIBSSH2_SESSION *session_ssh(struct session *s);
 
 void session_add_client(struct session *s, struct session_client *c);
@@ -116,7 +137,7 @@ void session_cancel_request(struct session *s, struct session_req *req);
 /* Takes the channel to close and free it in the background. */
 void session_release_channel(struct session *s, LIBSSH2_CHANNEL *ch);
 
-/* True while the SSH socket's send queue is short enough to add channel data. */
+/* True while the transport's send queue is short enough to add channel data. */
 bool session_can_send(const struct session *s);
 /* Counts the reads from the SSH socket: a client that saw EAGAIN need not retry until it changes.
  */

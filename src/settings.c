@@ -53,6 +53,12 @@ load_config(struct settings *st)
 
 #define SSH_SYSTEM_CONFIG "/etc/ssh/ssh_config"
 
+static bool
+is_set(const char *v)
+{
+	return v != NULL && strcmp(v, "none") != 0;
+}
+
 /* Whether a keyword is a forward, which a profile brings itself. */
 static bool
 is_forward(const struct sshkw *kw)
@@ -103,6 +109,10 @@ apply_entry(
 		return 0;
 	}
 	if (!kw->accumulate && option_is_set(o, kw->name))
+		return 0;
+	/* ProxyJump and ProxyCommand compete, as in ssh: whichever is set first wins. */
+	if ((strcmp(kw->name, "ProxyJump") == 0 && o->proxy_command != NULL) ||
+	    (strcmp(kw->name, "ProxyCommand") == 0 && o->proxy_jump != NULL))
 		return 0;
 	if (strcasecmp(e->value, "none") == 0 &&
 	    (kw->accumulate || strcmp(kw->name, "ProxyJump") == 0))
@@ -318,6 +328,18 @@ finish_settings(struct settings *st, char *err, size_t errlen)
 	if (rc == 0)
 		rc = expand_files(st, &o->known_hosts, OPTION_DEFAULT_USER_KNOWN_HOSTS,
 		    "UserKnownHostsFile", err, errlen);
+	if (rc == 0 && o->proxy_command != NULL && strcmp(o->proxy_command, "none") != 0) {
+		char why[256],
+		    *cmd = settings_expand(
+			st, o->proxy_command, TOKEN_PERCENT, "hnpr", why, sizeof(why));
+		if (cmd == NULL) {
+			snprintf(err, errlen, "ProxyCommand %s: %s", o->proxy_command, why);
+			rc = -1;
+		} else {
+			free(o->proxy_command_run);
+			o->proxy_command_run = cmd; /* ssh -G shows it as written */
+		}
+	}
 	if (rc == 0 && o->user == NULL) {
 		struct passwd *pw = getpwuid(getuid());
 		if (pw != NULL)
@@ -470,9 +492,65 @@ settings_load(struct settings *st, int argc, char **argv, char *err, size_t errl
 	/* Profiles are meant to stay up; a one-line forward ends with its session. */
 	if (st->opt.reconnect == -1)
 		st->opt.reconnect = st->profile != NULL;
+	if (is_set(st->opt.proxy_jump) && is_set(st->opt.proxy_command)) {
+		snprintf(err, errlen, "ProxyJump (%s) and ProxyCommand (%s) cannot both be used",
+		    st->opt.proxy_jump, st->opt.proxy_command);
+		return SETTINGS_USAGE;
+	}
 	if (apply_ssh_config(st, err, errlen) == -1 || finish_settings(st, err, errlen) == -1)
 		return SETTINGS_USAGE;
 	return SETTINGS_OK;
+}
+
+/* What a jump host takes from the destination where its own config says nothing. */
+static void
+inherit(struct options *o, const struct options *dest)
+{
+	if (o->known_hosts == NULL && dest->known_hosts != NULL)
+		o->known_hosts = xstrdup(dest->known_hosts);
+	if (o->global_known_hosts == NULL && dest->global_known_hosts != NULL)
+		o->global_known_hosts = xstrdup(dest->global_known_hosts);
+	if (o->identity_agent == NULL && dest->identity_agent != NULL)
+		o->identity_agent = xstrdup(dest->identity_agent);
+	if (o->n_identity_files == 0) {
+		for (int i = 0; i < dest->n_identity_files; i++)
+			o->identity_files[o->n_identity_files++] = xstrdup(dest->identity_files[i]);
+		for (int i = 0; i < dest->n_certificate_files; i++)
+			o->certificate_files[o->n_certificate_files++] =
+			    xstrdup(dest->certificate_files[i]);
+		if (o->identities_only == -1)
+			o->identities_only = dest->identities_only;
+	}
+	if (o->strict_hostkey == -1)
+		o->strict_hostkey = dest->strict_hostkey;
+	if (o->server_alive_interval == -1)
+		o->server_alive_interval = dest->server_alive_interval;
+	if (o->server_alive_count_max == -1)
+		o->server_alive_count_max = dest->server_alive_count_max;
+	if (o->connect_timeout == -1)
+		o->connect_timeout = dest->connect_timeout;
+	if (o->address_family == -1)
+		o->address_family = dest->address_family;
+	if (o->batch_mode == -1)
+		o->batch_mode = dest->batch_mode;
+}
+
+int
+settings_load_hop(struct settings *hop, const char *host, const char *user, int port,
+    const struct options *dest, char *err, size_t errlen)
+{
+	memset(hop, 0, sizeof(*hop));
+	options_init(&hop->opt);
+	config_init(&hop->config);
+	hop->opt.host = xstrdup(host);
+	hop->opt.user = user != NULL ? xstrdup(user) : NULL;
+	hop->opt.port = port;
+	if (dest->ssh_config_file != NULL)
+		hop->opt.ssh_config_file = xstrdup(dest->ssh_config_file);
+	if (apply_ssh_config(hop, err, errlen) == -1)
+		return -1;
+	inherit(&hop->opt, dest);
+	return finish_settings(hop, err, errlen);
 }
 
 void

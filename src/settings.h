@@ -45,6 +45,18 @@ void settings_free(struct settings *st);
 char *settings_expand(const struct settings *st, const char *text, int flags, const char *allowed,
     char *err, size_t errlen);
 
+/*
+ * The settings of a ProxyJump hop, as `ssh [user@]host -p port` would have
+ * them: host looked up in ~/.ssh/config (SshConfigFile as dest has it), user
+ * and port (-1: unset) from the -J item first. Where the hop's config says
+ * nothing it takes dest's host key policy (StrictHostKeyChecking, the known
+ * hosts files), keys, agent, keepalive and connect settings; never its
+ * HostKeyAlias or forwards. Returns 0, or -1 with err; free hop with
+ * settings_free either way.
+ */
+int settings_load_hop(struct settings *hop, const char *host, const char *user, int port,
+    const struct options *dest, char *err, size_t errlen);
+
 /* $XDG_CONFIG_HOME/porthole/config, else ~/.config/porthole/config. Free it. */
 char *settings_default_config_path(void);
 

@@ -64,8 +64,7 @@ static const struct sshkw table[] = {
     APPLY("Ciphers", SSHKW_ONE, SSHKW_STRING),
     APPLY("MACs", SSHKW_ONE, SSHKW_STRING),
     {"ProxyJump", SSHKW_REST, SSHKW_STRING, SSHKW_APPLY, false, NULL, P, "hnpr", NULL, NULL},
-    /* Connecting without the proxy would reach another network: refused until built. */
-    {"ProxyCommand", SSHKW_REST, SSHKW_STRING, SSHKW_WARN, false, NULL, P, "hnpr", "none", NULL},
+    {"ProxyCommand", SSHKW_REST, SSHKW_STRING, SSHKW_APPLY, false, NULL, P, "hnpr", "none", NULL},
     {"ControlPath", SSHKW_ONE, SSHKW_STRING, SSHKW_OWN, false, NULL, PE, DEF, NULL, NULL},
 
     /* Being built by others now, or later: a warning until option.c knows them. */

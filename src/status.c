@@ -63,6 +63,50 @@ collect(const struct status_view *v, struct fwd_stats *st)
 	return n;
 }
 
+/* One line per jump host, in the order they are dialled. */
+static void
+report_hops_text(const struct status_view *v, struct buf *out)
+{
+	size_t n = v->chain != NULL ? chain_hops(v->chain) : 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct session_info hi;
+		char rtt[32] = "unknown";
+		chain_hop_info(v->chain, i, &hi);
+		if (hi.rtt_ms >= 0)
+			snprintf(rtt, sizeof(rtt), "%d ms", hi.rtt_ms);
+		printf_buf(out, "  via %s (hop %zu): %s, %s, rtt %s, %u reconnect%s\n",
+		    chain_hop_name(v->chain, i), i + 1, hi.state,
+		    hi.peer[0] ? hi.peer : "no peer yet", rtt, hi.reconnects,
+		    hi.reconnects == 1 ? "" : "s");
+		if (hi.last_error[0] != '\0')
+			printf_buf(out, "    last error: %s\n", hi.last_error);
+	}
+}
+
+static void
+report_hops_json(const struct status_view *v, struct buf *out)
+{
+	size_t n = v->chain != NULL ? chain_hops(v->chain) : 0;
+
+	printf_buf(out, "\"hops\":[");
+	for (size_t i = 0; i < n; i++) {
+		struct session_info hi;
+		char name[700] = "", state[64] = "", peer[700] = "", err[600] = "";
+		chain_hop_info(v->chain, i, &hi);
+		control_json_string(name, sizeof(name), chain_hop_name(v->chain, i));
+		control_json_string(state, sizeof(state), hi.state);
+		control_json_string(peer, sizeof(peer), hi.peer);
+		control_json_string(err, sizeof(err), hi.last_error);
+		printf_buf(out,
+		    "%s{\"name\":%s,\"state\":%s,\"peer\":%s,\"connected_since\":%lld,"
+		    "\"rtt_ms\":%d,\"reconnects\":%u,\"last_error\":%s}",
+		    i ? "," : "", name, state, peer, hi.connected_since, hi.rtt_ms, hi.reconnects,
+		    err);
+	}
+	printf_buf(out, "],");
+}
+
 static void
 report_text(const struct status_view *v, const struct session_info *si, const struct fwd_stats *st,
     size_t n, struct buf *out)
@@ -83,6 +127,7 @@ report_text(const struct status_view *v, const struct session_info *si, const st
 	    si->reconnects, si->reconnects == 1 ? "" : "s");
 	if (si->last_error[0] != '\0')
 		printf_buf(out, "  last error: %s\n", si->last_error);
+	report_hops_text(v, out);
 	for (size_t i = 0; i < n; i++) {
 		const struct fwd_stats *f = &st[i];
 		printf_buf(out, "  %s: %s", f->name, f->state);
@@ -122,7 +167,9 @@ report_json(const struct status_view *v, const struct session_info *si, const st
 	    si->connected_since, si->rtt_ms, si->reconnects);
 	s[0] = '\0';
 	control_json_string(s, sizeof(s), si->last_error);
-	printf_buf(out, "\"last_error\":%s},\"forwards\":[", s);
+	printf_buf(out, "\"last_error\":%s},", s);
+	report_hops_json(v, out);
+	printf_buf(out, "\"forwards\":[");
 	for (size_t i = 0; i < n; i++) {
 		const struct fwd_stats *f = &st[i];
 		char name[700] = "", state[128] = "";

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "chain.h"
 #include "listener.h"
 #include "option.h"
 #include "rforward.h"
@@ -26,6 +27,7 @@ struct status_view {
 	struct rforward *const *rforwards;
 	size_t n_rforwards;
 	struct udpfwd *udp;
+	const struct chain *chain; /* for the jump hosts; NULL: none */
 };
 
 /* The report, as text (one line per item) or one JSON object. */

@@ -14,7 +14,7 @@ function __porthole_positionals
             continue
         end
         switch $t
-            case -L -R -D -p -l -i -o -O -F -c -m
+            case -L -R -D -J -p -l -i -o -O -F -c -m
                 set skip 1
             case '-*'
             case '*'
@@ -99,7 +99,7 @@ function __porthole_option
     set -l token (commandline -ct)
     set token (string replace -r '^-o' '' -- $token)
     if not string match -q '*=*' -- $token
-        for k in HostName Port User IdentityFile IdentitiesOnly ProxyJump \
+        for k in HostName Port User IdentityFile IdentitiesOnly ProxyJump ProxyCommand \
                 UserKnownHostsFile StrictHostKeyChecking LocalForward RemoteForward \
                 DynamicForward ServerAliveInterval ServerAliveCountMax ExitOnForwardFailure \
                 GatewayPorts Compression LogLevel Reconnect ReconnectMaxDelay ConnectionWait UdpIdleTimeout \
@@ -143,6 +143,7 @@ complete -c porthole -f
 complete -c porthole -s L -x -d 'Listen here, connect from the server: [bind:]port:host:hostport'
 complete -c porthole -s R -x -d 'Listen on the server, connect from here: [bind:]port:host:hostport'
 complete -c porthole -s D -x -d 'SOCKS5/SOCKS4a proxy: [bind:]port'
+complete -c porthole -s J -x -d 'Jump hosts, in order: [user@]host[:port][,...]'
 complete -c porthole -s p -x -d 'SSH port on the server'
 complete -c porthole -s l -x -a '(__fish_complete_users)' -d 'User to log in as'
 complete -c porthole -s i -r -F -d 'Identity (private key) file'

@@ -435,8 +435,12 @@ test_later_keywords(void)
 	CHECK_INT(set("Compression", "no"), 0);
 	CHECK_INT(set("ProxyJump", "me@bastion"), 0);
 	CHECK_STR(o.proxy_jump, "me@bastion");
+	CHECK_INT(set("ProxyJump", "a,,b"), -1);
+	CHECK_STR(err, "ProxyJump: bad jump host '' (expected [user@]host[:port])");
+	CHECK_STR(o.proxy_jump, "me@bastion");
+	CHECK_INT(set("ProxyCommand", "nc %h %p"), 0);
+	CHECK_STR(o.proxy_command, "nc %h %p");
 	/* What is set but not built yet, in table order. */
-	CHECK_STR(option_unsupported(&o, &i), "ProxyJump");
 	CHECK(option_unsupported(&o, &i) == NULL);
 	options_free(&o);
 	i = 0;

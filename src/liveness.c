@@ -1,0 +1,138 @@
+/*
+ * Liveness probes.
+ *
+ *   idle --interval passed without bytes--> probing --any reply--> idle (RTT noted)
+ *   any --nothing for interval x count--> gone
+ *
+ * The probe is an "env" request on the session's idle control channel: sshd
+ * answers yes or no, either will do. Unlike libssh2_keepalive_send with
+ * want_reply=1, the reply is matched to its channel and consumed, so it can
+ * never be taken for a forward's answer (shared/notes/libssh2.md section 1).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "liveness.h"
+#include "log.h"
+#include "xmalloc.h"
+
+struct liveness {
+	uv_loop_t *loop;
+	struct liveness_events ev;
+	uv_timer_t timer;
+	uint64_t interval_ms;
+	int count_max;
+	uint64_t last_rx; /* loop time of the last bytes from the server */
+	bool probing;	  /* a probe is waiting for its reply */
+	uint64_t probe_start;
+	int rtt_ms;
+};
+
+struct liveness *
+liveness_new(uv_loop_t *loop, int interval_s, int count_max, const struct liveness_events *ev)
+{
+	struct liveness *l = xcalloc(1, sizeof(*l));
+
+	l->loop = loop;
+	l->ev = *ev;
+	l->interval_ms = (uint64_t)(interval_s >= 0 ? interval_s : 15) * 1000;
+	l->count_max = count_max > 0 ? count_max : 3;
+	l->rtt_ms = -1;
+	uv_timer_init(loop, &l->timer);
+	l->timer.data = l;
+	return l;
+}
+
+static void
+closed_cb(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+void
+liveness_free(struct liveness *l)
+{
+	if (l != NULL)
+		uv_close((uv_handle_t *)&l->timer, closed_cb);
+}
+
+static void
+timer_cb(uv_timer_t *t)
+{
+	struct liveness *l = t->data;
+	uint64_t idle = uv_now(l->loop) - l->last_rx;
+	char why[128];
+
+	if (idle >= l->interval_ms * (uint64_t)l->count_max) {
+		uv_timer_stop(t);
+		snprintf(why, sizeof(why), "not responding (nothing received in %llu s)",
+		    (unsigned long long)(idle / 1000));
+		l->ev.gone(l->ev.arg, why);
+		return;
+	}
+	if (idle + 50 >= l->interval_ms && !l->probing) {
+		l->probing = true;
+		l->probe_start = uv_now(l->loop);
+		l->ev.wake(l->ev.arg);
+	}
+}
+
+void
+liveness_start(struct liveness *l)
+{
+	l->last_rx = uv_now(l->loop);
+	l->probing = false;
+	if (l->interval_ms > 0)
+		uv_timer_start(&l->timer, timer_cb, l->interval_ms, l->interval_ms);
+}
+
+void
+liveness_stop(struct liveness *l)
+{
+	uv_timer_stop(&l->timer);
+	l->probing = false;
+}
+
+void
+liveness_saw_rx(struct liveness *l)
+{
+	l->last_rx = uv_now(l->loop);
+}
+
+int
+liveness_step(struct liveness *l, LIBSSH2_SESSION *ssh, LIBSSH2_CHANNEL *control)
+{
+	int rc;
+
+	if (!l->probing)
+		return 0;
+	if (control == NULL) {
+		/* No channel to ask on: at least keep traffic flowing; TCP keepalive judges. */
+		int next;
+		libssh2_keepalive_send(ssh, &next);
+		l->probing = false;
+		return 0;
+	}
+	rc = libssh2_channel_setenv_ex(control, "PORTHOLE_KEEPALIVE", 18, "1", 1);
+	if (rc == LIBSSH2_ERROR_EAGAIN)
+		return 0;
+	l->probing = false;
+	if (rc == 0 || rc == LIBSSH2_ERROR_CHANNEL_REQUEST_DENIED) {
+		l->rtt_ms = (int)(uv_now(l->loop) - l->probe_start);
+		log_debug2("keepalive answered in %d ms", l->rtt_ms);
+		return 0;
+	}
+	return rc;
+}
+
+int
+liveness_rtt(const struct liveness *l)
+{
+	return l->rtt_ms;
+}
+
+uint64_t
+liveness_interval_ms(const struct liveness *l)
+{
+	return l->interval_ms;
+}
