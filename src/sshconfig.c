@@ -50,6 +50,10 @@ struct reader {
 	char *user;
 	int port;
 	char *ignore_unknown;
+	char *hkalias; /* HostKeyAlias, for %k */
+	/* How many entries each keyword has (by table index), so a check is not a scan. */
+	unsigned *counts;
+	size_t cap; /* of out->entries */
 };
 
 /* Where a line is, and whether the block it is in applies. */
@@ -312,7 +316,7 @@ exec_tokens(
 	tv->v['L'] = shorthost;
 	tv->v['d'] = env->home != NULL ? env->home : "";
 	tv->v['h'] = host;
-	tv->v['k'] = env->host_key_alias != NULL ? env->host_key_alias : host;
+	tv->v['k'] = rd->hkalias != NULL ? rd->hkalias : host;
 	tv->v['l'] = local;
 	tv->v['n'] = env->host_arg;
 	tv->v['p'] = port;
@@ -636,29 +640,43 @@ include_line(struct reader *rd, const struct place *at, const struct args *a)
 
 /* Whether the result already has this keyword (or, for an accumulating one, this value). */
 static bool
-have_entry(const struct sshconfig *c, const struct sshkw *kw, const char *value)
+have_entry(const struct reader *rd, const struct sshkw *kw, const char *value)
 {
-	for (size_t i = 0; i < c->n_entries; i++) {
-		if (c->entries[i].kw != kw)
-			continue;
-		if (!kw->accumulate || strcmp(c->entries[i].value, value) == 0)
+	const struct sshconfig *c = rd->out;
+
+	if (rd->counts[sshkw_index(kw)] == 0)
+		return false;
+	if (!kw->accumulate)
+		return true;
+	for (size_t i = 0; i < c->n_entries; i++)
+		if (c->entries[i].kw == kw && strcmp(c->entries[i].value, value) == 0)
 			return true;
-	}
 	return false;
 }
 
-static void
+/* Keeps value (taking it) unless it is there already. -1 past SSHCONFIG_MAX_VALUES. */
+static int
 add_entry(struct reader *rd, const struct place *at, const struct sshkw *kw, char *value)
 {
 	struct sshconfig *c = rd->out;
+	unsigned *count = &rd->counts[sshkw_index(kw)];
 
-	if (have_entry(c, kw, value)) {
+	if (have_entry(rd, kw, value)) {
 		free(value);
-		return;
+		return 0;
 	}
-	c->entries = xrealloc(c->entries, (c->n_entries + 1) * sizeof(*c->entries));
+	if (*count >= SSHCONFIG_MAX_VALUES) {
+		free(value);
+		return fail(rd, at, "more than %d %s values", SSHCONFIG_MAX_VALUES, kw->name);
+	}
+	if (c->n_entries == rd->cap) {
+		rd->cap = rd->cap != 0 ? rd->cap * 2 : 16;
+		c->entries = xrealloc(c->entries, rd->cap * sizeof(*c->entries));
+	}
 	c->entries[c->n_entries++] =
 	    (struct sshconfig_entry){kw, value, at->file, at->line, at->system};
+	(*count)++;
+	return 0;
 }
 
 /*
@@ -703,12 +721,14 @@ track_first(struct reader *rd, const struct place *at, const struct sshkw *kw, c
 		rd->user = xstrdup(*value);
 	} else if (strcmp(kw->name, "Port") == 0 && rd->port == 0) {
 		rd->port = atoi(*value);
+	} else if (strcmp(kw->name, "HostKeyAlias") == 0 && rd->hkalias == NULL) {
+		rd->hkalias = xstrdup(*value);
 	} else if (strcmp(kw->name, "IgnoreUnknown") == 0 && rd->ignore_unknown == NULL) {
 		rd->ignore_unknown = xstrdup(*value);
 	} else if (strcmp(kw->name, "CanonicalizeHostname") == 0 &&
 	    (strcasecmp(*value, "yes") == 0 || strcasecmp(*value, "true") == 0 ||
 		strcasecmp(*value, "always") == 0) &&
-	    !have_entry(rd->out, kw, *value)) {
+	    !have_entry(rd, kw, *value)) {
 		rd->want_final = true;
 	}
 	return 0;
@@ -733,7 +753,7 @@ value_line(struct reader *rd, const struct place *at, const struct sshkw *kw, co
 		free(value);
 		return fail(rd, at, "%s: %s", keyword, why);
 	}
-	if (!have_entry(rd->out, applied, value) && track_first(rd, at, applied, &value) == -1) {
+	if (!have_entry(rd, applied, value) && track_first(rd, at, applied, &value) == -1) {
 		free(value);
 		return -1;
 	}
@@ -741,8 +761,7 @@ value_line(struct reader *rd, const struct place *at, const struct sshkw *kw, co
 		free(value);
 		return 0;
 	}
-	add_entry(rd, at, applied, value);
-	return 0;
+	return add_entry(rd, at, applied, value);
 }
 
 /* The table entry for a keyword, or NULL (with an error unless IgnoreUnknown names it). */
@@ -858,10 +877,13 @@ evaluate(struct reader *rd, const struct text *texts, size_t n, int depth)
 {
 	const struct sshconfig_env *env = rd->env;
 
+	rd->counts = xcalloc(sshkw_count(), sizeof(*rd->counts));
 	if (env->hostname != NULL)
 		rd->hostname = xstrdup(env->hostname);
 	if (env->user != NULL)
 		rd->user = xstrdup(env->user);
+	if (env->host_key_alias != NULL)
+		rd->hkalias = xstrdup(env->host_key_alias);
 	rd->port = env->port > 0 ? env->port : 0;
 	int r = one_pass(rd, texts, n, depth);
 	if (r == 0 && rd->want_final) {
@@ -877,6 +899,8 @@ evaluate(struct reader *rd, const struct text *texts, size_t n, int depth)
 	free(rd->hostname);
 	free(rd->user);
 	free(rd->ignore_unknown);
+	free(rd->hkalias);
+	free(rd->counts);
 	return r;
 }
 

@@ -45,6 +45,8 @@
 /* A depth that makes sshconfig_read_text never touch the file system: Include is noted, not
  * followed. */
 #define SSHCONFIG_NO_INCLUDE (-1)
+/* Values one accumulating keyword may have (IdentityFile, LocalForward...); more is an error. */
+#define SSHCONFIG_MAX_VALUES 1024
 /* Debug notes kept; later ones are dropped. */
 #define SSHCONFIG_MAX_NOTES 64
 

@@ -206,6 +206,18 @@ sshkw_find(const char *name)
 	return NULL;
 }
 
+size_t
+sshkw_index(const struct sshkw *k)
+{
+	return (size_t)(k - table);
+}
+
+size_t
+sshkw_count(void)
+{
+	return N_TABLE;
+}
+
 const struct sshkw *
 sshkw_at(size_t i)
 {

@@ -80,6 +80,10 @@ const struct sshkw *sshkw_find(const char *name);
 /* The i-th keyword of the table; NULL past the end. */
 const struct sshkw *sshkw_at(size_t i);
 
+/* k's position in the table (k from sshkw_find or sshkw_at), and the table's size. */
+size_t sshkw_index(const struct sshkw *k);
+size_t sshkw_count(void);
+
 /*
  * Checks a line's arguments (argc words, or for SSHKW_REST the rest of the
  * line in argv[0]) as ssh would. Returns 0, or -1 with err saying what was

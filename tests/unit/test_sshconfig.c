@@ -508,6 +508,28 @@ test_values_checked(void)
 }
 
 static void
+test_big(void)
+{
+	/* Large files stay linear: 100,000 Host blocks and as many repeated lines. */
+	size_t n = 100000, cap = n * 40, len = 0;
+	char *text = malloc(cap);
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(
+		    text + len, cap - len, "Host h%zu\n Port %zu\n SendEnv A\n", i, i % 60000 + 1);
+	CHECK_INT(eval(text, "h99999"), 0);
+	CHECK_STR(get("Port"), "40000");
+	CHECK_INT(eval(text, "nomatch"), 0);
+	CHECK_INT(c.n_entries, 0);
+	/* Accumulating keywords are bounded. */
+	len = 0;
+	for (size_t i = 0; i <= SSHCONFIG_MAX_VALUES; i++)
+		len += (size_t)snprintf(text + len, cap - len, "IdentityFile k%zu\n", i);
+	CHECK_INT(eval(text, "x"), -1);
+	CHECK_STR(err, "config:1025: more than 1024 IdentityFile values");
+	free(text);
+}
+
+static void
 test_no_include(void)
 {
 	CHECK_INT(eval("Include conf.d/*\nUser u\n", "x"), 0);
@@ -717,6 +739,7 @@ main(void)
 	test_match_localnetwork();
 	test_match_errors();
 	test_values_checked();
+	test_big();
 	test_no_include();
 	test_include();
 	test_include_limits();
