@@ -88,6 +88,17 @@ fuzz_check(const char *text, size_t len)
 	}
 }
 
+/* Whether text (NUL bytes and all) holds s. */
+static bool
+contains(const char *text, size_t len, const char *s)
+{
+	size_t n = strlen(s);
+	for (size_t i = 0; i + n <= len; i++)
+		if (memcmp(text + i, s, n) == 0)
+			return true;
+	return false;
+}
+
 static void
 fuzz_host_types(const char *text, size_t len)
 {
@@ -98,7 +109,7 @@ fuzz_host_types(const char *text, size_t len)
 		memset(out, 'x', sizeof(out));
 		bool has_ca = true;
 		int n = knownhosts_host_types(text, len, "127.0.0.1", 2222, out, sizes[i], &has_ca);
-		if (has_ca && strstr(text, "@cert-authority") == NULL)
+		if (has_ca && !contains(text, len, "@cert-authority"))
 			abort();
 		if (sizes[i] == 0) {
 			if (n != 0 || out[0] != 'x')
