@@ -47,7 +47,10 @@ static const char usage_text[] =
     "                  the client asks, names resolved on the server's side\n"
     "  -J [user@]host[:port][,...]\n"
     "                  reach the server through these jump hosts, in order (each\n"
-    "                  looked up in ~/.ssh/config); as ProxyJump, \"none\" for none\n"
+    "                  looked up in ~/.ssh/config); as ProxyJump, \"none\" for none\n";
+
+/* The rest of --help (C limits a string literal to 4095 bytes). */
+static const char usage_text2[] =
     "  -p port         SSH port on the server (default 22)\n"
     "  -l login_name   user to log in as (default: the local user)\n"
     "  -i file         identity (private key) file; repeatable\n"
@@ -386,6 +389,7 @@ cli_parse_command(
 			return CLI_EXIT;
 		case 'h':
 			fputs(usage_text, stdout);
+			fputs(usage_text2, stdout);
 			return CLI_EXIT;
 		case '?':
 		default:
