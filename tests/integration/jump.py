@@ -12,6 +12,7 @@ may only open channels to b and b only to c (PermitOpen), and c is the destinati
 - A changed host key on the middle hop: refused, exit 255, the message names the hop.
 - A ProxyJump cycle in ~/.ssh/config: refused (exit 2) with the chain printed.
 - A ProxyCommand that fails: one line with its exit status and its last stderr line.
+- A profile in porthole's config with ProxyJump, and one with ProxyCommand.
 """
 
 import json
@@ -267,6 +268,47 @@ Host hopb
         check_all_forwards("ProxyCommand ssh -W %h:%p -J a b", fw, ports, echo, uecho)
 
 
+def test_profiles(chain, echo):
+    cfg = os.path.join(chain.c.dir, "porthole.conf")
+    with open(cfg, "w") as f:
+        f.write(f"""UserKnownHostsFile {chain.known_hosts}
+StrictHostKeyChecking yes
+IdentityFile {chain.key}
+IdentitiesOnly yes
+Reconnect no
+Profile office
+  HostName 127.0.0.3
+  Port {chain.c.port}
+  User {chain.user}
+  ProxyJump {chain.jump()}
+  LocalForward {{lport}} 127.0.0.1:{echo.port}
+Profile cloud
+  HostName 127.0.0.3
+  Port {chain.c.port}
+  User {chain.user}
+  ProxyCommand nc %h %p
+  LocalForward {{lport}} 127.0.0.1:{echo.port}
+""")
+    text = open(cfg).read()
+    for name in ("office", "cloud"):
+        lport = fx.free_port()
+        with open(cfg, "w") as f:
+            f.write(text.replace("{lport}", str(lport)))
+        r = subprocess.run([fx.porthole_path(), "-F", cfg, "check", name],
+                           env=fx.child_env(chain.c), capture_output=True, text=True, timeout=10)
+        want = f"proxyjump {chain.jump()}" if name == "office" else "proxycommand nc %h %p"
+        fx.check(r.returncode == 0 and want in r.stdout, f"check {name} shows '{want}'",
+                 r.stdout + r.stderr)
+        fw = fx.Forwarder(chain.c, ["-L", f"{lport}:x:1"], start=False, wait_remote=False)
+        fw.argv = [fx.porthole_path(), "-F", cfg, name]
+        fw.timeout = 20
+        with fw:
+            fw.start()
+            data = os.urandom(100000)
+            fx.check(fx.echo_roundtrip(lport, data) == data,
+                     f"profile {name}: its LocalForward reaches c")
+
+
 def test_failures(chain):
     # A changed key on the middle hop.
     other = os.path.join(chain.c.dir, "other_key")
@@ -321,6 +363,7 @@ def main():
         test_jump_list(chain, echo, uecho)
         test_ssh_config(chain, echo, uecho)
         test_proxy_commands(chain, echo, uecho)
+        test_profiles(chain, echo)
         test_failures(chain)
     finally:
         uecho.close()
