@@ -185,6 +185,7 @@ ssh_recv(libssh2_socket_t fd, void *data, size_t len, int flags, void **abstract
 	n = buf_len(&s->rx) < len ? buf_len(&s->rx) : len;
 	memcpy(data, buf_head(&s->rx), n);
 	buf_consume(&s->rx, n);
+	s->rx_gen++; /* libssh2 may decode packets for any channel from these */
 	return (ssize_t)n;
 }
 
@@ -736,8 +737,15 @@ step_ready(struct session *s, bool *more)
 		drain(s);
 	if (s->state == S_READY)
 		session_check_error(s, liveness_step(s->live, s->ssh, s->control));
-	if (s->state == S_READY)
+	if (s->state == S_READY) {
+		unsigned long gen = s->rx_gen;
 		*more |= pump_clients(s);
+		/*
+		 * A client's libssh2 call decoded packets: some may be for a
+		 * client pumped before it, which saw nothing then. Pass again.
+		 */
+		*more |= s->rx_gen != gen;
+	}
 	if (s->state == S_READY)
 		reap_channels(s);
 }

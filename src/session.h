@@ -139,7 +139,9 @@ void session_release_channel(struct session *s, LIBSSH2_CHANNEL *ch);
 
 /* True while the transport's send queue is short enough to add channel data. */
 bool session_can_send(const struct session *s);
-/* Counts the reads from the SSH socket: a client that saw EAGAIN need not retry until it changes.
+/*
+ * Counts what the session received and what libssh2 took from it: a client
+ * that saw EAGAIN need not retry until it changes.
  */
 unsigned long session_rx_generation(const struct session *s);
 /*
