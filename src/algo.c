@@ -240,6 +240,12 @@ algo_print_version(FILE *out)
 		fprintf(out, "available %s: %s\n", short_names[k], supported[k]);
 	fprintf(out, "compression (-C): %s\n",
 	    compression[0] ? compression : "none (libssh2 built without zlib)");
+#ifdef LIBSSH2_PORTHOLE_HOST_CERTIFICATES
+	fprintf(out, "host certificates (@cert-authority): yes\n");
+#else
+	fprintf(out, "host certificates (@cert-authority): no (libssh2 without "
+		     "scripts/libssh2-patches/03-host-certificates.patch)\n");
+#endif
 	if (LIBSSH2_VERSION_NUM < 0x010b01)
 		fprintf(out,
 		    "warning: built against libssh2 %s: no strict kex, rsa-sha2, etm, "
