@@ -243,8 +243,9 @@ algo_print_version(FILE *out)
 #ifdef LIBSSH2_PORTHOLE_HOST_CERTIFICATES
 	fprintf(out, "host certificates (@cert-authority): yes\n");
 #else
-	fprintf(out, "host certificates (@cert-authority): no (libssh2 without "
-		     "scripts/libssh2-patches/03-host-certificates.patch)\n");
+	fprintf(out,
+	    "host certificates (@cert-authority): no (libssh2 without "
+	    "scripts/libssh2-patches/03-host-certificates.patch)\n");
 #endif
 	if (LIBSSH2_VERSION_NUM < 0x010b01)
 		fprintf(out,
