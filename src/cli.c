@@ -38,6 +38,8 @@ static const char usage_text[] =
     "                  connect each connection to host:hostport from the server;\n"
     "                  repeatable; IPv6 addresses in brackets; a /udp suffix\n"
     "                  forwards UDP through the relay (RelayCommand)\n"
+    "                  either side may be a Unix socket path: -L /path:host:port,\n"
+    "                  -L port:/path, -L /path:/path (porthole(1), UNIX SOCKETS)\n"
     "  -R [bind_address:]port:host:hostport\n"
     "                  ask the server to listen on port (its loopback unless\n"
     "                  bind_address is given; 0 lets it pick and prints the port)\n"

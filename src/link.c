@@ -1,6 +1,7 @@
 /*
- * One forwarded connection: a uv_tcp_t on our side, an SSH channel on the
- * other. Each direction has its own half-state, as in OpenSSH's nchan.c:
+ * One forwarded connection: a TCP connection or a Unix socket connection
+ * (uv_pipe_t, for -L /path and -R port:/path) on our side, an SSH channel on
+ * the other. Each direction has its own half-state, as in OpenSSH's nchan.c:
  *
  *   up   (local socket -> channel):  OPEN --local EOF--> DRAIN
  *                                     --buffer sent, EOF sent--> CLOSED
@@ -83,7 +84,11 @@ struct link {
 	unsigned id;
 	enum link_state state;
 	enum half up, down;
-	uv_tcp_t tcp;
+	union {
+		uv_tcp_t tcp;
+		uv_pipe_t pipe; /* is_pipe: a Unix socket */
+	} io;
+	bool is_pipe;
 	uv_shutdown_t shutdown;
 	LIBSSH2_CHANNEL *ch;
 	struct buf upbuf;
@@ -215,8 +220,8 @@ write_local(struct link *l, const char *data, size_t len)
 	uv_buf_t b = uv_buf_init((char *)data, (unsigned int)len);
 	int n = 0;
 
-	if (uv_stream_get_write_queue_size((uv_stream_t *)&l->tcp) == 0) {
-		n = uv_try_write((uv_stream_t *)&l->tcp, &b, 1);
+	if (uv_stream_get_write_queue_size((uv_stream_t *)&l->io) == 0) {
+		n = uv_try_write((uv_stream_t *)&l->io, &b, 1);
 		if (n == UV_EAGAIN)
 			n = 0;
 		else if (n < 0)
@@ -228,7 +233,7 @@ write_local(struct link *l, const char *data, size_t len)
 	w->link = l;
 	memcpy(w->data, data + n, len - (size_t)n);
 	b = uv_buf_init(w->data, (unsigned int)(len - (size_t)n));
-	int rc = uv_write(&w->req, (uv_stream_t *)&l->tcp, &b, 1, write_cb);
+	int rc = uv_write(&w->req, (uv_stream_t *)&l->io, &b, 1, write_cb);
 	if (rc < 0)
 		free(w);
 	return rc;
@@ -292,7 +297,7 @@ pump_up(struct link *l)
 	if (buf_len(&l->upbuf) == 0)
 		buf_free(&l->upbuf); /* idle links hold no buffer */
 	if (l->up == HALF_OPEN && !l->reading && buf_len(&l->upbuf) < UP_HIGH / 2) {
-		if (uv_read_start((uv_stream_t *)&l->tcp, alloc_cb, read_cb) == 0)
+		if (uv_read_start((uv_stream_t *)&l->io, alloc_cb, read_cb) == 0)
 			l->reading = true;
 	}
 	if (l->up == HALF_DRAIN && buf_len(&l->upbuf) == 0) {
@@ -326,7 +331,7 @@ pump_down(struct link *l)
 		return 0;
 	}
 	l->down_idle = false;
-	while (uv_stream_get_write_queue_size((uv_stream_t *)&l->tcp) < DOWN_HIGH) {
+	while (uv_stream_get_write_queue_size((uv_stream_t *)&l->io) < DOWN_HIGH) {
 		if (moved >= PUMP_BUDGET)
 			return 1;
 		ssize_t n = libssh2_channel_read(l->ch, chunk, sizeof(chunk));
@@ -346,7 +351,7 @@ pump_down(struct link *l)
 		if (n == 0 && libssh2_channel_eof(l->ch)) {
 			set_half(l, &l->down, HALF_DRAIN);
 			l->shutdown.data = l;
-			if (uv_shutdown(&l->shutdown, (uv_stream_t *)&l->tcp, shutdown_cb) < 0)
+			if (uv_shutdown(&l->shutdown, (uv_stream_t *)&l->io, shutdown_cb) < 0)
 				set_half(l, &l->down, HALF_CLOSED);
 			return 0;
 		}
@@ -398,8 +403,11 @@ open_done(struct session_req *req, const char *why)
 
 	if (req->channel == NULL) {
 		bool v6 = strchr(req->host, ':') != NULL;
-		snprintf(msg, sizeof(msg), "server could not open %s%s%s:%d: %s", v6 ? "[" : "",
-		    req->host, v6 ? "]" : "", req->port, why);
+		if (req->kind == REQ_DIRECT_STREAMLOCAL)
+			snprintf(msg, sizeof(msg), "server could not open %s: %s", req->host, why);
+		else
+			snprintf(msg, sizeof(msg), "server could not open %s%s%s:%d: %s",
+			    v6 ? "[" : "", req->host, v6 ? "]" : "", req->port, why);
 		if (l->socks != NULL) {
 			log_info("%s: link %u: %s", l->name, l->id, msg);
 			socks_refuse(l, socks_status_for(l->socks, why));
@@ -451,8 +459,8 @@ closed_cb(uv_handle_t *h)
 
 	if (l->state != LINK_CLOSING) {
 		/* A failed connect attempt: the handle is fresh for the next address. */
-		uv_tcp_init(h->loop, &l->tcp);
-		l->tcp.data = l;
+		uv_tcp_init(h->loop, &l->io.tcp);
+		l->io.tcp.data = l;
 		connect_next(l);
 		return;
 	}
@@ -510,18 +518,18 @@ link_close(struct link *l, enum log_level level, const char *why)
 	if (!link_end(l, level, "closed", why))
 		return;
 	close_timer(l);
-	if (!uv_is_closing((uv_handle_t *)&l->tcp))
-		uv_close((uv_handle_t *)&l->tcp, closed_cb);
+	if (!uv_is_closing((uv_handle_t *)&l->io))
+		uv_close((uv_handle_t *)&l->io, closed_cb);
 }
 
 /* Bytes written to the local socket that its reader has not taken yet. */
 static size_t
 unsent(struct link *l)
 {
-	size_t n = uv_stream_get_write_queue_size((uv_stream_t *)&l->tcp);
+	size_t n = uv_stream_get_write_queue_size((uv_stream_t *)&l->io);
 	uv_os_fd_t fd;
 
-	if (n > 0 || uv_fileno((uv_handle_t *)&l->tcp, &fd) != 0)
+	if (n > 0 || uv_fileno((uv_handle_t *)&l->io, &fd) != 0)
 		return n;
 #if defined(TIOCOUTQ)
 	int q = 0;
@@ -543,12 +551,12 @@ reset_now(struct link *l)
 	uv_os_fd_t fd;
 
 	close_timer(l);
-	if (uv_tcp_close_reset(&l->tcp, closed_cb) == 0)
+	if (!l->is_pipe && uv_tcp_close_reset(&l->io.tcp, closed_cb) == 0)
 		return;
 	/* libuv refuses once a shutdown was asked for (the far end's EOF went out). */
-	if (uv_fileno((uv_handle_t *)&l->tcp, &fd) == 0)
+	if (uv_fileno((uv_handle_t *)&l->io, &fd) == 0)
 		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	uv_close((uv_handle_t *)&l->tcp, closed_cb);
+	uv_close((uv_handle_t *)&l->io, closed_cb);
 }
 
 static void
@@ -585,13 +593,13 @@ link_abort_within(struct link *l, enum log_level level, const char *why, uint64_
 	if (!link_end(l, level, "reset", why))
 		return;
 	l->list->resets++;
-	if (uv_is_closing((uv_handle_t *)&l->tcp)) {
+	if (uv_is_closing((uv_handle_t *)&l->io)) {
 		/* -R, between two connect attempts: nothing to reset. */
 		close_timer(l);
 		return;
 	}
 	if (l->reading) {
-		uv_read_stop((uv_stream_t *)&l->tcp);
+		uv_read_stop((uv_stream_t *)&l->io);
 		l->reading = false;
 	}
 	if (unsent(l) == 0) {
@@ -599,24 +607,28 @@ link_abort_within(struct link *l, enum log_level level, const char *why, uint64_
 		return;
 	}
 	if (!l->has_timer) {
-		uv_timer_init(l->tcp.loop, &l->timer);
+		uv_timer_init(l->io.tcp.loop, &l->timer);
 		l->timer.data = l;
 		l->has_timer = true;
 		l->refs++;
 	}
-	l->drain_until = uv_now(l->tcp.loop) + drain_ms;
+	l->drain_until = uv_now(l->io.tcp.loop) + drain_ms;
 	l->drain_name = xstrdup(l->name);
 	uv_timer_start(&l->timer, drain_cb, DRAIN_POLL_MS, 0);
 }
 
-/* A link starts with its tcp handle initialised and not yet connected. */
+/* A link starts with its handle initialised and not yet connected. */
 static struct link *
-link_new(uv_loop_t *loop, struct session *s, const char *name, struct link_list *list)
+link_new(uv_loop_t *loop, struct session *s, const char *name, struct link_list *list, bool pipe)
 {
 	struct link *l = xcalloc(1, sizeof(*l));
 
-	uv_tcp_init(loop, &l->tcp);
-	l->tcp.data = l;
+	l->is_pipe = pipe;
+	if (pipe)
+		uv_pipe_init(loop, &l->io.pipe, 0);
+	else
+		uv_tcp_init(loop, &l->io.tcp);
+	l->io.tcp.data = l;
 	l->refs = 1; /* the tcp handle */
 	l->session = s;
 	l->name = name;
@@ -640,22 +652,26 @@ link_start(struct link *l, LIBSSH2_CHANNEL *ch)
 {
 	l->ch = ch;
 	l->state = LINK_OPEN;
-	if (!l->reading && uv_read_start((uv_stream_t *)&l->tcp, alloc_cb, read_cb) == 0)
+	if (!l->reading && uv_read_start((uv_stream_t *)&l->io, alloc_cb, read_cb) == 0)
 		l->reading = true;
 	if (l->client.next == NULL) /* -R links are clients from the start */
 		session_add_client(l->session, &l->client);
 	session_wake(l->session);
 }
 
+/* Who connected (for direct-tcpip's originator); sets TCP_NODELAY on a TCP link. */
 static void
-peer_name(uv_tcp_t *tcp, char *host, size_t len, int *port)
+peer_name(struct link *l, char *host, size_t len, int *port)
 {
 	struct sockaddr_storage peer;
 	int plen = sizeof(peer);
 
 	snprintf(host, len, "127.0.0.1");
 	*port = 0;
-	if (uv_tcp_getpeername(tcp, (struct sockaddr *)&peer, &plen) != 0)
+	if (l->is_pipe)
+		return; /* a Unix socket client has no address: sshd only logs this one */
+	uv_tcp_nodelay(&l->io.tcp, 1);
+	if (uv_tcp_getpeername(&l->io.tcp, (struct sockaddr *)&peer, &plen) != 0)
 		return;
 	if (peer.ss_family == AF_INET6) {
 		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&peer;
@@ -668,26 +684,41 @@ peer_name(uv_tcp_t *tcp, char *host, size_t len, int *port)
 	}
 }
 
+/* Whether fd is a Unix-domain socket (accepted on -L /path). */
+static bool
+is_unix_fd(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	return getsockname(fd, (struct sockaddr *)&ss, &len) == 0 && ss.ss_family == AF_UNIX;
+}
+
 struct link *
 link_accept(uv_loop_t *loop, int fd, struct session *s, const char *name, const char *host,
-    int port, struct link_list *list)
+    int port, const char *path, struct link_list *list)
 {
-	struct link *l = link_new(loop, s, name, list);
+	bool pipe = is_unix_fd(fd);
+	struct link *l = link_new(loop, s, name, list, pipe);
 
-	if (uv_tcp_open(&l->tcp, fd) < 0) {
+	if ((pipe ? uv_pipe_open(&l->io.pipe, fd) : uv_tcp_open(&l->io.tcp, fd)) < 0) {
 		close(fd);
 		link_close(l, LOG_DEBUG1, "accept failed");
 		return NULL;
 	}
-	uv_tcp_nodelay(&l->tcp, 1);
-	l->open.kind = REQ_DIRECT_TCPIP;
-	snprintf(l->open.host, sizeof(l->open.host), "%s", host);
-	l->open.port = port;
+	if (path != NULL) {
+		l->open.kind = REQ_DIRECT_STREAMLOCAL;
+		snprintf(l->open.host, sizeof(l->open.host), "%s", path);
+	} else {
+		l->open.kind = REQ_DIRECT_TCPIP;
+		snprintf(l->open.host, sizeof(l->open.host), "%s", host);
+		l->open.port = port;
+	}
 	l->open.done = open_done;
-	peer_name(&l->tcp, l->open.orig_host, sizeof(l->open.orig_host), &l->open.orig_port);
+	peer_name(l, l->open.orig_host, sizeof(l->open.orig_host), &l->open.orig_port);
 	log_debug("%s: link %u from %s:%d", name, l->id, l->open.orig_host, l->open.orig_port);
 	/* Read while the channel opens: the first bytes are ready to go when it does. */
-	if (uv_read_start((uv_stream_t *)&l->tcp, alloc_cb, read_cb) == 0)
+	if (uv_read_start((uv_stream_t *)&l->io, alloc_cb, read_cb) == 0)
 		l->reading = true;
 	l->state = LINK_OPENING;
 	session_request(s, &l->open);
@@ -705,8 +736,9 @@ connected_cb(uv_connect_t *req, int status)
 	if (l->state == LINK_CLOSING)
 		return;
 	if (status == 0) {
-		uv_tcp_nodelay(&l->tcp, 1);
-		log_debug("%s: link %u connected to %s:%d", l->name, l->id, l->target, l->port);
+		if (!l->is_pipe)
+			uv_tcp_nodelay(&l->io.tcp, 1);
+		log_debug("%s: link %u connected to %s", l->name, l->id, l->target);
 		LIBSSH2_CHANNEL *ch = l->ch;
 		l->ch = NULL;
 		link_start(l, ch);
@@ -715,11 +747,14 @@ connected_cb(uv_connect_t *req, int status)
 	snprintf(l->last_error, sizeof(l->last_error), "%s", uv_strerror(status));
 	if (l->next_addr != NULL) {
 		/* closed_cb starts the next attempt on a fresh handle. */
-		uv_close((uv_handle_t *)&l->tcp, closed_cb);
+		uv_close((uv_handle_t *)&l->io, closed_cb);
 		return;
 	}
-	snprintf(
-	    why, sizeof(why), "cannot connect to %s:%d: %s", l->target, l->port, l->last_error);
+	if (l->is_pipe)
+		snprintf(why, sizeof(why), "cannot connect to %s: %s", l->target, l->last_error);
+	else
+		snprintf(why, sizeof(why), "cannot connect to %s:%d: %s", l->target, l->port,
+		    l->last_error);
 	link_close(l, LOG_INFO, why);
 }
 
@@ -732,7 +767,7 @@ connect_next(struct link *l)
 		struct addrinfo *ai = l->next_addr;
 		l->next_addr = ai->ai_next;
 		l->connect.data = l;
-		int rc = uv_tcp_connect(&l->connect, &l->tcp, ai->ai_addr, connected_cb);
+		int rc = uv_tcp_connect(&l->connect, &l->io.tcp, ai->ai_addr, connected_cb);
 		if (rc == 0)
 			return;
 		snprintf(l->last_error, sizeof(l->last_error), "%s", uv_strerror(rc));
@@ -768,7 +803,7 @@ struct link *
 link_connect(uv_loop_t *loop, struct session *s, LIBSSH2_CHANNEL *ch, const char *name,
     const char *host, int port, struct link_list *list)
 {
-	struct link *l = link_new(loop, s, name, list);
+	struct link *l = link_new(loop, s, name, list, false);
 	struct addrinfo hints;
 	char portstr[8];
 
@@ -800,6 +835,24 @@ link_connect(uv_loop_t *loop, struct session *s, LIBSSH2_CHANNEL *ch, const char
 	return l;
 }
 
+struct link *
+link_connect_path(uv_loop_t *loop, struct session *s, LIBSSH2_CHANNEL *ch, const char *name,
+    const char *path, struct link_list *list)
+{
+	struct link *l = link_new(loop, s, name, list, true);
+
+	/* As link_connect: held in l->ch, a client already. */
+	l->ch = ch;
+	l->state = LINK_CONNECTING;
+	session_add_client(s, &l->client);
+	l->target = path;
+	l->port = 0;
+	l->connect.data = l;
+	uv_pipe_connect(&l->connect, &l->io.pipe, path, connected_cb);
+	log_debug("%s: link %u: connecting to %s", name, l->id, path);
+	return l;
+}
+
 /* ---- -D: SOCKS ---- */
 
 #define SOCKS_TIMEOUT_MS 10000
@@ -824,13 +877,13 @@ socks_refuse(struct link *l, enum socks_status status)
 	size_t n = socks_reply(l->socks, status, reply, sizeof(reply));
 
 	if (l->reading) {
-		uv_read_stop((uv_stream_t *)&l->tcp);
+		uv_read_stop((uv_stream_t *)&l->io);
 		l->reading = false;
 	}
 	l->state = LINK_REFUSING;
 	l->shutdown.data = l;
 	if (n == 0 || write_local(l, (const char *)reply, n) < 0 ||
-	    uv_shutdown(&l->shutdown, (uv_stream_t *)&l->tcp, shutdown_cb) < 0)
+	    uv_shutdown(&l->shutdown, (uv_stream_t *)&l->io, shutdown_cb) < 0)
 		link_close(l, LOG_DEBUG1, "SOCKS error reply not sent");
 }
 
@@ -862,7 +915,7 @@ socks_input(struct link *l)
 			l->state = LINK_REFUSING;
 			l->shutdown.data = l;
 			if (write_local(l, (const char *)out, outlen) < 0 ||
-			    uv_shutdown(&l->shutdown, (uv_stream_t *)&l->tcp, shutdown_cb) < 0)
+			    uv_shutdown(&l->shutdown, (uv_stream_t *)&l->io, shutdown_cb) < 0)
 				link_close(l, LOG_DEBUG1, "SOCKS error reply not sent");
 			return;
 		}
@@ -903,8 +956,8 @@ socks_associate(struct link *l)
 	char err[256];
 	uint8_t reply[32];
 
-	if (uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&local, &llen) != 0 ||
-	    uv_tcp_getpeername(&l->tcp, (struct sockaddr *)&peer, &plen) != 0 ||
+	if (uv_tcp_getsockname(&l->io.tcp, (struct sockaddr *)&local, &llen) != 0 ||
+	    uv_tcp_getpeername(&l->io.tcp, (struct sockaddr *)&peer, &plen) != 0 ||
 	    (l->assoc = udpfwd_associate(l->udp, (struct sockaddr *)&local,
 		 (struct sockaddr *)&peer, l->name, &bound, err, sizeof(err))) == NULL) {
 		log_info("%s: link %u: UDP ASSOCIATE failed", l->name, l->id);
@@ -925,25 +978,24 @@ struct link *
 link_accept_socks(uv_loop_t *loop, int fd, struct session *s, struct udpfwd *udp, const char *name,
     struct link_list *list)
 {
-	struct link *l = link_new(loop, s, name, list);
+	struct link *l = link_new(loop, s, name, list, false);
 
 	l->udp = udp;
 	l->state = LINK_SOCKS;
-	if (uv_tcp_open(&l->tcp, fd) < 0) {
+	if (uv_tcp_open(&l->io.tcp, fd) < 0) {
 		close(fd);
 		link_close(l, LOG_DEBUG1, "accept failed");
 		return NULL;
 	}
-	uv_tcp_nodelay(&l->tcp, 1);
 	l->socks = xcalloc(1, sizeof(*l->socks));
-	peer_name(&l->tcp, l->open.orig_host, sizeof(l->open.orig_host), &l->open.orig_port);
+	peer_name(l, l->open.orig_host, sizeof(l->open.orig_host), &l->open.orig_port);
 	log_debug("%s: link %u from %s:%d", name, l->id, l->open.orig_host, l->open.orig_port);
 	uv_timer_init(loop, &l->timer);
 	l->timer.data = l;
 	l->has_timer = true;
 	l->refs++;
 	uv_timer_start(&l->timer, socks_timeout_cb, SOCKS_TIMEOUT_MS, 0);
-	if (uv_read_start((uv_stream_t *)&l->tcp, alloc_cb, read_cb) == 0)
+	if (uv_read_start((uv_stream_t *)&l->io, alloc_cb, read_cb) == 0)
 		l->reading = true;
 	return l;
 }

@@ -37,13 +37,14 @@ struct fwd_stats {
 };
 
 /*
- * Takes fd, a connection the listener accepted, and asks the session for a
- * channel to host:port. name (e.g. "-L 127.0.0.1:8080 -> intranet:80")
- * labels log lines and must outlive the link. Returns NULL (fd closed) if
- * libuv could not take the descriptor.
+ * Takes fd, a connection the listener accepted (TCP, or on a Unix socket),
+ * and asks the session for a channel to host:port, or with path to the
+ * Unix socket at path on the server (direct-streamlocal). name (e.g. "-L
+ * 127.0.0.1:8080 -> intranet:80") labels log lines and must outlive the
+ * link. Returns NULL (fd closed) if libuv could not take the descriptor.
  */
 struct link *link_accept(uv_loop_t *loop, int fd, struct session *s, const char *name,
-    const char *host, int port, struct link_list *list);
+    const char *host, int port, const char *path, struct link_list *list);
 
 /*
  * Takes fd, an accepted SOCKS client (SOCKS5, SOCKS4 and 4a): the handshake
@@ -60,6 +61,10 @@ struct link *link_accept_socks(uv_loop_t *loop, int fd, struct session *s, struc
  */
 struct link *link_connect(uv_loop_t *loop, struct session *s, LIBSSH2_CHANNEL *ch, const char *name,
     const char *host, int port, struct link_list *list);
+
+/* link_connect to the Unix socket at path here (-R port:/path). path must outlive the link. */
+struct link *link_connect_path(uv_loop_t *loop, struct session *s, LIBSSH2_CHANNEL *ch,
+    const char *name, const char *path, struct link_list *list);
 
 /* Closes every link in the list at once. */
 void link_abort_all(struct link_list *list);

@@ -9,6 +9,12 @@
  * says so once, and tries again every RETRY_MS. On a loopback listener with
  * ForwardAccess owner, each connection's owner is looked up (peercred.c)
  * before a link takes it, and anyone else's is reset.
+ *
+ * -L /path listens on a Unix socket instead: mode 0600 (ssh's
+ * StreamLocalBindMask 0177), removed when the listener stops listening. A
+ * socket file left by a program that died is replaced; one that answers, or
+ * a file that is no socket, is not (ssh without StreamLocalBindUnlink
+ * refuses both).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,8 +27,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/types.h>
 #include <unistd.h>
+
+#include <libssh2.h>
 
 #include "fdlimit.h"
 #include "link.h"
@@ -59,7 +69,10 @@ struct listener {
 	int open_handles;
 	bool owner_only; /* ForwardAccess owner on a loopback listener */
 	bool closing;
-	bool retired; /* no longer listening (-O cancel, -O stop); links go on */
+	bool retired;	  /* no longer listening (-O cancel, -O stop); links go on */
+	bool unlink_path; /* -L /path: we made the socket file; remove it when closing */
+	dev_t dev;	  /* ... if it is still the one we made */
+	ino_t ino;
 	struct link_list links;
 };
 
@@ -206,8 +219,8 @@ take(struct listener *l, int fd)
 	if (l->spec.kind == FWD_DYNAMIC)
 		link_accept_socks(loop, fd, l->session, l->udp, l->name, &l->links);
 	else
-		link_accept(
-		    loop, fd, l->session, l->name, l->spec.host, l->spec.host_port, &l->links);
+		link_accept(loop, fd, l->session, l->name, l->spec.host, l->spec.host_port,
+		    l->spec.connect_path[0] != '\0' ? l->spec.connect_path : NULL, &l->links);
 }
 
 static void
@@ -350,6 +363,90 @@ set_access(struct listener *l, const struct options *opt, bool loopback, char *e
 	return LISTENER_OK;
 }
 
+/* Whether a program answers on the Unix socket at path. */
+static bool
+unix_alive(const char *path)
+{
+	struct sockaddr_un sun;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool up;
+
+	if (fd == -1)
+		return false;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	up = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	close(fd);
+	return up;
+}
+
+/* A listening Unix socket at path, mode 0600 (non-blocking, close-on-exec), or -errno. */
+static int
+listen_path_socket(const char *path)
+{
+	struct sockaddr_un sun;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	mode_t old = umask(0177);
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
+	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1 ||
+	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 || listen(fd, BACKLOG) == -1)
+		err = -errno;
+	umask(old);
+	if (err != 0) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* Listens on the Unix socket spec.listen_path, replacing a stale one. */
+static enum listener_error
+bind_path(uv_loop_t *loop, struct listener *l, char *err, size_t errlen)
+{
+	const char *path = l->spec.listen_path;
+	struct lsock *ls;
+	struct stat st;
+	int fd;
+
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "%s: %s exists and is not a socket", l->name, path);
+			return LISTENER_RUNTIME;
+		}
+		if (unix_alive(path)) {
+			snprintf(err, errlen, "%s: a program already listens on %s", l->name, path);
+			return LISTENER_RUNTIME;
+		}
+		if (unlink(path) == 0)
+			log_verbose("%s: replaced the stale socket %s", l->name, path);
+	}
+	if ((fd = listen_path_socket(path)) < 0) {
+		snprintf(err, errlen, "%s: cannot listen on %s: %s", l->name, path, strerror(-fd));
+		return LISTENER_RUNTIME;
+	}
+	if (lstat(path, &st) == 0) {
+		l->unlink_path = true;
+		l->dev = st.st_dev;
+		l->ino = st.st_ino;
+	}
+	ls = &l->socks[l->nsocks++];
+	ls->fd = fd;
+	ls->l = l;
+	uv_poll_init_socket(loop, &ls->poll, fd);
+	ls->poll.data = ls;
+	l->open_handles++;
+	uv_poll_start(&ls->poll, UV_READABLE, poll_cb);
+	log_debug("%s: listening on %s", l->name, path);
+	return LISTENER_OK;
+}
+
 enum listener_error
 listener_open(uv_loop_t *loop, const struct fwd_spec *spec, const struct options *opt,
     struct session *s, struct udpfwd *udp, struct listener **out, char *err, size_t errlen)
@@ -369,7 +466,15 @@ listener_open(uv_loop_t *loop, const struct fwd_spec *spec, const struct options
 	l->retry.data = l;
 	l->open_handles++;
 
-	if (!spec->has_bind || strcmp(spec->bind_host, "localhost") == 0) {
+	if (spec->connect_path[0] != '\0' && LIBSSH2_VERSION_NUM < 0x010b00) {
+		snprintf(err, errlen,
+		    "%s: a Unix socket on the server needs libssh2 1.11 or later "
+		    "(direct-streamlocal)",
+		    l->name);
+		rc = LISTENER_CONFIG;
+	} else if (spec->listen_path[0] != '\0') {
+		rc = bind_path(loop, l, err, errlen);
+	} else if (!spec->has_bind || strcmp(spec->bind_host, "localhost") == 0) {
 		struct sockaddr_in in4;
 		struct sockaddr_in6 in6;
 		uv_ip4_addr("127.0.0.1", spec->bind_port, &in4);
@@ -423,7 +528,8 @@ listener_open(uv_loop_t *loop, const struct fwd_spec *spec, const struct options
 		if (res != NULL)
 			freeaddrinfo(res);
 	}
-	if (rc == LISTENER_OK)
+	/* A Unix socket's own mode (0600) keeps other users out; peers have no address. */
+	if (rc == LISTENER_OK && spec->listen_path[0] == '\0')
 		rc = set_access(l, opt, loopback, err, errlen);
 	if (rc != LISTENER_OK) {
 		listener_close(l);
@@ -433,10 +539,19 @@ listener_open(uv_loop_t *loop, const struct fwd_spec *spec, const struct options
 	return LISTENER_OK;
 }
 
-/* Stops listening: every socket's watcher closed, then its descriptor. */
+/*
+ * Stops listening: every socket's watcher closed, then its descriptor; a
+ * Unix socket's file removed if it is still the one we made.
+ */
 static void
 close_sockets(struct listener *l)
 {
+	struct stat st;
+
+	if (l->unlink_path && lstat(l->spec.listen_path, &st) == 0 && st.st_dev == l->dev &&
+	    st.st_ino == l->ino)
+		unlink(l->spec.listen_path);
+	l->unlink_path = false;
 	for (int i = 0; i < l->nsocks; i++) {
 		if (l->socks[i].fd < 0)
 			continue;

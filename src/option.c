@@ -693,11 +693,17 @@ print_forward(FILE *out, const struct fwd_spec *f)
 	    [FWD_REMOTE] = "remoteforward",
 	    [FWD_DYNAMIC] = "dynamicforward"};
 
+	/* As ssh -G: host names in brackets, Unix socket paths as they are. */
 	fprintf(out, "%s ", kw[f->kind]);
-	if (f->has_bind)
-		fprintf(out, "[%s]:", f->bind_host);
-	fprintf(out, "%u", f->bind_port);
-	if (f->kind != FWD_DYNAMIC)
+	if (f->listen_path[0] != '\0')
+		fprintf(out, "%s", f->listen_path);
+	else if (f->has_bind)
+		fprintf(out, "[%s]:%u", f->bind_host, f->bind_port);
+	else
+		fprintf(out, "%u", f->bind_port);
+	if (f->connect_path[0] != '\0')
+		fprintf(out, " %s", f->connect_path);
+	else if (f->kind != FWD_DYNAMIC)
 		fprintf(out, " [%s]:%u%s", f->host, f->host_port, f->udp ? "/udp" : "");
 	fputc('\n', out);
 }

@@ -175,6 +175,15 @@ try_request(LIBSSH2_SESSION *ssh, struct session_req *req)
 		req->listener = libssh2_channel_forward_listen_ex(
 		    ssh, req->host, req->port, &req->bound_port, LISTEN_QUEUE);
 		break;
+	case REQ_DIRECT_STREAMLOCAL:
+#if LIBSSH2_VERSION_NUM >= 0x010b00
+		/* direct-streamlocal@openssh.com: path, then a reserved string and uint32. */
+		req->channel = libssh2_channel_direct_streamlocal_ex(ssh, req->host, "", 0);
+		break;
+#else
+		/* listener_open refuses these forwards on this build; nothing to ask. */
+		return true;
+#endif
 	}
 	return req->channel != NULL || req->listener != NULL ||
 	    libssh2_session_last_errno(ssh) != LIBSSH2_ERROR_EAGAIN;

@@ -77,8 +77,13 @@ start_link(struct rforward *rf, LIBSSH2_CHANNEL *ch)
 {
 	char body[1400];
 
-	link_connect(
-	    rf->loop, rf->session, ch, rf->name, rf->spec.host, rf->spec.host_port, &rf->links);
+	/* To host:port here, or to the Unix socket here (-R port:/path). */
+	if (rf->spec.connect_path[0] != '\0')
+		link_connect_path(
+		    rf->loop, rf->session, ch, rf->name, rf->spec.connect_path, &rf->links);
+	else
+		link_connect(rf->loop, rf->session, ch, rf->name, rf->spec.host, rf->spec.host_port,
+		    &rf->links);
 	if (rf->notify && !rf->visiting) {
 		snprintf(body, sizeof(body),
 		    "Someone connected through the jump host to %s port %u of this computer (%s).",
@@ -287,10 +292,11 @@ listen_done(struct session_req *req, const char *why)
 		log_info("%s: listening again", rf->name);
 	rf->ever_listened = true;
 	rf->retries = 0;
-	if (rf->spec.bind_port == 0)
-		log_info(
-		    "remote port %d -> %s:%u", req->bound_port, rf->spec.host, rf->spec.host_port);
-	else
+	if (rf->spec.bind_port == 0) {
+		char to[SPEC_HOST_MAX + 16];
+		spec_connect_text(&rf->spec, to, sizeof(to));
+		log_info("remote port %d -> %s", req->bound_port, to);
+	} else
 		log_verbose(
 		    "%s: the server listens on %s:%d", rf->name, req->host, req->bound_port);
 	session_add_client(rf->session, &rf->client);

@@ -40,9 +40,10 @@ struct session_client {
  * it; done() is called once, with why NULL on success.
  */
 enum session_req_kind {
-	REQ_DIRECT_TCPIP, /* a channel to host:port, connected by the server */
-	REQ_SESSION,	  /* a "session" channel */
-	REQ_LISTEN,	  /* tcpip-forward: the server listens on host:port */
+	REQ_DIRECT_TCPIP,	/* a channel to host:port, connected by the server */
+	REQ_SESSION,		/* a "session" channel */
+	REQ_LISTEN,		/* tcpip-forward: the server listens on host:port */
+	REQ_DIRECT_STREAMLOCAL, /* a channel to the Unix socket at host (a path), libssh2 >= 1.11 */
 };
 
 struct session_req {

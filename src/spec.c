@@ -21,6 +21,7 @@ struct field {
 	const char *s; /* into the caller's text; without the brackets */
 	size_t len;
 	bool bracketed;
+	bool path; /* holds a '/' (after any protocol suffix is taken off): a Unix socket */
 };
 
 struct fields {
@@ -126,9 +127,10 @@ split_fields(const char *text, struct fields *fs, char *err, size_t errlen)
 }
 
 /*
- * Takes "/udp" or "/tcp" off the last field. Any other '/' is a path, as in
- * ssh (even in brackets): ssh forwards Unix sockets that way, porthole does
- * not. "80/xyz" is an unknown protocol but "run/x.sock" a path.
+ * Marks the fields that are Unix socket paths (any with a '/', as in ssh,
+ * brackets or not) and takes "/udp" or "/tcp" off the last field: a suffix
+ * after a port that is not a path, so "80/xyz" is an unknown protocol,
+ * "http/udp" a bad port, but "run/x.sock" and "/udp" are paths.
  */
 static int
 split_protocol(struct fields *fs, struct fwd_spec *spec, char *err, size_t errlen)
@@ -140,28 +142,43 @@ split_protocol(struct fields *fs, struct fwd_spec *spec, char *err, size_t errle
 	bool udp, tcp;
 	char q[SPEC_QUOTE_MAX + 4];
 
-	for (size_t i = 0; i < fs->n; i++) {
-		if ((i + 1 < fs->n || fs->f[i].bracketed) &&
-		    memchr(fs->f[i].s, '/', fs->f[i].len) != NULL)
-			return fail(err, errlen, "Unix socket forwarding is not supported");
-	}
+	for (size_t i = 0; i < fs->n; i++)
+		fs->f[i].path = memchr(fs->f[i].s, '/', fs->f[i].len) != NULL;
 	slash = last->bracketed ? NULL : memchr(last->s, '/', last->len);
 	if (slash == NULL)
 		return 0;
 	proto = slash + 1;
 	proto_len = last->len - (size_t)(proto - last->s);
-	port = (struct field){last->s, (size_t)(slash - last->s), false};
+	port = (struct field){last->s, (size_t)(slash - last->s), false, false};
 	udp = span_eq_nocase(proto, proto_len, "udp");
 	tcp = span_eq_nocase(proto, proto_len, "tcp");
 	if (port.len == 0 || memchr(proto, '/', proto_len) != NULL ||
 	    (!udp && !tcp && !is_digits(&port)))
-		return fail(err, errlen, "Unix socket forwarding is not supported");
+		return 0;
 	if (!udp && !tcp) {
 		quote(q, proto, proto_len);
 		return fail(err, errlen, "unknown protocol '%s' (tcp or udp)", q);
 	}
 	last->len = port.len;
+	last->path = false;
 	spec->udp = udp;
+	return 0;
+}
+
+/* Copies a Unix socket path to dst (SPEC_PATH_MAX + 1 bytes). */
+static int
+parse_path(const struct field *f, char *dst, char *err, size_t errlen)
+{
+	if (f->len > SPEC_PATH_MAX)
+		return fail(
+		    err, errlen, "Unix socket path too long (at most %d bytes)", SPEC_PATH_MAX);
+	for (size_t i = 0; i < f->len; i++) {
+		unsigned char c = (unsigned char)f->s[i];
+		if (c < 0x20 || c == 0x7f)
+			return fail(err, errlen, "bad character in Unix socket path");
+	}
+	memcpy(dst, f->s, f->len);
+	dst[f->len] = '\0';
 	return 0;
 }
 
@@ -274,12 +291,69 @@ fail_shape(enum fwd_kind kind, const struct fields *fs, char *err, size_t errlen
 	return fail(err, errlen, "expected [bind_address:]port:host:hostport");
 }
 
+/*
+ * The forms with a Unix socket, as ssh reads them: /listen:/connect,
+ * [bind:]port:/connect and /listen:host:hostport. Returns 1
+ * if the fields are one of them (parsed into spec), 0 if they hold no path,
+ * -1 on error.
+ */
+static int
+parse_unix_forms(
+    enum fwd_kind kind, const struct fields *fs, struct fwd_spec *spec, char *err, size_t errlen)
+{
+	const struct field *f = fs->f;
+	bool any = false;
+	size_t n = fs->n;
+
+	for (size_t i = 0; i < n && i < SPEC_FIELDS_MAX; i++)
+		any = any || f[i].path;
+	if (!any)
+		return 0;
+	if (kind == FWD_DYNAMIC)
+		return fail(
+		    err, errlen, "a SOCKS proxy on a Unix socket (-D path) is not supported");
+	if (spec->udp)
+		return fail(err, errlen, "udp cannot be forwarded to or from a Unix socket");
+	bool listen = (n == 2 && f[0].path && f[1].path) || (n == 3 && f[0].path && !f[2].path);
+	bool connect = (n == 2 && f[1].path) || (n == 3 && f[2].path && !f[0].path && !f[1].path);
+	if (!listen && !connect)
+		return 0; /* a '/' where no path goes: the field's own check says so */
+	if (listen && kind == FWD_REMOTE)
+		return fail(err, errlen, "%s",
+		    "a Unix socket on the server (-R path:...) is not supported: libssh2 cannot "
+		    "ask "
+		    "for streamlocal-forward@openssh.com");
+	if (listen && parse_path(&f[0], spec->listen_path, err, errlen) == -1)
+		return -1;
+	if (listen && n == 3) {
+		if (parse_host(&f[1], false, spec->host, err, errlen) == -1 ||
+		    parse_port(&f[2], 1, &spec->host_port, err, errlen) == -1)
+			return -1;
+		return 1;
+	}
+	if (!listen) {
+		size_t i = 0;
+		if (n == 3) {
+			spec->has_bind = true;
+			if (parse_host(&f[i++], true, spec->bind_host, err, errlen) == -1)
+				return -1;
+		}
+		if (parse_port(&f[i], kind == FWD_REMOTE ? 0 : 1, &spec->bind_port, err, errlen) ==
+		    -1)
+			return -1;
+	}
+	if (parse_path(&f[n - 1], spec->connect_path, err, errlen) == -1)
+		return -1;
+	return 1;
+}
+
 int
 spec_parse(enum fwd_kind kind, const char *text, struct fwd_spec *out, char *err, size_t errlen)
 {
 	struct fields fs;
 	struct fwd_spec spec;
 	size_t min = kind == FWD_DYNAMIC ? 1 : 3, max = kind == FWD_DYNAMIC ? 2 : 4, i = 0;
+	int rc;
 
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
@@ -297,6 +371,13 @@ spec_parse(enum fwd_kind kind, const char *text, struct fwd_spec *out, char *err
 		return fail_shape(kind, &fs, err, errlen);
 	if (split_protocol(&fs, &spec, err, errlen) == -1)
 		return -1;
+	if ((rc = parse_unix_forms(kind, &fs, &spec, err, errlen)) == -1)
+		return -1;
+	if (rc == 1) {
+		if (out != NULL)
+			*out = spec;
+		return 0;
+	}
 	if (fs.n < min || fs.n > max)
 		return fail_shape(kind, &fs, err, errlen);
 	if (kind == FWD_DYNAMIC && spec.udp)
@@ -336,11 +417,32 @@ format_host(const char *host, char *dst, size_t len)
 		snprintf(dst, len, "%.*s", (int)n, host);
 }
 
+/*
+ * A path as written: in brackets when it holds a ':', or when it could read
+ * as a port with a protocol ("80/udp", "000/", "http/tcp").
+ */
+static void
+format_path(const char *path, char *dst, size_t len)
+{
+	const char *slash = strchr(path, '/');
+	bool colon = strchr(path, ':') != NULL;
+
+	if (slash != NULL && slash != path && strchr(slash + 1, '/') == NULL) {
+		/* What split_protocol would take for PORT/PROTO. */
+		struct field port = {path, (size_t)(slash - path), false, false};
+		size_t n = strlen(slash + 1);
+		colon = colon || is_digits(&port) || span_eq_nocase(slash + 1, n, "udp") ||
+		    span_eq_nocase(slash + 1, n, "tcp");
+	}
+
+	snprintf(dst, len, "%s%s%s", colon ? "[" : "", path, colon ? "]" : "");
+}
+
 void
 spec_format(const struct fwd_spec *spec, char *buf, size_t len)
 {
 	char bind[SPEC_HOST_MAX + 3], host[SPEC_HOST_MAX + 3];
-	const char *udp;
+	char from[SPEC_HOST_MAX + 16], to[SPEC_HOST_MAX + 32];
 
 	if (buf == NULL || len == 0)
 		return;
@@ -350,18 +452,24 @@ spec_format(const struct fwd_spec *spec, char *buf, size_t len)
 	/* Listeners with no bind_address are on loopback. */
 	format_host(spec->has_bind ? spec->bind_host : "localhost", bind, sizeof(bind));
 	format_host(spec->host, host, sizeof(host));
-	udp = spec->udp ? " (udp)" : "";
+	if (spec->listen_path[0] != '\0')
+		snprintf(from, sizeof(from), "%s", spec->listen_path);
+	else
+		snprintf(from, sizeof(from), "%s:%u", bind, (unsigned)spec->bind_port);
+	if (spec->connect_path[0] != '\0')
+		snprintf(to, sizeof(to), "%s", spec->connect_path);
+	else
+		snprintf(to, sizeof(to), "%s:%u%s", host, (unsigned)spec->host_port,
+		    spec->udp ? " (udp)" : "");
 	switch (spec->kind) {
 	case FWD_LOCAL:
-		snprintf(buf, len, "%s:%u -> %s:%u%s", bind, (unsigned)spec->bind_port, host,
-		    (unsigned)spec->host_port, udp);
+		snprintf(buf, len, "%s -> %s", from, to);
 		break;
 	case FWD_REMOTE:
-		snprintf(buf, len, "remote %s:%u -> %s:%u%s", bind, (unsigned)spec->bind_port, host,
-		    (unsigned)spec->host_port, udp);
+		snprintf(buf, len, "remote %s -> %s", from, to);
 		break;
 	case FWD_DYNAMIC:
-		snprintf(buf, len, "%s:%u (socks)", bind, (unsigned)spec->bind_port);
+		snprintf(buf, len, "%s (socks)", from);
 		break;
 	}
 }
@@ -375,24 +483,49 @@ spec_bind_is_wildcard(const struct fwd_spec *spec)
 }
 
 void
+spec_listen_text(const struct fwd_spec *spec, char *buf, size_t len)
+{
+	bool b6 = strchr(spec->bind_host, ':') != NULL;
+
+	if (len == 0)
+		return;
+	if (spec->listen_path[0] != '\0')
+		format_path(spec->listen_path, buf, len);
+	else if (spec->has_bind)
+		snprintf(buf, len, "%s%s%s:%u", b6 ? "[" : "", spec->bind_host, b6 ? "]" : "",
+		    spec->bind_port);
+	else
+		snprintf(buf, len, "%u", spec->bind_port);
+}
+
+void
+spec_connect_text(const struct fwd_spec *spec, char *buf, size_t len)
+{
+	bool h6 = strchr(spec->host, ':') != NULL;
+
+	if (len == 0)
+		return;
+	if (spec->connect_path[0] != '\0')
+		format_path(spec->connect_path, buf, len);
+	else if (spec->kind == FWD_DYNAMIC)
+		buf[0] = '\0';
+	else
+		snprintf(buf, len, "%s%s%s:%u%s", h6 ? "[" : "", spec->host, h6 ? "]" : "",
+		    spec->host_port, spec->udp ? "/udp" : "");
+}
+
+void
 spec_name(const struct fwd_spec *spec, char *buf, size_t len)
 {
 	static const char *const flag[] = {
 	    [FWD_LOCAL] = "-L", [FWD_REMOTE] = "-R", [FWD_DYNAMIC] = "-D"};
-	bool b6 = strchr(spec->bind_host, ':') != NULL, h6 = strchr(spec->host, ':') != NULL;
-	char bind[SPEC_HOST_MAX + 4] = "";
+	char from[SPEC_HOST_MAX + 16], to[SPEC_HOST_MAX + 16];
 
 	if (len == 0)
 		return;
-	if (spec->has_bind)
-		snprintf(
-		    bind, sizeof(bind), "%s%s%s:", b6 ? "[" : "", spec->bind_host, b6 ? "]" : "");
-	if (spec->kind == FWD_DYNAMIC)
-		snprintf(buf, len, "-D %s%u", bind, spec->bind_port);
-	else
-		snprintf(buf, len, "%s %s%u:%s%s%s:%u%s", flag[spec->kind], bind, spec->bind_port,
-		    h6 ? "[" : "", spec->host, h6 ? "]" : "", spec->host_port,
-		    spec->udp ? "/udp" : "");
+	spec_listen_text(spec, from, sizeof(from));
+	spec_connect_text(spec, to, sizeof(to));
+	snprintf(buf, len, "%s %s%s%s", flag[spec->kind], from, to[0] ? ":" : "", to);
 }
 
 /* The bind address as it decides where to listen: none written is "localhost", "*" is "". */
@@ -423,5 +556,6 @@ spec_same(const struct fwd_spec *a, const struct fwd_spec *b)
 {
 	return a->kind == b->kind && a->udp == b->udp && a->bind_port == b->bind_port &&
 	    a->host_port == b->host_port && same_nocase(bind_key(a), bind_key(b)) &&
-	    same_nocase(a->host, b->host);
+	    same_nocase(a->host, b->host) && strcmp(a->listen_path, b->listen_path) == 0 &&
+	    strcmp(a->connect_path, b->connect_path) == 0;
 }

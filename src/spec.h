@@ -9,6 +9,11 @@
  * IPv6 literals go in brackets: -L [::1]:8080:[fe80::1]:80. An empty
  * bind_address or "*" means every interface (the caller decides whether that
  * is allowed; see GatewayPorts).
+ *
+ * As in ssh, a field with a '/' in it is a Unix socket path (in brackets if
+ * it holds a ':'): -L /path:host:hostport, -L [bind:]port:/path,
+ * -L /path:/path and -R [bind:]port:/path. A path on the server's listening
+ * side (-R /path:...) and -D /path are refused with a reason.
  */
 #ifndef PORTHOLE_SPEC_H
 #define PORTHOLE_SPEC_H
@@ -16,8 +21,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/un.h>
 
 #define SPEC_HOST_MAX 255
+/* The longest Unix socket path a sockaddr_un holds here, without its NUL. */
+#define SPEC_PATH_MAX ((int)sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 
 enum fwd_kind {
 	FWD_LOCAL,   /* -L */
@@ -33,6 +41,9 @@ struct fwd_spec {
 	char host[SPEC_HOST_MAX + 1];	   /* target, without brackets; "" for -D */
 	uint16_t host_port;		   /* 0 for -D */
 	bool udp;			   /* "/udp" suffix */
+	/* Unix sockets (a field with a '/'); "" when the side is host and port */
+	char listen_path[sizeof(((struct sockaddr_un *)0)->sun_path)];	/* -L only */
+	char connect_path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* host, host_port unset */
 };
 
 /*
@@ -41,7 +52,7 @@ struct fwd_spec {
  * caller prefixes with the option and the text; *out is written only on
  * success. err is always NUL-terminated when errlen > 0, truncated if small.
  * Ports are decimal; the suffix is "/udp" or "/tcp" (the default), any case.
- * Unix socket paths and -R's remote dynamic form are refused with a reason.
+ * -R's remote dynamic form is refused with a reason.
  */
 int spec_parse(
     enum fwd_kind kind, const char *text, struct fwd_spec *out, char *err, size_t errlen);
@@ -65,6 +76,14 @@ bool spec_bind_is_wildcard(const struct fwd_spec *spec);
  * forward in log lines and status.
  */
 void spec_name(const struct fwd_spec *spec, char *buf, size_t len);
+
+/*
+ * The two halves of spec_name, as LocalForward's two words: the listening
+ * side ("8080", "[::1]:8080", "/run/x.sock") and the other ("intranet:80",
+ * "53/udp" suffixed, a path; "" for -D). Truncated to len.
+ */
+void spec_listen_text(const struct fwd_spec *spec, char *buf, size_t len);
+void spec_connect_text(const struct fwd_spec *spec, char *buf, size_t len);
 
 /*
  * True if a and b are the same forward: same kind, protocol, ports and

@@ -14,11 +14,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Writes spec back as text: "[bind]:port:[host]:hostport/udp". */
+/* Writes spec back as text: "[bind]:port:[host]:hostport/udp", every path in brackets too. */
 static void
 unparse(const struct fwd_spec *spec, char *buf, size_t len)
 {
-	char bind[SPEC_HOST_MAX + 4] = "";
+	char bind[SPEC_HOST_MAX + 4] = "", from[SPEC_HOST_MAX + 16], to[SPEC_HOST_MAX + 16];
 
 	if (spec->has_bind) {
 		if (spec->bind_host[0] == '\0' || strcmp(spec->bind_host, "*") == 0)
@@ -26,11 +26,19 @@ unparse(const struct fwd_spec *spec, char *buf, size_t len)
 		else
 			snprintf(bind, sizeof(bind), "[%s]:", spec->bind_host);
 	}
-	if (spec->kind == FWD_DYNAMIC)
-		snprintf(buf, len, "%s%u", bind, (unsigned)spec->bind_port);
+	if (spec->listen_path[0] != '\0')
+		snprintf(from, sizeof(from), "[%s]", spec->listen_path);
 	else
-		snprintf(buf, len, "%s%u:[%s]:%u%s", bind, (unsigned)spec->bind_port, spec->host,
-		    (unsigned)spec->host_port, spec->udp ? "/udp" : "");
+		snprintf(from, sizeof(from), "%s%u", bind, (unsigned)spec->bind_port);
+	if (spec->connect_path[0] != '\0')
+		snprintf(to, sizeof(to), "[%s]", spec->connect_path);
+	else
+		snprintf(to, sizeof(to), "[%s]:%u%s", spec->host, (unsigned)spec->host_port,
+		    spec->udp ? "/udp" : "");
+	if (spec->kind == FWD_DYNAMIC)
+		snprintf(buf, len, "%s", from);
+	else
+		snprintf(buf, len, "%s:%s", from, to);
 }
 
 static bool
@@ -38,7 +46,9 @@ spec_equal(const struct fwd_spec *a, const struct fwd_spec *b)
 {
 	return a->kind == b->kind && a->has_bind == b->has_bind &&
 	    strcmp(a->bind_host, b->bind_host) == 0 && a->bind_port == b->bind_port &&
-	    strcmp(a->host, b->host) == 0 && a->host_port == b->host_port && a->udp == b->udp;
+	    strcmp(a->host, b->host) == 0 && a->host_port == b->host_port && a->udp == b->udp &&
+	    strcmp(a->listen_path, b->listen_path) == 0 &&
+	    strcmp(a->connect_path, b->connect_path) == 0;
 }
 
 static void
@@ -50,11 +60,24 @@ check_spec(enum fwd_kind kind, const struct fwd_spec *spec)
 	if (spec->kind != kind || memchr(spec->bind_host, '\0', sizeof(spec->bind_host)) == NULL ||
 	    memchr(spec->host, '\0', sizeof(spec->host)) == NULL)
 		abort();
-	if (spec->bind_port == 0 && kind != FWD_REMOTE)
+	bool lpath = spec->listen_path[0] != '\0', cpath = spec->connect_path[0] != '\0';
+	if (memchr(spec->listen_path, '\0', sizeof(spec->listen_path)) == NULL ||
+	    memchr(spec->connect_path, '\0', sizeof(spec->connect_path)) == NULL)
+		abort();
+	/* A path holds a '/'; it listens only here (-L), never with udp or SOCKS. */
+	if ((lpath &&
+		(strchr(spec->listen_path, '/') == NULL || kind != FWD_LOCAL ||
+		    spec->bind_port != 0 || spec->has_bind)) ||
+	    (cpath &&
+		(strchr(spec->connect_path, '/') == NULL || kind == FWD_DYNAMIC ||
+		    spec->host[0] != '\0' || spec->host_port != 0)) ||
+	    ((lpath || cpath) && spec->udp))
+		abort();
+	if (spec->bind_port == 0 && kind != FWD_REMOTE && !lpath)
 		abort();
 	if (kind == FWD_DYNAMIC && (spec->host[0] != '\0' || spec->host_port != 0 || spec->udp))
 		abort();
-	if (kind != FWD_DYNAMIC && (spec->host[0] == '\0' || spec->host_port == 0))
+	if (kind != FWD_DYNAMIC && !cpath && (spec->host[0] == '\0' || spec->host_port == 0))
 		abort();
 	if (!spec->has_bind && (spec->bind_host[0] != '\0' || spec_bind_is_wildcard(spec)))
 		abort();

@@ -203,29 +203,95 @@ test_protocol(void)
 	CHECK_ERR(FWD_LOCAL, "8080:h:80/xyz", "unknown protocol 'xyz' (tcp or udp)");
 	CHECK_ERR(FWD_LOCAL, "8080:h:80/", "unknown protocol '' (tcp or udp)");
 	CHECK_ERR(FWD_LOCAL, "8080:h:80/udp ", "unknown protocol 'udp ' (tcp or udp)");
-	CHECK_ERR(FWD_LOCAL, "8080:h:/udp", "Unix socket forwarding is not supported");
+	CHECK_ERR(FWD_LOCAL, "8080:h:/udp", "bad port 'h'"); /* "/udp" is a path */
 	/* A known suffix after a bad port: the port is what is wrong. */
 	CHECK_ERR(FWD_LOCAL, "8080:h:http/udp", "bad port 'http'");
 }
 
+static bool same(enum fwd_kind ka, const char *a, enum fwd_kind kb, const char *b);
+
 static void
 test_unix(void)
 {
-	const char *no_unix = "Unix socket forwarding is not supported";
+	const char *remote = "a Unix socket on the server (-R path:...) is not supported: libssh2 "
+			     "cannot ask for streamlocal-forward@openssh.com";
+	struct fwd_spec sp;
+	char name[600];
 
-	CHECK_ERR(FWD_LOCAL, "8080:/tmp/sock", no_unix);
-	CHECK_ERR(FWD_LOCAL, "/tmp/l.sock:h:80", no_unix);
-	CHECK_ERR(FWD_LOCAL, "/tmp/l.sock:/tmp/r.sock", no_unix);
-	CHECK_ERR(FWD_LOCAL, "8080:h:80/udp/x", no_unix);
-	CHECK_ERR(FWD_REMOTE, "/tmp/r.sock:localhost:22", no_unix);
-	CHECK_ERR(FWD_REMOTE, "8080:run/x.sock", no_unix);
-	CHECK_ERR(FWD_DYNAMIC, "/tmp/socks", no_unix);
-	CHECK_ERR(FWD_LOCAL, "8080:run/x.sock", no_unix);
-	CHECK_ERR(FWD_LOCAL, "8080:h:run/x.sock", no_unix);
+	/* ssh's forms: a field with a '/' is a path. */
+	CHECK_OK(FWD_LOCAL, "8080:/tmp/sock", "localhost:8080 -> /tmp/sock");
+	CHECK_OK(FWD_LOCAL, "/tmp/l.sock:h:80", "/tmp/l.sock -> h:80");
+	CHECK_OK(FWD_LOCAL, "/tmp/l.sock:/tmp/r.sock", "/tmp/l.sock -> /tmp/r.sock");
+	CHECK_OK(FWD_LOCAL, "127.0.0.1:8080:/tmp/sock", "127.0.0.1:8080 -> /tmp/sock");
+	CHECK_OK(FWD_LOCAL, "8080:run/x.sock", "localhost:8080 -> run/x.sock");
+	CHECK_OK(FWD_LOCAL, "./l.sock:h:80/tcp", "./l.sock -> h:80");
+	CHECK_OK(FWD_REMOTE, "8080:run/x.sock", "remote localhost:8080 -> run/x.sock");
+	CHECK_OK(FWD_REMOTE, "0:/run/x.sock", "remote localhost:0 -> /run/x.sock");
 	/* As in ssh, brackets hold paths with ':' in them too. */
-	CHECK_ERR(FWD_LOCAL, "8080:[/tmp/a:b]", no_unix);
-	CHECK_ERR(FWD_LOCAL, "8080:[a/b]:80", no_unix);
-	CHECK_ERR(FWD_LOCAL, "8080:h:[/x]", no_unix);
+	CHECK_OK(FWD_LOCAL, "8080:[/tmp/a:b]", "localhost:8080 -> /tmp/a:b");
+	CHECK_OK(FWD_LOCAL, "[/tmp/a:b]:[/tmp/c]", "/tmp/a:b -> /tmp/c");
+	CHECK_INT(parse(FWD_LOCAL, "/l.sock:[::1]:80"), 0);
+	CHECK_STR(s.listen_path, "/l.sock");
+	CHECK_STR(s.host, "::1");
+	CHECK_INT(s.host_port, 80);
+	CHECK_INT(s.bind_port, 0);
+	CHECK_STR(s.connect_path, "");
+
+	/* What cannot be done, and why. */
+	CHECK_ERR(FWD_REMOTE, "/tmp/r.sock:localhost:22", remote);
+	CHECK_ERR(FWD_REMOTE, "/tmp/r.sock:/tmp/l.sock", remote);
+	CHECK_ERR(
+	    FWD_DYNAMIC, "/tmp/socks", "a SOCKS proxy on a Unix socket (-D path) is not supported");
+	CHECK_OK(FWD_LOCAL, "8080:/tmp/sock/udp", "localhost:8080 -> /tmp/sock/udp"); /* a path */
+	CHECK_ERR(
+	    FWD_LOCAL, "/tmp/l.sock:h:53/udp", "udp cannot be forwarded to or from a Unix socket");
+	/* A '/' where no path goes is what the field's own check finds. */
+	CHECK_ERR(FWD_LOCAL, "8080:h:/udp", "bad port 'h'");
+	CHECK_ERR(FWD_LOCAL, "8080:h:80/udp/x", "bad port 'h'");
+	CHECK_ERR(FWD_LOCAL, "8080:h:run/x.sock", "bad port 'h'");
+	CHECK_ERR(FWD_LOCAL, "8080:[a/b]:80", "bad character in host name");
+	CHECK_ERR(FWD_LOCAL, "8080:h:[/x]", "bad port 'h'");
+	CHECK_ERR(FWD_LOCAL, "/a:h:/b", "bad port '/a'");
+	CHECK_ERR(FWD_LOCAL, "a/b:8080:h:80", "bad character in bind address");
+	CHECK_ERR(FWD_LOCAL, "/tmp/l.sock", "expected [bind_address:]port:host:hostport");
+	CHECK_ERR(FWD_LOCAL, "8080:/tmp/x\001", "bad character in Unix socket path");
+
+	/* The longest path a sockaddr_un takes, and one byte more. */
+	char path[SPEC_PATH_MAX + 16], text[SPEC_PATH_MAX + 32], why[64];
+	memset(path, 'p', sizeof(path));
+	path[0] = '/';
+	path[SPEC_PATH_MAX] = '\0';
+	snprintf(text, sizeof(text), "8080:%s", path);
+	CHECK_INT(parse(FWD_LOCAL, text), 0);
+	CHECK_INT(strlen(s.connect_path), SPEC_PATH_MAX);
+	path[SPEC_PATH_MAX] = 'p';
+	path[SPEC_PATH_MAX + 1] = '\0';
+	snprintf(text, sizeof(text), "8080:%s", path);
+	snprintf(why, sizeof(why), "Unix socket path too long (at most %d bytes)", SPEC_PATH_MAX);
+	CHECK_ERR(FWD_LOCAL, text, why);
+
+	/* Names as the user writes them, and -O cancel finds them by. */
+	CHECK_INT(spec_parse(FWD_LOCAL, "[/tmp/a:b]:db:5432", &sp, err, sizeof(err)), 0);
+	spec_name(&sp, name, sizeof(name));
+	CHECK_STR(name, "-L [/tmp/a:b]:db:5432");
+	CHECK_INT(spec_parse(FWD_REMOTE, "0:/run/x.sock", &sp, err, sizeof(err)), 0);
+	spec_name(&sp, name, sizeof(name));
+	CHECK_STR(name, "-R 0:/run/x.sock");
+	/* A relative path that could read as a port and protocol goes in brackets. */
+	CHECK_INT(spec_parse(FWD_LOCAL, "80:[80/udp]", &sp, err, sizeof(err)), 0);
+	CHECK_STR(sp.connect_path, "80/udp");
+	spec_name(&sp, name, sizeof(name));
+	CHECK_STR(name, "-L 80:[80/udp]");
+	CHECK_INT(spec_parse(FWD_LOCAL, "80:[http/TCP]", &sp, err, sizeof(err)), 0);
+	spec_name(&sp, name, sizeof(name));
+	CHECK_STR(name, "-L 80:[http/TCP]");
+	CHECK_INT(spec_parse(FWD_LOCAL, "80:run/x.sock", &sp, err, sizeof(err)), 0);
+	spec_name(&sp, name, sizeof(name));
+	CHECK_STR(name, "-L 80:run/x.sock");
+	CHECK(same(FWD_LOCAL, "/a:/b", FWD_LOCAL, "[/a]:[/b]"));
+	CHECK(!same(FWD_LOCAL, "/a:/b", FWD_LOCAL, "/a:/c"));
+	CHECK(!same(FWD_LOCAL, "/a:h:1", FWD_LOCAL, "/b:h:1"));
+	CHECK(!same(FWD_LOCAL, "1:/a", FWD_LOCAL, "1:h:1"));
 }
 
 static void
