@@ -234,6 +234,30 @@ def destination_session(sshd, echo):
                  str(fw.proc.returncode))
 
 
+def control_path_session(sshd, echo):
+    """A profile with its own ControlPath: -O finds the instance there."""
+    cfg = os.path.join(sshd.dir, "cp.conf")
+    sock = os.path.join(sshd.dir, "cp-ctl.sock")
+    lport = fx.free_port()
+    write_profile(sshd, cfg, lport, echo.port)
+    with open(cfg, "a") as f:
+        f.write(f"    ControlPath {sock}\n")
+    fw = fx.Forwarder(sshd, start=False)
+    fw.argv = [fx.porthole_path(), "-F", cfg, "office"]
+    fw.forward_args = ["-L", f"{lport}:x:1"]
+    with fw.start():
+        rc, out, err = porthole(sshd, ["-F", cfg, "-O", "check", "office"])
+        fx.check(rc == 0 and f"pid={fw.proc.pid}" in err and os.path.exists(sock),
+                 "-O check finds an instance at its ControlPath", err)
+        rc, out, err = porthole(sshd, ["-F", cfg, "-O", "exit", "office"])
+        fx.check(rc == 0, "-O exit through the ControlPath", err)
+        try:
+            fw.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            pass
+        fx.check(fw.proc.returncode == 0, "... and it exits 0", str(fw.proc.returncode))
+
+
 def main():
     fx.skip_in_ssh_mode("-O on a running instance is porthole's own")
     with fx.Sshd() as sshd, fx.EchoServer() as echo:
@@ -242,6 +266,7 @@ def main():
         write_profile(sshd, cfg, lport, echo.port)
         profile_session(sshd, cfg, echo, lport)
         destination_session(sshd, echo)
+        control_path_session(sshd, echo)
 
 
 if __name__ == "__main__":
