@@ -1004,5 +1004,5 @@ void
 link_abort_all(struct link_list *list)
 {
 	while (list->head != NULL)
-		link_abort_within(list->head, LOG_DEBUG1, "porthole is stopping", DRAIN_STOP_MS);
+		link_abort_within(list->head, LOG_VERBOSE, "porthole is stopping", DRAIN_STOP_MS);
 }
