@@ -49,6 +49,8 @@ struct hopchan {
 	bool queued; /* the open waits in the hop session's queue */
 	struct buf tx;
 	bool reading;
+	bool out_blocked; /* the channel window was full at rx generation out_gen */
+	unsigned long out_gen;
 	bool shut, eof_sent;
 	bool closing;
 	uv_timer_t reaper; /* its close callback frees */
@@ -84,30 +86,43 @@ open_done(struct session_req *req, const char *why)
 	h->t.ev->up(&h->t);
 }
 
-/* Queued bytes into the channel; -1 if the transport ended. */
+/* Queued bytes into the channel; 1 if the budget ran out, -1 if the transport ended. */
 static int
 pump_out(struct hopchan *h)
 {
+	unsigned long gen = session_rx_generation(h->hop);
 	size_t moved = 0;
 
-	while (buf_len(&h->tx) > 0 && session_can_send(h->hop) && moved < PUMP_BUDGET) {
+	/* A full window opens only with something received (WINDOW_ADJUST). */
+	if (h->out_blocked && h->out_gen == gen)
+		return 0;
+	h->out_blocked = false;
+	while (buf_len(&h->tx) > 0 && session_can_send(h->hop)) {
+		if (moved >= PUMP_BUDGET) {
+			h->t.queued = buf_len(&h->tx);
+			h->t.ev->drained(&h->t);
+			return 1;
+		}
 		ssize_t n = libssh2_channel_write(h->ch, buf_head(&h->tx), buf_len(&h->tx));
 		if (n > 0) {
 			buf_consume(&h->tx, (size_t)n);
 			moved += (size_t)n;
 			continue;
 		}
-		if (n == 0 || n == LIBSSH2_ERROR_EAGAIN)
-			break; /* window full: the WINDOW_ADJUST wakes us */
+		if (n == 0 || n == LIBSSH2_ERROR_EAGAIN) {
+			h->out_blocked = true;
+			h->out_gen = gen;
+			break;
+		}
 		session_check_error(h->hop, (int)n);
 		finish(h, EIO, "the channel through the jump host failed");
 		return -1;
 	}
 	h->t.queued = buf_len(&h->tx);
-	if (moved > 0 && buf_len(&h->tx) == 0) {
-		buf_free(&h->tx);
-		h->t.ev->drained(&h->t);
-	}
+	if (buf_len(&h->tx) == 0)
+		buf_free(&h->tx); /* an idle hop holds no buffer */
+	if (moved > 0)
+		h->t.ev->drained(&h->t); /* room again: the inner session may send more */
 	if (h->state == HOP_UP && h->shut && !h->eof_sent && buf_len(&h->tx) == 0) {
 		int rc = libssh2_channel_send_eof(h->ch);
 		if (rc != LIBSSH2_ERROR_EAGAIN)
@@ -154,9 +169,10 @@ hop_pump(struct session_client *c)
 
 	if (h->state != HOP_UP)
 		return false;
-	if (pump_out(h) == -1)
+	int out = pump_out(h);
+	if (out == -1)
 		return false;
-	return pump_in(h) || (buf_len(&h->tx) > 0 && session_can_send(h->hop));
+	return pump_in(h) || out == 1;
 }
 
 static void

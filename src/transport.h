@@ -10,7 +10,8 @@
  * never was. Bytes then arrive through alloc() and received(), as libuv
  * streams deliver them, while reading is on. write() never blocks and never
  * fails: what cannot go out at once is queued (queued counts it) and an
- * error arrives later as closed(). drained() reports the queue emptied.
+ * error arrives later as closed(). drained() reports the queue emptied (or,
+ * for a hop, shrank): the writer may have room again.
  * closed() is called at most once, with why naming what happened ("closed
  * by the server", "proxy command 'nc h 22' exited with status 1: ...").
  * close() ends it from above at any time: no callback follows, and the
