@@ -14,7 +14,8 @@ function __porthole_positionals
             continue
         end
         switch $t
-            case -L -R -D -J -p -l -i -o -O -F -c -m
+            case -L -R -D -J -p -l -i -o -O -F -c -m --jump --vnc --remote-port --ard-port --as \
+                --helper-key --host-key --relay --dir --max-dead
                 set skip 1
             case '-*'
             case '*'
@@ -186,3 +187,18 @@ for action in install uninstall status
 end
 complete -c porthole -n '__porthole_after status' -a '(__porthole_profiles)' -d Profile
 complete -c porthole -n '__porthole_after status' -l json -d 'Machine-readable output'
+complete -c porthole -n __porthole_wants_target -a invite -d 'Set up help for a family machine'
+complete -c porthole -n __porthole_wants_target -a jump-setup -d 'Check the jump host for porthole'
+complete -c porthole -n '__fish_seen_subcommand_from invite' -l jump -r -a '(__porthole_hosts)' -d 'The jump host'
+complete -c porthole -n '__fish_seen_subcommand_from invite' -l vnc -r -d "The family machine's VNC port"
+complete -c porthole -n '__fish_seen_subcommand_from invite' -l remote-port -r -d "The jump host's port for it"
+complete -c porthole -n '__fish_seen_subcommand_from invite' -l ard -d 'Also UDP 3283 (Apple Remote Desktop)'
+complete -c porthole -n '__fish_seen_subcommand_from invite' -l ard-port -r -d "The jump host's port for UDP 3283"
+complete -c porthole -n '__fish_seen_subcommand_from invite' -l as -r -d 'The profile name on the family machine'
+complete -c porthole -n '__fish_seen_subcommand_from invite' -l helper-key -r -F -d 'Your public key'
+complete -c porthole -n '__fish_seen_subcommand_from invite' -l host-key -r -F -d "The jump host's public host key"
+complete -c porthole -n '__fish_seen_subcommand_from invite jump-setup' -l relay -r -d 'porthole on the jump host'
+complete -c porthole -n '__fish_seen_subcommand_from invite' -l dir -r -F -d 'The bundle directory'
+complete -c porthole -n '__fish_seen_subcommand_from jump-setup' -l udp -d 'The relay must run there too'
+complete -c porthole -n '__fish_seen_subcommand_from jump-setup' -l max-dead -r -d 'Seconds a vanished client may hold its ports'
+complete -c porthole -n '__porthole_after jump-setup' -a '(__fish_complete_users)' -d Account

@@ -158,8 +158,8 @@ hosts=(alpha beta eps gamma 10.0.0.5 delta)
 
 # The first word: subcommands, profiles (of the -F file, or else of the
 # default file) and hosts; no Host patterns, no hashed or marked entries.
-expect_exactly "porthole -F $CONF " profiles check status service office mum "${hosts[@]}"
-expect_exactly "porthole " profiles check status service home "${hosts[@]}"
+expect_exactly "porthole -F $CONF " profiles check status service invite jump-setup office mum "${hosts[@]}"
+expect_exactly "porthole " profiles check status service invite jump-setup home "${hosts[@]}"
 expect_not "porthole " '*|*' '*\**' '*!*' '*\?*' neg zeta revoked.example '*2222*' '[*'
 expect_exactly "porthole -F $CONF o" office
 expect_exactly "porthole -F$CONF -v m" mum
@@ -175,6 +175,13 @@ expect_exactly "porthole service status home " # nothing after the profile
 expect_exactly "porthole -F $CONF status " office mum --json
 expect_exactly "porthole status -" --json
 expect_exactly "porthole status home " # one profile at most
+expect_exactly "porthole inv" invite
+expect_exactly "porthole invite mum --j" --jump
+expect_exactly "porthole invite mum --jump gam" gamma
+expect_exactly "porthole invite mum --jump gamma --a" --ard --ard-port --as
+expect_exactly "porthole invite --as helper " # NAME: a new name, nothing to offer
+expect_exactly "porthole jump-setup --" --udp --max-dead --relay
+expect_exactly "porthole jump-setup roo" root
 expect_exactly "porthole -o GatewayPorts=yes -p 22 g" gamma
 expect_exactly "porthole me@" alpha beta eps gamma 10.0.0.5 delta
 expect_exactly "porthole me@al" alpha
@@ -239,7 +246,7 @@ COMP_WORDBREAKS=$' \t\n"\'@><=;|&(:'
 # Without porthole on PATH: hosts still, silently.
 PATH=$NOBIN_PATH
 hash -r
-expect_exactly "porthole -F $CONF " profiles check status service "${hosts[@]}"
+expect_exactly "porthole -F $CONF " profiles check status service invite jump-setup "${hosts[@]}"
 
 if ((failures > 0)); then
 	echo "$failures failure(s)"
