@@ -186,6 +186,22 @@ policy_file(const struct hostkey_policy *p, int i)
 	return NULL;
 }
 
+/*
+ * ssh's "checking without port identifier": on a port other than 22, and
+ * without HostKeyAlias, a host that nothing is known for as [host]:port is
+ * looked up again as the bare host name, where a matching key (or CA, or a
+ * revocation) counts. Fills bare and returns true when that applies.
+ */
+static bool
+bare_policy(const struct hostkey_policy *p, struct hostkey_policy *bare)
+{
+	if (p->port == 0 || p->port == 22)
+		return false;
+	*bare = *p;
+	bare->port = 0;
+	return true;
+}
+
 /* Appends the comma-separated names of more to list (of size cap) that it lacks. */
 static void
 merge_types(char *list, size_t cap, const char *more)
@@ -214,16 +230,21 @@ hostkey_set_prefs(LIBSSH2_SESSION *s, const char *list, bool is_default,
 	bool has_ca = false;
 	size_t len;
 
-	for (int i = 0; is_default && (file = policy_file(p, i)) != NULL; i++) {
-		char types[512];
-		bool ca = false;
-		char *text = read_text(file, &len);
-		if (text != NULL &&
-		    knownhosts_host_types(text, len, p->name, p->port, types, sizeof(types), &ca) >
-			0)
-			merge_types(known, sizeof(known), types);
-		has_ca |= ca;
-		free(text);
+	struct hostkey_policy bare;
+	const struct hostkey_policy *look[2] = {p, bare_policy(p, &bare) ? &bare : NULL};
+	/* [host]:port, and the bare host if nothing is known under that (as verify looks). */
+	for (int k = 0; k < 2 && look[k] != NULL && known[0] == '\0' && !has_ca; k++) {
+		for (int i = 0; is_default && (file = policy_file(look[k], i)) != NULL; i++) {
+			char types[512];
+			bool ca = false;
+			char *text = read_text(file, &len);
+			if (text != NULL &&
+			    knownhosts_host_types(text, len, look[k]->name, look[k]->port, types,
+				sizeof(types), &ca) > 0)
+				merge_types(known, sizeof(known), types);
+			has_ca |= ca;
+			free(text);
+		}
 	}
 	/*
 	 * "^known types": the default list with what known_hosts has first;
@@ -327,6 +348,7 @@ ask_user(const char *name, const char *type, const char *fp)
 struct verdict {
 	struct kh_lookup r;
 	const char *file;
+	bool bare; /* found under the host name without its port */
 };
 
 static void
@@ -340,6 +362,7 @@ look_up_everywhere(const struct hostkey_policy *p, const char *type, const unsig
 
 	v->r = (struct kh_lookup){KH_NOTFOUND, 0};
 	v->file = NULL;
+	v->bare = false;
 	for (int i = 0; (file = policy_file(p, i)) != NULL; i++) {
 		struct kh_lookup r;
 		char *text = read_text(file, &len);
@@ -353,6 +376,28 @@ look_up_everywhere(const struct hostkey_policy *p, const char *type, const unsig
 			v->r = r;
 			v->file = file;
 		}
+	}
+}
+
+/*
+ * A key under [host]:port, then (as ssh) under the bare host: there only a
+ * match or a revocation counts, a different key there does not make this
+ * one changed.
+ */
+static void
+look_up_key(const struct hostkey_policy *p, const char *type, const unsigned char *key,
+    size_t keylen, struct verdict *v)
+{
+	struct hostkey_policy bare;
+	struct verdict b;
+
+	look_up_everywhere(p, type, key, keylen, v);
+	if (v->r.result != KH_NOTFOUND || !bare_policy(p, &bare))
+		return;
+	look_up_everywhere(&bare, type, key, keylen, &b);
+	if (b.r.result == KH_MATCH || b.r.result == KH_REVOKED) {
+		*v = b;
+		v->bare = true;
 	}
 }
 
@@ -407,12 +452,13 @@ verify_plain(const struct hostkey_policy *p, const char *shown, const char *type
 	struct verdict v;
 
 	knownhosts_fingerprint(key, keylen, fp, sizeof(fp));
-	look_up_everywhere(p, type, key, keylen, &v);
+	look_up_key(p, type, key, keylen, &v);
 
 	switch (v.r.result) {
 	case KH_MATCH:
-		log_debug(
-		    "host key for %s found in %s:%d (%s %s)", shown, v.file, v.r.line, type, fp);
+		log_debug("host key for %s found in %s:%d%s (%s %s)", shown, v.file, v.r.line,
+		    v.bare ? " under the host name without the port, as ssh looks it up" : "", type,
+		    fp);
 		return 0;
 	case KH_REVOKED:
 		snprintf(err, errlen,
@@ -465,6 +511,7 @@ look_up_ca_everywhere(
 
 	v->r = (struct kh_lookup){KH_NOTFOUND, 0};
 	v->file = NULL;
+	v->bare = false;
 	for (int i = 0; (file = policy_file(p, i)) != NULL; i++) {
 		struct kh_lookup r;
 		char *text = read_text(file, &len);
@@ -506,7 +553,12 @@ judge_cert(const struct hostkey_policy *p, const unsigned char *key, const struc
 	char fp[128];
 
 	why[0] = '\0';
+	struct hostkey_policy bare;
 	look_up_ca_everywhere(p, c->signature_key.p, c->signature_key.len, ca);
+	if (ca->r.result == KH_NOTFOUND && bare_policy(p, &bare)) {
+		look_up_ca_everywhere(&bare, c->signature_key.p, c->signature_key.len, ca);
+		ca->bare = ca->r.result != KH_NOTFOUND;
+	}
 	knownhosts_fingerprint(c->signature_key.p, c->signature_key.len, fp, sizeof(fp));
 	switch (ca->r.result) {
 	case KH_REVOKED:
@@ -564,7 +616,7 @@ verify_cert(const struct hostkey_policy *p, const unsigned char *key, size_t key
 		return 0;
 	}
 	*plain = sshcert_plain_key(&c, plainlen);
-	look_up_everywhere(p, c.key_type, *plain, *plainlen, &own);
+	look_up_key(p, c.key_type, *plain, *plainlen, &own);
 	if (r == KH_NOTFOUND && ca.file == NULL && own.r.result != KH_REVOKED) {
 		log_debug("host certificate of %s: no @cert-authority line for it; checking its "
 			  "key",

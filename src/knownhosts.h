@@ -3,8 +3,9 @@
  * and passes its text; nothing here touches the file system.
  *
  * A host is looked up as "host" when port is 22 (or 0) and "[host]:port"
- * otherwise, lowercased, and only under that name (as OpenSSH does; unlike
- * libssh2, "[host]:port" never falls back to a bare "host" entry).
+ * otherwise, lowercased, and only under that name here. (ssh then looks a
+ * host nothing is known for as "[host]:port" up again under the bare name,
+ * where only a match counts; hostkey.c does that second lookup, with port 0.)
  * Understood: comma-separated patterns with * and ? (case-insensitive),
  * negated patterns (!), hashed entries (|1|salt|hash, HMAC-SHA1), @revoked (a
  * revoked key is refused) and @cert-authority (a CA key trusted to sign

@@ -140,6 +140,13 @@ def main():
     refused_case("an @revoked CA", {}, "is REVOKED in",
                  lambda sshd: [f"@cert-authority * {sshd.host_ca_pub}",
                                f"@revoked * {sshd.host_ca_pub}"])
+    # On another port than 22, as ssh: [host]:port first, then the bare host name.
+    with fx.Sshd(host_cert={}) as sshd:
+        kh = sshd.write_known_hosts("kh", [f"@cert-authority {sshd.host} {sshd.host_ca_pub}"])
+        up, status, err = porthole(sshd, kh)
+        fx.check(up, "@cert-authority 127.0.0.1 covers [127.0.0.1]:port (ssh looks the host "
+                 "up without its port when nothing is known with it)", err)
+        fx.check(ssh_connects(sshd, kh)[0], "ssh agrees")
     refused_case("the CA line's pattern does not match the alias (the key is then unknown)",
                  {"principals": ["build.other.com"]}, "is not known",
                  lambda sshd: [f"@cert-authority *.example.com {sshd.host_ca_pub}"],

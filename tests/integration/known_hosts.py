@@ -103,6 +103,22 @@ def main():
                  f"{stale}:1" in err, "the stale file alone: changed key, exit 255, file:line "
                  "named", err)
 
+        # On another port than 22, a host nothing is known for as [host]:port is looked up
+        # again under the bare name, as ssh does ("checking without port identifier").
+        bare = sshd.write_known_hosts("kh_bare", [key_line(sshd, sshd.host)])
+        opts = [f"UserKnownHostsFile={bare}", no_global]
+        up, status, err = porthole(sshd, opts)
+        fx.check(up, "a key recorded under the bare host name is found for [host]:port", err)
+        fx.check(ssh_connects(sshd, opts + ["StrictHostKeyChecking=yes"])[0], "ssh agrees")
+        bare_other = sshd.write_known_hosts(
+            "kh_bare_other", [f"{sshd.host} {fx.public_key(other + '.pub')}"])
+        opts = [f"UserKnownHostsFile={bare_other}", no_global]
+        up, status, err = porthole(sshd, opts)
+        fx.check(not up and status == 255 and "is not known" in err,
+                 "another key under the bare name is not a changed key: the host is unknown", err)
+        fx.check(not ssh_connects(sshd, opts + ["StrictHostKeyChecking=yes"])[0],
+                 "ssh refuses too")
+
         # HostKeyAlias: the key is under the alias, not [127.0.0.1]:port.
         aliased = sshd.write_known_hosts("kh_alias", [key_line(sshd, "build-box")])
         opts = [f"UserKnownHostsFile={aliased}", no_global]
