@@ -105,6 +105,14 @@ find_destination(
 	return found == 0 ? -1 : found == 1 ? 0 : -2;
 }
 
+bool
+ctlcmd_is_socket_name(const char *target)
+{
+	size_t n = target != NULL ? strlen(target) : 0;
+
+	return n > 5 && strcmp(target + n - 5, ".sock") == 0 && strchr(target, '/') == NULL;
+}
+
 /* The control socket of st's instance: 0, or the exit status with the message printed. */
 static int
 find_socket(const struct settings *st, char *path, size_t len)
@@ -127,13 +135,15 @@ find_socket(const struct settings *st, char *path, size_t len)
 		    st->cli.control, target);
 		return EXIT_NOT_RUNNING;
 	}
+	if (ctlcmd_is_socket_name(target)) {
+		/* A socket file as porthole status lists it (settings were not resolved). */
+		snprintf(path, len, "%s/%s", dir, target);
+		free(dir);
+		return 0;
+	}
 	status_instance_name(&st->opt, st->profile != NULL, name, sizeof(name));
 	status_socket_name(name, true, file, sizeof(file));
-	size_t tlen = strlen(target);
-	if (tlen > 5 && strcmp(target + tlen - 5, ".sock") == 0 && strchr(target, '/') == NULL) {
-		/* A socket file as porthole status lists it. */
-		snprintf(path, len, "%s/%s", dir, target);
-	} else if (st->profile != NULL) {
+	if (st->profile != NULL) {
 		snprintf(path, len, "%s/%s", dir, file);
 	} else {
 		file[strlen(file) - 5] = '\0';

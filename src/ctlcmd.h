@@ -6,6 +6,8 @@
 #ifndef PORTHOLE_CTLCMD_H
 #define PORTHOLE_CTLCMD_H
 
+#include <stdbool.h>
+
 #include "settings.h"
 
 /*
@@ -15,5 +17,8 @@
  * destination); 255 no instance runs or it did not answer.
  */
 int ctlcmd_main(const struct settings *st);
+
+/* True for "NAME.sock" without a '/': an instance's socket file, as porthole status lists it. */
+bool ctlcmd_is_socket_name(const char *target);
 
 #endif

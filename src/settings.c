@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "ctlcmd.h"
 #include "hostkey.h"
 #include "log.h"
 #include "settings.h"
@@ -436,6 +437,9 @@ settings_load(struct settings *st, int argc, char **argv, char *err, size_t errl
 	load_config(st);
 	/* profiles lists what it can and reports the rest; status needs no config. */
 	if (st->cli.command == CMD_PROFILES || st->cli.command == CMD_STATUS)
+		return SETTINGS_OK;
+	/* porthole -O VERB NAME.sock: an instance's socket file as status lists it. */
+	if (st->cli.command == CMD_CONTROL && ctlcmd_is_socket_name(st->cli.target))
 		return SETTINGS_OK;
 
 	const char *target = st->cli.target;

@@ -216,6 +216,18 @@ def destination_session(sshd, echo):
                                        f"{sshd.user}@127.0.0.1"])
         fx.check(rc == 255 and one_line(err), "another port is another destination: 255", err)
 
+        # A second instance of the same destination: -O cannot tell which one is meant.
+        lport2 = fx.free_port()
+        with fx.Forwarder(sshd, ["-L", f"{lport2}:127.0.0.1:{echo.port}"]) as fw2:
+            rc, out, err = porthole(sshd, ["-O", "check", *dest])
+            fx.check(rc == 2 and one_line(err) and "several instances" in err,
+                     "two instances of one destination: -O says which to name, exit 2", err)
+            name = f"{sshd.user}@127.0.0.1:{sshd.port}.{fw2.proc.pid}.sock"
+            rc, out, err = porthole(sshd, ["-O", "exit", name])
+            fx.check(rc == 0, "-O exit by the socket file name picks that one", err)
+            fw2.proc.wait(10)
+            fx.check(fw.alive(), "... and the other runs on")
+
         # -O stop: no new connections, exit once the open ones end.
         conn = fx.connect(lport)
         fx.check(echo_line(conn, b"a\n") == b"a\n", "a connection open before -O stop")
@@ -232,6 +244,26 @@ def destination_session(sshd, echo):
         fx.check(fw.proc.returncode == 0,
                  "the instance exits with status 0 when its last connection ends",
                  str(fw.proc.returncode))
+
+
+def pending_session(sshd, cfg, echo):
+    """-O forward -R while the session is down: asked for once it is back."""
+    fw = fx.Forwarder(sshd, start=False)
+    fw.argv = [fx.porthole_path(), "-F", cfg, "-o", "ReconnectMaxDelay=2", "office"]
+    with fw.start():
+        sshd.stop_server()
+        fx.check(fw.wait_stderr(lambda l: "reconnecting in" in l, 15) is not None,
+                 "the session is down", fw.stderr())
+        rport = fx.free_port()
+        rc, out, err = porthole(sshd, ["-F", cfg, "-O", "forward", "-R",
+                                       f"{rport}:127.0.0.1:{echo.port}", "office"])
+        fx.check(rc == 0 and "asked once it is back" in err,
+                 "-O forward -R with the session down: exit 0, a line says it waits", err)
+        sshd.start_server()
+        fx.check(fx.wait_listening(rport, 30),
+                 "once the session is back the server listens on the new -R port")
+        fx.check(fx.echo_roundtrip(rport, b"p" * 1000) == b"p" * 1000,
+                 "... and it carries data")
 
 
 def control_path_session(sshd, echo):
@@ -267,6 +299,7 @@ def main():
         profile_session(sshd, cfg, echo, lport)
         destination_session(sshd, echo)
         control_path_session(sshd, echo)
+        pending_session(sshd, cfg, echo)
 
 
 if __name__ == "__main__":
