@@ -45,7 +45,7 @@ ask(const char *path, const char *request, struct control_reply *reply, char *er
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	rc = ctlsock_query(path, request, mem, err, errlen);
+	rc = ctlsock_query(path, request, mem, err, errlen) == 0 ? 0 : -1;
 	fclose(mem);
 	if (rc == 0 && control_reply_parse(text, len, reply) == -1) {
 		snprintf(err, errlen, "%s: %s", path, reply->why);

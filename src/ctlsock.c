@@ -412,9 +412,21 @@ ctlsock_query(const char *path, const char *request, FILE *out, char *err, size_
 	}
 	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
 		fwrite(chunk, 1, (size_t)n, out);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		/* It took the connection but says nothing: stopped (SIGSTOP) or hung. */
+		struct ucred cred;
+		socklen_t len = sizeof(cred);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.pid > 0)
+			snprintf(err, errlen, "%s: not answering (pid %ld: stopped or hung?)", path,
+			    (long)cred.pid);
+		else
+			snprintf(err, errlen, "%s: not answering (stopped or hung?)", path);
+		close(fd);
+		return -2;
+	}
 	close(fd);
 	if (n < 0) {
-		snprintf(err, errlen, "%s: no answer", path);
+		snprintf(err, errlen, "%s: no answer (%s)", path, strerror(errno));
 		return -1;
 	}
 	return 0;

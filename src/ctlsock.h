@@ -53,7 +53,11 @@ int ctlsock_open(uv_loop_t *loop, const char *path, ctlsock_handler_fn handler, 
     struct ctlsock **out, char *err, size_t errlen);
 void ctlsock_close(struct ctlsock *c);
 
-/* Client: sends request, copies the answer to out. Returns 0, or -1 with err. */
+/*
+ * Client: sends request, copies the answer to out. Returns 0; -1 with err
+ * when nothing runs there; -2 with err ("not answering (pid N ...)") when the
+ * instance took the connection but did not answer within 5 s (stopped, hung).
+ */
 int ctlsock_query(const char *path, const char *request, FILE *out, char *err, size_t errlen);
 
 #endif

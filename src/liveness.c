@@ -1,8 +1,15 @@
 /*
  * Liveness probes.
  *
- *   idle --interval passed without bytes--> probing --any reply--> idle (RTT noted)
+ *   idle --interval passed without bytes, or since the last probe--> probing
+ *   probing --the probe's reply--> idle (RTT noted)
  *   any --nothing for interval x count--> gone
+ *
+ * A probe also goes out every interval while traffic flows, so the RTT
+ * "porthole status" shows is current (a bulk download does not hide a link
+ * that got slow). A server silent for a probe's grace period past the
+ * interval (or with a probe unanswered that long) is "stalled": status says
+ * "not responding" long before interval x count declares it gone.
  *
  * The probe is an "env" request on the session's idle control channel: sshd
  * answers yes or no, either will do. Unlike libssh2_keepalive_send with
@@ -24,7 +31,9 @@ struct liveness {
 	int count_max;
 	uint64_t last_rx; /* loop time of the last bytes from the server */
 	bool probing;	  /* a probe is waiting for its reply */
+	bool asked;	  /* ... and its request has gone out */
 	uint64_t probe_start;
+	uint64_t last_probe; /* loop time the last probe was due */
 	int rtt_ms;
 };
 
@@ -70,9 +79,11 @@ timer_cb(uv_timer_t *t)
 		l->ev.gone(l->ev.arg, why);
 		return;
 	}
-	if (idle + 50 >= l->interval_ms && !l->probing) {
+	uint64_t since_probe = uv_now(l->loop) - l->last_probe;
+	if (!l->probing && (idle + 50 >= l->interval_ms || since_probe + 50 >= l->interval_ms)) {
 		l->probing = true;
-		l->probe_start = uv_now(l->loop);
+		l->asked = false;
+		l->probe_start = l->last_probe = uv_now(l->loop);
 		l->ev.wake(l->ev.arg);
 	}
 }
@@ -80,7 +91,7 @@ timer_cb(uv_timer_t *t)
 void
 liveness_start(struct liveness *l)
 {
-	l->last_rx = uv_now(l->loop);
+	l->last_rx = l->last_probe = uv_now(l->loop);
 	l->probing = false;
 	if (l->interval_ms > 0)
 		uv_timer_start(&l->timer, timer_cb, l->interval_ms, l->interval_ms);
@@ -114,8 +125,10 @@ liveness_step(struct liveness *l, LIBSSH2_SESSION *ssh, LIBSSH2_CHANNEL *control
 		return 0;
 	}
 	rc = libssh2_channel_setenv_ex(control, "PORTHOLE_KEEPALIVE", 18, "1", 1);
-	if (rc == LIBSSH2_ERROR_EAGAIN)
+	if (rc == LIBSSH2_ERROR_EAGAIN) {
+		l->asked = true;
 		return 0;
+	}
 	l->probing = false;
 	if (rc == 0 || rc == LIBSSH2_ERROR_CHANNEL_REQUEST_DENIED) {
 		l->rtt_ms = (int)(uv_now(l->loop) - l->probe_start);
@@ -128,7 +141,30 @@ liveness_step(struct liveness *l, LIBSSH2_SESSION *ssh, LIBSSH2_CHANNEL *control
 int
 liveness_rtt(const struct liveness *l)
 {
+	/* A probe out longer than the last RTT already says more than that RTT. */
+	if (l->probing && l->asked) {
+		uint64_t waiting = uv_now(l->loop) - l->probe_start;
+		if ((int64_t)waiting > l->rtt_ms)
+			return (int)waiting;
+	}
 	return l->rtt_ms;
+}
+
+uint64_t
+liveness_silent_ms(const struct liveness *l)
+{
+	return uv_now(l->loop) - l->last_rx;
+}
+
+bool
+liveness_stalled(const struct liveness *l)
+{
+	uint64_t now = uv_now(l->loop);
+
+	if (l->interval_ms == 0)
+		return false;
+	return now - l->last_rx >= l->interval_ms + LIVENESS_GRACE_MS ||
+	    (l->probing && l->asked && now - l->probe_start >= LIVENESS_GRACE_MS);
 }
 
 uint64_t

@@ -39,8 +39,18 @@ void liveness_saw_rx(struct liveness *l);
  * session to judge.
  */
 int liveness_step(struct liveness *l, LIBSSH2_SESSION *ssh, LIBSSH2_CHANNEL *control);
-/* The last probe's round trip in ms; -1 unknown. */
+/*
+ * The last probe's round trip in ms, or how long the probe now out has
+ * waited if that is longer; -1 unknown.
+ */
 int liveness_rtt(const struct liveness *l);
+
+/* How long a probe may go unanswered before the server counts as stalled. */
+#define LIVENESS_GRACE_MS 3000
+/* Milliseconds since the last bytes from the server. */
+uint64_t liveness_silent_ms(const struct liveness *l);
+/* The server has not answered within the liveness window (see liveness.c). */
+bool liveness_stalled(const struct liveness *l);
 /* The configured interval in ms (0: off). */
 uint64_t liveness_interval_ms(const struct liveness *l);
 

@@ -325,6 +325,7 @@ session_fail(struct session *s, int status, const char *fmt, ...)
 	va_end(ap);
 	snprintf(s->info.last_error, sizeof(s->info.last_error), "%.*s",
 	    (int)sizeof(s->info.last_error) - 1, why);
+	s->info.last_error_at = (long long)time(NULL);
 	set_state(s, S_DEAD);
 	bool permanent = status == SESSION_REFUSED;
 	if (permanent)
@@ -976,6 +977,13 @@ session_get_info(const struct session *s, struct session_info *out)
 	*out = s->info;
 	out->state = state_names[s->state];
 	out->rtt_ms = s->live != NULL ? liveness_rtt(s->live) : -1;
+	out->silent_ms = -1;
+	if (s->state == S_READY && s->live != NULL) {
+		out->silent_ms = (long long)liveness_silent_ms(s->live);
+		/* "ready" only while the server answers: a dead link says so at once. */
+		if (liveness_stalled(s->live))
+			out->state = "not responding";
+	}
 	snprintf(out->peer, sizeof(out->peer), "%s", s->peer);
 }
 

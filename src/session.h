@@ -81,6 +81,8 @@ struct session_info {
 	long long connected_since; /* time(NULL) when it last became ready; 0 never */
 	int rtt_ms;		   /* round trip of the last keepalive probe; -1 unknown */
 	unsigned reconnects;
+	long long silent_ms;	 /* ready: ms since the server last sent anything; -1 unknown */
+	long long last_error_at; /* time(NULL) of last_error; 0 none */
 	char last_error[256];
 	char peer[INET6_ADDRSTRLEN + 300];
 };

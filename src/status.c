@@ -120,13 +120,24 @@ report_text(const struct status_view *v, const struct session_info *si, const st
 	char rtt[32] = "unknown";
 	if (si->rtt_ms >= 0)
 		snprintf(rtt, sizeof(rtt), "%d ms", si->rtt_ms);
+	char silent[48] = "";
+	if (strcmp(si->state, "not responding") == 0 && si->silent_ms >= 0)
+		snprintf(silent, sizeof(silent), " (silent for %lld s)", si->silent_ms / 1000);
 	printf_buf(out,
-	    "%s (pid %lld): session %s, %s, connected since %s, rtt %s, "
+	    "%s (pid %lld): session %s%s, %s, connected since %s, rtt %s, "
 	    "%u reconnect%s\n",
-	    v->name, v->pid, si->state, si->peer[0] ? si->peer : "no peer yet", since, rtt,
+	    v->name, v->pid, si->state, silent, si->peer[0] ? si->peer : "no peer yet", since, rtt,
 	    si->reconnects, si->reconnects == 1 ? "" : "s");
-	if (si->last_error[0] != '\0')
-		printf_buf(out, "  last error: %s\n", si->last_error);
+	if (si->last_error[0] != '\0') {
+		char at[64] = "";
+		time_t t = (time_t)si->last_error_at;
+		strftime(at, sizeof(at), "%Y-%m-%d %H:%M:%S", localtime(&t));
+		/* An error from before the session came back is history, and says so. */
+		bool past = si->connected_since != 0 && si->connected_since >= si->last_error_at &&
+		    strcmp(si->state, "ready") == 0;
+		printf_buf(out, "  last error%s, at %s: %s\n", past ? " (since recovered)" : "", at,
+		    si->last_error);
+	}
 	report_hops_text(v, out);
 	for (size_t i = 0; i < n; i++) {
 		const struct fwd_stats *f = &st[i];
@@ -163,8 +174,10 @@ report_json(const struct status_view *v, const struct session_info *si, const st
 	printf_buf(out, "\"session\":{\"state\":%s,", s);
 	s[0] = '\0';
 	control_json_string(s, sizeof(s), si->peer);
-	printf_buf(out, "\"peer\":%s,\"connected_since\":%lld,\"rtt_ms\":%d,\"reconnects\":%u,", s,
-	    si->connected_since, si->rtt_ms, si->reconnects);
+	printf_buf(out,
+	    "\"peer\":%s,\"connected_since\":%lld,\"rtt_ms\":%d,\"silent_ms\":%lld,"
+	    "\"reconnects\":%u,\"last_error_at\":%lld,",
+	    s, si->connected_since, si->rtt_ms, si->silent_ms, si->reconnects, si->last_error_at);
 	s[0] = '\0';
 	control_json_string(s, sizeof(s), si->last_error);
 	printf_buf(out, "\"last_error\":%s},", s);
@@ -238,7 +251,7 @@ status_command(const char *name, bool json)
 {
 	char *dir = ctlsock_dir(), path[4096], err[512];
 	const char *request = json ? "status json\n" : "status\n";
-	int found = 0, failed = 0;
+	int found = 0, failed = 0, hung = 0;
 	DIR *d;
 	struct dirent *e;
 
@@ -251,7 +264,13 @@ status_command(const char *name, bool json)
 		/* A profile's socket, or an instance's file name as listed. */
 		status_socket_name(name, true, file, sizeof(file));
 		snprintf(path, sizeof(path), "%s/%s", dir, is_socket_file(name) ? name : file);
-		if (ctlsock_query(path, request, stdout, err, sizeof(err)) == -1) {
+		int rc = ctlsock_query(path, request, stdout, err, sizeof(err));
+		if (rc == -2) {
+			log_error("porthole '%s' is running but %s", name, strstr(err, "not answering"));
+			free(dir);
+			return 1;
+		}
+		if (rc != 0) {
 			log_error("no running porthole named '%s' (%s)", name, err);
 			free(dir);
 			return 1;
@@ -277,7 +296,11 @@ status_command(const char *name, bool json)
 			break;
 		int rc = ctlsock_query(path, request, mem, err, sizeof(err));
 		fclose(mem);
-		if (rc == -1) {
+		if (rc == -2) {
+			/* Alive but silent: that is news, unlike a dead instance's socket. */
+			log_error("%s", err);
+			hung++;
+		} else if (rc == -1) {
 			/* An instance that died left its socket: not worth more than a note. */
 			log_verbose("%s", err);
 			failed++;
@@ -293,9 +316,9 @@ status_command(const char *name, bool json)
 	if (json)
 		fputs("]\n", stdout);
 	free(dir);
-	if (found == 0) {
+	if (found == 0 && hung == 0) {
 		log_error("no running porthole");
 		return 1;
 	}
-	return 0;
+	return hung > 0 ? 1 : 0;
 }

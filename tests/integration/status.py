@@ -123,6 +123,76 @@ def main():
             fx.check(fw.stop()[0] == 0, "SIGTERM: exit 0")
         fx.check(not os.path.exists(sock), "a clean exit removes the socket")
         no_runtime_dir(sshd, cfg, lport)
+        truthful(sshd, cfg, lport)
+
+
+def wait_state(sshd, want, timeout):
+    """Poll status --json until the session state is want; return (state, json) last seen."""
+    deadline = time.monotonic() + timeout
+    st = None
+    while time.monotonic() < deadline:
+        rc, out, err = porthole(sshd, ["status", "office", "--json"])
+        if rc == 0:
+            st = json.loads(out)
+            if st["session"]["state"] == want:
+                return want, st
+        time.sleep(0.3)
+    return (st or {}).get("session", {}).get("state"), st
+
+
+def truthful(sshd, cfg, lport):
+    """Status tells the truth: a server that stops answering makes the session "not
+    responding" within seconds (not ready until it is declared gone); it is ready again once
+    it answers; an error from before a reconnect carries its time and says it is past; a
+    stopped instance is "not answering" with its pid, not "not running"."""
+    fw = fx.Forwarder(sshd, start=False)
+    fw.argv = [fx.porthole_path(), "-F", cfg, "-o", "ServerAliveInterval=2",
+               "-o", "ServerAliveCountMax=15", "office"]
+    fw.forward_args = ["-L", f"{lport}:x:1"]
+    with fw.start():
+        kids = sshd.session_pids()
+        fx.check(kids, "found the sshd process serving the session")
+        for pid in kids:
+            os.kill(pid, signal.SIGSTOP)
+        t0 = time.monotonic()
+        try:
+            state, st = wait_state(sshd, "not responding", 15)
+            fx.check(state == "not responding" and st["session"]["silent_ms"] >= 2000,
+                     f"a frozen server: 'not responding' after {time.monotonic() - t0:.1f} s, "
+                     "long before it is declared gone (30 s)", json.dumps(st))
+            rc, out, err = porthole(sshd, ["status", "office"])
+            fx.check("session not responding (silent for" in out, "... in words too", out)
+        finally:
+            for pid in kids:
+                os.kill(pid, signal.SIGCONT)
+        state, st = wait_state(sshd, "ready", 15)
+        fx.check(state == "ready", "it answers again: ready", json.dumps(st))
+
+        # A reconnect: the error is kept with its time, marked as past.
+        for pid in sshd.session_pids():
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            state, st = wait_state(sshd, "ready", 5)
+            if state == "ready" and st["session"]["reconnects"] >= 1:
+                break
+        fx.check(st["session"]["reconnects"] >= 1 and st["session"]["last_error_at"] > 0 and
+                 st["session"]["last_error"], "after a reconnect: the last error and its time",
+                 json.dumps(st))
+        rc, out, err = porthole(sshd, ["status", "office"])
+        fx.check("last error (since recovered), at " in out,
+                 "... shown as past once the session recovered", out)
+
+        # Stopped: not answering, with its pid.
+        fw.proc.send_signal(signal.SIGSTOP)
+        try:
+            rc, out, err = porthole(sshd, ["status", "office"], timeout=20)
+            fx.check(rc == 1 and f"not answering (pid {fw.proc.pid}" in err and
+                     "no running" not in err,
+                     "a stopped instance is 'not answering (pid N)', not 'not running'", err)
+        finally:
+            fw.proc.send_signal(signal.SIGCONT)
+        fx.check(fw.stop()[0] == 0, "SIGTERM: exit 0")
 
 
 def no_runtime_dir(sshd, cfg, lport):
