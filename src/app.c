@@ -496,6 +496,12 @@ control_forward(struct app *app, struct ctlsock_reply *r, const struct fwd_spec 
 		rforward_start(rf);
 		return true;
 	}
+	if (spec->kind == FWD_DYNAMIC && app->udp == NULL) {
+		/* As at startup: a SOCKS proxy serves UDP ASSOCIATE through the relay. */
+		app->udp = udpfwd_new(&app->loop, app->session, &app->st->opt, on_udp_failed, app);
+		if (session_is_ready(app->session))
+			udpfwd_session_ready(app->udp);
+	}
 	switch (listener_open(
 	    &app->loop, spec, &app->st->opt, app->session, app->udp, &l, err, sizeof(err))) {
 	case LISTENER_OK:

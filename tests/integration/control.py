@@ -11,6 +11,7 @@ exits when its last connection ends; a destination's instance is found by user@h
 import json
 import os
 import socket
+import struct
 import subprocess
 import time
 
@@ -66,6 +67,40 @@ def wait_for(pred, timeout=10.0):
     return pred()
 
 
+def udp_associate(sport):
+    """One datagram through a SOCKS5 UDP association to a UDP echo server; True if it came back."""
+    echo = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    echo.bind(("127.0.0.1", 0))
+    echo.settimeout(10)
+    ctl = fx.connect(sport)
+    ctl.sendall(b"\x05\x01\x00")
+    ctl.recv(2)
+    ctl.sendall(b"\x05\x03\x00\x01" + socket.inet_aton("0.0.0.0") + b"\x00\x00")
+    reply = ctl.recv(10)
+    if len(reply) != 10 or reply[1] != 0:
+        return False
+    relay = (socket.inet_ntoa(reply[4:8]), struct.unpack(">H", reply[8:10])[0])
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.settimeout(3)
+    header = b"\x00\x00\x00\x01" + socket.inet_aton("127.0.0.1") + \
+        struct.pack(">H", echo.getsockname()[1])
+    try:
+        for _ in range(5):  # the relay starts with the first datagram: retry, UDP style
+            u.sendto(header + b"ping", relay)
+            try:
+                data, addr = echo.recvfrom(100)
+                echo.sendto(data, addr)
+                got, _ = u.recvfrom(100)
+                return got.endswith(b"ping")
+            except socket.timeout:
+                continue
+        return False
+    finally:
+        u.close()
+        ctl.close()
+        echo.close()
+
+
 def write_profile(sshd, path, lport, echo_port):
     with open(path, "w") as f:
         f.write(f"""Profile office
@@ -77,6 +112,7 @@ def write_profile(sshd, path, lport, echo_port):
     UserKnownHostsFile {sshd.known_hosts}
     StrictHostKeyChecking yes
     LocalForward {lport} 127.0.0.1:{echo_port}
+    RelayCommand {fx.porthole_path()} relay
 """)
     os.chmod(path, 0o600)
 
@@ -160,6 +196,7 @@ def profile_session(sshd, cfg, echo, lport):
         s.sendall(b"\x05\x01\x00")
         fx.check(s.recv(2) == b"\x05\x00", "... and speaks SOCKS5")
         s.close()
+        fx.check(udp_associate(dport), "... with UDP ASSOCIATE through the relay, as at startup")
 
         # -O cancel -L: no new connections; the open one goes on, the other forward untouched.
         c2 = fx.connect(lport2)
