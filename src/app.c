@@ -388,14 +388,14 @@ reaper_cb(uv_timer_t *t)
 		retired = retired || listener_is_retired(l);
 		i++;
 	}
-	for (size_t i = 0; i < app->n_rforwards; i++) {
+	for (size_t i = 0; i < app->n_rforwards;) {
 		struct rforward *rf = app->rforwards[i];
 		if (rforward_is_retired(rf) && rforward_open_count(rf) == 0) {
-			drop_rforward(app, rf);
-			i--;
+			drop_rforward(app, rf); /* the next one moves into slot i */
 			continue;
 		}
 		retired = retired || rforward_is_retired(rf);
+		i++;
 	}
 	if (app->draining && app->n_listeners == 0 && app->n_rforwards == 0) {
 		log_info("stopped listening (-O stop) and no connection is left: stopping");

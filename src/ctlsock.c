@@ -45,8 +45,6 @@ struct ctlsock_reply {
 	bool held; /* the handler has it and has not answered yet */
 };
 
-#define ctlclient ctlsock_reply
-
 /* $HOME, else the password database's home directory, else NULL. */
 static const char *
 home_dir(void)
@@ -166,7 +164,7 @@ ctlsock_prepare_dir(const char *dir, char *err, size_t errlen)
 }
 
 static void
-unref(struct ctlclient *cl)
+unref(struct ctlsock_reply *cl)
 {
 	if (--cl->refs == 0) {
 		buf_free(&cl->answer);
@@ -181,7 +179,7 @@ client_closed_cb(uv_handle_t *h)
 }
 
 static void
-client_close(struct ctlclient *cl)
+client_close(struct ctlsock_reply *cl)
 {
 	if (!uv_is_closing((uv_handle_t *)&cl->pipe)) {
 		uv_close((uv_handle_t *)&cl->pipe, client_closed_cb);
@@ -195,11 +193,11 @@ written_cb(uv_write_t *req, int status)
 	client_close(req->data);
 }
 
-static void answer(struct ctlclient *cl, const char *fmt, ...)
+static void answer(struct ctlsock_reply *cl, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
-answer(struct ctlclient *cl, const char *fmt, ...)
+answer(struct ctlsock_reply *cl, const char *fmt, ...)
 {
 	if (fmt != NULL) {
 		char text[512];
@@ -222,7 +220,7 @@ answer(struct ctlclient *cl, const char *fmt, ...)
 static void
 alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 {
-	struct ctlclient *cl = h->data;
+	struct ctlsock_reply *cl = h->data;
 
 	b->base = cl->line + cl->len;
 	b->len = sizeof(cl->line) - cl->len;
@@ -231,7 +229,7 @@ alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 static void
 read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *b)
 {
-	struct ctlclient *cl = stream->data;
+	struct ctlsock_reply *cl = stream->data;
 	struct control_request req;
 	const char *err;
 
@@ -279,7 +277,7 @@ ctlsock_reply_send(struct ctlsock_reply *r)
 static void
 timeout_cb(uv_timer_t *t)
 {
-	struct ctlclient *cl = t->data;
+	struct ctlsock_reply *cl = t->data;
 
 	/* A held reply stays in memory until the handler answers (into nothing). */
 	client_close(cl);
@@ -289,7 +287,7 @@ static void
 connection_cb(uv_stream_t *server, int status)
 {
 	struct ctlsock *c = server->data;
-	struct ctlclient *cl;
+	struct ctlsock_reply *cl;
 
 	if (status < 0)
 		return;

@@ -14,6 +14,12 @@
 /* More than any valid spec or any IPv6 address written without brackets needs. */
 #define SPEC_FIELDS_MAX 16
 
+/* Why -R /path:... cannot be: libssh2 has no streamlocal-forward (see porthole(1), UNIX SOCKETS).
+ */
+#define NO_REMOTE_PATH                                                                             \
+	"a Unix socket on the server (-R path:...) is not supported: libssh2 cannot ask for "      \
+	"streamlocal-forward@openssh.com"
+
 /* Longest piece of the input quoted back in an error message. */
 #define SPEC_QUOTE_MAX 32
 
@@ -319,10 +325,7 @@ parse_unix_forms(
 	if (!listen && !connect)
 		return 0; /* a '/' where no path goes: the field's own check says so */
 	if (listen && kind == FWD_REMOTE)
-		return fail(err, errlen, "%s",
-		    "a Unix socket on the server (-R path:...) is not supported: libssh2 cannot "
-		    "ask "
-		    "for streamlocal-forward@openssh.com");
+		return fail(err, errlen, "%s", NO_REMOTE_PATH);
 	if (listen && parse_path(&f[0], spec->listen_path, err, errlen) == -1)
 		return -1;
 	if (listen && n == 3) {
