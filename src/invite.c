@@ -47,6 +47,7 @@ static const char usage_text[] =
     "usage: porthole invite NAME --jump [user@]host[:port] [--vnc PORT]\n"
     "           [--remote-port PORT] [--ard] [--ard-port PORT] [--as PROFILE]\n"
     "           [--helper-key FILE|none] [--host-key FILE] [--relay PATH]\n"
+    "           [--confirm] [--no-notify]\n"
     "           [--dir DIR] [-F configfile]\n"
     "\n"
     "Sets up remote help for a family machine, run once by the helper. Pins the jump\n"
@@ -63,11 +64,14 @@ static const char usage_text[] =
     "  --helper-key FILE   your public key for the jump host (~/.ssh/id_*.pub)\n"
     "  --host-key FILE     the jump host's public host key(s), instead of known_hosts\n"
     "  --relay PATH        porthole on the jump host (porthole, found in PATH)\n"
+    "  --confirm           the family machine asks before each visit (ConfirmConnect)\n"
+    "  --no-notify         no desktop notice there when a visit starts and ends\n"
     "  --dir DIR           where the bundle goes (./porthole-invite-NAME)\n";
 
 struct invite {
 	struct invite_plan plan;
 	const char *helper_key; /* as given */
+	bool no_notify;		/* --no-notify */
 	const char *host_key;	/* as given */
 	const char *dir;	/* as given */
 	const char *config_arg; /* -F */
@@ -153,6 +157,14 @@ parse_option(struct invite *iv, int argc, char **argv, int *i)
 	const char *a = argv[*i], *v;
 	struct invite_plan *p = &iv->plan;
 
+	if (strcmp(a, "--confirm") == 0) {
+		p->confirm = true;
+		return 0;
+	}
+	if (strcmp(a, "--no-notify") == 0) {
+		iv->no_notify = true;
+		return 0;
+	}
 	if (strcmp(a, "--ard") == 0) {
 		p->ard_port = p->ard_port ? p->ard_port : ARD_PORT;
 		return 0;
@@ -791,6 +803,12 @@ invite_main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	iv.plan.forward_access = keyword_known("ForwardAccess", "owner");
+	iv.plan.notify = !iv.no_notify && keyword_known("NotifyOnConnect", "yes");
+	if (iv.plan.confirm && !keyword_known("ConfirmConnect", "yes")) {
+		fprintf(
+		    stderr, "porthole: invite: --confirm: this porthole has no ConfirmConnect\n");
+		return EXIT_USAGE;
+	}
 	status = invite_run(&iv);
 	free(iv.config_path);
 	free(iv.bundle);

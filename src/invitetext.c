@@ -234,6 +234,10 @@ invitetext_family_profile(const struct invite_plan *p, char *out, size_t outlen)
 	put(&t, ".known_hosts\n");
 	put_setting(&t, "GlobalKnownHostsFile", "none");
 	put_setting(&t, "StrictHostKeyChecking", "yes");
+	if (p->notify)
+		put_setting(&t, "NotifyOnConnect", "yes");
+	if (p->confirm)
+		put_setting(&t, "ConfirmConnect", "yes");
 	put_forward(&t, "RemoteForward", p->jump_vnc_port, p->vnc_port, false);
 	if (p->ard_port != 0)
 		put_forward(&t, "RemoteForward", p->ard_port, INVITETEXT_ARD_PORT, true);

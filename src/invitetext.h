@@ -27,6 +27,8 @@ struct invite_plan {
 	const char *helper_identity;	/* the helper profile's IdentityFile, or NULL */
 	const char *helper_known_hosts; /* the helper profile's UserKnownHostsFile, or NULL */
 	bool forward_access;		/* "ForwardAccess owner" in the helper's profile */
+	bool notify;			/* "NotifyOnConnect yes" in the family machine's */
+	bool confirm;			/* "ConfirmConnect yes" in the family machine's */
 };
 
 /*
@@ -47,7 +49,8 @@ int invitetext_family_key_path(const struct invite_plan *p, char *out, size_t ou
  * FAMILY" and a "# <<< porthole invite: FAMILY" line so that the setup script
  * can replace it: the jump host, its pinned known_hosts file alone
  * (StrictHostKeyChecking yes, GlobalKnownHostsFile none), the key alone
- * (IdentitiesOnly), RemoteForward for VNC and, with an ARD port, its UDP.
+ * (IdentitiesOnly), NotifyOnConnect and ConfirmConnect as the plan says,
+ * RemoteForward for VNC and, with an ARD port, its UDP.
  * Values are written as the config parser reads them back: double quotes
  * around a value with blanks, '#' or '='. The functions return 0, or -1 (out
  * is then "") when a field fails invitetext_check or the text does not fit.

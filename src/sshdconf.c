@@ -40,6 +40,7 @@ static const struct field fields[] = {
     TEXT("PubkeyAuthentication", pubkey_authentication),
     TEXT("PermitListen", permit_listen),
     TEXT("PermitOpen", permit_open),
+    TEXT("AuthorizedKeysFile", authorized_keys_file),
     NUMBER("ClientAliveInterval", client_alive_interval, true),
     NUMBER("ClientAliveCountMax", client_alive_count_max, false),
 };
@@ -62,6 +63,7 @@ defaults(struct sshdconf *c)
 	strcpy(c->pubkey_authentication, "yes");
 	strcpy(c->permit_listen, "any");
 	strcpy(c->permit_open, "any");
+	strcpy(c->authorized_keys_file, ".ssh/authorized_keys .ssh/authorized_keys2");
 	c->client_alive_interval = 0;
 	c->client_alive_count_max = 3;
 }

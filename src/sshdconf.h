@@ -25,7 +25,8 @@ struct sshdconf {
 	char pubkey_authentication[SSHDCONF_VALUE_MAX];
 	char permit_listen[SSHDCONF_VALUE_MAX]; /* "any", "none" or the list */
 	char permit_open[SSHDCONF_VALUE_MAX];
-	long client_alive_interval; /* seconds; 0: off */
+	char authorized_keys_file[SSHDCONF_VALUE_MAX]; /* as written: %h, %u, relative to home */
+	long client_alive_interval;		       /* seconds; 0: off */
 	long client_alive_count_max;
 	int match_blocks; /* SSHDCONF_CONFIG: Match blocks seen, not applied */
 	int lines;	  /* lines that held a setting */

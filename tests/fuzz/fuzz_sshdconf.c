@@ -33,13 +33,13 @@ static void
 check(const struct sshdconf *c, enum sshdconf_kind kind, long lines)
 {
 	const char *texts[] = {c->allow_tcp_forwarding, c->gateway_ports, c->disable_forwarding,
-	    c->pubkey_authentication, c->permit_listen, c->permit_open};
+	    c->pubkey_authentication, c->permit_listen, c->permit_open, c->authorized_keys_file};
 	int missing = 0;
 
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
 		if (memchr(texts[i], '\0', SSHDCONF_VALUE_MAX) == NULL)
 			abort();
-	if (c->lines > lines || c->lines > 8 || c->match_blocks > lines ||
+	if (c->lines > lines || c->lines > 9 || c->match_blocks > lines ||
 	    (kind == SSHDCONF_DUMP && c->match_blocks != 0) || c->client_alive_interval < 0 ||
 	    c->client_alive_count_max < 0)
 		abort();

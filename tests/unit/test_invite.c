@@ -86,6 +86,12 @@ test_family_profile(void)
 	CHECK_STR(read_back(out, "RemoteForward", 0), "5902 localhost:5900");
 	CHECK_STR(read_back(out, "RemoteForward", 1), "3284 localhost:3283/udp");
 	CHECK(read_back(out, "RemoteForward", 2) == NULL);
+	CHECK(read_back(out, "NotifyOnConnect", 0) == NULL);
+	CHECK(read_back(out, "ConfirmConnect", 0) == NULL);
+	p.notify = p.confirm = true;
+	CHECK_INT(invitetext_family_profile(&p, out, sizeof(out)), 0);
+	CHECK_STR(read_back(out, "NotifyOnConnect", 0), "yes");
+	CHECK_STR(read_back(out, "ConfirmConnect", 0), "yes");
 	p.ard_port = 0;
 	CHECK_INT(invitetext_family_profile(&p, out, sizeof(out)), 0);
 	CHECK(read_back(out, "RemoteForward", 1) == NULL);
@@ -110,6 +116,10 @@ test_helper_profile(void)
 	CHECK_STR(read_back(out, "LocalForward", 0), "5900 localhost:5900");
 	CHECK_STR(read_back(out, "LocalForward", 1), "3283 localhost:3283/udp");
 	CHECK(read_back(out, "ForwardAccess", 0) == NULL);
+	p.forward_access = true;
+	CHECK_INT(invitetext_helper_profile(&p, out, sizeof(out)), 0);
+	CHECK_STR(read_back(out, "ForwardAccess", 0), "owner");
+	p.forward_access = false;
 	/* What cannot be written safely is refused, not mangled. */
 	p.helper_identity = "/home/\"x\"/id";
 	CHECK_INT(invitetext_helper_profile(&p, out, sizeof(out)), -1);

@@ -63,7 +63,8 @@ test_dump(void)
 	CHECK_INT(c.client_alive_count_max, 3);
 	CHECK_STR(c.allow_tcp_forwarding, "yes");
 	CHECK_STR(c.permit_listen, "localhost:5900 localhost:5902");
-	CHECK_INT(c.lines, 8);
+	CHECK_INT(c.lines, 9);
+	CHECK_STR(c.authorized_keys_file, ".ssh/authorized_keys .ssh/authorized_keys2");
 	CHECK_INT(review(&c, &s), 0);
 	CHECK_INT(s.missing, 0);
 	CHECK(strstr(s.text,
@@ -137,6 +138,7 @@ test_config_text(void)
 	CHECK_STR(c.gateway_ports, "no");
 	CHECK_INT(c.client_alive_interval, 0);
 	CHECK_INT(c.client_alive_count_max, 3);
+	CHECK_STR(c.authorized_keys_file, ".ssh/authorized_keys .ssh/authorized_keys2");
 	CHECK_INT(sshdconf_parse(&c, NULL, 0, SSHDCONF_DUMP, err, sizeof(err)), 0);
 }
 
