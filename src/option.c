@@ -714,8 +714,8 @@ options_print(const struct options *o, FILE *out)
 	/* ssh -G's names: yes is "true", no and off "false". */
 	static const char *const strict[] = {"ask", "accept-new", "true", "false"};
 	static const char *const families[] = {"any", "inet", "inet6"};
-	static const char *const levels[] = {
-	    "QUIET", "FATAL", "ERROR", "INFO", "VERBOSE", "DEBUG1", "DEBUG2", "DEBUG3"};
+	static const char *const levels[] = {"QUIET", "FATAL", "ERROR", "INFO", "VERBOSE", "DEBUG",
+	    "DEBUG2", "DEBUG3"}; /* ssh -G: DEBUG1 is DEBUG */
 #define YESNO(v, dflt) ((v) == -1 ? (dflt) : (v) ? "yes" : "no")
 #define NUM(v, dflt) ((v) == -1 ? (dflt) : (v))
 

@@ -179,6 +179,14 @@ apply_ssh_config(struct settings *st, char *err, size_t errlen)
 	return rc;
 }
 
+static void
+lowercase(char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s - 'A' + 'a');
+}
+
 /* Whether text is a numeric IPv4 or IPv6 address (ssh does not lowercase those). */
 static bool
 is_address(const char *text)
@@ -307,7 +315,8 @@ expand_files(const struct settings *st, char **field, const char *dflt, const ch
 }
 
 /*
- * The last step, as ssh's: the host name lowercased unless an address, then
+ * The last step, as ssh's: the host name lowercased unless an address (and
+ * HostKeyAlias), then
  * the %-tokens and ${ENV} of the keywords ssh_config(5) lists, and the user
  * named (the local one) if no source named one.
  */
@@ -319,9 +328,9 @@ finish_settings(struct settings *st, char *err, size_t errlen)
 	int rc = 0;
 
 	if (*name != NULL && !is_address(*name))
-		for (char *p = *name; *p != '\0'; p++)
-			if (*p >= 'A' && *p <= 'Z')
-				*p = (char)(*p - 'A' + 'a');
+		lowercase(*name);
+	if (o->host_key_alias != NULL)
+		lowercase(o->host_key_alias); /* as ssh, before %k */
 	for (int i = 0; rc == 0 && i < o->n_identity_files; i++)
 		rc = expand_field(st, &o->identity_files[i], "IdentityFile", err, errlen);
 	for (int i = 0; rc == 0 && i < o->n_certificate_files; i++)

@@ -271,7 +271,9 @@ current_user(const struct reader *rd)
 static int
 host_line(struct reader *rd, struct place *at, const struct args *a)
 {
-	const char *host = rd->env->host_arg;
+	/* ssh matches Host lines against the name given, and in the final pass against the
+	 * host name the first pass settled. */
+	const char *host = rd->final ? rd->hostname : rd->env->host_arg;
 	size_t hostlen = strlen(host);
 	bool active = false;
 
@@ -654,6 +656,28 @@ have_entry(const struct reader *rd, const struct sshkw *kw, const char *value)
 	return false;
 }
 
+/*
+ * readconf stores "none" for a time (ConnectTimeout none) as "not set", so a
+ * later line still sets it: the entry holding "none" takes the later value.
+ * Frees value either way.
+ */
+static void
+replace_none(struct reader *rd, const struct sshkw *kw, char *value, const struct place *at)
+{
+	struct sshconfig *c = rd->out;
+
+	for (size_t i = 0;
+	     kw->check == SSHKW_TIME && strcmp(value, "none") != 0 && i < c->n_entries; i++) {
+		struct sshconfig_entry *e = &c->entries[i];
+		if (e->kw == kw && strcmp(e->value, "none") == 0) {
+			free(e->value);
+			*e = (struct sshconfig_entry){kw, value, at->file, at->line, at->system};
+			return;
+		}
+	}
+	free(value);
+}
+
 /* Keeps value (taking it) unless it is there already. -1 past SSHCONFIG_MAX_VALUES. */
 static int
 add_entry(struct reader *rd, const struct place *at, const struct sshkw *kw, char *value)
@@ -662,7 +686,7 @@ add_entry(struct reader *rd, const struct place *at, const struct sshkw *kw, cha
 	unsigned *count = &rd->counts[sshkw_index(kw)];
 
 	if (have_entry(rd, kw, value)) {
-		free(value);
+		replace_none(rd, kw, value, at);
 		return 0;
 	}
 	if (*count >= SSHCONFIG_MAX_VALUES) {
@@ -892,6 +916,8 @@ evaluate(struct reader *rd, const struct text *texts, size_t n, int depth)
 			lowercase(host);
 		free(rd->hostname);
 		rd->hostname = host;
+		/* ssh sets HostName before the final pass: no HostName line counts there. */
+		rd->counts[sshkw_index(sshkw_find("HostName"))]++;
 		rd->final = true;
 		rd->out->final_pass = true;
 		r = one_pass(rd, texts, n, depth);

@@ -48,8 +48,10 @@ COMPARED = [
 ALWAYS = {"hostname", "port", "user", "identitiesonly", "userknownhostsfile",
           "globalknownhostsfile", "stricthostkeychecking", "exitonforwardfailure",
           "gatewayports", "loglevel", "serveralivecountmax"}
-# porthole's own defaults (documented): compared only when the config sets a value.
-DEFAULTS_DIFFER = {"serveraliveinterval": "0", "connecttimeout": "none"}
+# Defaults that differ (documented): ssh's (ServerAliveInterval is 300 with BatchMode) and
+# porthole's. Not compared when both show their default.
+DEFAULTS_DIFFER = {"serveraliveinterval": (("0", "300"), "15"),
+                   "connecttimeout": (("none",), "15")}
 SSH_DEFAULT_IDS = ["~/.ssh/id_rsa", "~/.ssh/id_ecdsa", "~/.ssh/id_ecdsa_sk", "~/.ssh/id_ed25519",
                    "~/.ssh/id_ed25519_sk", "~/.ssh/id_xmss", "~/.ssh/id_dsa"]
 
@@ -116,7 +118,8 @@ def compare(name, host, ssh, ph, home):
             if k == "identityfile" and s == SSH_DEFAULT_IDS:
                 s = []
             s = [ssh_expand(v, tokens, home) for v in s]
-        if s == [DEFAULTS_DIFFER.get(k)]:
+        if k in DEFAULTS_DIFFER and len(s) == 1 and s[0] in DEFAULTS_DIFFER[k][0] and \
+                p == [DEFAULTS_DIFFER[k][1]]:
             continue
         s, p = home_paths(s, home), home_paths(p, home)
         if s != p:
@@ -236,4 +239,5 @@ def main():
         shutil.rmtree(home, ignore_errors=True)
 
 
-fx.run(main)
+if __name__ == "__main__":
+    fx.run(main)

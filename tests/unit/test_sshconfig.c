@@ -408,6 +408,15 @@ test_match_all_final_canonical(void)
 	/* In the final pass Match host sees the HostName lowercased, even without HostName. */
 	CHECK_INT(eval("Match final host abc\n Port 3\n", "ABC"), 0);
 	CHECK_STR(get("Port"), "3");
+	/* In the final pass Host lines see the settled host name, and HostName is settled. */
+	CHECK_INT(eval("HostName Web.Example.COM\nMatch final\n  HostName other\n"
+		       "Host *.example.com\n  Port 5\n",
+		      "web"),
+	    0);
+	CHECK_STR(get("Port"), "5");
+	CHECK_STR(get("HostName"), "Web.Example.COM");
+	CHECK_INT(eval("Match final\n  HostName other\n", "web"), 0);
+	CHECK_STR(get("HostName"), "");
 	/* CanonicalizeHostname asks for the second pass too. */
 	CHECK_INT(eval("CanonicalizeHostname yes\nMatch canonical\n Port 4\n", "x"), 0);
 	CHECK_STR(get("Port"), "4");
@@ -493,6 +502,12 @@ test_values_checked(void)
 	CHECK_ERR("Bogus yes\n", "x", "config:1: unknown keyword 'Bogus'");
 	CHECK_ERR("Host\n", "x", "config:1: Host: missing argument");
 	CHECK_ERR("Host a \"\"\n", "x", "config:1: Host has an empty pattern");
+	/* A time of "none" is "not set" to ssh: a later line still sets it. */
+	CHECK_INT(eval("ConnectTimeout none\nConnectTimeout 5\nConnectTimeout 7\n", "x"), 0);
+	CHECK_STR(get("ConnectTimeout"), "5");
+	CHECK_STR(where("ConnectTimeout"), "config:2");
+	CHECK_INT(eval("ConnectTimeout none\n", "x"), 0);
+	CHECK_STR(get("ConnectTimeout"), "none");
 	/* Good values of each kind. */
 	CHECK_INT(eval("Port 65535\nServerAliveInterval 1h30m\nConnectTimeout none\n"
 		       "ForwardX11 true\nStrictHostKeyChecking accept-new\nEscapeChar ^A\n"
