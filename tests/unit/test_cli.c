@@ -409,6 +409,17 @@ test_reparse(void)
 	fflush(stdout);
 }
 
+static void
+test_jump(void)
+{
+	CHECK_RUN("-J", "me@bastion:2222,gw", "host");
+	CHECK_STR(o.proxy_jump, "me@bastion:2222,gw");
+	CHECK_RUN("-Jnone", "host");
+	CHECK_STR(o.proxy_jump, "none");
+	CHECK_USAGE("-J a,,b: ProxyJump: bad jump host '' (expected [user@]host[:port])", "-J",
+	    "a,,b", "host");
+}
+
 int
 main(void)
 {
@@ -423,6 +434,7 @@ main(void)
 	test_log_levels();
 	test_exit();
 	test_reparse();
+	test_jump();
 	options_free(&o);
 	return check_done("cli");
 }
