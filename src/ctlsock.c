@@ -30,13 +30,15 @@ struct ctlsock {
 	char *path;
 	ctlsock_handler_fn handler;
 	void *arg;
+	struct ctlsock_reply *clients; /* connected and not closed: forgotten at ctlsock_close */
 };
 
 struct ctlsock_reply {
 	uv_pipe_t pipe;
 	uv_timer_t timer;
 	uv_write_t write;
-	struct ctlsock *c;
+	struct ctlsock *c; /* NULL once the socket is closed (the instance is stopping) */
+	struct ctlsock_reply *prev, *next;
 	char line[CONTROL_LINE_MAX];
 	size_t len;
 	struct buf answer;
@@ -181,6 +183,15 @@ client_closed_cb(uv_handle_t *h)
 static void
 client_close(struct ctlsock_reply *cl)
 {
+	if (cl->c != NULL) {
+		if (cl->prev != NULL)
+			cl->prev->next = cl->next;
+		else
+			cl->c->clients = cl->next;
+		if (cl->next != NULL)
+			cl->next->prev = cl->prev;
+		cl->c = NULL;
+	}
 	if (!uv_is_closing((uv_handle_t *)&cl->pipe)) {
 		uv_close((uv_handle_t *)&cl->pipe, client_closed_cb);
 		uv_close((uv_handle_t *)&cl->timer, client_closed_cb);
@@ -235,7 +246,7 @@ read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *b)
 
 	if (cl->answered)
 		return;
-	if (n < 0) {
+	if (n < 0 || cl->c == NULL) {
 		client_close(cl);
 		return;
 	}
@@ -293,6 +304,10 @@ connection_cb(uv_stream_t *server, int status)
 		return;
 	cl = xcalloc(1, sizeof(*cl));
 	cl->c = c;
+	cl->next = c->clients;
+	if (c->clients != NULL)
+		c->clients->prev = cl;
+	c->clients = cl;
 	buf_init(&cl->answer);
 	uv_pipe_init(server->loop, &cl->pipe, 0);
 	uv_timer_init(server->loop, &cl->timer);
@@ -375,6 +390,9 @@ ctlsock_close(struct ctlsock *c)
 {
 	if (c == NULL)
 		return;
+	/* Clients still connected are closed; a reply the handler holds is sent into nothing. */
+	while (c->clients != NULL)
+		client_close(c->clients);
 	if (c->path[0] != '\0')
 		unlink(c->path);
 	uv_close((uv_handle_t *)&c->server, server_closed_cb);
