@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """porthole check against ssh -G over generated configs: Host lines with patterns and negation,
 Match blocks mixing host, originalhost, user, localuser, exec (with %-tokens), final, canonical
-and all, each possibly negated, and keyword lines of every value type porthole reads, written
+and all, each possibly negated, Include (relative, glob, ~, missing; at the top and inside
+blocks, of two generated files) and keyword lines of every value type porthole reads, written
 with " ", "=" or " = ". Each config is evaluated for two of a fixed set of names (mixed case, an
 address, aliases) and compared keyword by keyword as sshconfig_g.py does (same rules and
 documented differences); ssh and porthole must also agree on whether the file is accepted.
@@ -79,9 +80,14 @@ def keyword_line(r):
     return f"{k}{r.choice([' ', '=', ' = '])}{r.choice(VALUES[k])}"
 
 
-def config(r):
+INCLUDES = ["inc/a.conf", "inc/*.conf", "~/.ssh/inc/b.conf", "inc/missing-*"]
+
+
+def config(r, blocks=6, includes=True):
     lines = [keyword_line(r) for _ in range(r.randint(0, 3))]
-    for _ in range(r.randint(1, 6)):
+    if includes and r.random() < 0.3:
+        lines.append("Include " + r.choice(INCLUDES))
+    for _ in range(r.randint(1, blocks)):
         if r.random() < 0.5:
             lines.append("Host " + " ".join(r.sample(PATTERNS, r.randint(1, 3))))
         else:
@@ -90,6 +96,8 @@ def config(r):
                 crit = crit[:1] + ["all"] if r.random() < 0.5 else ["all"]
             lines.append("Match " + " ".join(crit))
         lines += ["    " + keyword_line(r) for _ in range(r.randint(1, 4))]
+        if includes and r.random() < 0.2:
+            lines.append("    Include " + r.choice(INCLUDES))
     return "\n".join(lines) + "\n"
 
 
@@ -101,7 +109,7 @@ def main():
     seed0 = int(os.environ.get("PORTHOLE_SSHCONFIG_SEED0", "0"))
     home = tempfile.mkdtemp(prefix="sshconfig_random.")
     try:
-        for d in (".ssh", "xdg", "run"):
+        for d in (".ssh", ".ssh/inc", "xdg", "run"):
             os.makedirs(os.path.join(home, d), mode=0o700)
         path = os.path.join(home, ".ssh", "config")
         accepted = 0
@@ -110,6 +118,11 @@ def main():
             text = config(r)
             with open(path, "w") as f:
                 f.write(text)
+            for inc in ("a", "b"):
+                with open(os.path.join(home, ".ssh", "inc", inc + ".conf"), "w") as f:
+                    inc_text = config(r, blocks=2, includes=False)
+                    f.write(inc_text)
+                    text += f"--- inc/{inc}.conf ---\n{inc_text}"
             for name in r.sample(NAMES, 2):
                 rc, out, err = g.run(["ssh", "-G", "-F", path, name], home)
                 prc, pout, perr = g.run([porthole, "-o", f"SshConfigFile={path}", "check",
