@@ -332,6 +332,19 @@ def test_failures(chain):
              f"{chain.b.port} has CHANGED" in p.stderr,
              "the message names the middle hop", p.stderr)
 
+    # A hop that refuses the key, and one that cannot be resolved.
+    for jump, want in ((f"nosuchuser@127.0.0.1:{chain.a.port}",
+                        f"via nosuchuser@127.0.0.1:{chain.a.port}: nosuchuser@127.0.0.1: "),
+                       ("hop.invalid", "via hop.invalid: cannot resolve hop.invalid")):
+        p = subprocess.run([fx.porthole_path(), "-o", f"UserKnownHostsFile={chain.known_hosts}",
+                            "-o", "StrictHostKeyChecking=yes", "-i", chain.key, "-J", jump,
+                            "-p", str(chain.c.port), "-L", f"{fx.free_port()}:127.0.0.1:9",
+                            f"{chain.user}@127.0.0.3"], env=fx.child_env(chain.c),
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30,
+                           start_new_session=True)
+        fx.check(p.returncode == 255 and want in p.stderr,
+                 f"-J {jump}: exit 255, the message names the hop", p.stderr)
+
     # A cycle.
     chain.ssh_config("Host x\n  ProxyJump y\nHost y\n  ProxyJump z\nHost z\n  ProxyJump y\n")
     p = subprocess.run([fx.porthole_path(), "-L", "1234:127.0.0.1:9", "x"],
