@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 """Hosts behind hosts: three sshds on 127.0.0.1, 127.0.0.2 and 127.0.0.3 (a, b, c), where a
-may only open channels to b and b only to c (PermitOpen), and c is the destination.
+may only open channels to b and b only to c (PermitOpen), and c is the destination. b and c
+let in only connections from 127.0.0.1 (AllowUsers user@127.0.0.1), which is where a's and
+b's sshds connect from, while porthole's own connections come from 127.0.0.9 (BindAddress
+in ~/.ssh/config, which applies to every host and hop): so b and c are reachable only
+through the hop before them, and a porthole that connected directly would be refused.
 
 - `-J a,b` carries -L, -R, -D and UDP through to c; sshd's own logs show each hop opening the
   channel to the next; `porthole status --json` lists both hops ready.
@@ -95,10 +99,12 @@ class Chain:
     """a -> b -> c, each inner sshd reachable only as the next hop of the one before."""
 
     def __init__(self):
-        self.c = fx.Sshd(host="127.0.0.3", log_level="DEBUG")
+        user = fx.pwd.getpwuid(os.getuid()).pw_name
+        inner = [f"AllowUsers {user}@127.0.0.1"]
+        self.c = fx.Sshd(host="127.0.0.3", log_level="DEBUG", extra_config=inner)
         self.c.__enter__()
         self.b = fx.Sshd(host="127.0.0.2", log_level="DEBUG",
-                         extra_config=[f"PermitOpen 127.0.0.3:{self.c.port}"])
+                         extra_config=[f"PermitOpen 127.0.0.3:{self.c.port}", *inner])
         self.b.__enter__()
         self.a = fx.Sshd(host="127.0.0.1", log_level="DEBUG",
                          extra_config=[f"PermitOpen 127.0.0.2:{self.b.port}"])
@@ -120,11 +126,13 @@ class Chain:
         for s in (self.a, self.b, self.c):
             s.__exit__(None, None, None)
 
-    def ssh_config(self, text):
+    def ssh_config(self, text=""):
+        """~/.ssh/config: text, then a Host * block binding porthole's connections to
+        127.0.0.9 (b and c refuse that address)."""
         d = os.path.join(self.c.home, ".ssh")
         os.makedirs(d, 0o700, exist_ok=True)
         with open(os.path.join(d, "config"), "w") as f:
-            f.write(text)
+            f.write(text + "\nHost *\n  BindAddress 127.0.0.9\n")
 
 
 def forwarder(chain, forwards, args, dest=None, env=None):
@@ -161,6 +169,19 @@ def forward_args(echo, uecho):
     args = ["-L", f"{lport}:127.0.0.1:{echo.port}", "-R", f"{rport}:127.0.0.1:{echo.port}",
             "-D", str(dport), "-L", f"{uport}:127.0.0.1:{uecho.port}/udp"]
     return args, (lport, rport, dport, uport)
+
+
+def test_direct_refused(chain):
+    """The negative control: straight to c (no -J), porthole is refused."""
+    p = subprocess.run([fx.porthole_path(), "-o", f"UserKnownHostsFile={chain.known_hosts}",
+                        "-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes",
+                        "-i", chain.key, "-p", str(chain.c.port),
+                        "-L", f"{fx.free_port()}:127.0.0.1:9", f"{chain.user}@127.0.0.3"],
+                       env=fx.child_env(chain.c), stdin=subprocess.DEVNULL, capture_output=True,
+                       text=True, timeout=30, start_new_session=True)
+    fx.check(p.returncode == 255 and "from 127.0.0.9 not allowed" in chain.c.log(),
+             "without -J, c refuses porthole (it comes from 127.0.0.9)",
+             p.stderr + chain.c.log()[-600:])
 
 
 def test_jump_list(chain, echo, uecho):
@@ -232,7 +253,7 @@ Host target
         st = porthole_status(chain)
         fx.check(st is not None and [h["name"] for h in st["hops"]] == ["hopa", "hopb"],
                  "the chain from the config: hopa, hopb", json.dumps(st))
-    os.unlink(os.path.join(chain.c.home, ".ssh", "config"))
+    chain.ssh_config()
 
 
 def test_proxy_commands(chain, echo, uecho):
@@ -352,7 +373,7 @@ def test_failures(chain):
                        text=True, timeout=30, start_new_session=True)
     fx.check(p.returncode == 2 and "ProxyJump cycle: x -> y -> z -> y" in p.stderr,
              "a ProxyJump cycle is refused with the chain printed", p.stderr)
-    os.unlink(os.path.join(chain.c.home, ".ssh", "config"))
+    chain.ssh_config()
 
     # A ProxyCommand that fails.
     cmd = "echo preparing >&2; echo 'no route to the moon' >&2; exit 3"
@@ -373,6 +394,8 @@ def main():
     echo = fx.EchoServer()
     uecho = UdpEcho()
     try:
+        chain.ssh_config()
+        test_direct_refused(chain)
         test_jump_list(chain, echo, uecho)
         test_ssh_config(chain, echo, uecho)
         test_proxy_commands(chain, echo, uecho)
