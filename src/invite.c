@@ -173,6 +173,15 @@ parse_option(struct invite *iv, int argc, char **argv, int *i)
 		iv->config_arg = a + 2;
 		return 0;
 	}
+	static const char *const with_value[] = {"--jump", "--vnc", "--remote-port", "--ard-port",
+	    "--as", "--helper-key", "--host-key", "--relay", "--dir", "-F"};
+	bool known = false;
+	for (size_t k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++)
+		known |= strcmp(a, with_value[k]) == 0;
+	if (!known) {
+		fprintf(stderr, "porthole: invite: unknown option %s (see -h)\n", a);
+		return -1;
+	}
 	if ((v = value_of(argc, argv, i)) == NULL)
 		return -1;
 	if (strcmp(a, "--jump") == 0)
@@ -193,12 +202,8 @@ parse_option(struct invite *iv, int argc, char **argv, int *i)
 		p->relay = v;
 	else if (strcmp(a, "--dir") == 0)
 		iv->dir = v;
-	else if (strcmp(a, "-F") == 0)
-		iv->config_arg = v;
-	else {
-		fprintf(stderr, "porthole: invite: unknown option %s (see -h)\n", a);
-		return -1;
-	}
+	else
+		iv->config_arg = v; /* -F */
 	return 0;
 }
 
@@ -632,8 +637,9 @@ print_steps(const struct invite *iv, const char *lines, const char *script_name)
 		printf(
 		    " | sudo -u %s tee -a ~%s/.ssh/authorized_keys >/dev/null\n", p->user, p->user);
 	}
-	printf("\n   Then check the jump host's sshd and account:  sudo %s jump-setup %s%s%s\n",
-	    p->relay, p->user, p->ard_port ? " --udp" : "", "");
+	printf("\n   Then check the jump host's sshd and account:  sudo %s jump-setup %s%s%s%s\n",
+	    p->relay, p->user, p->ard_port ? " --udp" : "",
+	    strchr(p->relay, '/') ? " --relay " : "", strchr(p->relay, '/') ? p->relay : "");
 	printf("\n2. Send %s/%s to the family machine; there, as its user, run:\n\n"
 	       "sh %s\n",
 	    iv->bundle, script_name, script_name);
