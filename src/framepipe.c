@@ -8,6 +8,8 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "framepipe.h"
@@ -235,6 +237,17 @@ framepipe_new(uv_loop_t *loop, const struct framepipe_events *ev, void *data)
 	return fp;
 }
 
+/* Whether the event loop can poll fd: a pipe, a socket or a terminal. */
+static bool
+pollable(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == -1)
+		return false;
+	return S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || isatty(fd);
+}
+
 int
 framepipe_start(struct framepipe *fp, int in_fd, int out_fd, char *err, size_t errlen)
 {
@@ -244,6 +257,15 @@ framepipe_start(struct framepipe *fp, int in_fd, int out_fd, char *err, size_t e
 	uv_pipe_init(fp->loop, &fp->out, 0);
 	uv_timer_init(fp->loop, &fp->flush);
 	fp->in_open = fp->out_open = fp->timer_open = true;
+	if (!pollable(in_fd) || !pollable(out_fd)) {
+		/* libuv aborts polling /dev/null or a file: say so instead. */
+		snprintf(err, errlen,
+		    "fd %d (%s) is not a pipe, socket or terminal (the relay runs under sshd, "
+		    "started by porthole)",
+		    pollable(in_fd) ? out_fd : in_fd, pollable(in_fd) ? "output" : "input");
+		fp->out_dead = true;
+		return UV_EINVAL;
+	}
 	if ((rc = uv_pipe_open(&fp->out, out_fd)) < 0) {
 		snprintf(err, errlen, "fd %d (output): %s", out_fd, uv_strerror(rc));
 		fp->out_dead = true;

@@ -653,6 +653,20 @@ def main():
         case_socketpair(echo)
         case_backpressure()
         case_idle(echo)
+        case_not_a_pipe()
+
+
+def case_not_a_pipe():
+    """Run by hand with stdin from /dev/null or a file, the relay says what it needs (libuv
+    aborted polling such a descriptor: exit 134, no word)."""
+    import subprocess as sp
+    for what, stdin in (("/dev/null", sp.DEVNULL), ("a file", open(__file__, "rb"))):
+        p = sp.run([fx.porthole_path(), "relay"], stdin=stdin, stdout=sp.PIPE,
+                   stderr=sp.PIPE, timeout=10)
+        err = p.stderr.decode(errors="replace")
+        fx.check(p.returncode == 1 and "fd 0 (input) is not a pipe, socket or terminal" in err
+                 and len(err.strip().splitlines()) == 1,
+                 f"relay with stdin from {what}: exit 1, one line", f"{p.returncode} {err}")
 
 
 fx.run(main)
