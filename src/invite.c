@@ -25,6 +25,7 @@
 #include "config.h"
 #include "hostkey.h"
 #include "invite.h"
+#include "runwait.h"
 #include "invitetext.h"
 #include "knownhosts.h"
 #include "option.h"
@@ -480,29 +481,11 @@ check_helper_config(struct invite *iv)
 	return status;
 }
 
-/*
- * Runs argv (argv[0] looked up in PATH) and waits: its exit status, or -1 if
- * it could not run. Its output goes to standard error.
- */
+/* Runs argv to its end, its output to standard error: its exit status, or -1. */
 static int
 run(const char *const argv[])
 {
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
-	int rc, status;
-
-	fflush(stdout);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, 2, 1);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	rc = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (rc != 0)
-		return -1;
-	while (waitpid(pid, &status, 0) == -1)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	return runwait(argv, RUNWAIT_STDERR);
 }
 
 /* The family machine's key pair, made in the bundle. */

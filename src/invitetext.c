@@ -11,6 +11,7 @@
 #include "config.h"
 #include "invitetext.h"
 #include "servicefile.h"
+#include "textout.h"
 #include "xmalloc.h"
 
 /* The line that ends every here-document of the setup script. */
@@ -18,61 +19,6 @@
 
 /* Room for the family profile: names and a host are short. */
 #define PROFILE_MAX 4096
-
-struct text {
-	char *out;
-	size_t cap, len;
-	bool failed;
-};
-
-static void
-text_init(struct text *t, char *out, size_t outlen)
-{
-	t->out = out;
-	t->cap = outlen;
-	t->len = 0;
-	t->failed = outlen == 0;
-	if (outlen > 0)
-		out[0] = '\0';
-}
-
-static void
-put_mem(struct text *t, const char *s, size_t n)
-{
-	if (t->failed || n >= t->cap - t->len) {
-		t->failed = true;
-		return;
-	}
-	memcpy(t->out + t->len, s, n);
-	t->len += n;
-	t->out[t->len] = '\0';
-}
-
-static void
-put(struct text *t, const char *s)
-{
-	put_mem(t, s, strlen(s));
-}
-
-static void
-put_int(struct text *t, int n)
-{
-	char buf[16];
-
-	snprintf(buf, sizeof(buf), "%d", n);
-	put(t, buf);
-}
-
-static int
-finish(struct text *t)
-{
-	if (t->failed) {
-		if (t->cap > 0)
-			t->out[0] = '\0';
-		return -1;
-	}
-	return 0;
-}
 
 static bool
 all_of(const char *s, const char *extra)
@@ -164,21 +110,21 @@ invitetext_family_key_path(const struct invite_plan *p, char *out, size_t outlen
 
 /* "    Keyword value\n", the value in double quotes when the parser needs them. */
 static void
-put_setting(struct text *t, const char *keyword, const char *value)
+put_setting(struct textout *t, const char *keyword, const char *value)
 {
 	bool quote = value[0] == '\0' || strpbrk(value, " \t#=") != NULL;
 
 	if (!path_ok(value) && value[0] != '\0')
 		t->failed = true;
-	put(t, "    ");
-	put(t, keyword);
-	put(t, quote ? " \"" : " ");
-	put(t, value);
-	put(t, quote ? "\"\n" : "\n");
+	textout_str(t, "    ");
+	textout_str(t, keyword);
+	textout_str(t, quote ? " \"" : " ");
+	textout_str(t, value);
+	textout_str(t, quote ? "\"\n" : "\n");
 }
 
 static void
-put_port_setting(struct text *t, const char *keyword, int port)
+put_port_setting(struct textout *t, const char *keyword, int port)
 {
 	char buf[16];
 
@@ -187,7 +133,7 @@ put_port_setting(struct text *t, const char *keyword, int port)
 }
 
 static void
-put_jump(struct text *t, const struct invite_plan *p)
+put_jump(struct textout *t, const struct invite_plan *p)
 {
 	put_setting(t, "HostName", p->host);
 	put_port_setting(t, "Port", p->port);
@@ -196,42 +142,42 @@ put_jump(struct text *t, const struct invite_plan *p)
 
 /* "PORT localhost:TARGET[/udp]", as a forward keyword's value. */
 static void
-put_forward(struct text *t, const char *keyword, int port, int target, bool udp)
+put_forward(struct textout *t, const char *keyword, int port, int target, bool udp)
 {
 	char buf[64];
 
 	snprintf(buf, sizeof(buf), "%d localhost:%d%s", port, target, udp ? "/udp" : "");
-	put(t, "    ");
-	put(t, keyword);
-	put(t, " ");
-	put(t, buf);
-	put(t, "\n");
+	textout_str(t, "    ");
+	textout_str(t, keyword);
+	textout_str(t, " ");
+	textout_str(t, buf);
+	textout_str(t, "\n");
 }
 
 int
 invitetext_family_profile(const struct invite_plan *p, char *out, size_t outlen)
 {
-	struct text t;
+	struct textout t;
 	char key[CONFIG_NAME_MAX + 32];
 
-	text_init(&t, out, outlen);
+	textout_init(&t, out, outlen);
 	t.failed |= !plan_ok(p) || invitetext_family_key_path(p, key, sizeof(key)) == -1;
 	if (t.failed)
-		return finish(&t);
-	put(&t, "# >>> porthole invite: ");
-	put(&t, p->family);
-	put(&t, "\n# Written by 'porthole invite ");
-	put(&t, p->name);
-	put(&t, "' on the helper's machine; running the setup script again replaces it.\n");
-	put(&t, "Profile ");
-	put(&t, p->family);
-	put(&t, "\n");
+		return textout_finish(&t);
+	textout_str(&t, "# >>> porthole invite: ");
+	textout_str(&t, p->family);
+	textout_str(&t, "\n# Written by 'porthole invite ");
+	textout_str(&t, p->name);
+	textout_str(&t, "' on the helper's machine; running the setup script again replaces it.\n");
+	textout_str(&t, "Profile ");
+	textout_str(&t, p->family);
+	textout_str(&t, "\n");
 	put_jump(&t, p);
 	put_setting(&t, "IdentityFile", key);
 	put_setting(&t, "IdentitiesOnly", "yes");
-	put(&t, "    UserKnownHostsFile ");
-	put(&t, key);
-	put(&t, ".known_hosts\n");
+	textout_str(&t, "    UserKnownHostsFile ");
+	textout_str(&t, key);
+	textout_str(&t, ".known_hosts\n");
 	put_setting(&t, "GlobalKnownHostsFile", "none");
 	put_setting(&t, "StrictHostKeyChecking", "yes");
 	if (p->notify)
@@ -241,28 +187,28 @@ invitetext_family_profile(const struct invite_plan *p, char *out, size_t outlen)
 	put_forward(&t, "RemoteForward", p->jump_vnc_port, p->vnc_port, false);
 	if (p->ard_port != 0)
 		put_forward(&t, "RemoteForward", p->ard_port, INVITETEXT_ARD_PORT, true);
-	put(&t, "# <<< porthole invite: ");
-	put(&t, p->family);
-	put(&t, "\n");
-	return finish(&t);
+	textout_str(&t, "# <<< porthole invite: ");
+	textout_str(&t, p->family);
+	textout_str(&t, "\n");
+	return textout_finish(&t);
 }
 
 int
 invitetext_helper_profile(const struct invite_plan *p, char *out, size_t outlen)
 {
-	struct text t;
+	struct textout t;
 
-	text_init(&t, out, outlen);
+	textout_init(&t, out, outlen);
 	t.failed |= !plan_ok(p);
 	if (t.failed)
-		return finish(&t);
-	put(&t, "# Written by 'porthole invite ");
-	put(&t, p->name);
-	put(&t, "': reaches the screen of the family machine whose profile is '");
-	put(&t, p->family);
-	put(&t, "'.\nProfile ");
-	put(&t, p->name);
-	put(&t, "\n");
+		return textout_finish(&t);
+	textout_str(&t, "# Written by 'porthole invite ");
+	textout_str(&t, p->name);
+	textout_str(&t, "': reaches the screen of the family machine whose profile is '");
+	textout_str(&t, p->family);
+	textout_str(&t, "'.\nProfile ");
+	textout_str(&t, p->name);
+	textout_str(&t, "\n");
 	put_jump(&t, p);
 	if (p->helper_identity != NULL)
 		put_setting(&t, "IdentityFile", p->helper_identity);
@@ -275,12 +221,12 @@ invitetext_helper_profile(const struct invite_plan *p, char *out, size_t outlen)
 	put_forward(&t, "LocalForward", p->jump_vnc_port, p->jump_vnc_port, false);
 	if (p->ard_port != 0)
 		put_forward(&t, "LocalForward", INVITETEXT_ARD_PORT, p->ard_port, true);
-	return finish(&t);
+	return textout_finish(&t);
 }
 
 /* Copies the key's "type base64[ comment]" into t; false if it is not such a line. */
 static bool
-put_pubkey(struct text *t, const char *pubkey)
+put_pubkey(struct textout *t, const char *pubkey)
 {
 	const char *type = pubkey, *b64, *comment, *end;
 
@@ -300,7 +246,7 @@ put_pubkey(struct text *t, const char *pubkey)
 			return false;
 	if (*comment != ' ' && comment != end)
 		return false;
-	put_mem(t, type, (size_t)(end - type));
+	textout_mem(t, type, (size_t)(end - type));
 	return true;
 }
 
@@ -308,34 +254,34 @@ int
 invitetext_key_line(
     const struct invite_plan *p, bool family, const char *pubkey, char *out, size_t outlen)
 {
-	struct text t;
+	struct textout t;
 
-	text_init(&t, out, outlen);
+	textout_init(&t, out, outlen);
 	t.failed |= !plan_ok(p);
 	if (t.failed)
-		return finish(&t);
-	put(&t, "restrict,port-forwarding,");
-	put(&t, family ? "permitlisten=\"localhost:" : "permitopen=\"localhost:");
-	put_int(&t, p->jump_vnc_port);
-	put(&t, "\",");
-	put(&t, "command=\"");
-	put(&t, p->relay);
-	put(&t, " relay");
+		return textout_finish(&t);
+	textout_str(&t, "restrict,port-forwarding,");
+	textout_str(&t, family ? "permitlisten=\"localhost:" : "permitopen=\"localhost:");
+	textout_int(&t, p->jump_vnc_port);
+	textout_str(&t, "\",");
+	textout_str(&t, "command=\"");
+	textout_str(&t, p->relay);
+	textout_str(&t, " relay");
 	if (p->ard_port == 0)
-		put(&t, " --permit-listen none --permit-open none");
+		textout_str(&t, " --permit-listen none --permit-open none");
 	else if (family) {
-		put(&t, " --permit-listen ");
-		put_int(&t, p->ard_port);
-		put(&t, " --permit-open none");
+		textout_str(&t, " --permit-listen ");
+		textout_int(&t, p->ard_port);
+		textout_str(&t, " --permit-open none");
 	} else {
-		put(&t, " --permit-listen none --permit-open localhost:");
-		put_int(&t, p->ard_port);
+		textout_str(&t, " --permit-listen none --permit-open localhost:");
+		textout_int(&t, p->ard_port);
 	}
-	put(&t, "\" ");
+	textout_str(&t, "\" ");
 	if (!put_pubkey(&t, pubkey))
 		t.failed = true;
-	put(&t, "\n");
-	return finish(&t);
+	textout_str(&t, "\n");
+	return textout_finish(&t);
 }
 
 /* A here-document body must not end early, hold a NUL or a CR, and must end in "\n". */
@@ -354,34 +300,34 @@ heredoc_ok(const char *s)
 
 /* cat >FILE <<'END' ... END, then the mode. */
 static void
-put_file(struct text *t, const char *file, const char *body, const char *mode)
+put_file(struct textout *t, const char *file, const char *body, const char *mode)
 {
 	if (!heredoc_ok(body))
 		t->failed = true;
-	put(t, "cat >\"");
-	put(t, file);
-	put(t, ".tmp\" <<'" HEREDOC_END "'\n");
-	put(t, body);
-	put(t, HEREDOC_END "\n");
-	put(t, "chmod ");
-	put(t, mode);
-	put(t, " \"");
-	put(t, file);
-	put(t, ".tmp\"\nmv -f \"");
-	put(t, file);
-	put(t, ".tmp\" \"");
-	put(t, file);
-	put(t, "\"\n");
+	textout_str(t, "cat >\"");
+	textout_str(t, file);
+	textout_str(t, ".tmp\" <<'" HEREDOC_END "'\n");
+	textout_str(t, body);
+	textout_str(t, HEREDOC_END "\n");
+	textout_str(t, "chmod ");
+	textout_str(t, mode);
+	textout_str(t, " \"");
+	textout_str(t, file);
+	textout_str(t, ".tmp\"\nmv -f \"");
+	textout_str(t, file);
+	textout_str(t, ".tmp\" \"");
+	textout_str(t, file);
+	textout_str(t, "\"\n");
 }
 
 /* The name as a grep -E pattern: '.' is the only special character it can hold. */
 static void
-put_name_pattern(struct text *t, const char *name)
+put_name_pattern(struct textout *t, const char *name)
 {
 	for (; *name != '\0'; name++) {
 		if (*name == '.')
-			put(t, "\\");
-		put_mem(t, name, 1);
+			textout_str(t, "\\");
+		textout_mem(t, name, 1);
 	}
 }
 
@@ -411,68 +357,69 @@ static const char script_head[] =
 
 /* Drops an earlier block of this script, refuses another profile of the name. */
 static void
-put_config_update(struct text *t, const struct invite_plan *p, const char *profile)
+put_config_update(struct textout *t, const struct invite_plan *p, const char *profile)
 {
-	put(t,
+	textout_str(t,
 	    "[ -f \"$conf\" ] || : >\"$conf\"\n"
 	    "awk -v b='# >>> porthole invite: ");
-	put(t, p->family);
-	put(t, "' -v e='# <<< porthole invite: ");
-	put(t, p->family);
-	put(t,
+	textout_str(t, p->family);
+	textout_str(t, "' -v e='# <<< porthole invite: ");
+	textout_str(t, p->family);
+	textout_str(t,
 	    "' '$0 == b { skip = 1 } !skip { print } $0 == e { skip = 0 }' \"$conf\" "
 	    ">\"$conf.tmp\"\n"
 	    "if grep -Eiq '^[[:space:]]*profile([[:space:]]*=[[:space:]]*|[[:space:]]+)\"?");
 	put_name_pattern(t, p->family);
-	put(t,
+	textout_str(t,
 	    "\"?[[:space:]]*(#.*)?$' \"$conf.tmp\"; then\n"
 	    "\trm -f \"$conf.tmp\"\n"
 	    "\tfail \"$conf has another profile '");
-	put(t, p->family);
-	put(t,
+	textout_str(t, p->family);
+	textout_str(t,
 	    "' already: rename it, then run this again\"\n"
 	    "fi\n"
 	    "cat >>\"$conf.tmp\" <<'" HEREDOC_END "'\n");
-	put(t, profile);
-	put(t,
+	textout_str(t, profile);
+	textout_str(t,
 	    HEREDOC_END "\n"
 			"cat \"$conf.tmp\" >\"$conf\"\n"
 			"rm -f \"$conf.tmp\"\n"
 			"chmod go-w \"$conf\"\n"
 			"say \"the profile '");
-	put(t, p->family);
-	put(t, "' is in $conf\"\n");
+	textout_str(t, p->family);
+	textout_str(t, "' is in $conf\"\n");
 }
 
 int
 invitetext_setup_script(const struct invite_plan *p, const char *private_key, const char *pubkey,
     const char *known_hosts, char *out, size_t outlen)
 {
-	struct text t;
+	struct textout t;
 	char head[sizeof(script_head) + 6 * CONFIG_NAME_MAX];
 	char *profile = xmalloc(PROFILE_MAX);
 
-	text_init(&t, out, outlen);
+	textout_init(&t, out, outlen);
 	t.failed |= !plan_ok(p) || invitetext_family_profile(p, profile, PROFILE_MAX) == -1;
 	snprintf(
 	    head, sizeof(head), script_head, p->name, p->family, p->family, p->name, p->family);
-	put(&t, head);
+	textout_str(&t, head);
 	put_file(&t, "$key", private_key, "600");
 	put_file(&t, "$key.pub", pubkey, "644");
 	put_file(&t, "$key.known_hosts", known_hosts, "644");
-	put(&t, "say \"the key and the jump host's key are in $ssh_dir\"\n");
+	textout_str(&t, "say \"the key and the jump host's key are in $ssh_dir\"\n");
 	put_config_update(&t, p, profile);
-	put(&t, "porthole check ");
-	put(&t, p->family);
-	put(&t, " >/dev/null || fail \"porthole check ");
-	put(&t, p->family);
-	put(&t,
+	textout_str(&t, "porthole check ");
+	textout_str(&t, p->family);
+	textout_str(&t, " >/dev/null || fail \"porthole check ");
+	textout_str(&t, p->family);
+	textout_str(&t,
 	    " found a problem (above)\"\n"
 	    "porthole service install ");
-	put(&t, p->family);
-	put(&t, "\nsay \"done: your helper can now reach this computer's screen (VNC port ");
-	put_int(&t, p->vnc_port);
-	put(&t, ") when a VNC server runs here\"\n");
+	textout_str(&t, p->family);
+	textout_str(
+	    &t, "\nsay \"done: your helper can now reach this computer's screen (VNC port ");
+	textout_int(&t, p->vnc_port);
+	textout_str(&t, ") when a VNC server runs here\"\n");
 	free(profile);
-	return finish(&t);
+	return textout_finish(&t);
 }

@@ -27,6 +27,7 @@
 
 #include "config.h"
 #include "option.h"
+#include "runwait.h"
 #include "service.h"
 #include "servicefile.h"
 #include "settings.h"
@@ -315,31 +316,11 @@ own_path(void)
 #endif
 }
 
-/*
- * Runs argv (argv[0] looked up in PATH) and waits for it: its exit status, or
- * -1 if it could not be run. quiet sends its output to /dev/null.
- */
+/* Runs argv to its end: its exit status, or -1. quiet: no input, output to /dev/null. */
 static int
 run(const char *const argv[], bool quiet)
 {
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
-	int rc, status;
-
-	fflush(stdout);
-	posix_spawn_file_actions_init(&fa);
-	if (quiet) {
-		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-		posix_spawn_file_actions_adddup2(&fa, 1, 2);
-	}
-	rc = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (rc != 0)
-		return -1;
-	while (waitpid(pid, &status, 0) == -1)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	return runwait(argv, quiet ? RUNWAIT_QUIET : RUNWAIT_INHERIT);
 }
 
 /* Replaces this process with argv, for a status the user reads as is. */
