@@ -34,6 +34,7 @@
 #include "hostkey.h"
 #include "listener.h"
 #include "log.h"
+#include "presence.h"
 #include "rforward.h"
 #include "session.h"
 #include "status.h"
@@ -71,7 +72,9 @@ struct app {
 	bool draining;	    /* -O stop: exit once no connection is left */
 	struct udpfwd *udp; /* every /udp forward, and the relay; NULL if none */
 	struct ctlsock *control;
-	char name[512]; /* the profile, or user@host:port, for status */
+	struct presence_responder *responder; /* PresenceListen's answers; NULL if none */
+	struct presence_check *presence;      /* PresenceCheck; NULL if none */
+	char name[512];			      /* the profile, or user@host:port, for status */
 	time_t started;
 	size_t n_failed; /* forwards that could not be set up */
 	uv_signal_t sigint, sigterm;
@@ -139,6 +142,10 @@ app_stop(struct app *app, int status)
 	for (size_t i = 0; i < app->n_rforwards; i++)
 		rforward_close(app->rforwards[i]);
 	app->n_rforwards = 0;
+	presence_responder_free(app->responder);
+	app->responder = NULL;
+	presence_check_close(app->presence);
+	app->presence = NULL;
 	udpfwd_close(app->udp);
 	app->udp = NULL;
 	ctlsock_close(app->control);
@@ -260,6 +267,8 @@ session_ready_cb(struct session *s, void *arg)
 		rforward_start(app->rforwards[i]);
 	if (app->udp != NULL)
 		udpfwd_session_ready(app->udp);
+	if (app->presence != NULL)
+		presence_check_ready(app->presence);
 }
 
 /*
@@ -575,7 +584,7 @@ control_cb(struct ctlsock_reply *r, const struct control_request *req, void *arg
 	struct buf *out = ctlsock_reply_buf(r);
 	struct status_view v = {app->name, (long long)getpid(), app->started, app->session,
 	    app->listeners, app->n_listeners, app->rforwards, app->n_rforwards, app->udp,
-	    app->chain};
+	    app->chain, app->presence};
 
 	switch (req->verb) {
 	case CONTROL_STATUS:
@@ -656,6 +665,45 @@ walk_cb(uv_handle_t *h, void *arg)
 	log_debug("handle still open at exit: %s", uv_handle_type_name(h->type));
 }
 
+/*
+ * PresenceListen: a remote forward whose channels the responder answers;
+ * PresenceCheck: the periodic check (presence.h). option.c checked both.
+ */
+static void
+open_presence(struct app *app)
+{
+	const struct options *o = &app->st->opt;
+	char host[256], err[128], name[sizeof(app->name)], label[300];
+	int port;
+
+	if (o->presence_listen != NULL &&
+	    option_parse_hostport(
+		o->presence_listen, host, sizeof(host), &port, err, sizeof(err)) == 0) {
+		struct fwd_spec spec;
+		memset(&spec, 0, sizeof(spec));
+		spec.kind = FWD_REMOTE;
+		spec.has_bind = host[0] != '\0';
+		snprintf(spec.bind_host, sizeof(spec.bind_host), "%s", host);
+		spec.bind_port = (uint16_t)port;
+		if (app->st->profile != NULL || gethostname(name, sizeof(name)) != 0)
+			snprintf(name, sizeof(name), "%s", app->name);
+		name[sizeof(name) - 1] = '\0';
+		app->responder = presence_responder_new(app->session, name);
+		struct rforward *rf =
+		    rforward_new(&app->loop, app->session, &spec, on_rforward_failed, app);
+		rforward_set_persist(rf, persist_forwards(o));
+		snprintf(label, sizeof(label), "presence answers (-R %s%s%d)", host,
+		    host[0] ? ":" : "", port);
+		rforward_set_handler(rf, presence_responder_take, app->responder, label);
+		push_rforward(app, rf);
+	}
+	if (o->presence_check != NULL &&
+	    option_parse_hostport(o->presence_check, host, sizeof(host), &port, err, sizeof(err)) ==
+		0)
+		app->presence = presence_check_new(
+		    &app->loop, app->session, host, port, o->server_alive_interval);
+}
+
 /* Binds the -L listeners and prepares the -R forwards (requested once connected). */
 static int
 open_forwards(struct app *app)
@@ -706,6 +754,8 @@ open_forwards(struct app *app)
 			break;
 		}
 	}
+	if (!app->stopping)
+		open_presence(app);
 	/* At startup there is no callback on the stack: a fatal failure stops now. */
 	if (uv_is_active((uv_handle_t *)&app->stop_soon)) {
 		uv_timer_stop(&app->stop_soon);

@@ -62,6 +62,8 @@ options_free(struct options *o)
 	free(o->proxy_command_run);
 	free(o->relay_command);
 	free(o->control_path);
+	free(o->presence_listen);
+	free(o->presence_check);
 	free(o->ssh_config_file);
 	free(o->kex_algorithms);
 	free(o->hostkey_algorithms);
@@ -280,6 +282,7 @@ enum value_type {
 	V_FAMILY,
 	V_TIMEOUT, /* seconds, or "none" (0) */
 	V_JUMP,
+	V_HOSTPORT, /* [host:]port, kept as written */
 };
 
 static const struct keyword {
@@ -315,6 +318,8 @@ static const struct keyword {
     {"NotifyOnConnect", V_YESNO, offsetof(struct options, notify_on_connect), false},
     {"ConfirmConnect", V_YESNO, offsetof(struct options, confirm_connect), false},
     {"ConfirmTimeout", V_SECONDS, offsetof(struct options, confirm_timeout), false},
+    {"PresenceListen", V_HOSTPORT, offsetof(struct options, presence_listen), false},
+    {"PresenceCheck", V_HOSTPORT, offsetof(struct options, presence_check), false},
     {"ControlPath", V_STRING, offsetof(struct options, control_path), false},
     {"SshConfigFile", V_STRING, offsetof(struct options, ssh_config_file), false},
     {"ForwardAccess", V_ACCESS, offsetof(struct options, forward_access), false},
@@ -360,6 +365,48 @@ option_unsupported(const struct options *o, int *i)
  * values are known (settings.c): checked here so that a bad token is an
  * error where it is written.
  */
+int
+option_parse_hostport(
+    const char *text, char *host, size_t hostlen, int *port, char *err, size_t errlen)
+{
+	const char *h = text, *p = text, *colon;
+	size_t n = 0;
+
+	host[0] = '\0';
+	if (text[0] == '[') {
+		const char *end = strchr(text, ']');
+		if (end == NULL || end[1] != ':') {
+			snprintf(err, errlen, "'[' without ']:port' (write [address]:port)");
+			return -1;
+		}
+		h = text + 1;
+		n = (size_t)(end - h);
+		p = end + 2;
+	} else if ((colon = strchr(text, ':')) != NULL) {
+		if (strchr(colon + 1, ':') != NULL) {
+			snprintf(err, errlen, "an IPv6 address needs brackets: [address]:port");
+			return -1;
+		}
+		n = (size_t)(colon - text);
+		p = colon + 1;
+	}
+	if (p != text && n == 0) {
+		snprintf(err, errlen, "empty host before ':'");
+		return -1;
+	}
+	if (n >= hostlen) {
+		snprintf(err, errlen, "host name too long");
+		return -1;
+	}
+	if ((*port = option_parse_port(p)) == -1) {
+		snprintf(err, errlen, "not a port (1-65535)");
+		return -1;
+	}
+	memcpy(host, h, n);
+	host[n] = '\0';
+	return 0;
+}
+
 static int
 check_tokens(const struct keyword *k, const char *value, char *err, size_t errlen)
 {
@@ -407,6 +454,16 @@ set_value(struct options *o, const struct keyword *k, const char *value, char *e
 			return -1;
 		}
 		jumpspec_free(&j);
+		free(*sp);
+		*sp = xstrdup(value);
+		return 0;
+	}
+	case V_HOSTPORT: {
+		char host[256], why[128];
+		if (option_parse_hostport(value, host, sizeof(host), &v, why, sizeof(why)) == -1) {
+			snprintf(err, errlen, "bad value '%s' for %s: %s", value, k->name, why);
+			return -1;
+		}
 		free(*sp);
 		*sp = xstrdup(value);
 		return 0;
@@ -653,6 +710,7 @@ option_is_set(const struct options *o, const char *keyword)
 		case V_ALGOS:
 		case V_FILES:
 		case V_JUMP:
+		case V_HOSTPORT:
 			return *sp != NULL;
 		case V_IDENTITY:
 		case V_CERTIFICATE:
@@ -779,6 +837,10 @@ options_print(const struct options *o, FILE *out)
 	fprintf(out, "notifyonconnect %s\n", YESNO(o->notify_on_connect, "no"));
 	fprintf(out, "confirmconnect %s\n", YESNO(o->confirm_connect, "no"));
 	fprintf(out, "confirmtimeout %d\n", NUM(o->confirm_timeout, 60));
+	if (o->presence_listen != NULL)
+		fprintf(out, "presencelisten %s\n", o->presence_listen);
+	if (o->presence_check != NULL)
+		fprintf(out, "presencecheck %s\n", o->presence_check);
 	if (o->control_path != NULL)
 		fprintf(out, "controlpath %s\n", o->control_path);
 	fprintf(out, "forwardaccess %s\n",

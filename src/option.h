@@ -74,6 +74,8 @@ struct options {
 	int notify_on_connect;	    /* -1 unset (no), 0, 1: desktop notice per -R visit */
 	int confirm_connect;	    /* -1 unset (no), 0, 1: ask on the desktop first */
 	int confirm_timeout;	    /* seconds; -1 unset (60) */
+	char *presence_listen;	    /* PresenceListen [bind:]port as written (presence.h) */
+	char *presence_check;	    /* PresenceCheck [host:]port as written */
 	char *control_path;	    /* NULL: $XDG_RUNTIME_DIR/porthole/... */
 	char *ssh_config_file;	    /* NULL: ~/.ssh/config; "none": none */
 	int forward_access; /* -1 unset (owner on Linux, else any), else enum forward_access */
@@ -148,6 +150,13 @@ int option_split_words(const char *value, char **out, int max, char *err, size_t
 
 /* Parses a port number 1-65535; -1 if text is not one. */
 int option_parse_port(const char *text);
+
+/*
+ * "[host:]port", "[v6addr]:port" (PresenceListen, PresenceCheck): 0 with
+ * host ("" when not written) and port, or -1 with the reason in err.
+ */
+int option_parse_hostport(
+    const char *text, char *host, size_t hostlen, int *port, char *err, size_t errlen);
 
 /* Level for a LogLevel name, or -1. */
 int option_parse_log_level(const char *name);

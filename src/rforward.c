@@ -58,11 +58,13 @@ struct rforward {
 	bool cancel_pending; /* libssh2 said EAGAIN to the cancel: retried from the pump */
 	/* The desktop (see the top): */
 	bool notify, confirm;
-	unsigned confirm_timeout;  /* seconds */
-	struct held *held;	   /* channels waiting for an answer, oldest first */
-	struct notice_ask *asking; /* the question on the desktop, if any */
-	uint64_t allowed_until;	   /* loop time: a new connection before it needs no question */
-	bool visiting;		   /* a visit is under way (notices only) */
+	unsigned confirm_timeout;    /* seconds */
+	struct held *held;	     /* channels waiting for an answer, oldest first */
+	struct notice_ask *asking;   /* the question on the desktop, if any */
+	uint64_t allowed_until;	     /* loop time: a new connection before it needs no question */
+	bool visiting;		     /* a visit is under way (notices only) */
+	rforward_channel_cb handler; /* set: channels go there instead (see rforward.h) */
+	void *handler_arg;
 };
 
 struct held {
@@ -147,6 +149,10 @@ arrived(struct rforward *rf, LIBSSH2_CHANNEL *ch)
 	struct held **pp;
 	char body[1400];
 
+	if (rf->handler != NULL) {
+		rf->handler(ch, rf->handler_arg);
+		return;
+	}
 	if (!rf->confirm || rf->links.count > 0 || uv_now(rf->loop) < rf->allowed_until) {
 		start_link(rf, ch);
 		return;
@@ -341,6 +347,14 @@ rforward_set_desktop(struct rforward *rf, bool notify, bool confirm, unsigned co
 	rf->notify = notify;
 	rf->confirm = confirm;
 	rf->confirm_timeout = confirm_timeout > 0 ? confirm_timeout : 60;
+}
+
+void
+rforward_set_handler(struct rforward *rf, rforward_channel_cb cb, void *arg, const char *name)
+{
+	rf->handler = cb;
+	rf->handler_arg = arg;
+	snprintf(rf->name, sizeof(rf->name), "%s", name);
 }
 
 void

@@ -60,4 +60,12 @@ const struct fwd_spec *rforward_spec(const struct rforward *rf);
 /* Closes the links and frees rf (the server stops listening when the session ends). */
 void rforward_close(struct rforward *rf);
 
+/*
+ * Hands every channel the server opens for this forward to cb instead of
+ * connecting it here: no link, no desktop notice, not a visit (PresenceListen).
+ * name replaces the spec's in messages and status.
+ */
+typedef void (*rforward_channel_cb)(LIBSSH2_CHANNEL *ch, void *arg);
+void rforward_set_handler(struct rforward *rf, rforward_channel_cb cb, void *arg, const char *name);
+
 #endif

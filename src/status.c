@@ -107,6 +107,49 @@ report_hops_json(const struct status_view *v, struct buf *out)
 	printf_buf(out, "],");
 }
 
+/* PresenceCheck: whether the family machine answers on its port, in words. */
+static void
+report_presence_text(const struct status_view *v, struct buf *out)
+{
+	struct presence_info pi;
+	char at[64] = "";
+
+	if (v->presence == NULL)
+		return;
+	presence_check_info(v->presence, &pi);
+	printf_buf(out, "  presence (%d): ", pi.port);
+	if (strcmp(pi.state, "online") == 0) {
+		long long ago = (long long)time(NULL) - pi.last_seen;
+		printf_buf(out, "online, last seen %lld s ago (%s)\n", ago > 0 ? ago : 0, pi.name);
+	} else if (strcmp(pi.state, "offline") == 0) {
+		time_t t = (time_t)pi.offline_since;
+		strftime(at, sizeof(at), "%H:%M:%S", localtime(&t));
+		printf_buf(out, "offline since %s (%s)", at, pi.why);
+		if (pi.last_seen == 0)
+			printf_buf(out, ", never seen");
+		printf_buf(out, "\n");
+	} else {
+		printf_buf(out, "never seen (not checked yet)\n");
+	}
+}
+
+static void
+report_presence_json(const struct status_view *v, struct buf *out)
+{
+	struct presence_info pi;
+	char why[420] = "", name[140] = "";
+
+	if (v->presence == NULL)
+		return;
+	presence_check_info(v->presence, &pi);
+	control_json_string(why, sizeof(why), pi.why);
+	control_json_string(name, sizeof(name), pi.name);
+	printf_buf(out,
+	    "\"presence\":{\"port\":%d,\"state\":\"%s\",\"last_seen\":%lld,"
+	    "\"offline_since\":%lld,\"why\":%s,\"name\":%s},",
+	    pi.port, pi.state, pi.last_seen, pi.offline_since, why, name);
+}
+
 static void
 report_text(const struct status_view *v, const struct session_info *si, const struct fwd_stats *st,
     size_t n, struct buf *out)
@@ -139,6 +182,7 @@ report_text(const struct status_view *v, const struct session_info *si, const st
 		    si->last_error);
 	}
 	report_hops_text(v, out);
+	report_presence_text(v, out);
 	for (size_t i = 0; i < n; i++) {
 		const struct fwd_stats *f = &st[i];
 		printf_buf(out, "  %s: %s", f->name, f->state);
@@ -182,6 +226,7 @@ report_json(const struct status_view *v, const struct session_info *si, const st
 	control_json_string(s, sizeof(s), si->last_error);
 	printf_buf(out, "\"last_error\":%s},", s);
 	report_hops_json(v, out);
+	report_presence_json(v, out);
 	printf_buf(out, "\"forwards\":[");
 	for (size_t i = 0; i < n; i++) {
 		const struct fwd_stats *f = &st[i];
@@ -266,7 +311,8 @@ status_command(const char *name, bool json)
 		snprintf(path, sizeof(path), "%s/%s", dir, is_socket_file(name) ? name : file);
 		int rc = ctlsock_query(path, request, stdout, err, sizeof(err));
 		if (rc == -2) {
-			log_error("porthole '%s' is running but %s", name, strstr(err, "not answering"));
+			log_error(
+			    "porthole '%s' is running but %s", name, strstr(err, "not answering"));
 			free(dir);
 			return 1;
 		}

@@ -13,6 +13,7 @@
 #include "chain.h"
 #include "listener.h"
 #include "option.h"
+#include "presence.h"
 #include "rforward.h"
 #include "session.h"
 #include "udpfwd.h"
@@ -27,7 +28,8 @@ struct status_view {
 	struct rforward *const *rforwards;
 	size_t n_rforwards;
 	struct udpfwd *udp;
-	const struct chain *chain; /* for the jump hosts; NULL: none */
+	const struct chain *chain;	       /* for the jump hosts; NULL: none */
+	const struct presence_check *presence; /* PresenceCheck; NULL: none */
 };
 
 /* The report, as text (one line per item) or one JSON object. */

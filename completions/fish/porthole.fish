@@ -104,7 +104,7 @@ function __porthole_option
                 UserKnownHostsFile StrictHostKeyChecking LocalForward RemoteForward \
                 DynamicForward ServerAliveInterval ServerAliveCountMax ExitOnForwardFailure \
                 GatewayPorts Compression LogLevel Reconnect ReconnectMaxDelay ConnectionWait UdpIdleTimeout \
-                UdpMaxFlows RelayCommand NotifyOnConnect ConfirmConnect ConfirmTimeout ControlPath SshConfigFile ForwardAccess KexAlgorithms HostKeyAlgorithms Ciphers \
+                UdpMaxFlows RelayCommand NotifyOnConnect ConfirmConnect ConfirmTimeout PresenceListen PresenceCheck ControlPath SshConfigFile ForwardAccess KexAlgorithms HostKeyAlgorithms Ciphers \
                 MACs CertificateFile GlobalKnownHostsFile HostKeyAlias CheckHostIP \
                 IdentityAgent BatchMode ConnectTimeout ConnectionAttempts \
                 AddressFamily BindAddress BindInterface ForkAfterAuthentication

@@ -315,6 +315,8 @@ test_keywords(void)
 			value = "5";
 		else if (strcmp(k, "AddressFamily") == 0)
 			value = "inet";
+		else if (strncmp(k, "Presence", 8) == 0)
+			value = "5999";
 		for (size_t j = 0; j <= strlen(k); j++)
 			upper[j] = (char)(k[j] >= 'a' && k[j] <= 'z' ? k[j] - 32 : k[j]);
 		snprintf(line, sizeof(line), "%s %s\n", upper, value);

@@ -597,9 +597,59 @@ test_small_err(void)
 	options_free(&o);
 }
 
+static void
+test_presence(void)
+{
+	char host[16];
+	int port = 0;
+
+	options_init(&o);
+	CHECK_INT(set("PresenceListen", "5999"), 0);
+	CHECK_STR(o.presence_listen, "5999");
+	CHECK_INT(set("presencecheck", "localhost:5999"), 0);
+	CHECK_STR(o.presence_check, "localhost:5999");
+	CHECK_INT(set("PresenceCheck", "0"), -1);
+	CHECK_STR(err, "bad value '0' for PresenceCheck: not a port (1-65535)");
+	CHECK_STR(o.presence_check, "localhost:5999");
+	CHECK_INT(set("PresenceListen", "::1:5999"), -1);
+	CHECK_STR(err,
+	    "bad value '::1:5999' for PresenceListen: an IPv6 address needs brackets: "
+	    "[address]:port");
+	CHECK_INT(set("PresenceListen", ":5999"), -1);
+	CHECK_STR(err, "bad value ':5999' for PresenceListen: empty host before ':'");
+	CHECK_INT(set("PresenceListen", "[::1]5999"), -1);
+	CHECK_STR(err,
+	    "bad value '[::1]5999' for PresenceListen: '[' without ']:port' (write "
+	    "[address]:port)");
+	CHECK(option_is_set(&o, "PresenceListen"));
+	options_free(&o);
+
+	CHECK_INT(option_parse_hostport("7000", host, sizeof(host), &port, err, sizeof(err)), 0);
+	CHECK_STR(host, "");
+	CHECK_INT(port, 7000);
+	CHECK_INT(
+	    option_parse_hostport("[::1]:7001", host, sizeof(host), &port, err, sizeof(err)), 0);
+	CHECK_STR(host, "::1");
+	CHECK_INT(port, 7001);
+	CHECK_INT(
+	    option_parse_hostport("127.0.0.1:65535", host, sizeof(host), &port, err, sizeof(err)),
+	    0);
+	CHECK_STR(host, "127.0.0.1");
+	CHECK_INT(port, 65535);
+	CHECK_INT(option_parse_hostport(
+		      "a-very-long-host-name:1", host, sizeof(host), &port, err, sizeof(err)),
+	    -1);
+	CHECK_STR(err, "host name too long");
+	CHECK_INT(option_parse_hostport("[]:1", host, sizeof(host), &port, err, sizeof(err)), -1);
+	CHECK_STR(err, "empty host before ':'");
+	CHECK_INT(option_parse_hostport("h:", host, sizeof(host), &port, err, sizeof(err)), -1);
+	CHECK_STR(err, "not a port (1-65535)");
+}
+
 int
 main(void)
 {
+	test_presence();
 	test_init();
 	test_port();
 	test_user();
