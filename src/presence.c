@@ -166,6 +166,7 @@ struct presence_check {
 	size_t got;
 	uv_timer_t tick;     /* the next probe */
 	uv_timer_t deadline; /* the probe in flight gives up */
+	int closed;	     /* timers closed (presence_check_close) */
 	int state;	     /* 0 unknown, 1 online, 2 offline */
 	long long last_seen, offline_since;
 	char why[200];
@@ -367,7 +368,8 @@ free_cb(uv_handle_t *h)
 {
 	struct presence_check *p = h->data;
 
-	if (h == (uv_handle_t *)&p->deadline)
+	/* The two timers close in no set order: the second frees. */
+	if (++p->closed == 2)
 		free(p);
 }
 

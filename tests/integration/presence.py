@@ -97,6 +97,8 @@ def main():
             rc, out, _ = status(sshd, name)
             fx.check(f"presence ({pport}): offline since" in out, "status text says offline",
                      out)
+            rc, err = helper.stop()
+            fx.check(rc == 0, "the helper exits 0 on SIGTERM", err)
         finally:
             helper.stop()
             family.stop()
