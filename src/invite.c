@@ -48,7 +48,7 @@ static const char usage_text[] =
     "usage: porthole invite NAME --jump [user@]host[:port] [--vnc PORT]\n"
     "           [--remote-port PORT] [--ard] [--ard-port PORT] [--as PROFILE]\n"
     "           [--helper-key FILE|none] [--host-key FILE] [--relay PATH]\n"
-    "           [--confirm] [--no-notify]\n"
+    "           [--confirm] [--no-notify] [--presence-port PORT|--no-presence]\n"
     "           [--dir DIR] [-F configfile]\n"
     "\n"
     "Sets up remote help for a family machine, run once by the helper. Pins the jump\n"
@@ -67,12 +67,17 @@ static const char usage_text[] =
     "  --relay PATH        porthole on the jump host (porthole, found in PATH)\n"
     "  --confirm           the family machine asks before each visit (ConfirmConnect)\n"
     "  --no-notify         no desktop notice there when a visit starts and ends\n"
+    "  --presence-port PORT  the jump host's loopback port on which the family machine\n"
+    "                      answers, so that porthole status NAME says online/offline\n"
+    "                      (the remote port + 100, or - 100 above 65435)\n"
+    "  --no-presence       no presence port (PresenceListen, PresenceCheck)\n"
     "  --dir DIR           where the bundle goes (./porthole-invite-NAME)\n";
 
 struct invite {
 	struct invite_plan plan;
 	const char *helper_key; /* as given */
 	bool no_notify;		/* --no-notify */
+	bool no_presence;	/* --no-presence */
 	const char *host_key;	/* as given */
 	const char *dir;	/* as given */
 	const char *config_arg; /* -F */
@@ -166,6 +171,10 @@ parse_option(struct invite *iv, int argc, char **argv, int *i)
 		iv->no_notify = true;
 		return 0;
 	}
+	if (strcmp(a, "--no-presence") == 0) {
+		iv->no_presence = true;
+		return 0;
+	}
 	if (strcmp(a, "--ard") == 0) {
 		p->ard_port = p->ard_port ? p->ard_port : ARD_PORT;
 		return 0;
@@ -175,7 +184,7 @@ parse_option(struct invite *iv, int argc, char **argv, int *i)
 		return 0;
 	}
 	static const char *const with_value[] = {"--jump", "--vnc", "--remote-port", "--ard-port",
-	    "--as", "--helper-key", "--host-key", "--relay", "--dir", "-F"};
+	    "--presence-port", "--as", "--helper-key", "--host-key", "--relay", "--dir", "-F"};
 	bool known = false;
 	for (size_t k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++)
 		known |= strcmp(a, with_value[k]) == 0;
@@ -193,6 +202,8 @@ parse_option(struct invite *iv, int argc, char **argv, int *i)
 		return (p->jump_vnc_port = parse_port(a, v)) == -1 ? -1 : 0;
 	if (strcmp(a, "--ard-port") == 0)
 		return (p->ard_port = parse_port(a, v)) == -1 ? -1 : 0;
+	if (strcmp(a, "--presence-port") == 0)
+		return (p->presence_port = parse_port(a, v)) == -1 ? -1 : 0;
 	if (strcmp(a, "--as") == 0)
 		p->family = v;
 	else if (strcmp(a, "--helper-key") == 0)
@@ -239,6 +250,16 @@ parse_args(struct invite *iv, int argc, char **argv)
 	}
 	if (iv->plan.jump_vnc_port == 0)
 		iv->plan.jump_vnc_port = iv->plan.vnc_port;
+	if (iv->no_presence && iv->plan.presence_port != 0) {
+		fprintf(stderr, "porthole: invite: --presence-port and --no-presence together\n");
+		return -1;
+	}
+	if (iv->no_presence)
+		iv->plan.presence_port = 0;
+	else if (iv->plan.presence_port == 0)
+		iv->plan.presence_port = iv->plan.jump_vnc_port <= 65435
+		    ? iv->plan.jump_vnc_port + 100
+		    : iv->plan.jump_vnc_port - 100;
 	return 0;
 }
 
@@ -628,6 +649,10 @@ print_steps(const struct invite *iv, const char *lines, const char *script_name)
 	    iv->bundle, script_name, script_name);
 	printf("\n3. To help: porthole %s, then point a VNC viewer at localhost:%d.\n", p->name,
 	    p->jump_vnc_port);
+	if (p->presence_port != 0)
+		printf("   While it runs, porthole status %s says whether the family machine is "
+		       "online (jump host port %d).\n",
+		    p->name, p->presence_port);
 	if (iv->helper_pub == NULL)
 		printf(
 		    "\n(You have no ~/.ssh/id_*.pub: make a key with ssh-keygen -t ed25519, then "

@@ -75,6 +75,12 @@ invitetext_check(const struct invite_plan *p, char *err, size_t errlen)
 	if (!port_ok(p->port) || !port_ok(p->vnc_port) || !port_ok(p->jump_vnc_port) ||
 	    (p->ard_port != 0 && !port_ok(p->ard_port)))
 		return fail(err, errlen, "a port is out of range (1-65535)");
+	if (p->presence_port != 0 &&
+	    (!port_ok(p->presence_port) || p->presence_port == p->jump_vnc_port ||
+		p->presence_port == p->ard_port))
+		return fail(err, errlen,
+		    "the presence port must be 1-65535 and differ from the jump host's VNC and "
+		    "ARD ports");
 	if (!all_of(p->relay, "/._+-"))
 		return fail(
 		    err, errlen, "the relay program's path must be letters, digits and '/._+-'");
@@ -187,6 +193,8 @@ invitetext_family_profile(const struct invite_plan *p, char *out, size_t outlen)
 	put_forward(&t, "RemoteForward", p->jump_vnc_port, p->vnc_port, false);
 	if (p->ard_port != 0)
 		put_forward(&t, "RemoteForward", p->ard_port, INVITETEXT_ARD_PORT, true);
+	if (p->presence_port != 0)
+		put_port_setting(&t, "PresenceListen", p->presence_port);
 	textout_str(&t, "# <<< porthole invite: ");
 	textout_str(&t, p->family);
 	textout_str(&t, "\n");
@@ -221,6 +229,8 @@ invitetext_helper_profile(const struct invite_plan *p, char *out, size_t outlen)
 	put_forward(&t, "LocalForward", p->jump_vnc_port, p->jump_vnc_port, false);
 	if (p->ard_port != 0)
 		put_forward(&t, "LocalForward", INVITETEXT_ARD_PORT, p->ard_port, true);
+	if (p->presence_port != 0)
+		put_port_setting(&t, "PresenceCheck", p->presence_port);
 	return textout_finish(&t);
 }
 
@@ -264,6 +274,11 @@ invitetext_key_line(
 	textout_str(&t, family ? "permitlisten=\"localhost:" : "permitopen=\"localhost:");
 	textout_int(&t, p->jump_vnc_port);
 	textout_str(&t, "\",");
+	if (p->presence_port != 0) {
+		textout_str(&t, family ? "permitlisten=\"localhost:" : "permitopen=\"localhost:");
+		textout_int(&t, p->presence_port);
+		textout_str(&t, "\",");
+	}
 	textout_str(&t, "command=\"");
 	textout_str(&t, p->relay);
 	textout_str(&t, " relay");

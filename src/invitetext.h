@@ -29,6 +29,7 @@ struct invite_plan {
 	bool forward_access;		/* "ForwardAccess owner" in the helper's profile */
 	bool notify;			/* "NotifyOnConnect yes" in the family machine's */
 	bool confirm;			/* "ConfirmConnect yes" in the family machine's */
+	int presence_port;		/* the jump host's loopback port for presence; 0: none */
 };
 
 /*
@@ -50,7 +51,8 @@ int invitetext_family_key_path(const struct invite_plan *p, char *out, size_t ou
  * can replace it: the jump host, its pinned known_hosts file alone
  * (StrictHostKeyChecking yes, GlobalKnownHostsFile none), the key alone
  * (IdentitiesOnly), NotifyOnConnect and ConfirmConnect as the plan says,
- * RemoteForward for VNC and, with an ARD port, its UDP.
+ * RemoteForward for VNC and, with an ARD port, its UDP, and with a presence
+ * port "PresenceListen PORT" (the helper's profile: "PresenceCheck PORT").
  * Values are written as the config parser reads them back: double quotes
  * around a value with blanks, '#' or '='. The functions return 0, or -1 (out
  * is then "") when a field fails invitetext_check or the text does not fit.
@@ -64,8 +66,8 @@ int invitetext_helper_profile(const struct invite_plan *p, char *out, size_t out
  * One authorized_keys line (ending in "\n") for the family machine's public
  * key (family true) or the helper's: "restrict,port-forwarding", then
  * permitlisten (family) or permitopen (helper) for the VNC port of the jump
- * host's loopback, and command="RELAY relay ..." with the relay's own lists
- * for the UDP port (none without one). pubkey is an OpenSSH public key line
+ * host's loopback (and the presence port, if any), and command="RELAY relay ..." with the relay's
+ * own lists for the UDP port (none without one). pubkey is an OpenSSH public key line
  * ("type base64 [comment]"); its comment is kept when it has no control
  * characters. -1 if the key is not one such line.
  */

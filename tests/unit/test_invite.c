@@ -171,6 +171,42 @@ test_key_lines(void)
 	CHECK_INT(invitetext_key_line(&p, true, PUB, out, sizeof(out)), -1);
 }
 
+/* A presence port: PresenceListen / PresenceCheck in the profiles, and allowed in the keys. */
+static void
+test_presence(void)
+{
+	struct invite_plan p = plan();
+	char err[200];
+
+	p.presence_port = 6000;
+	CHECK_INT(invitetext_family_profile(&p, out, sizeof(out)), 0);
+	CHECK_STR(read_back(out, "PresenceListen", 0), "6000");
+	CHECK(read_back(out, "PresenceCheck", 0) == NULL);
+	CHECK_INT(invitetext_helper_profile(&p, out, sizeof(out)), 0);
+	CHECK_STR(read_back(out, "PresenceCheck", 0), "6000");
+	CHECK(read_back(out, "PresenceListen", 0) == NULL);
+	CHECK_INT(invitetext_key_line(&p, true, PUB "\n", out, sizeof(out)), 0);
+	CHECK_STR(out,
+	    "restrict,port-forwarding,permitlisten=\"localhost:5900\","
+	    "permitlisten=\"localhost:6000\",command=\"porthole relay --permit-listen 3283 "
+	    "--permit-open none\" " PUB "\n");
+	CHECK_INT(invitetext_key_line(&p, false, PUB "\n", out, sizeof(out)), 0);
+	CHECK_STR(out,
+	    "restrict,port-forwarding,permitopen=\"localhost:5900\","
+	    "permitopen=\"localhost:6000\",command=\"porthole relay --permit-listen none "
+	    "--permit-open localhost:3283\" " PUB "\n");
+	p.presence_port = 5900;
+	CHECK_INT(invitetext_check(&p, err, sizeof(err)), -1);
+	CHECK_STR(err,
+	    "the presence port must be 1-65535 and differ from the jump host's VNC and ARD ports");
+	p.presence_port = 3283;
+	CHECK_INT(invitetext_check(&p, err, sizeof(err)), -1);
+	/* None: nothing written. */
+	p.presence_port = 0;
+	CHECK_INT(invitetext_family_profile(&p, out, sizeof(out)), 0);
+	CHECK(strstr(out, "Presence") == NULL);
+}
+
 static void
 test_check(void)
 {
@@ -251,6 +287,7 @@ main(void)
 	test_helper_profile();
 	test_key_lines();
 	test_check();
+	test_presence();
 	test_script();
 	test_key_path();
 	return check_done("invite");
