@@ -201,6 +201,8 @@ complete -c porthole -n '__fish_seen_subcommand_from invite jump-setup' -l relay
 complete -c porthole -n '__fish_seen_subcommand_from invite' -l dir -r -F -d 'The bundle directory'
 complete -c porthole -n '__fish_seen_subcommand_from invite' -l confirm -d 'The family machine asks before each visit'
 complete -c porthole -n '__fish_seen_subcommand_from invite' -l no-notify -d 'No desktop notice on the family machine'
+complete -c porthole -n '__fish_seen_subcommand_from invite' -l presence-port -r -d "The jump host's port for presence checks"
+complete -c porthole -n '__fish_seen_subcommand_from invite' -l no-presence -d 'No presence port'
 complete -c porthole -n '__fish_seen_subcommand_from jump-setup' -l udp -d 'The relay must run there too'
 complete -c porthole -n '__fish_seen_subcommand_from jump-setup' -l max-dead -r -d 'Seconds a vanished client may hold its ports'
 complete -c porthole -n '__porthole_after jump-setup' -a '(__fish_complete_users)' -d Account
