@@ -297,6 +297,13 @@ deadline_cb(uv_timer_t *t)
 	struct presence_check *p = t->data;
 	char fail[200];
 
+	if (!session_is_ready(p->session)) {
+		/* Our own session went down under the probe: that says nothing of the family's. */
+		if (p->probe == P_OPENING)
+			session_cancel_request(p->session, &p->req);
+		p->probe = P_IDLE;
+		return;
+	}
 	snprintf(fail, sizeof(fail), "no answer on the jump host's port %d", p->port);
 	probe_end(p, fail);
 }
