@@ -78,6 +78,8 @@ def test_invite_checks(sshd, helper, vnc, remote):
     cfg = helper.config()
     fx.check(re.search(rf"^Profile mum\n(    .*\n)*    LocalForward {remote} localhost:{remote}\n",
                        cfg, re.M) is not None, "the helper's profile mum is appended", cfg)
+    fx.check(re.search(rf"^Profile mum\n(    .*\n)*    PresenceCheck {remote + 100}\n", cfg, re.M)
+             is not None, "... with PresenceCheck on the remote port + 100", cfg)
     lines = [l for l in out.splitlines() if l.startswith("printf '%s\\n' '")]
     fx.check(len(lines) == 2, "two one-line commands for the jump host", out)
     fx.check(f"sudo {fx.porthole_path()} jump-setup {sshd.user} --relay {fx.porthole_path()}"

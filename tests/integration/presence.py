@@ -79,6 +79,7 @@ def main():
             try:
                 fx.check(fx.is_listening(pport), "stopped family: the sshd still holds the port")
                 p = wait_state(sshd, name, "offline")
+                print(f"measured: offline {time.time() - before:.1f} s after SIGSTOP", flush=True)
                 fx.check(p["offline_since"] >= int(before) - 1 and p["last_seen"] > 0,
                          "stopped family: offline, with offline_since", str(p))
                 rc, out, _ = status(sshd, name)
@@ -87,12 +88,17 @@ def main():
                          "status text: 'offline since HH:MM:SS (no answer ...)'", out)
             finally:
                 family.proc.send_signal(signal.SIGCONT)
+            before = time.time()
             p = wait_state(sshd, name, "online")
+            print(f"measured: online {time.time() - before:.1f} s after SIGCONT", flush=True)
             fx.check(p["offline_since"] == 0, "continued family: online again", str(p))
 
+            before = time.time()
             family.proc.send_signal(signal.SIGKILL)
             family.proc.wait(5)
             p = wait_state(sshd, name, "offline")
+            print(f"measured: offline {time.time() - before:.1f} s after SIGKILL: {p['why']}",
+                  flush=True)
             fx.check(p["offline_since"] > 0, "killed family: offline", str(p))
             rc, out, _ = status(sshd, name)
             fx.check(f"presence ({pport}): offline since" in out, "status text says offline",
