@@ -685,7 +685,8 @@ open_presence(struct app *app)
 		spec.has_bind = host[0] != '\0';
 		snprintf(spec.bind_host, sizeof(spec.bind_host), "%s", host);
 		spec.bind_port = (uint16_t)port;
-		if (app->st->profile != NULL || gethostname(name, sizeof(name)) != 0)
+		/* The machine's name: its profile is named for the helper ("helper"). */
+		if (gethostname(name, sizeof(name)) != 0 || name[0] == '\0')
 			snprintf(name, sizeof(name), "%s", app->name);
 		name[sizeof(name) - 1] = '\0';
 		app->responder = presence_responder_new(app->session, name);

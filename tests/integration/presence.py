@@ -11,6 +11,7 @@ notice for them, while one connection through its real -R forward does log one."
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 
@@ -59,6 +60,8 @@ def main():
             p = wait_state(sshd, name, "online")
             fx.check(p["port"] == pport and p["last_seen"] > 0 and p["offline_since"] == 0,
                      "helper: online, with last_seen", str(p))
+            fx.check(p["name"] == socket.gethostname()[:63],
+                     "... answered with the family machine's host name", str(p))
             rc, out, _ = status(sshd, name)
             fx.check(f"presence ({pport}): online, last seen" in out,
                      "status text: 'presence (P): online, last seen N s ago'", out)
