@@ -18,10 +18,13 @@ is the test's sshd user, its authorized_keys the fixture's file, porthole named 
   (there is no systemd user manager in a namespace);
 - helper: `porthole mum`, then a real VNC screenshot (vncsnapshot through the tunnel of
   x11vnc on an Xvfb screen of an odd size; a TCP echo stands in when they are missing) and a
-  UDP datagram to the family's 3283 (the relays run as the keys' forced commands).
+  UDP datagram to the family's 3283 (the relays run as the keys' forced commands);
+  `porthole status mum` says the family machine is online (the presence port invite set up),
+  and offline once the family's porthole has stopped.
 Needs root, iproute2 and nftables; otherwise skipped (exit 77).
 """
 
+import json
 import os
 import shlex
 import shutil
@@ -219,6 +222,20 @@ def through_the_tunnel(helper, henv, hdir, vnc):
     fx.check(ok, "UDP 3283 helper -> jump -> family -> back, through both forced-command relays")
 
 
+def presence_state(helper, henv, state, timeout=45.0):
+    """Polls `porthole status mum --json` on the helper until presence is state."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        r = run_in(helper, ["porthole", "status", "mum", "--json"], henv, timeout=15)
+        if r.returncode == 0:
+            last = json.loads(r.stdout).get("presence")
+            if last is not None and last["state"] == state:
+                return last
+        time.sleep(0.5)
+    return last
+
+
 def main():
     fx.skip_in_ssh_mode("the scenario runs porthole invite")
     fx.porthole_path()
@@ -266,9 +283,17 @@ def run(sshd, fam, jump, helper, vnc):
         fx.check(netns.wait_listening(hfw.proc.pid, 5900), "porthole mum listens on 5900",
                  hfw.stderr())
         through_the_tunnel(helper, henv, hdir, vnc)
+        # The presence port invite set up: checked every ServerAliveInterval (15 s).
+        p = presence_state(helper, henv, "online")
+        fx.check(p is not None and p["state"] == "online",
+                 "porthole status mum: the family machine is online (its presence port, "
+                 "through the NAT and the jump host)", f"{p}\n{hfw.stderr()}")
         fx.check(ffw.stop()[0] == 0, "the family's porthole: SIGTERM, exit 0", ffw.stderr())
+        p = presence_state(helper, henv, "offline")
+        fx.check(p is not None and p["state"] == "offline" and p["offline_since"] > 0,
+                 "... and offline once it stopped", str(p))
         fx.check(hfw.stop()[0] == 0, "porthole mum: SIGTERM, exit 0", hfw.stderr())
 
 
 if __name__ == "__main__":
-    fx.run(main, timeout=120)
+    fx.run(main, timeout=200)
