@@ -30,19 +30,14 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import fixture as fx  # noqa: E402
 import netns  # noqa: E402
+import powercut as pc  # noqa: E402
 import tech_support as ts  # noqa: E402
 
 
-def echo_ok(jump):
-    return netns.echo_once(jump, "127.0.0.1", 5900, b"x" * 100, timeout=2) == b"x" * 100
-
-
-def start_family(fam, sshd, env):
-    args = ["-v", "-o", f"UserKnownHostsFile={sshd.known_hosts}", "-o",
-            "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes", "-i", sshd.client_key,
-            "-o", "Reconnect=yes", "-p", str(sshd.port), "-R", "5900:localhost:5900",
-            f"{sshd.user}@{ts.JUMP}"]
-    return netns.porthole_in(fam, sshd, args, env=env, timeout=30)
+# The round's steps are the scenario test's (tests/scenario/powercut.py), which checks what
+# this measures.
+echo_ok = pc.echo_ok
+start_family = pc.start_family
 
 
 def one_round(net, sshd, fam, rtr, jump, env, off):
@@ -54,14 +49,8 @@ def one_round(net, sshd, fam, rtr, jump, env, off):
         time.sleep(0.1)
     before = set(sshd.session_pids())
     # A machine that loses power sends nothing more, not even the FIN a killed process's
-    # kernel would retransmit once the link is back: drop the old connection's packets.
-    ss = netns.run_in(fam, "ss", "-tnH", "state", "established", "dst", ts.JUMP).stdout
-    for port in {l.split()[2].rsplit(":", 1)[1] for l in ss.splitlines() if l.strip()}:
-        netns.run_in(rtr, "nft", "add", "rule", "inet", "porthole_fw", "forward", "ip",
-                     "saddr", ts.FAMILY, "tcp", "sport", port, "drop")
-    net.set_link(rtr, "lan0", False)
-    fw.proc.kill()
-    fw.proc.wait()
+    # kernel would retransmit once the link is back: the old connection's packets are dropped.
+    pc.cut_power(net, fam, rtr, fw)
     t0 = time.monotonic()
     freed = back = None
     fw2 = None
