@@ -1056,8 +1056,13 @@ def echo_roundtrip(port, payload, timeout=30.0, chunk=65536):
 
 def is_closed_quickly(port, timeout=1.0):
     """Connect; return (closed, how): closed True if the peer closed/reset within timeout."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     t0 = time.monotonic()
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    except ConnectionResetError:
+        # The reset came before create_connection read the socket's state (a slow,
+        # loaded machine): the connection was made, then reset.
+        return True, f"ECONNRESET after {time.monotonic() - t0:.3f} s (during connect)"
     try:
         b = s.recv(1)
         dt = time.monotonic() - t0
