@@ -53,9 +53,14 @@ def read_until_end(s, limit_time=30.0, h=None):
 
 
 def prefix_sha(n, seed):
+    """sha256 of the first n bytes the server sends for DOWNLOAD GIB seed. The chunks must be
+    the server's own: random.randbytes(k) for a k that is not a multiple of 4 is not a prefix
+    of a longer randbytes, so stream(n, seed) differs from stream(GIB, seed)[:n]."""
     h = hashlib.sha256()
     left = n
-    for c in fx.stream(n, seed):
+    for c in fx.stream(GIB, seed):
+        if left <= 0:
+            break
         h.update(c[:left])
         left -= len(c)
     return h.hexdigest()

@@ -255,7 +255,9 @@ def recv_line(sock, limit=4096):
 
 
 def stream(n, seed):
-    """Deterministic pseudo-random bytes: yields chunks totalling n bytes."""
+    """Deterministic pseudo-random bytes: yields chunks totalling n bytes. A prefix of
+    stream(N, seed) is NOT stream(n, seed) unless n is a multiple of 4 (randbytes' last
+    word): take prefixes from stream(N, seed) itself."""
     rng = random.Random(seed)
     left = n
     while left > 0:
