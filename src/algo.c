@@ -245,7 +245,7 @@ algo_print_version(FILE *out)
 #else
 	fprintf(out,
 	    "host certificates (@cert-authority): no (libssh2 without "
-	    "scripts/libssh2-patches/03-host-certificates.patch)\n");
+	    "scripts/libssh2-patches/04-host-certificates.patch)\n");
 #endif
 	if (LIBSSH2_VERSION_NUM < 0x010b01)
 		fprintf(out,

@@ -88,21 +88,6 @@ struct app {
 	int exit_status;
 };
 
-static void bprintf(struct buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-bprintf(struct buf *out, const char *fmt, ...)
-{
-	char text[1200];
-	va_list ap;
-
-	va_start(ap, fmt);
-	int n = vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		buf_append(out, text, (size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1);
-}
-
 /* Answers a held -O request and forgets it. */
 static void pending_answer(struct pending *p, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -117,7 +102,7 @@ pending_answer(struct pending *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	bprintf(ctlsock_reply_buf(p->reply), "%s\n", text);
+	buf_printf(ctlsock_reply_buf(p->reply), "%s\n", text);
 	ctlsock_reply_send(p->reply);
 	rforward_on_answer(p->rf, NULL, NULL);
 	while (*pp != p)
@@ -472,21 +457,21 @@ control_forward(struct app *app, struct ctlsock_reply *r, const struct fwd_spec 
 
 	spec_name(spec, name, sizeof(name));
 	if (app->draining) {
-		bprintf(out, "error: %s: porthole is stopping (-O stop)\n", name);
+		buf_printf(out, "error: %s: porthole is stopping (-O stop)\n", name);
 		return false;
 	}
 	if (spec->udp) {
-		bprintf(out, "error: %s: UDP forwards cannot be added to a running porthole yet\n",
-		    name);
+		buf_printf(out,
+		    "error: %s: UDP forwards cannot be added to a running porthole yet\n", name);
 		return false;
 	}
 	if (found != NULL) {
 		/* As ssh: asking again for a forward that is there succeeds. */
 		int port = remote ? rforward_bound_port(found) : -1;
 		if (remote && spec->bind_port == 0 && port > 0)
-			bprintf(out, "ok port=%d\n", port);
+			buf_printf(out, "ok port=%d\n", port);
 		else
-			bprintf(out, "ok\n");
+			buf_printf(out, "ok\n");
 		return false;
 	}
 	if (remote) {
@@ -495,7 +480,7 @@ control_forward(struct app *app, struct ctlsock_reply *r, const struct fwd_spec 
 		push_rforward(app, rf);
 		log_info("%s: added (-O forward)", name);
 		if (!session_is_ready(app->session)) {
-			bprintf(out, "ok pending\n");
+			buf_printf(out, "ok pending\n");
 			return false;
 		}
 		struct pending *p = xcalloc(1, sizeof(*p));
@@ -516,11 +501,11 @@ control_forward(struct app *app, struct ctlsock_reply *r, const struct fwd_spec 
 	case LISTENER_OK:
 		push_listener(app, l);
 		log_info("%s: added (-O forward)", name);
-		bprintf(out, "ok\n");
+		buf_printf(out, "ok\n");
 		break;
 	case LISTENER_CONFIG:
 	case LISTENER_RUNTIME:
-		bprintf(out, "error: %s\n", err);
+		buf_printf(out, "error: %s\n", err);
 		break;
 	}
 	return false;
@@ -536,13 +521,13 @@ control_cancel(struct app *app, struct buf *out, const struct fwd_spec *spec)
 
 	spec_name(spec, name, sizeof(name));
 	if (spec->udp) {
-		bprintf(out,
+		buf_printf(out,
 		    "error: %s: UDP forwards cannot be cancelled in a running porthole yet\n",
 		    name);
 		return;
 	}
 	if (found == NULL) {
-		bprintf(out, "error: %s: no such forward\n", name);
+		buf_printf(out, "error: %s: no such forward\n", name);
 		return;
 	}
 	log_info("%s: cancelled (-O cancel)", name);
@@ -558,7 +543,7 @@ control_cancel(struct app *app, struct buf *out, const struct fwd_spec *spec)
 		listener_stop_listening(found);
 	}
 	reap_soon(app);
-	bprintf(out, "ok\n");
+	buf_printf(out, "ok\n");
 }
 
 /* -O stop: no new connections; stop once the open ones have ended. */
@@ -574,7 +559,7 @@ control_stop(struct app *app, struct buf *out)
 	for (size_t i = 0; i < app->n_rforwards; i++)
 		rforward_cancel(app->rforwards[i]);
 	reap_soon(app);
-	bprintf(out, "ok stopping\n");
+	buf_printf(out, "ok stopping\n");
 }
 
 static void
@@ -591,14 +576,14 @@ control_cb(struct ctlsock_reply *r, const struct control_request *req, void *arg
 		status_report(&v, out, req->json);
 		break;
 	case CONTROL_PING:
-		bprintf(out, "pong\n");
+		buf_printf(out, "pong\n");
 		break;
 	case CONTROL_CHECK:
-		bprintf(out, "ok pid=%ld\n", (long)getpid());
+		buf_printf(out, "ok pid=%ld\n", (long)getpid());
 		break;
 	case CONTROL_EXIT:
 		log_info("exit requested (-O exit)");
-		bprintf(out, "ok exiting\n");
+		buf_printf(out, "ok exiting\n");
 		app->exit_status = EXIT_OK;
 		uv_timer_start(&app->stop_soon, stop_soon_cb, 0, 0);
 		break;

@@ -3,6 +3,8 @@
  * bytes down only when that is cheaper than growing, so steady streaming
  * through a buffer neither grows it nor copies much.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,4 +77,22 @@ buf_consume(struct buf *b, size_t len)
 	}
 	b->off += len;
 	b->len -= len;
+}
+
+void
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap, again;
+	size_t avail;
+
+	va_start(ap, fmt);
+	va_copy(again, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n > 0) {
+		char *p = buf_reserve(b, (size_t)n + 1, &avail);
+		vsnprintf(p, avail, fmt, again);
+		buf_commit(b, (size_t)n);
+	}
+	va_end(again);
 }

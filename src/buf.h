@@ -22,6 +22,8 @@ void buf_consume(struct buf *b, size_t len);
 char *buf_reserve(struct buf *b, size_t want, size_t *avail);
 /* Marks len bytes written into the space buf_reserve returned. */
 void buf_commit(struct buf *b, size_t len);
+/* Appends printf-style text, whole (no length limit, no terminating NUL queued). */
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static inline char *
 buf_head(const struct buf *b)

@@ -321,9 +321,8 @@ connection_cb(uv_stream_t *server, int status)
 	uv_timer_start(&cl->timer, timeout_cb, CLIENT_TIMEOUT_MS, 0);
 }
 
-/* Whether something answers on path (a live instance). */
-static bool
-alive(const char *path)
+bool
+ctlsock_alive(const char *path)
 {
 	struct sockaddr_un sun;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -350,7 +349,7 @@ ctlsock_open(uv_loop_t *loop, const char *path, ctlsock_handler_fn handler, void
 		snprintf(err, errlen, "control socket path too long: %s", path);
 		return -1;
 	}
-	if (alive(path))
+	if (ctlsock_alive(path))
 		return -2;
 	if (unlink(path) == 0)
 		log_verbose("replaced a stale control socket %s", path);

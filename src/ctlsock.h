@@ -53,6 +53,9 @@ int ctlsock_open(uv_loop_t *loop, const char *path, ctlsock_handler_fn handler, 
     struct ctlsock **out, char *err, size_t errlen);
 void ctlsock_close(struct ctlsock *c);
 
+/* Whether a program answers on the Unix socket at path (a live instance, a live listener). */
+bool ctlsock_alive(const char *path);
+
 /*
  * Client: sends request, copies the answer to out. Returns 0; -1 with err
  * when nothing runs there; -2 with err ("not answering (pid N ...)") when the

@@ -351,6 +351,10 @@ struct verdict {
 	bool bare; /* found under the host name without its port */
 };
 
+/*
+ * The best verdict for key over every known_hosts file (a revocation beats a
+ * match beats a different key); type NULL looks key up as a CA instead.
+ */
 static void
 look_up_everywhere(const struct hostkey_policy *p, const char *type, const unsigned char *key,
     size_t keylen, struct verdict *v)
@@ -370,7 +374,10 @@ look_up_everywhere(const struct hostkey_policy *p, const char *type, const unsig
 			log_debug3("known hosts file %s: %s", file, strerror(errno));
 			continue;
 		}
-		knownhosts_check(text, len, p->name, p->port, type, key, keylen, &r);
+		if (type != NULL)
+			knownhosts_check(text, len, p->name, p->port, type, key, keylen, &r);
+		else
+			knownhosts_check_ca(text, len, p->name, p->port, key, keylen, &r);
 		free(text);
 		if (rank[r.result] > rank[v->r.result]) {
 			v->r = r;
@@ -499,31 +506,12 @@ verify_plain(const struct hostkey_policy *p, const char *shown, const char *type
 	return record_new_key(p, shown, type, key, keylen, fp, err, errlen);
 }
 
-/* The CA's verdict over every file, ranked as look_up_everywhere ranks keys. */
+/* The CA's verdict over every file (its @cert-authority lines), ranked as keys are. */
 static void
 look_up_ca_everywhere(
     const struct hostkey_policy *p, const unsigned char *ca, size_t calen, struct verdict *v)
 {
-	static const int rank[] = {
-	    [KH_NOTFOUND] = 0, [KH_MISMATCH] = 1, [KH_MATCH] = 2, [KH_REVOKED] = 3};
-	const char *file;
-	size_t len;
-
-	v->r = (struct kh_lookup){KH_NOTFOUND, 0};
-	v->file = NULL;
-	v->bare = false;
-	for (int i = 0; (file = policy_file(p, i)) != NULL; i++) {
-		struct kh_lookup r;
-		char *text = read_text(file, &len);
-		if (text == NULL)
-			continue;
-		knownhosts_check_ca(text, len, p->name, p->port, ca, calen, &r);
-		free(text);
-		if (rank[r.result] > rank[v->r.result]) {
-			v->r = r;
-			v->file = file;
-		}
-	}
+	look_up_everywhere(p, NULL, ca, calen, v);
 }
 
 /* The key type a blob starts with ("ssh-ed25519-cert-v01@openssh.com"); false if none. */

@@ -35,6 +35,7 @@
 #include <libssh2.h>
 
 #include "fdlimit.h"
+#include "ctlsock.h"
 #include "link.h"
 #include "listener.h"
 #include "log.h"
@@ -304,12 +305,26 @@ listen_socket(const struct sockaddr *sa)
 	return fd;
 }
 
+/* Watches a listening socket of l for connections to accept. */
+static void
+watch(uv_loop_t *loop, struct listener *l, int fd, const char *where)
+{
+	struct lsock *ls = &l->socks[l->nsocks++];
+
+	ls->fd = fd;
+	ls->l = l;
+	uv_poll_init_socket(loop, &ls->poll, fd);
+	ls->poll.data = ls;
+	l->open_handles++;
+	uv_poll_start(&ls->poll, UV_READABLE, poll_cb);
+	log_debug("%s: listening on %s", l->name, where);
+}
+
 /* Binds one address. optional: an address that may simply not exist here (::1). */
 static enum listener_error
 bind_one(uv_loop_t *loop, struct listener *l, const struct sockaddr *sa, bool optional, char *err,
     size_t errlen)
 {
-	struct lsock *ls;
 	char where[INET6_ADDRSTRLEN + 8];
 	int fd;
 
@@ -324,14 +339,7 @@ bind_one(uv_loop_t *loop, struct listener *l, const struct sockaddr *sa, bool op
 		snprintf(err, errlen, "%s: cannot listen on %s: %s", l->name, where, strerror(-fd));
 		return LISTENER_RUNTIME;
 	}
-	ls = &l->socks[l->nsocks++];
-	ls->fd = fd;
-	ls->l = l;
-	uv_poll_init_socket(loop, &ls->poll, fd);
-	ls->poll.data = ls;
-	l->open_handles++;
-	uv_poll_start(&ls->poll, UV_READABLE, poll_cb);
-	log_debug("%s: listening on %s", l->name, where);
+	watch(loop, l, fd, where);
 	return LISTENER_OK;
 }
 
@@ -361,24 +369,6 @@ set_access(struct listener *l, const struct options *opt, bool loopback, char *e
 	l->owner_only = true;
 	peercred_prepare();
 	return LISTENER_OK;
-}
-
-/* Whether a program answers on the Unix socket at path. */
-static bool
-unix_alive(const char *path)
-{
-	struct sockaddr_un sun;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool up;
-
-	if (fd == -1)
-		return false;
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	up = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
-	close(fd);
-	return up;
 }
 
 /* A listening Unix socket at path, mode 0600 (non-blocking, close-on-exec), or -errno. */
@@ -411,7 +401,6 @@ static enum listener_error
 bind_path(uv_loop_t *loop, struct listener *l, char *err, size_t errlen)
 {
 	const char *path = l->spec.listen_path;
-	struct lsock *ls;
 	struct stat st;
 	int fd;
 
@@ -420,7 +409,7 @@ bind_path(uv_loop_t *loop, struct listener *l, char *err, size_t errlen)
 			snprintf(err, errlen, "%s: %s exists and is not a socket", l->name, path);
 			return LISTENER_RUNTIME;
 		}
-		if (unix_alive(path)) {
+		if (ctlsock_alive(path)) {
 			snprintf(err, errlen, "%s: a program already listens on %s", l->name, path);
 			return LISTENER_RUNTIME;
 		}
@@ -436,14 +425,7 @@ bind_path(uv_loop_t *loop, struct listener *l, char *err, size_t errlen)
 		l->dev = st.st_dev;
 		l->ino = st.st_ino;
 	}
-	ls = &l->socks[l->nsocks++];
-	ls->fd = fd;
-	ls->l = l;
-	uv_poll_init_socket(loop, &ls->poll, fd);
-	ls->poll.data = ls;
-	l->open_handles++;
-	uv_poll_start(&ls->poll, UV_READABLE, poll_cb);
-	log_debug("%s: listening on %s", l->name, path);
+	watch(loop, l, fd, path);
 	return LISTENER_OK;
 }
 

@@ -20,21 +20,6 @@
 
 #define MAX_FORWARDS 256
 
-static void printf_buf(struct buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-printf_buf(struct buf *out, const char *fmt, ...)
-{
-	char line[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	int n = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		buf_append(out, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
-}
-
 static const char *
 human(uint64_t bytes, char *out, size_t len)
 {
@@ -75,12 +60,12 @@ report_hops_text(const struct status_view *v, struct buf *out)
 		chain_hop_info(v->chain, i, &hi);
 		if (hi.rtt_ms >= 0)
 			snprintf(rtt, sizeof(rtt), "%d ms", hi.rtt_ms);
-		printf_buf(out, "  via %s (hop %zu): %s, %s, rtt %s, %u reconnect%s\n",
+		buf_printf(out, "  via %s (hop %zu): %s, %s, rtt %s, %u reconnect%s\n",
 		    chain_hop_name(v->chain, i), i + 1, hi.state,
 		    hi.peer[0] ? hi.peer : "no peer yet", rtt, hi.reconnects,
 		    hi.reconnects == 1 ? "" : "s");
 		if (hi.last_error[0] != '\0')
-			printf_buf(out, "    last error: %s\n", hi.last_error);
+			buf_printf(out, "    last error: %s\n", hi.last_error);
 	}
 }
 
@@ -89,7 +74,7 @@ report_hops_json(const struct status_view *v, struct buf *out)
 {
 	size_t n = v->chain != NULL ? chain_hops(v->chain) : 0;
 
-	printf_buf(out, "\"hops\":[");
+	buf_printf(out, "\"hops\":[");
 	for (size_t i = 0; i < n; i++) {
 		struct session_info hi;
 		char name[700] = "", state[64] = "", peer[700] = "", err[600] = "";
@@ -98,13 +83,13 @@ report_hops_json(const struct status_view *v, struct buf *out)
 		control_json_string(state, sizeof(state), hi.state);
 		control_json_string(peer, sizeof(peer), hi.peer);
 		control_json_string(err, sizeof(err), hi.last_error);
-		printf_buf(out,
+		buf_printf(out,
 		    "%s{\"name\":%s,\"state\":%s,\"peer\":%s,\"connected_since\":%lld,"
 		    "\"rtt_ms\":%d,\"reconnects\":%u,\"last_error\":%s}",
 		    i ? "," : "", name, state, peer, hi.connected_since, hi.rtt_ms, hi.reconnects,
 		    err);
 	}
-	printf_buf(out, "],");
+	buf_printf(out, "],");
 }
 
 /* PresenceCheck: whether the family machine answers on its port, in words. */
@@ -117,19 +102,19 @@ report_presence_text(const struct status_view *v, struct buf *out)
 	if (v->presence == NULL)
 		return;
 	presence_check_info(v->presence, &pi);
-	printf_buf(out, "  presence (%d): ", pi.port);
+	buf_printf(out, "  presence (%d): ", pi.port);
 	if (strcmp(pi.state, "online") == 0) {
 		long long ago = (long long)time(NULL) - pi.last_seen;
-		printf_buf(out, "online, last seen %lld s ago (%s)\n", ago > 0 ? ago : 0, pi.name);
+		buf_printf(out, "online, last seen %lld s ago (%s)\n", ago > 0 ? ago : 0, pi.name);
 	} else if (strcmp(pi.state, "offline") == 0) {
 		time_t t = (time_t)pi.offline_since;
 		strftime(at, sizeof(at), "%H:%M:%S", localtime(&t));
-		printf_buf(out, "offline since %s (%s)", at, pi.why);
+		buf_printf(out, "offline since %s (%s)", at, pi.why);
 		if (pi.last_seen == 0)
-			printf_buf(out, ", never seen");
-		printf_buf(out, "\n");
+			buf_printf(out, ", never seen");
+		buf_printf(out, "\n");
 	} else {
-		printf_buf(out, "never seen (not checked yet)\n");
+		buf_printf(out, "never seen (not checked yet)\n");
 	}
 }
 
@@ -144,7 +129,7 @@ report_presence_json(const struct status_view *v, struct buf *out)
 	presence_check_info(v->presence, &pi);
 	control_json_string(why, sizeof(why), pi.why);
 	control_json_string(name, sizeof(name), pi.name);
-	printf_buf(out,
+	buf_printf(out,
 	    "\"presence\":{\"port\":%d,\"state\":\"%s\",\"last_seen\":%lld,"
 	    "\"offline_since\":%lld,\"why\":%s,\"name\":%s},",
 	    pi.port, pi.state, pi.last_seen, pi.offline_since, why, name);
@@ -166,7 +151,7 @@ report_text(const struct status_view *v, const struct session_info *si, const st
 	char silent[48] = "";
 	if (strcmp(si->state, "not responding") == 0 && si->silent_ms >= 0)
 		snprintf(silent, sizeof(silent), " (silent for %lld s)", si->silent_ms / 1000);
-	printf_buf(out,
+	buf_printf(out,
 	    "%s (pid %lld): session %s%s, %s, connected since %s, rtt %s, "
 	    "%u reconnect%s\n",
 	    v->name, v->pid, si->state, silent, si->peer[0] ? si->peer : "no peer yet", since, rtt,
@@ -178,29 +163,29 @@ report_text(const struct status_view *v, const struct session_info *si, const st
 		/* An error from before the session came back is history, and says so. */
 		bool past = si->connected_since != 0 && si->connected_since >= si->last_error_at &&
 		    strcmp(si->state, "ready") == 0;
-		printf_buf(out, "  last error%s, at %s: %s\n", past ? " (since recovered)" : "", at,
+		buf_printf(out, "  last error%s, at %s: %s\n", past ? " (since recovered)" : "", at,
 		    si->last_error);
 	}
 	report_hops_text(v, out);
 	report_presence_text(v, out);
 	for (size_t i = 0; i < n; i++) {
 		const struct fwd_stats *f = &st[i];
-		printf_buf(out, "  %s: %s", f->name, f->state);
+		buf_printf(out, "  %s: %s", f->name, f->state);
 		if (f->port != 0)
-			printf_buf(out, " (port %d)", f->port);
-		printf_buf(out, ", %u %s open, %llu total, %s up, %s down", f->open,
+			buf_printf(out, " (port %d)", f->port);
+		buf_printf(out, ", %u %s open, %llu total, %s up, %s down", f->open,
 		    f->udp ? "flows" : "connections", (unsigned long long)f->total,
 		    human(f->bytes_up, up, sizeof(up)), human(f->bytes_down, down, sizeof(down)));
 		if (f->udp)
-			printf_buf(out, ", %llu dropped", (unsigned long long)f->drops);
+			buf_printf(out, ", %llu dropped", (unsigned long long)f->drops);
 		else if (f->resets > 0)
-			printf_buf(out, ", %llu reset", (unsigned long long)f->resets);
-		printf_buf(out, "\n");
+			buf_printf(out, ", %llu reset", (unsigned long long)f->resets);
+		buf_printf(out, "\n");
 	}
 	if (v->udp != NULL && udpfwd_relay_drops(v->udp) > 0)
-		printf_buf(out, "  relay: %llu datagrams dropped (channel backed up or down)\n",
+		buf_printf(out, "  relay: %llu datagrams dropped (channel backed up or down)\n",
 		    (unsigned long long)udpfwd_relay_drops(v->udp));
-	printf_buf(out, "  file descriptors: %ld open of %ld\n", fdlimit_open(), fdlimit_max());
+	buf_printf(out, "  file descriptors: %ld open of %ld\n", fdlimit_open(), fdlimit_max());
 }
 
 static void
@@ -211,29 +196,29 @@ report_json(const struct status_view *v, const struct session_info *si, const st
 
 	s[0] = '\0';
 	control_json_string(s, sizeof(s), v->name);
-	printf_buf(
+	buf_printf(
 	    out, "{\"name\":%s,\"pid\":%lld,\"started\":%lld,", s, v->pid, (long long)v->started);
 	s[0] = '\0';
 	control_json_string(s, sizeof(s), si->state);
-	printf_buf(out, "\"session\":{\"state\":%s,", s);
+	buf_printf(out, "\"session\":{\"state\":%s,", s);
 	s[0] = '\0';
 	control_json_string(s, sizeof(s), si->peer);
-	printf_buf(out,
+	buf_printf(out,
 	    "\"peer\":%s,\"connected_since\":%lld,\"rtt_ms\":%d,\"silent_ms\":%lld,"
 	    "\"reconnects\":%u,\"last_error_at\":%lld,",
 	    s, si->connected_since, si->rtt_ms, si->silent_ms, si->reconnects, si->last_error_at);
 	s[0] = '\0';
 	control_json_string(s, sizeof(s), si->last_error);
-	printf_buf(out, "\"last_error\":%s},", s);
+	buf_printf(out, "\"last_error\":%s},", s);
 	report_hops_json(v, out);
 	report_presence_json(v, out);
-	printf_buf(out, "\"forwards\":[");
+	buf_printf(out, "\"forwards\":[");
 	for (size_t i = 0; i < n; i++) {
 		const struct fwd_stats *f = &st[i];
 		char name[700] = "", state[128] = "";
 		control_json_string(name, sizeof(name), f->name);
 		control_json_string(state, sizeof(state), f->state);
-		printf_buf(out,
+		buf_printf(out,
 		    "%s{\"name\":%s,\"udp\":%s,\"state\":%s,\"port\":%d,\"open\":%u,\"total\":%llu,"
 		    "\"bytes_up\":%llu,\"bytes_down\":%llu,\"resets\":%llu,\"drops\":%llu}",
 		    i ? "," : "", name, f->udp ? "true" : "false", state, f->port, f->open,
@@ -241,7 +226,7 @@ report_json(const struct status_view *v, const struct session_info *si, const st
 		    (unsigned long long)f->bytes_down, (unsigned long long)f->resets,
 		    (unsigned long long)f->drops);
 	}
-	printf_buf(out, "],\"relay_drops\":%llu,\"fds\":{\"open\":%ld,\"limit\":%ld}}\n",
+	buf_printf(out, "],\"relay_drops\":%llu,\"fds\":{\"open\":%ld,\"limit\":%ld}}\n",
 	    (unsigned long long)(v->udp != NULL ? udpfwd_relay_drops(v->udp) : 0), fdlimit_open(),
 	    fdlimit_max());
 }
