@@ -215,52 +215,10 @@ fail:
 int
 option_parse_seconds(const char *text)
 {
-	long total = 0, n = -1;
+	/* ssh's time format (sshkeyword.c, as readconf's convtime), within porthole's bound. */
+	long t = sshkw_convtime(text);
 
-	if (*text == '\0')
-		return -1;
-	for (const char *p = text; *p != '\0'; p++) {
-		if (*p >= '0' && *p <= '9') {
-			n = (n < 0 ? 0 : n) * 10 + (*p - '0');
-			if (n > 10000000)
-				return -1;
-			continue;
-		}
-		long unit;
-		switch (*p) {
-		case 's':
-		case 'S':
-			unit = 1;
-			break;
-		case 'm':
-		case 'M':
-			unit = 60;
-			break;
-		case 'h':
-		case 'H':
-			unit = 3600;
-			break;
-		case 'd':
-		case 'D':
-			unit = 86400;
-			break;
-		case 'w':
-		case 'W':
-			unit = 604800;
-			break;
-		default:
-			return -1;
-		}
-		if (n < 0)
-			return -1;
-		total += n * unit;
-		n = -1;
-		if (total > 100000000)
-			return -1;
-	}
-	if (n >= 0)
-		total += n;
-	return (int)total;
+	return t < 0 || t > 100000000 ? -1 : (int)t;
 }
 
 enum value_type {
