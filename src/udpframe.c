@@ -14,6 +14,7 @@
 #include "udpframe.h"
 
 #define HELLO_FIXED 15 /* major, minor, three u32, software_len */
+#define HELLO_11 9     /* 1.1 after the software name: stream_window, max_streams, flags */
 #define ADDR_FIXED 3   /* port, host_len */
 #define ACCEPT_FIXED 7 /* listener, source_port, family */
 #define REASON_FIXED 2 /* code */
@@ -29,6 +30,12 @@ static const char *const type_names[] = {
     [FRAME_ERROR] = "ERROR",
     [FRAME_PING] = "PING",
     [FRAME_PONG] = "PONG",
+    [FRAME_SOPEN] = "SOPEN",
+    [FRAME_SOPENED] = "SOPENED",
+    [FRAME_SDATA] = "SDATA",
+    [FRAME_SWINDOW] = "SWINDOW",
+    [FRAME_SEOF] = "SEOF",
+    [FRAME_SRESET] = "SRESET",
 };
 
 static int
@@ -158,8 +165,9 @@ int
 frame_hello_encode(const struct frame_hello *h, uint8_t *out, size_t outlen)
 {
 	size_t n = strnlen(h->software, sizeof(h->software));
+	size_t more = h->minor >= 1 ? HELLO_11 : 0;
 
-	if (n > FRAME_SOFTWARE_MAX || outlen < HELLO_FIXED + n)
+	if (n > FRAME_SOFTWARE_MAX || outlen < HELLO_FIXED + n + more)
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		if (!software_byte_ok((uint8_t)h->software[i]))
@@ -172,7 +180,13 @@ frame_hello_encode(const struct frame_hello *h, uint8_t *out, size_t outlen)
 	p = put32(p, h->max_flows);
 	*p++ = (uint8_t)n;
 	memcpy(p, h->software, n);
-	return (int)(HELLO_FIXED + n);
+	p += n;
+	if (more > 0) {
+		p = put32(p, h->stream_window);
+		p = put32(p, h->max_streams);
+		*p = h->stream_flags;
+	}
+	return (int)(HELLO_FIXED + n + more);
 }
 
 int
@@ -207,6 +221,16 @@ frame_hello_parse(const struct frame *f, struct frame_hello *h, const char **err
 			return fail(err, "software name not printable ASCII");
 	memcpy(h->software, p + HELLO_FIXED, n);
 	h->software[n] = '\0';
+	if (h->minor >= 1) {
+		const uint8_t *q = p + HELLO_FIXED + n;
+		if (f->len < HELLO_FIXED + n + HELLO_11) {
+			memset(h, 0, sizeof(*h));
+			return fail(err, "HELLO 1.1 without its stream fields");
+		}
+		h->stream_window = get32(q);
+		h->max_streams = get32(q + 4);
+		h->stream_flags = q[8];
+	}
 	return 0; /* later bytes: fields of a later minor version */
 }
 
@@ -232,8 +256,8 @@ frame_addr_parse(const struct frame *f, struct frame_addr *a, const char **err)
 	const uint8_t *p = f->payload;
 
 	memset(a, 0, sizeof(*a));
-	if (f->type != FRAME_OPEN && f->type != FRAME_BIND)
-		return fail(err, "not an OPEN or BIND frame");
+	if (f->type != FRAME_OPEN && f->type != FRAME_BIND && f->type != FRAME_SOPEN)
+		return fail(err, "not an OPEN, SOPEN or BIND frame");
 	if (f->flow == 0)
 		return fail(err, "flow id 0");
 	if (f->flow & FLOW_RELAY_BIT)
@@ -251,7 +275,7 @@ frame_addr_parse(const struct frame *f, struct frame_addr *a, const char **err)
 		if (!host_byte_ok(p[ADDR_FIXED + i]))
 			return fail(err, "host has a space, control or non-ASCII byte");
 	uint16_t port = get16(p);
-	if (port == 0 && f->type == FRAME_OPEN)
+	if (port == 0 && f->type != FRAME_BIND)
 		return fail(err, "port 0");
 	a->port = port;
 	memcpy(a->host, p + ADDR_FIXED, n);
@@ -389,10 +413,12 @@ frame_reason_parse(const struct frame *f, struct frame_reason *r, const char **e
 	const uint8_t *p = f->payload;
 
 	memset(r, 0, sizeof(*r));
-	if (f->type != FRAME_CLOSE && f->type != FRAME_ERROR)
-		return fail(err, "not a CLOSE or ERROR frame");
+	if (f->type != FRAME_CLOSE && f->type != FRAME_ERROR && f->type != FRAME_SRESET)
+		return fail(err, "not a CLOSE, ERROR or SRESET frame");
 	if (f->type == FRAME_CLOSE && f->flow == 0)
 		return fail(err, "CLOSE of flow 0");
+	if (f->type == FRAME_SRESET && (f->flow == 0 || (f->flow & FLOW_RELAY_BIT)))
+		return fail(err, "SRESET of stream 0 or of an id in the relay's range");
 	if (f->len < REASON_FIXED)
 		return fail(err, "too short for a code");
 	r->code = get16(p);
@@ -410,6 +436,48 @@ frame_reason_parse(const struct frame *f, struct frame_reason *r, const char **e
 	}
 	memcpy(r->text, p, n);
 	r->text[n] = '\0';
+	return 0;
+}
+
+int
+frame_window_encode(uint32_t increment, uint8_t *out, size_t outlen)
+{
+	if (increment == 0 || increment > 0x7fffffffu || outlen < 4)
+		return -1;
+	put32(out, increment);
+	return 4;
+}
+
+int
+frame_window_parse(const struct frame *f, uint32_t *increment, const char **err)
+{
+	*increment = 0;
+	if (f->type != FRAME_SWINDOW)
+		return fail(err, "not an SWINDOW frame");
+	if (frame_stream_check(f, err) == -1)
+		return -1;
+	if (f->len != 4)
+		return fail(err, "SWINDOW payload not 4 bytes");
+	uint32_t inc = get32(f->payload);
+	if (inc == 0 || inc > 0x7fffffffu)
+		return fail(err, "SWINDOW increment 0 or over 0x7FFFFFFF");
+	*increment = inc;
+	return 0;
+}
+
+int
+frame_stream_check(const struct frame *f, const char **err)
+{
+	if (f->type < FRAME_SOPEN || f->type > FRAME_SRESET)
+		return fail(err, "not a stream frame");
+	if (f->flow == 0)
+		return fail(err, "stream id 0");
+	if (f->flow & FLOW_RELAY_BIT)
+		return fail(err, "stream id in the relay's range");
+	if ((f->type == FRAME_SOPENED || f->type == FRAME_SEOF) && f->len != 0)
+		return fail(err, "SOPENED or SEOF with a payload");
+	if (f->type == FRAME_SDATA && f->len == 0)
+		return fail(err, "empty SDATA");
 	return 0;
 }
 

@@ -1,6 +1,6 @@
 /*
- * The relay protocol's frames: UDP datagrams and their control messages,
- * carried over one SSH exec channel as a byte stream. Pure: encoding and
+ * The relay protocol's frames: UDP datagrams, TCP streams (1.1) and their
+ * control messages, carried over one SSH exec channel as a byte stream. Pure: encoding and
  * decoding only. The format is specified in docs/relay-protocol.md.
  *
  *   u8 type | u8 flags | u32 flow | u16 len | payload[len]     (big-endian)
@@ -24,7 +24,7 @@
 #define FRAME_CONTROL_MAX 258 /* the longest payload an encoder below writes (OPEN, BIND) */
 
 #define RELAY_VERSION_MAJOR 1
-#define RELAY_VERSION_MINOR 0
+#define RELAY_VERSION_MINOR 1
 
 enum frame_type {
 	FRAME_HELLO = 1,  /* both ways, first: version and limits */
@@ -37,7 +37,30 @@ enum frame_type {
 	FRAME_ERROR = 8,  /* both ways: something failed (flow 0: the whole relay) */
 	FRAME_PING = 9,	  /* both ways: answer with PONG, same payload */
 	FRAME_PONG = 10,
+	/* 1.1: TCP streams (both peers' HELLO said minor >= 1) */
+	FRAME_SOPEN = 11,   /* client: a TCP stream to host:port (flow = new stream id) */
+	FRAME_SOPENED = 12, /* relay: the stream's connection is made */
+	FRAME_SDATA = 13,   /* both ways: stream bytes, counted against the peer's credit */
+	FRAME_SWINDOW = 14, /* both ways: more credit for the peer's SDATA on this stream */
+	FRAME_SEOF = 15,    /* both ways: no more SDATA from this side (half-close) */
+	FRAME_SRESET = 16,  /* both ways: the stream is gone both ways, and why */
 };
+
+#define FRAME_TYPE_MAX FRAME_SRESET
+
+/* Why a stream was reset (SRESET's code). */
+enum frame_reset_code {
+	RST_ABORTED = 0,     /* the sender's side of it was cut (reset, failed, stopping) */
+	RST_REFUSED = 1,     /* the target refused the connection */
+	RST_UNREACHABLE = 2, /* network or host unreachable, or the connect timed out */
+	RST_NOT_ALLOWED = 3, /* the relay's allow-list refuses it */
+	RST_RESOLVE = 4,     /* the host name does not resolve */
+	RST_LIMIT = 5,	     /* too many streams */
+	RST_PROTOCOL = 6,    /* past the credit, data after SEOF, a reused id */
+};
+
+/* HELLO's stream_flags (1.1). */
+#define STREAM_FLAG_RESTRICTED 0x01 /* relay: an allow-list limits SOPEN (--permit-open) */
 
 /* Flow ids: the client picks ids below this bit, the relay (ACCEPT) ids with it. */
 #define FLOW_RELAY_BIT 0x80000000u
@@ -96,15 +119,21 @@ struct frame_hello {
 	uint32_t idle_timeout; /* seconds; flows use the smaller nonzero of the two sides' */
 	uint32_t max_flows;    /* the cap on flows; likewise the smaller nonzero */
 	char software[65];     /* e.g. "porthole 0.1.0", NUL-terminated */
+	/* 1.1 (minor >= 1; zero from a 1.0 peer): */
+	uint32_t stream_window; /* SDATA bytes the peer may send per new stream; 0 = no streams */
+	uint32_t max_streams;	/* the most streams this side takes at once; 0 = no preference */
+	uint8_t stream_flags;	/* STREAM_FLAG_* */
 };
-/* Encode refuses a software name over 64 bytes or not printable ASCII. Parse
+/* Encode refuses a software name over 64 bytes or not printable ASCII; it
+ * writes the 1.1 fields when minor >= 1. Parse of a minor >= 1 HELLO without
+ * them is malformed. Parse
  * of a HELLO whose major is not RELAY_VERSION_MAJOR fills only major and minor
  * and succeeds: the caller compares them and answers ERR_VERSION. */
 int frame_hello_encode(const struct frame_hello *h, uint8_t *out, size_t outlen);
 int frame_hello_parse(const struct frame *f, struct frame_hello *h, const char **err);
 
-/* OPEN and BIND: a host (name or address, no brackets; 1-255 bytes of printable
- * ASCII, no spaces) and port (0 only in BIND: the relay picks). */
+/* OPEN, SOPEN and BIND: a host (name or address, no brackets; 1-255 bytes of
+ * printable ASCII, no spaces) and port (0 only in BIND: the relay picks). */
 struct frame_addr {
 	char host[FRAME_HOST_MAX + 1];
 	uint16_t port;
@@ -125,16 +154,28 @@ struct frame_accept {
 int frame_accept_encode(const struct frame_accept *a, uint8_t *out, size_t outlen);
 int frame_accept_parse(const struct frame *f, struct frame_accept *a, const char **err);
 
-/* CLOSE and ERROR: a code and a short text (at most 200 bytes of printable
+/* CLOSE, ERROR and SRESET: a code and a short text (at most 200 bytes of printable
  * ASCII or UTF-8, no control characters, C0 or C1). Encode never refuses a
  * text: it writes what the parser would refuse as '?' and cuts a longer one
  * at the last whole character within 200 bytes. */
 struct frame_reason {
-	uint16_t code; /* enum frame_close_reason or enum frame_error_code */
+	uint16_t code; /* enum frame_close_reason, frame_error_code or frame_reset_code */
 	char text[201];
 };
 int frame_reason_encode(const struct frame_reason *r, uint8_t *out, size_t outlen);
 int frame_reason_parse(const struct frame *f, struct frame_reason *r, const char **err);
+
+/* SWINDOW: a credit increment, 1 to 0x7FFFFFFF. */
+int frame_window_encode(uint32_t increment, uint8_t *out, size_t outlen);
+int frame_window_parse(const struct frame *f, uint32_t *increment, const char **err);
+
+/*
+ * The rest of a stream frame's rules: SOPENED and SEOF carry nothing, SDATA
+ * 1-65535 bytes; the stream id of any stream frame is not 0 and is a client
+ * id (streams are opened by the client only). SOPEN is frame_addr_parse's,
+ * SRESET frame_reason_parse's, SWINDOW frame_window_parse's. 0 or -1.
+ */
+int frame_stream_check(const struct frame *f, const char **err);
 
 /* PING and PONG: 8 opaque bytes, as a number (PONG returns PING's unchanged). */
 int frame_ping_encode(uint64_t token, uint8_t *out, size_t outlen);

@@ -165,6 +165,29 @@ fuzz_ping(const struct frame *f)
 }
 
 static void
+fuzz_stream(const struct frame *f)
+{
+	uint32_t inc;
+	const char *err = NULL;
+
+	if (frame_stream_check(f, &err) == -1) {
+		if (err == NULL)
+			abort();
+		return;
+	}
+	if (f->flow == 0 || (f->flow & FLOW_RELAY_BIT))
+		abort();
+	if (f->type == FRAME_SWINDOW) {
+		if (frame_window_parse(f, &inc, &err) == -1) {
+			if (err == NULL || inc != 0)
+				abort();
+			return;
+		}
+		same_payload(f, frame_window_encode(inc, out, sizeof(out)));
+	}
+}
+
+static void
 fuzz_frame(const struct frame *f)
 {
 	char name[16];
@@ -180,11 +203,25 @@ fuzz_frame(const struct frame *f)
 	case FRAME_BIND:
 		fuzz_addr(f);
 		break;
+	case FRAME_SOPEN:
+		fuzz_addr(f);
+		fuzz_stream(f);
+		break;
+	case FRAME_SOPENED:
+	case FRAME_SDATA:
+	case FRAME_SWINDOW:
+	case FRAME_SEOF:
+		fuzz_stream(f);
+		break;
 	case FRAME_BOUND:
 		fuzz_bound(f);
 		break;
 	case FRAME_ACCEPT:
 		fuzz_accept(f);
+		break;
+	case FRAME_SRESET:
+		fuzz_stream(f);
+		fuzz_reason(f);
 		break;
 	case FRAME_CLOSE:
 	case FRAME_ERROR:

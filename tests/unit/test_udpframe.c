@@ -175,12 +175,12 @@ test_data_sizes(void)
 static void
 test_hello(void)
 {
-	struct frame_hello h = {
-	    RELAY_VERSION_MAJOR, RELAY_VERSION_MINOR, 65507, 60, 1024, "porthole 0.1.0"};
+	struct frame_hello h = {RELAY_VERSION_MAJOR, 0, 65507, 60, 1024, "porthole 0.1.0"};
 	struct frame_hello back;
 	uint8_t out[FRAME_CONTROL_MAX + 32];
 	const char *err = NULL;
 
+	/* 1.0: no stream fields. */
 	int n = frame_hello_encode(&h, out, sizeof(out));
 	CHECK_INT(n, 15 + 14);
 	struct frame f = frame_of(FRAME_HELLO, 0, out, (size_t)n);
@@ -198,7 +198,7 @@ test_hello(void)
 	struct frame_hello x = {1, 255, 0xffffffffu, 0xffffffffu, 0xffffffffu, ""};
 	memset(x.software, '~', 64);
 	n = frame_hello_encode(&x, out, sizeof(out));
-	CHECK_INT(n, 79);
+	CHECK_INT(n, 79 + 9);
 	f = frame_of(FRAME_HELLO, 0, out, (size_t)n);
 	CHECK_INT(frame_hello_parse(&f, &back, &err), 0);
 	CHECK_INT(back.minor, 255);
@@ -206,7 +206,7 @@ test_hello(void)
 	CHECK_INT(strlen(back.software), 64);
 	x.software[0] = '\0';
 	n = frame_hello_encode(&x, out, sizeof(out));
-	CHECK_INT(n, 15);
+	CHECK_INT(n, 15 + 9);
 	f = frame_of(FRAME_HELLO, 0, out, (size_t)n);
 	CHECK_INT(frame_hello_parse(&f, &back, &err), 0);
 	CHECK_STR(back.software, "");
@@ -225,6 +225,28 @@ test_hello(void)
 	f = frame_of(FRAME_HELLO, 0, out, (size_t)n + 3);
 	CHECK_INT(frame_hello_parse(&f, &back, &err), 0);
 	CHECK_STR(back.software, "porthole 0.1.0");
+
+	/* 1.1: the stream fields follow the name; a 1.1 HELLO without them is malformed. */
+	struct frame_hello s = {1, 1, 65507, 60, 1024, "p", 262144, 4096, STREAM_FLAG_RESTRICTED};
+	n = frame_hello_encode(&s, out, sizeof(out));
+	CHECK_INT(n, 15 + 1 + 9);
+	f = frame_of(FRAME_HELLO, 0, out, (size_t)n);
+	CHECK_INT(frame_hello_parse(&f, &back, &err), 0);
+	CHECK_INT(back.minor, 1);
+	CHECK_INT(back.stream_window, 262144);
+	CHECK_INT(back.max_streams, 4096);
+	CHECK_INT(back.stream_flags, STREAM_FLAG_RESTRICTED);
+	for (size_t len = 16; len < (size_t)n; len++) {
+		f = frame_of(FRAME_HELLO, 0, out, len);
+		CHECK_INT(frame_hello_parse(&f, &back, &err), -1);
+		CHECK_STR(err, "HELLO 1.1 without its stream fields");
+		CHECK_STR(back.software, "");
+	}
+	/* A 1.0 parse of the same bytes would have ignored them: minor 0 reads no more. */
+	out[1] = 0;
+	f = frame_of(FRAME_HELLO, 0, out, (size_t)n);
+	CHECK_INT(frame_hello_parse(&f, &back, &err), 0);
+	CHECK_INT(back.stream_window, 0);
 }
 
 static void
@@ -371,7 +393,7 @@ test_addr(void)
 	    FRAME_OPEN, 0x80000000u, BYTES("\x00\x35\x01x"), "flow id in the relay's range");
 	check_addr_fails(
 	    FRAME_BIND, 0xffffffffu, BYTES("\x00\x35\x01x"), "flow id in the relay's range");
-	check_addr_fails(FRAME_DATA, 1, BYTES("\x00\x35\x01x"), "not an OPEN or BIND frame");
+	check_addr_fails(FRAME_DATA, 1, BYTES("\x00\x35\x01x"), "not an OPEN, SOPEN or BIND frame");
 	static const char *const bad[] = {"\x00\x35\x03\x61\x00\x62", "\x00\x35\x03\x61\x20\x62",
 	    "\x00\x35\x03\x61\x0a\x62", "\x00\x35\x03\x61\x7f\x62", "\x00\x35\x03\x61\x80\x62",
 	    "\x00\x35\x03\x61\xff\x62"};
@@ -613,7 +635,7 @@ test_reason(void)
 	check_reason_fails(FRAME_CLOSE, 1, BYTES(""), "too short for a code");
 	check_reason_fails(FRAME_ERROR, 1, BYTES("\x00"), "too short for a code");
 	check_reason_fails(FRAME_CLOSE, 0, BYTES("\x00\x00"), "CLOSE of flow 0");
-	check_reason_fails(FRAME_DATA, 1, BYTES("\x00\x00"), "not a CLOSE or ERROR frame");
+	check_reason_fails(FRAME_DATA, 1, BYTES("\x00\x00"), "not a CLOSE, ERROR or SRESET frame");
 	check_reason_fails(FRAME_ERROR, 0, BYTES("\x00\x01\x00"), "text has a control character");
 	check_reason_fails(FRAME_ERROR, 0, BYTES("\x00\x01tab\t"), "text has a control character");
 	check_reason_fails(
@@ -676,7 +698,9 @@ test_type_names(void)
 	for (unsigned t = 1; t <= FRAME_PONG; t++)
 		CHECK_STR(frame_type_name((uint8_t)t, buf, sizeof(buf)), names[t]);
 	CHECK_STR(frame_type_name(0, buf, sizeof(buf)), "type 0");
-	CHECK_STR(frame_type_name(11, buf, sizeof(buf)), "type 11");
+	CHECK_STR(frame_type_name(11, buf, sizeof(buf)), "SOPEN");
+	CHECK_STR(frame_type_name(16, buf, sizeof(buf)), "SRESET");
+	CHECK_STR(frame_type_name(17, buf, sizeof(buf)), "type 17");
 	CHECK_STR(frame_type_name(42, buf, sizeof(buf)), "type 42");
 	CHECK_STR(frame_type_name(255, buf, sizeof(buf)), "type 255");
 	CHECK_STR(frame_type_name(255, buf, 5), "type");
@@ -752,10 +776,10 @@ test_doc_example(void)
 		return;
 
 	struct frame_hello h = {RELAY_VERSION_MAJOR, RELAY_VERSION_MINOR, FRAME_DATAGRAM_MAX, 60,
-	    1024, "porthole 0.1.0"};
+	    1024, "porthole 0.1.0", 262144, 4096, 0};
 	n = frame_hello_encode(&h, payload, sizeof(payload));
 	len = put_frame(got, FRAME_HELLO, 0, payload, (size_t)n);
-	CHECK_INT(len, 37);
+	CHECK_INT(len, 46);
 	CHECK_INT(doc_example(doc, "hello", want, sizeof(want)), len);
 	CHECK(memcmp(want, got, len) == 0);
 
@@ -777,7 +801,7 @@ test_doc_example(void)
 	at += doc_example(doc, "hello", stream + at, sizeof(stream) - at);
 	at += doc_example(doc, "open", stream + at, sizeof(stream) - at);
 	at += doc_example(doc, "data", stream + at, sizeof(stream) - at);
-	CHECK_INT(at, 37 + 19 + 13);
+	CHECK_INT(at, 46 + 19 + 13);
 	struct frame f;
 	const char *err = NULL;
 	long step;
