@@ -658,6 +658,168 @@ test_reason(void)
 	CHECK_INT(strlen(r.text), 200);
 }
 
+/* frame_stream_check on f: 0, or -1 with the text want. */
+static void
+check_stream(enum frame_type type, uint32_t flow, const uint8_t *p, size_t len, const char *want)
+{
+	const char *err = NULL;
+	struct frame f = frame_of(type, flow, p, len);
+
+	CHECK_INT(frame_stream_check(&f, &err), want == NULL ? 0 : -1);
+	if (want != NULL)
+		CHECK_STR(err, want);
+}
+
+static void
+test_stream_check(void)
+{
+	/* Every stream type with a valid id and length; the lowest and highest client ids. */
+	check_stream(FRAME_SOPENED, 1, NULL, 0, NULL);
+	check_stream(FRAME_SEOF, 0x7fffffffu, NULL, 0, NULL);
+	check_stream(FRAME_SDATA, 7, BYTES("x"), NULL);
+	check_stream(FRAME_SDATA, 7, big, FRAME_PAYLOAD_MAX, NULL);
+	check_stream(FRAME_SWINDOW, 7, BYTES("\x00\x00\x10\x00"), NULL);
+	check_stream(FRAME_SOPEN, 7, BYTES("\x00\x50\x01h"), NULL);
+	check_stream(FRAME_SRESET, 7, BYTES("\x00\x01"), NULL);
+
+	/* Each rejection. */
+	check_stream(FRAME_DATA, 7, BYTES("x"), "not a stream frame");
+	check_stream(FRAME_PONG, 7, NULL, 0, "not a stream frame");
+	check_stream((enum frame_type)17, 7, NULL, 0, "not a stream frame");
+	check_stream(FRAME_SDATA, 0, BYTES("x"), "stream id 0");
+	check_stream(FRAME_SOPENED, 0, NULL, 0, "stream id 0");
+	check_stream(FRAME_SDATA, FLOW_RELAY_BIT, BYTES("x"), "stream id in the relay's range");
+	check_stream(FRAME_SEOF, 0xffffffffu, NULL, 0, "stream id in the relay's range");
+	check_stream(FRAME_SOPENED, 7, BYTES("\x00"), "SOPENED or SEOF with a payload");
+	check_stream(FRAME_SEOF, 7, BYTES("eof"), "SOPENED or SEOF with a payload");
+	check_stream(FRAME_SDATA, 7, NULL, 0, "empty SDATA");
+}
+
+static void
+test_window(void)
+{
+	uint8_t out[5];
+	uint32_t inc = 1;
+	const char *err = NULL;
+
+	CHECK_INT(frame_window_encode(1, out, sizeof(out)), 4);
+	CHECK(memcmp(out, "\x00\x00\x00\x01", 4) == 0);
+	CHECK_INT(frame_window_encode(65536, out, 4), 4);
+	CHECK(memcmp(out, "\x00\x01\x00\x00", 4) == 0);
+	struct frame f = frame_of(FRAME_SWINDOW, 3, out, 4);
+	CHECK_INT(frame_window_parse(&f, &inc, &err), 0);
+	CHECK_INT(inc, 65536);
+	CHECK_INT(frame_window_encode(0x7fffffffu, out, 4), 4);
+	CHECK(memcmp(out, "\x7f\xff\xff\xff", 4) == 0);
+	CHECK_INT(frame_window_parse(&f, &inc, &err), 0);
+	CHECK(inc == 0x7fffffffu);
+
+	/* The encoder refuses what the parser would. */
+	CHECK_INT(frame_window_encode(0, out, sizeof(out)), -1);
+	CHECK_INT(frame_window_encode(0x80000000u, out, sizeof(out)), -1);
+	CHECK_INT(frame_window_encode(0xffffffffu, out, sizeof(out)), -1);
+	CHECK_INT(frame_window_encode(1, out, 3), -1);
+
+	/* Parser rejections, each leaving the increment 0. */
+	static const struct {
+		uint8_t type;
+		uint32_t flow;
+		const char *p;
+		size_t len;
+		const char *want;
+	} bad[] = {
+	    {FRAME_SDATA, 3, "\x00\x00\x00\x01", 4, "not an SWINDOW frame"},
+	    {FRAME_SWINDOW, 0, "\x00\x00\x00\x01", 4, "stream id 0"},
+	    {FRAME_SWINDOW, 0x80000003u, "\x00\x00\x00\x01", 4, "stream id in the relay's range"},
+	    {FRAME_SWINDOW, 3, "", 0, "SWINDOW payload not 4 bytes"},
+	    {FRAME_SWINDOW, 3, "\x00\x00\x01", 3, "SWINDOW payload not 4 bytes"},
+	    {FRAME_SWINDOW, 3, "\x00\x00\x00\x01\x00", 5, "SWINDOW payload not 4 bytes"},
+	    {FRAME_SWINDOW, 3, "\x00\x00\x00\x00", 4, "SWINDOW increment 0 or over 0x7FFFFFFF"},
+	    {FRAME_SWINDOW, 3, "\x80\x00\x00\x00", 4, "SWINDOW increment 0 or over 0x7FFFFFFF"},
+	    {FRAME_SWINDOW, 3, "\xff\xff\xff\xff", 4, "SWINDOW increment 0 or over 0x7FFFFFFF"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		f = frame_of(bad[i].type, bad[i].flow, (const uint8_t *)bad[i].p, bad[i].len);
+		inc = 99;
+		err = NULL;
+		CHECK_INT(frame_window_parse(&f, &inc, &err), -1);
+		CHECK_STR(err, bad[i].want);
+		CHECK_INT(inc, 0);
+	}
+}
+
+/* SOPEN is parsed by frame_addr_parse, SRESET by frame_reason_parse: their stream rules. */
+static void
+test_sopen_sreset(void)
+{
+	struct frame_addr a = {"db.internal", 5432}, back;
+	struct frame_reason r = {RST_REFUSED, "connect: Connection refused"}, rb;
+	uint8_t out[FRAME_CONTROL_MAX];
+	const char *err = NULL;
+
+	int n = frame_addr_encode(&a, out, sizeof(out));
+	CHECK_INT(n, 3 + 11);
+	CHECK(memcmp(out,
+		  "\x15\x38\x0b"
+		  "db.internal",
+		  14) == 0);
+	struct frame f = frame_of(FRAME_SOPEN, 5, out, (size_t)n);
+	CHECK_INT(frame_addr_parse(&f, &back, &err), 0);
+	CHECK_STR(back.host, "db.internal");
+	CHECK_INT(back.port, 5432);
+	/* The checks OPEN has, with SOPEN's name for the id. */
+	f = frame_of(FRAME_SOPEN, 5, BYTES("\x00\x00\x01h"));
+	CHECK_INT(frame_addr_parse(&f, &back, &err), -1);
+	CHECK_STR(err, "port 0");
+	CHECK_STR(back.host, "");
+	f = frame_of(FRAME_SOPEN, 0, out, (size_t)n);
+	CHECK_INT(frame_addr_parse(&f, &back, &err), -1);
+	CHECK_STR(err, "flow id 0");
+	f = frame_of(FRAME_SOPEN, 0x80000005u, out, (size_t)n);
+	CHECK_INT(frame_addr_parse(&f, &back, &err), -1);
+	CHECK_STR(err, "flow id in the relay's range");
+	f = frame_of(FRAME_SOPEN, 5, BYTES("\x00\x50\x00"));
+	CHECK_INT(frame_addr_parse(&f, &back, &err), -1);
+	CHECK_STR(err, "empty host");
+	f = frame_of(FRAME_SOPEN, 5, BYTES("\x00\x50\x02h"));
+	CHECK_INT(frame_addr_parse(&f, &back, &err), -1);
+	CHECK_STR(err, "host past the end of the payload");
+	f = frame_of(FRAME_SOPEN, 5, BYTES("\x00\x50\x01hx"));
+	CHECK_INT(frame_addr_parse(&f, &back, &err), -1);
+	CHECK_STR(err, "bytes after the host");
+	f = frame_of(FRAME_SOPEN, 5, BYTES("\x00\x50\x03h h"));
+	CHECK_INT(frame_addr_parse(&f, &back, &err), -1);
+	CHECK_STR(err, "host has a space, control or non-ASCII byte");
+	f = frame_of(FRAME_SOPENED, 5, out, (size_t)n);
+	CHECK_INT(frame_addr_parse(&f, &back, &err), -1);
+	CHECK_STR(err, "not an OPEN, SOPEN or BIND frame");
+
+	/* SRESET: every reset code round trips, with or without a text. */
+	for (uint16_t code = RST_ABORTED; code <= RST_PROTOCOL + 1; code++) {
+		r.code = code;
+		n = frame_reason_encode(&r, out, sizeof(out));
+		CHECK_INT(n, 2 + 27);
+		CHECK(out[0] == 0 && out[1] == code);
+		f = frame_of(FRAME_SRESET, 0x7fffffffu, out, (size_t)n);
+		CHECK_INT(frame_reason_parse(&f, &rb, &err), 0);
+		CHECK_INT(rb.code, code);
+		CHECK_STR(rb.text, "connect: Connection refused");
+	}
+	f = frame_of(FRAME_SRESET, 5, BYTES("\x00\x04"));
+	CHECK_INT(frame_reason_parse(&f, &rb, &err), 0);
+	CHECK_INT(rb.code, RST_RESOLVE);
+	CHECK_STR(rb.text, "");
+	check_reason_fails(FRAME_SRESET, 0, BYTES("\x00\x00"),
+	    "SRESET of stream 0 or of an id in the relay's range");
+	check_reason_fails(FRAME_SRESET, FLOW_RELAY_BIT | 5, BYTES("\x00\x00"),
+	    "SRESET of stream 0 or of an id in the relay's range");
+	check_reason_fails(FRAME_SRESET, 5, BYTES("\x00"), "too short for a code");
+	check_reason_fails(FRAME_SRESET, 5, BYTES("\x00\x01\n"), "text has a control character");
+	/* ERROR may be about flow 0 and CLOSE about a relay id; SRESET about neither. */
+	f = frame_of(FRAME_CLOSE, FLOW_RELAY_BIT | 5, BYTES("\x00\x00"));
+	CHECK_INT(frame_reason_parse(&f, &rb, &err), 0);
+}
+
 static void
 test_ping(void)
 {
@@ -795,21 +957,39 @@ test_doc_example(void)
 	CHECK_INT(doc_example(doc, "data", want, sizeof(want)), len);
 	CHECK(memcmp(want, got, len) == 0);
 
-	/* And the three, back to back, decode as a stream. */
-	uint8_t stream[128];
+	struct frame_addr s = {"intranet", 80};
+	n = frame_addr_encode(&s, payload, sizeof(payload));
+	len = put_frame(got, FRAME_SOPEN, 2, payload, (size_t)n);
+	CHECK_INT(len, 19);
+	CHECK_INT(doc_example(doc, "sopen", want, sizeof(want)), len);
+	CHECK(memcmp(want, got, len) == 0);
+
+	len = put_frame(got, FRAME_SDATA, 2, BYTES("GET / HTTP/1.0\r\n\r\n"));
+	CHECK_INT(len, 26);
+	CHECK_INT(doc_example(doc, "sdata", want, sizeof(want)), len);
+	CHECK(memcmp(want, got, len) == 0);
+
+	/* And the five, back to back, decode as a stream, each frame valid for its type. */
+	static const char *const names[] = {"hello", "open", "data", "sopen", "sdata"};
+	uint8_t stream[256];
 	size_t at = 0;
-	at += doc_example(doc, "hello", stream + at, sizeof(stream) - at);
-	at += doc_example(doc, "open", stream + at, sizeof(stream) - at);
-	at += doc_example(doc, "data", stream + at, sizeof(stream) - at);
-	CHECK_INT(at, 46 + 19 + 13);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		at += doc_example(doc, names[i], stream + at, sizeof(stream) - at);
+	CHECK_INT(at, 46 + 19 + 13 + 19 + 26);
 	struct frame f;
 	const char *err = NULL;
 	long step;
 	int frames = 0;
 	for (size_t off = 0; (step = frame_decode(stream + off, at - off, &f, &err)) > 0;
-	     off += (size_t)step)
+	     off += (size_t)step) {
+		struct frame_addr fa;
+		if (f.type == FRAME_SOPEN)
+			CHECK_INT(frame_addr_parse(&f, &fa, &err), 0);
+		if (f.type == FRAME_SOPEN || f.type == FRAME_SDATA)
+			CHECK_INT(frame_stream_check(&f, &err), 0);
 		frames++;
-	CHECK_INT(frames, 3);
+	}
+	CHECK_INT(frames, 5);
 	CHECK_INT(step, 0);
 }
 
@@ -826,6 +1006,9 @@ main(void)
 	test_bound();
 	test_accept();
 	test_reason();
+	test_stream_check();
+	test_window();
+	test_sopen_sreset();
 	test_ping();
 	test_type_names();
 	test_doc_example();
