@@ -142,6 +142,8 @@ out_write_cb(uv_write_t *req, int status)
 	out_kick(fp);
 	in_resume(fp);
 	finish_if_done(fp);
+	if (fp->ev.drained != NULL && !fp->stopping)
+		fp->ev.drained(fp->data);
 }
 
 static void
@@ -294,6 +296,18 @@ framepipe_stop(struct framepipe *fp)
 	if (fp->timer_open)
 		uv_timer_start(&fp->flush, flush_timeout_cb, FLUSH_MS, 0);
 	finish_if_done(fp);
+}
+
+size_t
+framepipe_stream_queued(const struct framepipe *fp)
+{
+	return queued(fp); /* every queued byte until the scheduler counts SDATA alone */
+}
+
+void
+framepipe_forget(struct framepipe *fp, uint32_t id)
+{
+	/* One queue of encoded frames: nothing to take out of it yet. */
 }
 
 uint64_t

@@ -31,6 +31,9 @@ struct framepipe_events {
 	/* The stream cannot go on (detail says why); the owner calls framepipe_stop.
 	 * Called at most once, and never after framepipe_stop. */
 	void (*end)(void *data, enum framepipe_end why, const char *detail);
+	/* Optional (NULL): a write finished, so the queue is shorter; the owner
+	 * reads framepipe_stream_queued to resume what it held back. */
+	void (*drained)(void *data);
 };
 
 struct framepipe;
@@ -46,6 +49,11 @@ bool framepipe_send(
 /* Stops reading, writes what is queued (for at most 2 s), then closes every
  * handle. Idempotent. */
 void framepipe_stop(struct framepipe *fp);
+/* SDATA bytes queued and not yet written: the owner stops reading its TCP
+ * streams' sockets above its mark (docs/relay-protocol.md, fair sharing). */
+size_t framepipe_stream_queued(const struct framepipe *fp);
+/* Drops what is queued for an id that is gone (streams: a reset one). */
+void framepipe_forget(struct framepipe *fp, uint32_t id);
 /* DATA frames dropped because the output was backed up. */
 uint64_t framepipe_dropped(const struct framepipe *fp);
 /* Frees it after the loop has run its close callbacks. Accepts NULL. */
