@@ -84,6 +84,47 @@ def porthole_forwarder(sshd, forward_args, **kw):
     return fx.Forwarder(sshd, forward_args, ssh_mode=False, extra_args=extra, **kw)
 
 
+def porthole_knows(*opts):
+    """True if this porthole accepts every `-o KEY=VALUE` in opts (`porthole -o ... check`
+    exits 0); an older build answers "unknown keyword" and status 2."""
+    argv = [fx.porthole_path()]
+    for o in opts:
+        argv += ["-o", o]
+    r = subprocess.run(argv + ["check", "127.0.0.1"], capture_output=True, text=True)
+    return r.returncode == 0
+
+
+def relay_command():
+    """The RelayCommand that has sshd start this same porthole's relay end."""
+    return f"{fx.porthole_path()} relay"
+
+
+# porthole's ways of carrying a forwarded TCP connection (issue 13): name -> OpenVia value.
+VIAS = {"ph-chan": "channel", "ph-relay": "relay"}
+
+
+def porthole_via_args(via):
+    """-o options for porthole opening its -L/-D connections `via` "relay" (TCP streams of
+    `porthole relay`, which sshd starts as RelayCommand) or "channel" (direct-tcpip, as
+    before issue 13). None if this build has no OpenVia: then "channel" is what it does
+    anyway ([] for it), and "relay" is not available."""
+    if not porthole_knows(f"OpenVia={via}"):
+        return [] if via == "channel" else None
+    args = ["-o", f"OpenVia={via}"]
+    if via != "channel":
+        args += ["-o", f"RelayCommand={relay_command()}"]
+    return args
+
+
+def porthole_version():
+    """The first line of `porthole -V`, and the commit of the tree it was built from."""
+    r = subprocess.run([fx.porthole_path(), "-V"], capture_output=True, text=True)
+    first = ((r.stdout or r.stderr).splitlines() or ["?"])[0]
+    g = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"],
+                       capture_output=True, text=True)
+    return f"porthole -V: {first}; tree {g.stdout.strip() or '?'}"
+
+
 def tool_versions():
     ssh = subprocess.run(["ssh", "-V"], capture_output=True, text=True).stderr.strip()
     libssh2 = "?"
@@ -109,7 +150,8 @@ def machine_line():
     ssh, libssh2 = tool_versions()
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     return (f"# machine: {os.cpu_count()} CPUs ({model}), kernel {platform.release()}, "
-            f"load {load}; {ssh}; libssh2 {libssh2}; porthole {os.environ['PORTHOLE']}")
+            f"load {load}; {ssh}; libssh2 {libssh2}; porthole {os.environ['PORTHOLE']}"
+            f"\n# {porthole_version()}")
 
 
 # ---------------------------------------------------------------- /proc

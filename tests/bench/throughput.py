@@ -1,20 +1,26 @@
 #!/usr/bin/env python3
 """Throughput of one forwarded TCP connection: porthole -L vs the libssh2 ceiling vs ssh -L.
 
+porthole runs twice (issue 13), each its own process and session on the same sshd:
+"ph-chan" (`-o OpenVia=channel`: a direct-tcpip channel, what porthole did before) and
+"ph-relay" (`-o OpenVia=relay -o RelayCommand=<this porthole> relay`: a TCP stream through
+`porthole relay`, which sshd runs in an exec channel of the session). A build without
+OpenVia has only ph-chan (it says so). Target: ph-relay >= 0.9 x ph-chan.
+
 One throw-away sshd on loopback restricted to aes128-ctr + hmac-sha2-256, one local
 sink/source server (benchlib `bulk`, its own process). First the server is measured raw
 (no tunnel) to show it is not the bottleneck; then, interleaved (ceiling, porthole, ssh,
 ceiling, ...) for --reps rounds, each tool moves --bytes up (client -> server, ended by EOF
 and the sink's 8-byte ack) and down (server -> client) through one connection.
 
-Reports the median MiB/s per tool and direction, the ratios porthole/ceiling (target >= 0.9)
-and porthole/ssh, and CPU seconds per GiB of the client process (porthole, ssh, ceiling)
+Reports the median MiB/s per tool and direction, the ratios ph-chan/ceiling (target >= 0.9),
+ph-relay/ph-chan (target >= 0.9) and each porthole/ssh, and CPU seconds per GiB of the client process (porthole, ssh, ceiling)
 and of sshd, from /proc/PID/stat (10 ms ticks); and from those the MiB each client moves
 per CPU-second, with the same ratios: on a shared, busy machine the MiB/s swing with the
 neighbours' load while CPU time per byte stays much steadier.
 
   tests/bench/throughput.py [--bytes N] [--reps R] [--cipher NAME] [--compress]
-      [--payload zeros|random]
+      [--payload zeros|random] [--tools ceiling,ph-chan,ph-relay,ssh]
 
 --cipher (default aes128-ctr) is the one cipher the sshd offers and every client asks for
 with -c; the MAC is hmac-sha2-256 (chacha20-poly1305 and aes-gcm carry their own).
@@ -33,7 +39,9 @@ import time
 import benchlib as bl
 from benchlib import fx
 
-TOOLS = ("ceiling", "porthole", "ssh")
+ALL_TOOLS = ("ceiling", "ph-chan", "ph-relay", "ssh")
+TOOLS = ALL_TOOLS  # those this run measures
+FORWARDERS = ("ph-chan", "ph-relay", "ssh")
 
 
 def client_up(port, total):
@@ -75,7 +83,7 @@ class Bench:
         self.sshd = sshd
         self.sink, self.source = srv.ports
         self.ceiling = ceiling
-        self.fw = fw  # tool -> Forwarder (porthole, ssh); ports in self.lports
+        self.fw = fw  # tool -> Forwarder (ph-chan, ph-relay, ssh); ports in self.lports
         self.lports = {}
         self.results = {(t, d): [] for t in TOOLS for d in ("up", "down")}
         self.cpu = {(t, d): [] for t in TOOLS for d in ("up", "down")}
@@ -120,6 +128,13 @@ class Bench:
               f"({100 * cpu / dt:3.0f}% of {dt:.2f} s)   sshd CPU {scpu:6.2f} s", flush=True)
 
 
+def pairs():
+    """(porthole tool, what it is compared with) for the ratio lines, of the tools run."""
+    want = (("ph-chan", "ceiling"), ("ph-relay", "ph-chan"), ("ph-chan", "ssh"),
+            ("ph-relay", "ssh"))
+    return [(a, b) for a, b in want if a in TOOLS and b in TOOLS]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--bytes", type=int, default=512 * bl.MIB, help="bytes per transfer")
@@ -129,12 +144,21 @@ def main():
                     help="porthole and ssh with -C (zlib); the ceiling is left out")
     ap.add_argument("--payload", choices=("zeros", "random"), default="zeros",
                     help="what the transfers carry (random: incompressible)")
+    ap.add_argument("--tools", default=",".join(ALL_TOOLS),
+                    help="which of ceiling, ph-chan, ph-relay, ssh to run")
     args = ap.parse_args()
     bl.use_cipher(args.cipher)
     os.environ["BENCH_PAYLOAD"] = args.payload
     global TOOLS
+    TOOLS = ALL_TOOLS
+    wanted = [t for t in args.tools.split(",") if t]
+    bad = [t for t in wanted if t not in TOOLS]
+    if bad:
+        sys.exit(f"throughput.py: --tools: unknown {', '.join(bad)} (ceiling, ph-chan, "
+                 f"ph-relay, ssh)")
+    TOOLS = tuple(t for t in TOOLS if t in wanted)
     if args.compress:
-        TOOLS = ("porthole", "ssh")
+        TOOLS = tuple(t for t in TOOLS if t != "ceiling")
         bl.SSH_CIPHER_ARGS.append("-C")
 
     ceiling = os.environ.get("CEILING",
@@ -143,6 +167,15 @@ def main():
         fx.skip(f"ceiling program not found at {ceiling} (set CEILING)")
     fx.porthole_path()  # skips if missing
     print(bl.machine_line())
+    vias = {}
+    for tool in [t for t in TOOLS if t in bl.VIAS]:
+        extra = bl.porthole_via_args(bl.VIAS[tool])
+        if extra is None:
+            print(f"# {tool}: this porthole has no OpenVia (issue 13 not built in): left out",
+                  flush=True)
+        else:
+            vias[tool] = extra
+    TOOLS = tuple(t for t in TOOLS if t not in bl.VIAS or t in vias)
     print(f"# throughput: {args.bytes} bytes per transfer, {args.reps} rounds, "
           f"{bl.CIPHER} + {bl.MAC}, payload {args.payload}"
           f"{', compression (-C)' if args.compress else ''}", flush=True)
@@ -154,24 +187,32 @@ def main():
         raw_down = args.bytes / bl.MIB / client_down(source, args.bytes)
         print(f"  raw (no tunnel): up {raw_up:.0f} MiB/s, down {raw_down:.0f} MiB/s", flush=True)
 
-        ports = {(t, d): fx.free_port() for t in ("porthole", "ssh") for d in ("up", "down")}
+        fwd_tools = [t for t in TOOLS if t in FORWARDERS]
+        ports = {(t, d): fx.free_port() for t in fwd_tools for d in ("up", "down")}
 
         def fwd_args(tool):
             return ["-L", f"{ports[(tool, 'up')]}:127.0.0.1:{sink}",
                     "-L", f"{ports[(tool, 'down')]}:127.0.0.1:{source}"]
 
-        with bl.porthole_forwarder(sshd, fwd_args("porthole")) as ph, \
-                bl.SshForwarder(sshd, fwd_args("ssh")) as ssh:
-            b = Bench(args, sshd, srv, ceiling, {"porthole": ph, "ssh": ssh})
+        fws = {}
+        try:
+            for t in fwd_tools:
+                fws[t] = (bl.SshForwarder(sshd, fwd_args(t)) if t == "ssh"
+                          else bl.porthole_forwarder(sshd, fwd_args(t), extra_args=vias[t]))
+            b = Bench(args, sshd, srv, ceiling, fws)
             b.lports = ports
             for r in range(args.reps):
                 print(f"# round {r + 1}", flush=True)
-                for tool in TOOLS:
+                order = TOOLS if r % 2 == 0 else TOOLS[::-1]
+                for tool in order:
                     for d in ("up", "down"):
                         b.one(tool, d)
-            for name, fw in (("porthole", ph), ("ssh", ssh)):
+            for name, fw in fws.items():
                 if not fw.alive():
                     raise RuntimeError(f"{name} died:\n{fw.stderr()}")
+        finally:
+            for fw in fws.values():
+                fw.stop()
 
     med = {k: bl.median(v) for k, v in b.results.items()}
     cpu = {k: bl.median(v) for k, v in b.cpu.items()}
@@ -184,20 +225,20 @@ def main():
         print(f"{t:10} {med[(t, 'up')]:9.1f} {med[(t, 'down')]:10.1f}   "
               f"{cpu[(t, 'up')]:11.2f} / {cpu[(t, 'down')]:<10.2f}"
               f"   {scpu[(t, 'up')]:9.2f} / {scpu[(t, 'down')]:<9.2f}")
-    for other in [t for t in ("ceiling", "ssh") if t in TOOLS]:
-        up = bl.ratio(med[("porthole", "up")], med[(other, "up")])
-        down = bl.ratio(med[("porthole", "down")], med[(other, "down")])
-        note = "  (target >= 0.9)" if other == "ceiling" else ""
-        print(f"ratio porthole/{other}: up {up:.2f}, down {down:.2f}{note}")
+    for ph, other in pairs():
+        up = bl.ratio(med[(ph, "up")], med[(other, "up")])
+        down = bl.ratio(med[(ph, "down")], med[(other, "down")])
+        note = "  (target >= 0.9)" if other in ("ceiling", "ph-chan") else ""
+        print(f"ratio {ph}/{other}: up {up:.2f}, down {down:.2f}{note}")
     # MiB moved per CPU-second of the client process: what one core would carry if the
     # client were the only limit. Steadier than MiB/s on a shared machine.
     eff = {k: bl.ratio(1024.0, v) for k, v in cpu.items()}
     print("client MiB per CPU-second (up/down): " + ", ".join(
         f"{t} {eff[(t, 'up')]:.0f}/{eff[(t, 'down')]:.0f}" for t in TOOLS))
-    for other in [t for t in ("ceiling", "ssh") if t in TOOLS]:
-        up = bl.ratio(eff[("porthole", "up")], eff[(other, "up")])
-        down = bl.ratio(eff[("porthole", "down")], eff[(other, "down")])
-        print(f"ratio MiB per CPU-second porthole/{other}: up {up:.2f}, down {down:.2f}")
+    for ph, other in pairs():
+        up = bl.ratio(eff[(ph, "up")], eff[(other, "up")])
+        down = bl.ratio(eff[(ph, "down")], eff[(other, "down")])
+        print(f"ratio MiB per CPU-second {ph}/{other}: up {up:.2f}, down {down:.2f}")
 
 
 if __name__ == "__main__":
