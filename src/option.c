@@ -36,6 +36,7 @@ options_init(struct options *o)
 	o->connection_wait = -1;
 	o->udp_idle_timeout = -1;
 	o->udp_max_flows = -1;
+	o->open_via = -1;
 	o->notify_on_connect = -1;
 	o->confirm_connect = -1;
 	o->confirm_timeout = -1;

@@ -33,6 +33,13 @@ enum forward_access {
 	ACCESS_OWNER, /* porthole's own user (and root) only */
 };
 
+/* OpenVia: how -L and -D connections reach their target (relayhub.c). */
+enum open_via {
+	OPEN_VIA_AUTO,	  /* relay streams when the relay is up with streams, unrestricted */
+	OPEN_VIA_RELAY,	  /* relay streams always */
+	OPEN_VIA_CHANNEL, /* direct-tcpip channels always */
+};
+
 /* Where the peer's owner can be found (Linux), forwards are the user's own by default. */
 #ifdef __linux__
 #define OPTION_ACCESS_DEFAULT ACCESS_OWNER
@@ -71,6 +78,7 @@ struct options {
 	int udp_idle_timeout;	    /* seconds; -1 unset (60) */
 	int udp_max_flows;	    /* -1 unset */
 	char *relay_command;	    /* NULL: "porthole relay" */
+	int open_via;		    /* -1 unset (auto), else enum open_via */
 	int notify_on_connect;	    /* -1 unset (no), 0, 1: desktop notice per -R visit */
 	int confirm_connect;	    /* -1 unset (no), 0, 1: ask on the desktop first */
 	int confirm_timeout;	    /* seconds; -1 unset (60) */
