@@ -13,6 +13,7 @@ Reuses tests/lib/fixture.py (the throw-away sshd, Forwarder, free_port). Adds:
       reply    reads one byte, writes one byte, then closes;
       hold     writes one byte on accept and keeps the connection open; reads and
                discards; on each stdin line prints "<open connections> <bytes read>";
+      echo     writes back whatever it reads, at once (TCP_NODELAY), until EOF;
       http     HTTP-ish: reads a request up to its empty line, answers a short
                "HTTP/1.0 200" response at once, then closes;
       delay U MS  a TCP relay to 127.0.0.1:U that holds every chunk MS ms in each
@@ -411,6 +412,26 @@ def _serve_hold():
                     conns -= 1
 
 
+def _echo(c):
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        while True:
+            b = c.recv(65536)
+            if not b:
+                break
+            c.sendall(b)
+    except OSError:
+        pass
+    finally:
+        c.close()
+
+
+def _serve_echo():
+    ls = _listener()
+    print(ls.getsockname()[1], flush=True)
+    _accept_forever(ls, _echo)
+
+
 HTTP_RESPONSE = b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
 
@@ -530,6 +551,8 @@ def _serve(argv):
         _serve_hold()
     elif kind == "http":
         _serve_http()
+    elif kind == "echo":
+        _serve_echo()
     elif kind == "delay":
         _serve_delay(int(argv[1]), float(argv[2]))
     else:
@@ -543,4 +566,4 @@ if __name__ == "__main__":
         except (KeyboardInterrupt, BrokenPipeError):
             pass
     else:
-        sys.exit("usage: benchlib.py serve bulk N | byte | reply | hold | http | delay PORT MS")
+        sys.exit("usage: benchlib.py serve bulk N | byte | reply | hold | http | echo | delay PORT MS")
