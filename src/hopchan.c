@@ -10,6 +10,9 @@
  * are read from the channel only while the reader wants them, so a slow
  * inner session leaves data in the hop's channel window, not in memory.
  * Every write and every change of reading wakes the hop session's pump.
+ * There is no TCP_NOTSENT_LOWAT for a channel: the hop session's marks
+ * (session.c) bound tx instead, and this client is in its interactive
+ * class, since it carries a whole session, small writes included.
  *
  * libssh2 wants a socket for the inner session: a /dev/null descriptor held
  * for the transport's life stands in (only its number is used, to tell our

@@ -30,6 +30,14 @@
  * session's send queue allow. The channel is read only while the local
  * socket's write queue is under DOWN_HIGH; unread data stays in libssh2,
  * bounded by the channel window.
+ *
+ * Class (session.c schedules by it): a link that moved BULK_BYTES or more,
+ * either way, within one BULK_WINDOW_MS window, or holds that much in its
+ * up buffer (it has more to send than it may), is bulk until a window that
+ * ends with neither; every other link is interactive. So a link sending
+ * small writes now and then (a remote screen, a shell) keeps its writes
+ * ahead of a copy on the same session, and a copy is at most BULK_BYTES
+ * into the queue before it is seen as one.
  */
 #include <netdb.h>
 #include <netinet/in.h>
@@ -55,6 +63,8 @@
 #define DRAIN_MAX_MS 5000	  /* an ending link waits this long for its data to be read */
 #define DRAIN_STOP_MS 1000	  /* ... or this long when porthole is stopping */
 #define DRAIN_POLL_MS 10
+#define BULK_WINDOW_MS 100     /* how long the class looks back */
+#define BULK_BYTES (64 * 1024) /* moved within a window: bulk (~640 KB/s) */
 
 enum half {
 	HALF_OPEN,
@@ -98,7 +108,9 @@ struct link {
 	bool down_idle; /* channel had nothing at rx generation down_gen */
 	unsigned long down_gen;
 	uint64_t bytes_up, bytes_down;
-	int refs; /* the tcp handle, and a pending getaddrinfo */
+	uint64_t class_since; /* loop time the current class window began */
+	uint64_t class_bytes; /* bytes_up + bytes_down then */
+	int refs;	      /* the tcp handle, and a pending getaddrinfo */
 
 	/* -R: the local target */
 	const char *target;
@@ -270,7 +282,8 @@ pump_up(struct link *l)
 	if (l->up_blocked && l->up_gen == gen)
 		return 0;
 	l->up_blocked = false;
-	while (l->up != HALF_CLOSED && buf_len(&l->upbuf) > 0 && session_can_send(l->session)) {
+	while (l->up != HALF_CLOSED && buf_len(&l->upbuf) > 0 &&
+	    session_client_can_send(l->session, &l->client)) {
 		ssize_t n = libssh2_channel_write(l->ch, buf_head(&l->upbuf), buf_len(&l->upbuf));
 		if (n > 0) {
 			buf_consume(&l->upbuf, (size_t)n);
@@ -367,6 +380,23 @@ pump_down(struct link *l)
 	return 0;
 }
 
+/* Bulk or interactive, from what the link moved in the current window (see the top). */
+static void
+classify(struct link *l)
+{
+	uint64_t now = uv_now(uv_handle_get_loop((uv_handle_t *)&l->io));
+	uint64_t total = l->bytes_up + l->bytes_down;
+	bool busy = total - l->class_bytes >= BULK_BYTES || buf_len(&l->upbuf) >= BULK_BYTES;
+
+	if (now - l->class_since >= BULK_WINDOW_MS) {
+		l->client.bulk = busy;
+		l->class_since = now;
+		l->class_bytes = total;
+	} else if (busy) {
+		l->client.bulk = true;
+	}
+}
+
 static bool
 link_pump(struct session_client *c)
 {
@@ -379,6 +409,7 @@ link_pump(struct session_client *c)
 		return false;
 	if ((more = pump_down(l)) == -1)
 		return false;
+	classify(l);
 	if (l->up == HALF_CLOSED && l->down == HALF_CLOSED) {
 		link_close(l, LOG_DEBUG1, "done");
 		return false;

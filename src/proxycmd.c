@@ -9,6 +9,11 @@
  * uv_try_write, the rest through uv_write with a copy (queued counts it),
  * so the caller never waits. close() hangs the command up (SIGHUP, as ssh
  * does) and frees everything once the process and pipe handles have closed.
+ *
+ * A pipe has no TCP_NOTSENT_LOWAT (tcpdial.c sets it on the TCP transport):
+ * what the command has not read yet waits in the pipe's buffer (64 KiB on
+ * Linux) and in whatever the command itself buffers, which porthole cannot
+ * bound; the session's own marks (session.c) still apply.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -27,6 +27,20 @@
  *  - One channel open in flight at a time (reqqueue.c); clients are pumped
  *    after every wakeup, since any libssh2 call may have queued data for
  *    any channel.
+ *
+ * Scheduling (issue 16: small writes beside a bulk transfer): whatever is
+ * queued for the transport goes out in order, so a small packet waits for
+ * everything queued before it. Three things keep that wait short:
+ *  - the TCP transport sets TCP_NOTSENT_LOWAT (tcpdial.c), so the kernel
+ *    holds little not yet sent and the rest waits here;
+ *  - each client has a class (session_client.bulk, which link.c keeps from
+ *    what the link moves): bulk clients may START a channel write only
+ *    while the queue is under TX_BULK, the others (interactive links, the
+ *    relay channel, remote forwards, a jump host's channel) under TX_HIGH;
+ *  - each pass pumps the interactive clients first, then the bulk ones.
+ * The marks only decide whether a write may start: a write libssh2 began is
+ * always taken whole (see ssh_send), so the queue may pass a mark by one
+ * channel_write (at most 32 KiB) per client.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -52,7 +66,8 @@
 #include "xmalloc.h"
 
 #define RX_MAX (256 * 1024)   /* stop reading the transport above this */
-#define TX_HIGH (1024 * 1024) /* clients stop adding channel data above this */
+#define TX_HIGH (1024 * 1024) /* interactive clients stop adding channel data above this */
+#define TX_BULK (128 * 1024)  /* bulk clients stop adding channel data above this */
 #define CLOSE_GRACE_MS 1000   /* how long stop waits for channels to close */
 #define SESSION_REFUSED 256   /* session_fail: host key or credentials refused (exit 255) */
 
@@ -689,19 +704,37 @@ reap_channels(struct session *s)
 	}
 }
 
+/* One pass over the clients of one class, in registration order. */
 static bool
-pump_clients(struct session *s)
+pump_class(struct session *s, bool bulk)
 {
 	bool more = false;
 
 	for (struct session_client *c = s->clients.next; c != &s->clients; c = s->pump_next) {
 		s->pump_next = c->next;
-		more |= c->pump(c);
+		if (c->bulk == bulk)
+			more |= c->pump(c);
 		if (s->state == S_DEAD)
 			return false;
 	}
 	s->pump_next = NULL;
 	return more;
+}
+
+/*
+ * Interactive clients first, then bulk ones: whatever the interactive ones
+ * write goes into the send queue ahead of this pass's bulk data. A client
+ * whose class changes during the first pass may be pumped twice; that is
+ * harmless (a pump moves what can move).
+ */
+static bool
+pump_clients(struct session *s)
+{
+	bool more = pump_class(s, false);
+
+	if (s->state == S_DEAD)
+		return false;
+	return pump_class(s, true) || more;
 }
 
 void
@@ -1065,6 +1098,12 @@ bool
 session_can_send(const struct session *s)
 {
 	return s->t == NULL || s->t->queued < TX_HIGH;
+}
+
+bool
+session_client_can_send(const struct session *s, const struct session_client *c)
+{
+	return s->t == NULL || s->t->queued < (c->bulk ? TX_BULK : TX_HIGH);
 }
 
 unsigned long

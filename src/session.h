@@ -27,6 +27,13 @@ struct session;
 
 struct session_client {
 	struct session_client *prev, *next;
+	/*
+	 * The client's class, which the client keeps up to date from what it
+	 * moves (link.c): bulk clients are pumped after the others and may
+	 * start a write only while the send queue is under the low mark (see
+	 * session.c). Zeroed (interactive) by default.
+	 */
+	bool bulk;
 	/* Move what can move. True if there is more to do without new I/O. */
 	bool (*pump)(struct session_client *c);
 	/* The session died: forget the channel (the session frees it). */
@@ -142,6 +149,8 @@ void session_release_channel(struct session *s, LIBSSH2_CHANNEL *ch);
 
 /* True while the transport's send queue is short enough to add channel data. */
 bool session_can_send(const struct session *s);
+/* The same for one client: a bulk client's mark is lower (session.c). */
+bool session_client_can_send(const struct session *s, const struct session_client *c);
 /*
  * Counts what the session received and what libssh2 took from it: a client
  * that saw EAGAIN need not retry until it changes.

@@ -38,6 +38,14 @@
 #define CONNECT_TIMEOUT_S 15 /* per address, when ConnectTimeout is not set */
 #define RETRY_DELAY_MS 1000  /* between ConnectionAttempts, as ssh */
 #define READ_CHUNK (64 * 1024)
+/*
+ * The kernel keeps at most this much not yet sent (beyond what is in
+ * flight) before the socket stops being writable, so what the SSH session
+ * has ready waits in porthole's queue, where the session decides what goes
+ * next (session.c), not in a send buffer of megabytes that no later small
+ * packet can pass.
+ */
+#define NOTSENT_LOWAT (128 * 1024)
 #define QUICKACK_BELOW 16384
 
 enum tcp_state {
@@ -250,6 +258,10 @@ tune_socket(struct tcpdial *d)
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+#ifdef TCP_NOTSENT_LOWAT
+	int lowat = NOTSENT_LOWAT;
+	setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
+#endif
 	if (interval > 0) {
 		/* The kernel gives up on a silent peer on the same schedule. */
 		unsigned timeout = (unsigned)interval * 1000u * (unsigned)cnt;

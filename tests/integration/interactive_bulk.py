@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""Small writes keep flowing beside bulk transfers on one session (issue 16): one porthole
+with three -L forwards (an echo server, a bulk server, a UDP echo through the relay) moves a
+download and an upload of 64 MiB each at the same time, checked by SHA-256, while a 64-byte
+request/response goes every 10 ms through the echo forward and 64-byte datagrams through the
+relay. Every reply must come back (within a generous 10 s each: no timing is asserted beyond
+that), several of each while the transfers run, so the scheduler that puts the small writes
+first neither starves them nor the bulk data it holds back to its low mark."""
+
+import hashlib
+import socket
+import threading
+import time
+
+import fixture as fx
+
+BULK = 64 << 20
+SMALL = 64
+REPLY_BOUND = 10.0
+
+
+def download(port, out):
+    h, got = hashlib.sha256(), 0
+    with fx.connect(port, timeout=120) as s:
+        s.sendall(f"DOWNLOAD {BULK} 16\n".encode())
+        while True:
+            b = s.recv(1 << 20)
+            if not b:
+                break
+            h.update(b)
+            got += len(b)
+    out["down"] = (got, h.hexdigest())
+
+
+def upload(port, out):
+    h = hashlib.sha256()
+    with fx.connect(port, timeout=120) as s:
+        s.sendall(f"UPLOAD {BULK}\n".encode())
+        for chunk in fx.stream(BULK, 17):
+            h.update(chunk)
+            s.sendall(chunk)
+        reply = fx.recv_line(s).decode().split()
+    out["up"] = (reply, h.hexdigest())
+
+
+def bulk(port, fn, out):
+    try:
+        fn(port, out)
+    except Exception as e:  # reported by the main thread
+        out[fn.__name__ + "_error"] = repr(e)
+
+
+def main():
+    with fx.Sshd() as sshd, fx.EchoServer() as echo, fx.BulkServer() as srv:
+        udp_echo = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp_echo.bind(("127.0.0.1", 0))
+
+        def udp_serve():
+            while True:
+                try:
+                    data, addr = udp_echo.recvfrom(65535)
+                    udp_echo.sendto(data, addr)
+                except OSError:
+                    return
+        threading.Thread(target=udp_serve, daemon=True).start()
+        ep, bp, up = fx.free_port(), fx.free_port(), fx.free_port()
+        fwd = ["-L", f"{ep}:127.0.0.1:{echo.port}", "-L", f"{bp}:127.0.0.1:{srv.port}",
+               "-L", f"{up}:127.0.0.1:{udp_echo.getsockname()[1]}/udp"]
+        extra = ["-o", f"RelayCommand={fx.porthole_path()} relay"]
+        with fx.Forwarder(sshd, fwd, extra_args=extra) as fw:
+            inter = fx.connect(ep)
+            inter.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            inter.settimeout(REPLY_BOUND)
+            dg = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            dg.settimeout(REPLY_BOUND)
+            # The relay starts on the first datagram: one round trip before the load.
+            dg.sendto(b"u" * SMALL, ("127.0.0.1", up))
+            fx.check(dg.recvfrom(65535)[0] == b"u" * SMALL,
+                     "a datagram comes back through the relay before the load")
+
+            out = {}
+            threads = [threading.Thread(target=bulk, args=(bp, fn, out), daemon=True)
+                       for fn in (download, upload)]
+            for t in threads:
+                t.start()
+            replies = datagrams = 0
+            problems = []
+            i = 0
+            while any(t.is_alive() for t in threads) and not problems:
+                i += 1
+                req = (b"%08d" % i) * (SMALL // 8)
+                try:
+                    inter.sendall(req)
+                    got = b""
+                    while len(got) < SMALL:
+                        b = inter.recv(SMALL - len(got))
+                        if not b:
+                            problems.append(f"echo connection closed after {replies} replies")
+                            break
+                        got += b
+                    if got == req:
+                        replies += 1
+                    elif not problems:
+                        problems.append(f"reply {i} is not its request: {got!r}")
+                except socket.timeout:
+                    problems.append(f"no echo reply within {REPLY_BOUND:.0f} s "
+                                    f"(after {replies} replies)")
+                try:
+                    dg.sendto(req, ("127.0.0.1", up))
+                    while dg.recvfrom(65535)[0] != req:
+                        pass  # an earlier datagram's late reply
+                    datagrams += 1
+                except socket.timeout:
+                    pass  # UDP may drop; the count below is what is checked
+                time.sleep(0.01)
+            for t in threads:
+                t.join(120)
+            fx.check(not problems, "interactive replies kept coming during the transfers",
+                     "; ".join(problems))
+            fx.check(replies >= 5, f"{replies} echo replies (>= 5) while the transfers ran")
+            fx.check(datagrams >= 1, f"{datagrams} datagrams came back through the relay "
+                     "(>= 1) while the transfers ran")
+            for k in ("download_error", "upload_error"):
+                fx.check(k not in out, f"no {k.replace('_', ' ')}", out.get(k, ""))
+            fx.check(out["down"] == (BULK, fx.stream_sha256(BULK, 16)),
+                     f"the {BULK >> 20} MiB download arrived whole (SHA-256)",
+                     f"got {out['down'][0]} bytes")
+            reply, want = out["up"]
+            fx.check(reply == [str(BULK), want],
+                     f"the {BULK >> 20} MiB upload arrived whole (SHA-256)", f"{reply}")
+            # And after the load, the small path is still quick to answer.
+            inter.sendall(b"x" * SMALL)
+            fx.check(fx.recv_all(inter, SMALL) == b"x" * SMALL, "an echo after the transfers")
+            inter.close()
+            fx.check(fw.alive(), "porthole is still running")
+
+
+if __name__ == "__main__":
+    fx.run(main)
