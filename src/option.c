@@ -97,6 +97,34 @@ option_parse_port(const char *text)
 	return v >= 1 ? (int)v : -1;
 }
 
+static const char *const open_via_names[] = {
+    [OPEN_VIA_AUTO] = "auto",
+    [OPEN_VIA_RELAY] = "relay",
+    [OPEN_VIA_CHANNEL] = "channel",
+};
+
+int
+option_parse_open_via(const char *name)
+{
+	for (size_t i = 0; i < sizeof(open_via_names) / sizeof(open_via_names[0]); i++)
+		if (strcasecmp(name, open_via_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *
+option_open_via_name(enum open_via v)
+{
+	return (size_t)v < sizeof(open_via_names) / sizeof(open_via_names[0]) ? open_via_names[v]
+									      : "auto";
+}
+
+enum open_via
+option_open_via(const struct options *o)
+{
+	return o->open_via == -1 ? OPEN_VIA_AUTO : (enum open_via)o->open_via;
+}
+
 int
 option_parse_log_level(const char *name)
 {
@@ -242,6 +270,7 @@ enum value_type {
 	V_TIMEOUT, /* seconds, or "none" (0) */
 	V_JUMP,
 	V_HOSTPORT, /* [host:]port, kept as written */
+	V_OPENVIA,
 };
 
 static const struct keyword {
@@ -274,6 +303,7 @@ static const struct keyword {
     {"UdpIdleTimeout", V_SECONDS, offsetof(struct options, udp_idle_timeout), false},
     {"UdpMaxFlows", V_COUNT, offsetof(struct options, udp_max_flows), false},
     {"RelayCommand", V_STRING, offsetof(struct options, relay_command), false},
+    {"OpenVia", V_OPENVIA, offsetof(struct options, open_via), false},
     {"NotifyOnConnect", V_YESNO, offsetof(struct options, notify_on_connect), false},
     {"ConfirmConnect", V_YESNO, offsetof(struct options, confirm_connect), false},
     {"ConfirmTimeout", V_SECONDS, offsetof(struct options, confirm_timeout), false},
@@ -477,6 +507,14 @@ set_value(struct options *o, const struct keyword *k, const char *value, char *e
 		}
 		*ip = v;
 		return 0;
+	case V_OPENVIA:
+		if ((v = option_parse_open_via(value)) == -1) {
+			snprintf(err, errlen, "bad value '%s' for OpenVia (auto, relay or channel)",
+			    value);
+			return -1;
+		}
+		*ip = v;
+		return 0;
 	case V_ACCESS:
 		if (strcasecmp(value, "owner") == 0) {
 #ifndef __linux__
@@ -664,6 +702,7 @@ option_is_set(const struct options *o, const char *keyword)
 		case V_LOGLEVEL:
 		case V_FAMILY:
 		case V_TIMEOUT:
+		case V_OPENVIA:
 			return *ip != -1;
 		case V_STRING:
 		case V_ALGOS:
@@ -793,6 +832,7 @@ options_print(const struct options *o, FILE *out)
 	fprintf(out, "udpidletimeout %d\n", NUM(o->udp_idle_timeout, 60));
 	fprintf(out, "udpmaxflows %d\n", NUM(o->udp_max_flows, 1024));
 	fprintf(out, "relaycommand %s\n", o->relay_command ? o->relay_command : "porthole relay");
+	fprintf(out, "openvia %s\n", option_open_via_name(option_open_via(o)));
 	fprintf(out, "notifyonconnect %s\n", YESNO(o->notify_on_connect, "no"));
 	fprintf(out, "confirmconnect %s\n", YESNO(o->confirm_connect, "no"));
 	fprintf(out, "confirmtimeout %d\n", NUM(o->confirm_timeout, 60));

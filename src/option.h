@@ -78,7 +78,7 @@ struct options {
 	int udp_idle_timeout;	    /* seconds; -1 unset (60) */
 	int udp_max_flows;	    /* -1 unset */
 	char *relay_command;	    /* NULL: "porthole relay" */
-	int open_via;		    /* -1 unset (auto), else enum open_via */
+	int open_via;		    /* -1 unset (auto), else enum open_via: option_open_via() */
 	int notify_on_connect;	    /* -1 unset (no), 0, 1: desktop notice per -R visit */
 	int confirm_connect;	    /* -1 unset (no), 0, 1: ask on the desktop first */
 	int confirm_timeout;	    /* seconds; -1 unset (60) */
@@ -165,6 +165,15 @@ int option_parse_port(const char *text);
  */
 int option_parse_hostport(
     const char *text, char *host, size_t hostlen, int *port, char *err, size_t errlen);
+
+/* OpenVia's value, auto when not set. */
+enum open_via option_open_via(const struct options *o);
+
+/* The enum open_via for a name (auto, relay, channel; any case), or -1. */
+int option_parse_open_via(const char *name);
+
+/* The name of an enum open_via value ("auto", "relay", "channel"). */
+const char *option_open_via_name(enum open_via v);
 
 /* Level for a LogLevel name, or -1. */
 int option_parse_log_level(const char *name);

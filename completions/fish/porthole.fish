@@ -104,7 +104,7 @@ function __porthole_option
                 UserKnownHostsFile StrictHostKeyChecking LocalForward RemoteForward \
                 DynamicForward ServerAliveInterval ServerAliveCountMax ExitOnForwardFailure \
                 GatewayPorts Compression LogLevel Reconnect ReconnectMaxDelay ConnectionWait UdpIdleTimeout \
-                UdpMaxFlows RelayCommand NotifyOnConnect ConfirmConnect ConfirmTimeout PresenceListen PresenceCheck ControlPath SshConfigFile ForwardAccess KexAlgorithms HostKeyAlgorithms Ciphers \
+                UdpMaxFlows RelayCommand OpenVia NotifyOnConnect ConfirmConnect ConfirmTimeout PresenceListen PresenceCheck ControlPath SshConfigFile ForwardAccess KexAlgorithms HostKeyAlgorithms Ciphers \
                 MACs CertificateFile GlobalKnownHostsFile HostKeyAlias CheckHostIP \
                 IdentityAgent BatchMode ConnectTimeout ConnectionAttempts \
                 AddressFamily BindAddress BindInterface ForkAfterAuthentication
@@ -126,6 +126,8 @@ function __porthole_option
             set values yes accept-new ask no off
         case forwardaccess
             set values owner any
+        case openvia
+            set values auto relay channel
         case loglevel
             set values QUIET FATAL ERROR INFO VERBOSE DEBUG DEBUG1 DEBUG2 DEBUG3
         case hostname proxyjump

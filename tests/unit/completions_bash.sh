@@ -196,6 +196,8 @@ expect_has "porthole -B " lo
 expect_exactly "porthole -b 127.0.0.2 -E /tmp/x g" gamma # -b and -E take an argument
 expect_exactly "porthole -o AddressFamily=" any inet inet6
 expect_exactly "porthole -o BatchMode=" yes no
+expect_exactly "porthole -o OpenVia=" auto relay channel
+expect_exactly "porthole -o OpenVia=r" relay
 expect_exactly "porthole -o Conn" ConnectTimeout= ConnectionAttempts= ConnectionWait=
 expect_exactly "porthole -p " # a port: nothing to offer
 

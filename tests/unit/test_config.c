@@ -190,10 +190,13 @@ test_words(void)
 	CHECK_ONE("RemoteForward 5900 localhost:5900\n", "RemoteForward", "5900 localhost:5900");
 	CHECK_ONE("DynamicForward 1080\n", "DynamicForward", "1080");
 	CHECK_ONE("RelayCommand   porthole   relay\n", "RelayCommand", "porthole relay");
+	CHECK_ONE("OpenVia=channel\n", "OpenVia", "channel");
 	/* A value with too many words is refused by option_set's own check. */
 	CHECK_ONE_ERR("Port 22 23\n", "t.conf:1: bad value '22 23' for Port (a port, 1-65535)");
 	CHECK_ONE_ERR(
 	    "Reconnect yes please\n", "t.conf:1: bad value 'yes please' for Reconnect (yes or no)");
+	CHECK_ONE_ERR("OpenVia stream\n",
+	    "t.conf:1: bad value 'stream' for OpenVia (auto, relay or channel)");
 	config_free(&c);
 }
 
@@ -315,6 +318,8 @@ test_keywords(void)
 			value = "5";
 		else if (strcmp(k, "AddressFamily") == 0)
 			value = "inet";
+		else if (strcmp(k, "OpenVia") == 0)
+			value = "relay";
 		else if (strncmp(k, "Presence", 8) == 0)
 			value = "5999";
 		for (size_t j = 0; j <= strlen(k); j++)

@@ -5,6 +5,7 @@
  * options, so under ASan a leak fails the test.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
@@ -176,6 +177,53 @@ test_forward_access(void)
 	CHECK_STR(err, "bad value 'yes' for ForwardAccess (owner or any)");
 	CHECK_INT(o.forward_access, ACCESS_OWNER);
 	CHECK_INT(set("ForwardAccess", ""), -1);
+	options_free(&o);
+}
+
+static void
+test_open_via(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	options_init(&o);
+	CHECK_INT(o.open_via, -1);
+	CHECK_INT(option_open_via(&o), OPEN_VIA_AUTO);
+	CHECK(!option_is_set(&o, "OpenVia"));
+	CHECK_INT(set("OpenVia", "relay"), 0);
+	CHECK_INT(o.open_via, OPEN_VIA_RELAY);
+	CHECK(option_is_set(&o, "openvia"));
+	CHECK_INT(set("openvia", "CHANNEL"), 0);
+	CHECK_INT(option_open_via(&o), OPEN_VIA_CHANNEL);
+	CHECK_LINE_OK("OpenVia=auto");
+	CHECK_INT(o.open_via, OPEN_VIA_AUTO);
+	CHECK_LINE_OK("OpenVia relay");
+	CHECK_INT(o.open_via, OPEN_VIA_RELAY);
+	/* A bad value leaves the last good one. */
+	CHECK_INT(set("OpenVia", "stream"), -1);
+	CHECK_STR(err, "bad value 'stream' for OpenVia (auto, relay or channel)");
+	CHECK_INT(set("OpenVia", "yes"), -1);
+	CHECK_INT(set("OpenVia", "relays"), -1);
+	CHECK_INT(set("OpenVia", ""), -1);
+	CHECK_STR(err, "OpenVia: missing value");
+	CHECK_INT(o.open_via, OPEN_VIA_RELAY);
+	CHECK_INT(option_parse_open_via("Auto"), OPEN_VIA_AUTO);
+	CHECK_INT(option_parse_open_via(""), -1);
+	CHECK_STR(option_open_via_name(OPEN_VIA_CHANNEL), "channel");
+	/* porthole check's line, the default written out when not set. */
+	f = open_memstream(&buf, &len);
+	options_print(&o, f);
+	fclose(f);
+	CHECK(strstr(buf, "\nopenvia relay\n") != NULL);
+	free(buf);
+	options_free(&o);
+	options_init(&o);
+	f = open_memstream(&buf, &len);
+	options_print(&o, f);
+	fclose(f);
+	CHECK(strstr(buf, "\nopenvia auto\n") != NULL);
+	free(buf);
 	options_free(&o);
 }
 
@@ -658,6 +706,7 @@ main(void)
 	test_known_hosts();
 	test_strict();
 	test_forward_access();
+	test_open_via();
 	test_split_words();
 	test_host_key_keywords();
 	test_log_level();
