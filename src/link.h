@@ -19,8 +19,9 @@ struct link_list {
 	unsigned count;
 	unsigned next_id;
 	uint64_t total;
-	uint64_t bytes_up, bytes_down; /* moved by every link, closed or open */
-	uint64_t resets;	       /* links ended by an error, with a reset */
+	uint64_t bytes_up, bytes_down;	 /* moved by every link, closed or open */
+	uint64_t resets;		 /* links ended by an error, with a reset */
+	uint64_t via_relay, via_channel; /* connections opened as relay streams / as channels */
 };
 
 /* What "porthole status" shows about one forward. */
@@ -31,8 +32,9 @@ struct fwd_stats {
 	unsigned open;	   /* connections (or UDP flows) now */
 	uint64_t total;	   /* connections since start */
 	uint64_t bytes_up, bytes_down;
-	uint64_t resets; /* TCP: connections cut by an error (reset, not closed) */
-	uint64_t drops;	 /* UDP: datagrams dropped */
+	uint64_t resets;		 /* TCP: connections cut by an error (reset, not closed) */
+	uint64_t drops;			 /* UDP: datagrams dropped */
+	uint64_t via_relay, via_channel; /* TCP: connections carried by relay streams / channels */
 	bool udp;
 };
 

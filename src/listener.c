@@ -597,4 +597,6 @@ listener_stats(const struct listener *l, struct fwd_stats *out)
 	out->bytes_up = l->links.bytes_up;
 	out->bytes_down = l->links.bytes_down;
 	out->resets = l->links.resets;
+	out->via_relay = l->links.via_relay;
+	out->via_channel = l->links.via_channel;
 }

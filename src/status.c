@@ -135,6 +135,40 @@ report_presence_json(const struct status_view *v, struct buf *out)
 	    pi.port, pi.state, pi.last_seen, pi.offline_since, why, name);
 }
 
+/* The relay's line: its state and the TCP streams it carries. */
+static void
+report_relay_text(const struct status_view *v, struct buf *out)
+{
+	const struct status_relay *r = v->relay;
+
+	if (r == NULL)
+		return;
+	buf_printf(out, "  relay: %s", r->state);
+	if (r->streams)
+		buf_printf(out, ", %u stream%s open, %llu total", r->streams_open,
+		    r->streams_open == 1 ? "" : "s", (unsigned long long)r->streams_total);
+	if (r->why != NULL && r->why[0] != '\0')
+		buf_printf(out, " (%s)", r->why);
+	buf_printf(out, "\n");
+}
+
+static void
+report_relay_json(const struct status_view *v, struct buf *out)
+{
+	const struct status_relay *r = v->relay;
+	char state[128] = "", why[600] = "";
+
+	if (r == NULL)
+		return;
+	control_json_string(state, sizeof(state), r->state);
+	control_json_string(why, sizeof(why), r->why != NULL ? r->why : "");
+	buf_printf(out,
+	    "\"relay\":{\"state\":%s,\"why\":%s,\"streams\":%s,\"streams_open\":%u,"
+	    "\"streams_total\":%llu},",
+	    state, why, r->streams ? "true" : "false", r->streams_open,
+	    (unsigned long long)r->streams_total);
+}
+
 static void
 report_text(const struct status_view *v, const struct session_info *si, const struct fwd_stats *st,
     size_t n, struct buf *out)
@@ -168,6 +202,7 @@ report_text(const struct status_view *v, const struct session_info *si, const st
 	}
 	report_hops_text(v, out);
 	report_presence_text(v, out);
+	report_relay_text(v, out);
 	for (size_t i = 0; i < n; i++) {
 		const struct fwd_stats *f = &st[i];
 		buf_printf(out, "  %s: %s", f->name, f->state);
@@ -180,6 +215,9 @@ report_text(const struct status_view *v, const struct session_info *si, const st
 			buf_printf(out, ", %llu dropped", (unsigned long long)f->drops);
 		else if (f->resets > 0)
 			buf_printf(out, ", %llu reset", (unsigned long long)f->resets);
+		if (f->via_relay > 0)
+			buf_printf(out, ", %llu via relay, %llu via channel",
+			    (unsigned long long)f->via_relay, (unsigned long long)f->via_channel);
 		buf_printf(out, "\n");
 	}
 	if (v->udp != NULL && udpfwd_relay_drops(v->udp) > 0)
@@ -212,6 +250,7 @@ report_json(const struct status_view *v, const struct session_info *si, const st
 	buf_printf(out, "\"last_error\":%s},", s);
 	report_hops_json(v, out);
 	report_presence_json(v, out);
+	report_relay_json(v, out);
 	buf_printf(out, "\"forwards\":[");
 	for (size_t i = 0; i < n; i++) {
 		const struct fwd_stats *f = &st[i];
@@ -220,11 +259,13 @@ report_json(const struct status_view *v, const struct session_info *si, const st
 		control_json_string(state, sizeof(state), f->state);
 		buf_printf(out,
 		    "%s{\"name\":%s,\"udp\":%s,\"state\":%s,\"port\":%d,\"open\":%u,\"total\":%llu,"
-		    "\"bytes_up\":%llu,\"bytes_down\":%llu,\"resets\":%llu,\"drops\":%llu}",
+		    "\"bytes_up\":%llu,\"bytes_down\":%llu,\"resets\":%llu,\"drops\":%llu,"
+		    "\"via_relay\":%llu,\"via_channel\":%llu}",
 		    i ? "," : "", name, f->udp ? "true" : "false", state, f->port, f->open,
 		    (unsigned long long)f->total, (unsigned long long)f->bytes_up,
 		    (unsigned long long)f->bytes_down, (unsigned long long)f->resets,
-		    (unsigned long long)f->drops);
+		    (unsigned long long)f->drops, (unsigned long long)f->via_relay,
+		    (unsigned long long)f->via_channel);
 	}
 	buf_printf(out, "],\"relay_drops\":%llu,\"fds\":{\"open\":%ld,\"limit\":%ld}}\n",
 	    (unsigned long long)(v->udp != NULL ? udpfwd_relay_drops(v->udp) : 0), fdlimit_open(),

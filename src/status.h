@@ -18,6 +18,19 @@
 #include "session.h"
 #include "udpfwd.h"
 
+/*
+ * The relay (RelayCommand) as the session sees it, filled by whoever owns
+ * it: the state in a word or two, the TCP streams it carries now and since
+ * the start.
+ */
+struct status_relay {
+	const char *state; /* "up", "starting", "down", "not available", ... */
+	const char *why;   /* why it is down or not available; "" or NULL: nothing to say */
+	bool streams;	   /* it carries TCP streams (protocol 1.1, not restricted) */
+	unsigned streams_open;
+	uint64_t streams_total;
+};
+
 struct status_view {
 	const char *name; /* the profile, or user@host:port */
 	long long pid;
@@ -30,6 +43,7 @@ struct status_view {
 	struct udpfwd *udp;
 	const struct chain *chain;	       /* for the jump hosts; NULL: none */
 	const struct presence_check *presence; /* PresenceCheck; NULL: none */
+	const struct status_relay *relay;      /* NULL: the relay is not in use */
 };
 
 /* The report, as text (one line per item) or one JSON object. */
