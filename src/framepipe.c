@@ -1,7 +1,10 @@
 /*
  * Frame stream. Reads land in rx, where whole frames are decoded in place.
- * Frames to write are appended to tx; one uv_write at a time takes all of tx
- * (swapped into inflight, so its bytes stay put while libuv holds them).
+ * Frames to write wait in the scheduler (framesched.c: control first, flows
+ * and streams in turn, late or excess datagrams dropped); one uv_write at a
+ * time takes the next OUT_CHUNK bytes of them into inflight, whose bytes stay
+ * put while libuv holds them. Pulling little and late keeps the order
+ * decided when the pipe can take more, not when a frame was queued.
  *
  *   OPEN --framepipe_stop--> FLUSHING --inflight and tx written, or the
  *   output failed, or FLUSH_MS passed--> CLOSED (every handle closing)
@@ -13,10 +16,12 @@
 
 #include "buf.h"
 #include "framepipe.h"
+#include "framesched.h"
 #include "log.h"
 #include "xmalloc.h"
 
-#define OUT_HIGH (1024 * 1024)		/* DATA frames are dropped above this */
+#define OUT_CHUNK (32 * 1024)		/* what one write takes from the scheduler, about */
+#define OUT_HIGH (1024 * 1024)		/* reading resumes below this */
 #define OUT_READ_STOP (4 * 1024 * 1024) /* the input is not read above this */
 #define READ_CHUNK 65536
 #define FLUSH_MS 2000 /* how long a stopping stream tries to deliver its last frames */
@@ -32,16 +37,20 @@ struct framepipe {
 	bool reading, writing;
 	bool out_dead; /* a write failed: nothing more is written */
 	bool stopping, ended;
-	struct buf rx, tx, inflight;
-	uint64_t dropped;
+	struct buf rx, inflight;
+	struct framesched *sched;
 };
 
 static void in_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
 
+/* Bytes queued but datagrams (which the scheduler bounds and drops itself). */
 static size_t
 queued(const struct framepipe *fp)
 {
-	return buf_len(&fp->tx) + buf_len(&fp->inflight);
+	struct framesched_stats st;
+
+	framesched_stats(fp->sched, &st);
+	return st.control_bytes + st.stream_bytes + buf_len(&fp->inflight);
 }
 
 static void
@@ -71,7 +80,7 @@ close_handle(void *h, bool *open)
 static void
 finish_if_done(struct framepipe *fp)
 {
-	bool drained = !fp->writing && buf_len(&fp->tx) == 0;
+	bool drained = !fp->writing && !framesched_pending(fp->sched);
 
 	if (!fp->stopping || (!drained && !fp->out_dead && fp->timer_open))
 		return;
@@ -115,7 +124,8 @@ static void
 out_failed(struct framepipe *fp, int status)
 {
 	fp->out_dead = true;
-	buf_consume(&fp->tx, buf_len(&fp->tx));
+	framesched_free(fp->sched);
+	fp->sched = framesched_new(NULL);
 	buf_consume(&fp->inflight, buf_len(&fp->inflight));
 	if (status == UV_EPIPE || status == UV_ECONNRESET)
 		end(fp, FRAMEPIPE_OUTPUT_GONE, uv_strerror(status));
@@ -149,15 +159,13 @@ out_write_cb(uv_write_t *req, int status)
 static void
 out_kick(struct framepipe *fp)
 {
-	struct buf t;
 	uv_buf_t b;
 	int rc;
 
-	if (fp->writing || fp->out_dead || !fp->out_open || buf_len(&fp->tx) == 0)
+	if (fp->writing || fp->out_dead || !fp->out_open)
 		return;
-	t = fp->inflight;
-	fp->inflight = fp->tx;
-	fp->tx = t;
+	if (framesched_pull(fp->sched, &fp->inflight, OUT_CHUNK, uv_now(fp->loop)) == 0)
+		return;
 	b = uv_buf_init(buf_head(&fp->inflight), (unsigned)buf_len(&fp->inflight));
 	rc = uv_write(&fp->wreq, (uv_stream_t *)&fp->out, &b, 1, out_write_cb);
 	if (rc < 0) {
@@ -171,17 +179,10 @@ bool
 framepipe_send(
     struct framepipe *fp, enum frame_type type, uint32_t flow, const void *payload, size_t len)
 {
-	uint8_t hdr[FRAME_HEADER];
-
 	if (fp->out_dead || !fp->out_open)
 		return false;
-	if (type == FRAME_DATA && queued(fp) > OUT_HIGH) {
-		fp->dropped++;
+	if (!framesched_push(fp->sched, type, flow, payload, len, uv_now(fp->loop)))
 		return false;
-	}
-	frame_header(hdr, type, flow, (uint16_t)len);
-	buf_append(&fp->tx, hdr, sizeof(hdr));
-	buf_append(&fp->tx, payload, len);
 	out_kick(fp);
 	if (fp->reading && queued(fp) > OUT_READ_STOP) {
 		log_debug("output backed up (%zu bytes): not reading", queued(fp));
@@ -234,8 +235,8 @@ framepipe_new(uv_loop_t *loop, const struct framepipe_events *ev, void *data)
 	fp->ev = *ev;
 	fp->data = data;
 	buf_init(&fp->rx);
-	buf_init(&fp->tx);
 	buf_init(&fp->inflight);
+	fp->sched = framesched_new(NULL);
 	return fp;
 }
 
@@ -301,19 +302,31 @@ framepipe_stop(struct framepipe *fp)
 size_t
 framepipe_stream_queued(const struct framepipe *fp)
 {
-	return queued(fp); /* every queued byte until the scheduler counts SDATA alone */
+	struct framesched_stats st;
+
+	framesched_stats(fp->sched, &st);
+	return st.stream_bytes;
 }
 
-void
+uint64_t
 framepipe_forget(struct framepipe *fp, uint32_t id)
 {
-	/* One queue of encoded frames: nothing to take out of it yet. */
+	return framesched_forget(fp->sched, id);
+}
+
+uint64_t
+framepipe_flow_drops(const struct framepipe *fp, uint32_t id)
+{
+	return framesched_drops(fp->sched, id);
 }
 
 uint64_t
 framepipe_dropped(const struct framepipe *fp)
 {
-	return fp->dropped;
+	struct framesched_stats st;
+
+	framesched_stats(fp->sched, &st);
+	return st.dropped;
 }
 
 void
@@ -322,7 +335,7 @@ framepipe_free(struct framepipe *fp)
 	if (fp == NULL)
 		return;
 	buf_free(&fp->rx);
-	buf_free(&fp->tx);
 	buf_free(&fp->inflight);
+	framesched_free(fp->sched);
 	free(fp);
 }

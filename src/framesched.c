@@ -446,6 +446,26 @@ framesched_forget(struct framesched *fs, uint32_t id)
 	return drops;
 }
 
+void
+framesched_clear(struct framesched *fs)
+{
+	while (fs->ctl_head != NULL) {
+		struct fs_frame *f = fs->ctl_head;
+		account(fs, f, false);
+		fs->ctl_head = f->next;
+		free(f);
+	}
+	fs->ctl_tail = NULL;
+	while (fs->cur != NULL) {
+		struct fs_queue *q = fs->cur;
+		while (q->head != NULL) {
+			fs->st.forgotten += q->head->type == FRAME_DATA;
+			unlink_frame(fs, q, NULL, q->head);
+		}
+		ring_leave(fs, q);
+	}
+}
+
 uint64_t
 framesched_drops(const struct framesched *fs, uint32_t id)
 {

@@ -87,6 +87,10 @@ bool framesched_pending(const struct framesched *fs);
  */
 uint64_t framesched_forget(struct framesched *fs, uint32_t id);
 
+/* Discards every queued frame, control frames too (the channel is gone);
+ * datagrams count as forgotten. Drop counts stay until each id is forgotten. */
+void framesched_clear(struct framesched *fs);
+
 /* DATA frames of id dropped so far (since its last forget). */
 uint64_t framesched_drops(const struct framesched *fs, uint32_t id);
 

@@ -21,8 +21,9 @@
  *     listener's socket to that source)
  *   any --CLOSE from the client, idle, evicted, listener closed--> gone
  *
- * The frames themselves come and go through a framepipe (framepipe.c), which
- * also drops DATA while the channel is backed up; the flow table (flow.c)
+ * The frames themselves come and go through a framepipe (framepipe.c), whose
+ * scheduler sends control frames first, shares the channel among flows and
+ * streams, and drops datagrams that are late or over their flow's share; the flow table (flow.c)
  * keeps the flows findable and in LRU order; the allow-lists are permit.c's.
  */
 #include <fcntl.h>
@@ -97,6 +98,7 @@ struct rflow {
 	unsigned nqueued;
 	char target[FRAME_HOST_MAX + 40]; /* host:port, or the source, for logs */
 	uint64_t in, out, dropped;
+	uint64_t dropped_out; /* by the output scheduler: late, or over its share */
 };
 
 struct relay {
@@ -131,7 +133,7 @@ static void relay_stop(struct relay *r, int status);
 
 /* ---------------------------------------------------------------- output */
 
-/* Queues one frame; DATA is dropped (false) while the output is backed up. */
+/* Queues one frame (framepipe's scheduler may drop DATA later, counted). */
 static bool
 out_frame(struct relay *r, enum frame_type type, uint32_t flow, const void *payload, size_t len)
 {
@@ -234,9 +236,13 @@ rflow_close(struct rflow *rf, int reason, const char *text)
 
 	if (!rf->live)
 		return;
-	log_debug("flow %#x (%s) closed: %s; %llu datagrams in, %llu out, %llu dropped", rf->f.id,
-	    rf->target, text, (unsigned long long)rf->in, (unsigned long long)rf->out,
-	    (unsigned long long)rf->dropped);
+	/* Datagrams still queued for the client go with the flow. */
+	rf->dropped_out += framepipe_forget(r->pipe, rf->f.id);
+	log_debug("flow %#x (%s) closed: %s; %llu datagrams in, %llu out, %llu dropped here "
+		  "(%llu of them late or over the flow's share of the channel)",
+	    rf->f.id, rf->target, text, (unsigned long long)rf->in, (unsigned long long)rf->out,
+	    (unsigned long long)(rf->dropped + rf->dropped_out),
+	    (unsigned long long)rf->dropped_out);
 	if (reason >= 0) {
 		out_reason(r, FRAME_CLOSE, rf->f.id, (unsigned)reason, "%s", text);
 		told_add(r, rf->f.id); /* DATA already on its way needs no ERROR */
@@ -291,7 +297,7 @@ rflow_deliver(struct rflow *rf, const void *data, size_t len)
 
 	flow_table_touch(r->flows, &rf->f, uv_now(&r->loop));
 	if (out_frame(r, FRAME_DATA, rf->f.id, data, len))
-		rf->in++;
+		rf->in++; /* the scheduler may still drop it: dropped_out at the end */
 	else
 		rf->dropped++;
 }
@@ -930,7 +936,8 @@ relay_run(struct relay *r)
 	if (relay_start(r) < 0)
 		relay_stop(r, 1);
 	uv_run(&r->loop, UV_RUN_DEFAULT);
-	log_debug("exit %d; datagrams dropped: %llu (stream backed up), %llu (socket busy or "
+	log_debug("exit %d; datagrams dropped: %llu (late or over their flow's share of the "
+		  "channel), %llu (socket busy or "
 		  "refused), %llu (host still resolving), %llu (too big)",
 	    r->status, (unsigned long long)framepipe_dropped(r->pipe),
 	    (unsigned long long)r->drops.send_failed, (unsigned long long)r->drops.resolving,

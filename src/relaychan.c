@@ -12,6 +12,12 @@
  * stderr, whose last line explains a relay that could not start. A relay
  * whose command does not exist on the server exits 127: the user is told
  * that UDP needs porthole on that host and how to set RelayCommand.
+ *
+ * Frames to send wait in a scheduler (framesched.c: control first, flows and
+ * streams in turn, datagrams dropped when late or over their flow's share,
+ * counted per flow). Only TX_CHUNK bytes at a time are taken from it into tx,
+ * when tx has been written, so what goes next is decided when the channel can
+ * take it, and a datagram never waits behind a deep queue of other flows'.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,14 +25,15 @@
 #include <string.h>
 
 #include "buf.h"
+#include "framesched.h"
 #include "log.h"
 #include "relaychan.h"
 #include "version.h"
 #include "xmalloc.h"
 
-#define TX_HIGH (128 * 1024)      /* DATA is dropped above this */
+#define TX_CHUNK (32 * 1024)	   /* taken from the scheduler at a time: an SSH packet */
 #define IN_FLIGHT_MAX (256 * 1024) /* unacknowledged bytes in the channel, at most */
-#define RX_WINDOW (256 * 1024)     /* what the relay may send before we read */
+#define RX_WINDOW (256 * 1024)	   /* what the relay may send before we read */
 #define RX_CHUNK 65536
 
 enum rc_state {
@@ -47,16 +54,17 @@ struct relaychan {
 	struct relaychan_events ev;
 	enum rc_state state;
 	LIBSSH2_CHANNEL *ch;
-	struct buf tx, rx;
+	struct framesched *sched;
+	struct buf tx, rx; /* tx: frames taken from sched, being written */
 	char stderr_line[256];
 	size_t stderr_len;
 	unsigned long rx_gen; /* session rx generation when a read found nothing */
 	bool rx_idle;
-	uint64_t drops;
-	uint64_t last_rx;   /* loop time a frame last came from the relay */
-	uint64_t last_ping; /* loop time we last sent PING */
+	uint64_t drops;		  /* datagrams refused while the relay was down */
+	uint64_t last_rx;	  /* loop time a frame last came from the relay */
+	uint64_t last_ping;	  /* loop time we last sent PING */
 	unsigned long max_window; /* the largest send window seen: in flight = it - now */
-	bool eof;	    /* the relay's output ended: waiting for its exit status */
+	bool eof;		  /* the relay's output ended: waiting for its exit status */
 };
 
 static void relaychan_down(struct relaychan *rc, const char *fmt, ...)
@@ -66,12 +74,8 @@ static void
 queue_frame(
     struct relaychan *rc, enum frame_type type, uint32_t flow, const void *payload, size_t len)
 {
-	uint8_t hdr[FRAME_HEADER];
-
-	frame_header(hdr, type, flow, (uint16_t)len);
-	buf_append(&rc->tx, hdr, sizeof(hdr));
-	buf_append(&rc->tx, payload, len);
-	session_wake(rc->session);
+	if (framesched_push(rc->sched, type, flow, payload, len, uv_now(rc->loop)))
+		session_wake(rc->session);
 }
 
 bool
@@ -80,15 +84,35 @@ relaychan_send(
 {
 	if (len > FRAME_PAYLOAD_MAX)
 		return false;
-	/* While the relay starts, datagrams wait (bounded like any other time). */
-	if (type == FRAME_DATA && (rc->state == RC_DOWN || buf_len(&rc->tx) > TX_HIGH)) {
-		rc->drops++;
+	if (rc->state == RC_DOWN) {
+		if (type == FRAME_DATA)
+			rc->drops++;
 		return false;
 	}
-	if (rc->state == RC_DOWN)
-		return false;
+	/* While the relay starts, datagrams wait: their budget runs from the start. */
 	queue_frame(rc, type, flow, payload, len);
 	return true;
+}
+
+size_t
+relaychan_stream_queued(const struct relaychan *rc)
+{
+	struct framesched_stats st;
+
+	framesched_stats(rc->sched, &st);
+	return st.stream_bytes;
+}
+
+uint64_t
+relaychan_forget(struct relaychan *rc, uint32_t id)
+{
+	return framesched_forget(rc->sched, id);
+}
+
+uint64_t
+relaychan_flow_drops(const struct relaychan *rc, uint32_t id)
+{
+	return framesched_drops(rc->sched, id);
 }
 
 static void
@@ -101,6 +125,7 @@ stop_channel(struct relaychan *rc)
 		session_release_channel(rc->session, rc->ch);
 	rc->ch = NULL;
 	rc->state = RC_DOWN;
+	framesched_clear(rc->sched);
 	buf_free(&rc->tx);
 	buf_free(&rc->rx);
 }
@@ -276,11 +301,11 @@ relaychan_pump(struct session_client *c)
 		snprintf(h.software, sizeof(h.software), "porthole %s", PORTHOLE_VERSION);
 		int len = frame_hello_encode(&h, payload, sizeof(payload));
 		/* Our HELLO goes first, before anything queued while starting. */
-		struct buf pending = rc->tx;
-		buf_init(&rc->tx);
-		queue_frame(rc, FRAME_HELLO, 0, payload, (size_t)len);
-		buf_append(&rc->tx, buf_head(&pending), buf_len(&pending));
-		buf_free(&pending);
+		uint8_t hdr[FRAME_HEADER];
+		frame_header(hdr, FRAME_HELLO, 0, (uint16_t)len);
+		buf_append(&rc->tx, hdr, sizeof(hdr));
+		buf_append(&rc->tx, payload, (size_t)len);
+		framesched_restamp(rc->sched, uv_now(rc->loop));
 		rc->state = RC_HELLO;
 	}
 	/*
@@ -290,7 +315,10 @@ relaychan_pump(struct session_client *c)
 	 * wait seconds. Kept short, the queue stays here, where DATA is dropped
 	 * instead (UDP's contract) and latency stays bounded.
 	 */
-	while (buf_len(&rc->tx) > 0 && session_can_send(rc->session)) {
+	while (session_can_send(rc->session)) {
+		if (buf_len(&rc->tx) == 0 &&
+		    framesched_pull(rc->sched, &rc->tx, TX_CHUNK, uv_now(rc->loop)) == 0)
+			break;
 		unsigned long window = libssh2_channel_window_write_ex(rc->ch, NULL);
 		if (window > rc->max_window)
 			rc->max_window = window;
@@ -417,7 +445,10 @@ relaychan_tick(struct relaychan *rc, uint64_t interval_ms, int count_max)
 uint64_t
 relaychan_drops(const struct relaychan *rc)
 {
-	return rc->drops;
+	struct framesched_stats st;
+
+	framesched_stats(rc->sched, &st);
+	return rc->drops + st.dropped;
 }
 
 struct relaychan *
@@ -434,6 +465,7 @@ relaychan_new(uv_loop_t *loop, struct session *s, const char *command, uint32_t 
 	rc->ev = *ev;
 	rc->client.pump = relaychan_pump;
 	rc->client.lost = relaychan_lost;
+	rc->sched = framesched_new(NULL);
 	buf_init(&rc->tx);
 	buf_init(&rc->rx);
 	return rc;
@@ -446,6 +478,7 @@ relaychan_free(struct relaychan *rc)
 		return;
 	rc->ev.down = NULL;
 	stop_channel(rc);
+	framesched_free(rc->sched);
 	free(rc->command);
 	free(rc);
 }

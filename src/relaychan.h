@@ -34,14 +34,25 @@ void relaychan_start(struct relaychan *rc);
 bool relaychan_is_up(const struct relaychan *rc);
 
 /*
- * Queues a frame. Control frames are always queued; a DATA frame is dropped
- * (and counted) when the channel is backed up or the relay is not running:
- * that is UDP's contract, and it keeps latency from growing behind bulk
- * traffic. Returns false if it was dropped.
+ * Queues a frame in the channel's scheduler (framesched.h): control frames
+ * first, then flows and streams in turn; SDATA is never dropped. A DATA frame
+ * is refused and counted (false) while the relay is not running; once
+ * queued, it is dropped (counted per flow: relaychan_flow_drops) if it waits
+ * longer than its time budget or its flow takes more than its share: that
+ * is UDP's contract, and it keeps latency from growing behind bulk traffic.
+ * false also for a payload too big, or anything while the relay is down.
  */
 bool relaychan_send(
     struct relaychan *rc, enum frame_type type, uint32_t flow, const void *payload, size_t len);
 
+/* SDATA bytes queued in porthole (not yet handed to the channel). */
+size_t relaychan_stream_queued(const struct relaychan *rc);
+/* Drops what is queued for an id that is gone (control frames stay) and
+ * returns how many of its datagrams the scheduler dropped, forgetting that. */
+uint64_t relaychan_forget(struct relaychan *rc, uint32_t id);
+/* Datagrams of a flow the scheduler dropped (late or over its share). */
+uint64_t relaychan_flow_drops(const struct relaychan *rc, uint32_t id);
+/* Datagrams dropped in all: refused while down, and by the scheduler. */
 uint64_t relaychan_drops(const struct relaychan *rc);
 
 /*

@@ -18,6 +18,8 @@
 #include "status.h"
 #include "xmalloc.h"
 
+#define STATUS_FLOW_DROPS 8 /* flows with drops listed, most first */
+
 #define MAX_FORWARDS 256
 
 static const char *
@@ -169,6 +171,49 @@ report_relay_json(const struct status_view *v, struct buf *out)
 	    (unsigned long long)r->streams_total);
 }
 
+/*
+ * UDP drops on this side: the total, and the flows that lost the most. The
+ * relay's own drops (towards this side) are in its stderr log, which
+ * porthole -v shows when the relay runs with -v.
+ */
+static void
+report_flow_drops_text(const struct status_view *v, struct buf *out)
+{
+	struct udpfwd_flow_drops d[STATUS_FLOW_DROPS];
+	size_t n;
+
+	if (v->udp == NULL || udpfwd_relay_drops(v->udp) == 0)
+		return;
+	buf_printf(out,
+	    "  udp: %llu datagrams dropped on this side (late, over a flow's share of the "
+	    "channel, or the relay down); the relay logs its own drops\n",
+	    (unsigned long long)udpfwd_relay_drops(v->udp));
+	n = udpfwd_flow_drops(v->udp, d, STATUS_FLOW_DROPS);
+	for (size_t i = 0; i < n; i++)
+		buf_printf(out, "    %s: flow %u%s%s: %llu dropped\n", d[i].forward, d[i].id,
+		    d[i].source[0] ? " from " : "", d[i].source, (unsigned long long)d[i].drops);
+}
+
+static void
+report_flow_drops_json(const struct status_view *v, struct buf *out)
+{
+	struct udpfwd_flow_drops d[STATUS_FLOW_DROPS];
+	size_t n = v->udp != NULL ? udpfwd_flow_drops(v->udp, d, STATUS_FLOW_DROPS) : 0;
+
+	buf_printf(out, "\"flow_drops\":[");
+	for (size_t i = 0; i < n; i++) {
+		char name[700] = "", source[128] = "";
+		control_json_string(name, sizeof(name), d[i].forward);
+		control_json_string(source, sizeof(source), d[i].source);
+		buf_printf(out,
+		    "%s{\"forward\":%s,\"flow\":%u,\"source\":%s,\"side\":\"client\","
+		    "\"drops\":%llu,\"refused\":%llu}",
+		    i ? "," : "", name, d[i].id, source, (unsigned long long)d[i].drops,
+		    (unsigned long long)d[i].refused);
+	}
+	buf_printf(out, "],");
+}
+
 static void
 report_text(const struct status_view *v, const struct session_info *si, const struct fwd_stats *st,
     size_t n, struct buf *out)
@@ -220,9 +265,7 @@ report_text(const struct status_view *v, const struct session_info *si, const st
 			    (unsigned long long)f->via_relay, (unsigned long long)f->via_channel);
 		buf_printf(out, "\n");
 	}
-	if (v->udp != NULL && udpfwd_relay_drops(v->udp) > 0)
-		buf_printf(out, "  relay: %llu datagrams dropped (channel backed up or down)\n",
-		    (unsigned long long)udpfwd_relay_drops(v->udp));
+	report_flow_drops_text(v, out);
 	buf_printf(out, "  file descriptors: %ld open of %ld\n", fdlimit_open(), fdlimit_max());
 }
 
@@ -267,7 +310,9 @@ report_json(const struct status_view *v, const struct session_info *si, const st
 		    (unsigned long long)f->drops, (unsigned long long)f->via_relay,
 		    (unsigned long long)f->via_channel);
 	}
-	buf_printf(out, "],\"relay_drops\":%llu,\"fds\":{\"open\":%ld,\"limit\":%ld}}\n",
+	buf_printf(out, "],");
+	report_flow_drops_json(v, out);
+	buf_printf(out, "\"relay_drops\":%llu,\"fds\":{\"open\":%ld,\"limit\":%ld}}\n",
 	    (unsigned long long)(v->udp != NULL ? udpfwd_relay_drops(v->udp) : 0), fdlimit_open(),
 	    fdlimit_max());
 }

@@ -76,6 +76,7 @@ struct uflow {
 	uint16_t dst_port;
 	uint8_t reply_hdr[4 + 1 + 255 + 2];
 	size_t reply_hdr_len;
+	uint64_t drops; /* its datagrams to the relay refused while it was down */
 };
 
 struct udpfwd {
@@ -171,10 +172,22 @@ send_open(struct udpfwd *u, struct uflow *f, const char *host, uint16_t port)
 		relaychan_send(u->relay, FRAME_OPEN, f->f.id, payload, (size_t)n);
 }
 
+/* A datagram of f towards the relay; counted as dropped if it was refused. */
+static void
+flow_send(struct udpfwd *u, struct uflow *f, const void *data, size_t len)
+{
+	if (!relaychan_send(u->relay, FRAME_DATA, f->f.id, data, len)) {
+		f->drops++;
+		f->l->drops++;
+	}
+}
+
 /* Removes a flow; tells the relay (reason) unless it was the relay that closed it. */
 static void
 flow_free(struct udpfwd *u, struct uflow *f, int reason)
 {
+	/* What the scheduler dropped of it now counts for the forward as a whole. */
+	f->l->drops += relaychan_forget(u->relay, f->f.id);
 	if (reason >= 0 && relaychan_is_up(u->relay))
 		send_reason(u, FRAME_CLOSE, f->f.id, (uint16_t)reason, "");
 	flow_table_remove(u->flows, &f->f);
@@ -261,8 +274,7 @@ local_recv_cb(
 	}
 	touch(u, f);
 	l->bytes_up += (uint64_t)n;
-	if (!relaychan_send(u->relay, FRAME_DATA, f->f.id, b->base, (size_t)n))
-		l->drops++;
+	flow_send(u, f, b->base, (size_t)n);
 }
 
 /* ---- SOCKS5 UDP associations ---- */
@@ -326,9 +338,7 @@ socks_recv_cb(
 		log_debug("%s: flow %u to %s:%u", l->name, f->f.id, h.host, h.port);
 	}
 	touch(u, f);
-	if (!relaychan_send(
-		u->relay, FRAME_DATA, f->f.id, b->base + h.header_len, (size_t)n - h.header_len))
-		l->drops++;
+	flow_send(u, f, b->base + h.header_len, (size_t)n - h.header_len);
 }
 
 struct udp_assoc *
@@ -418,8 +428,7 @@ remote_recv_cb(
 		return;
 	touch(u, f);
 	f->l->bytes_up += (uint64_t)n;
-	if (!relaychan_send(u->relay, FRAME_DATA, f->f.id, b->base, (size_t)n))
-		f->l->drops++;
+	flow_send(u, f, b->base, (size_t)n);
 }
 
 static void
@@ -915,6 +924,55 @@ udpfwd_stats(const struct udpfwd *u, struct fwd_stats *out, size_t max)
 		st->bytes_up = l->bytes_up;
 		st->bytes_down = l->bytes_down;
 		st->drops = l->drops;
+		for (const struct flow *fl = flow_table_oldest(u->flows); fl != NULL;
+		     fl = flow_newer(fl))
+			if (UFLOW(fl)->l == l)
+				st->drops += relaychan_flow_drops(u->relay, fl->id);
+	}
+	return n;
+}
+
+/* Puts d in its place in out (n of max, most drops first); returns the new n. */
+static size_t
+insert_by_drops(
+    struct udpfwd_flow_drops *out, size_t n, size_t max, const struct udpfwd_flow_drops *d)
+{
+	size_t i = n < max ? n : max;
+
+	if (i == max && (max == 0 || out[max - 1].drops >= d->drops))
+		return n;
+	while (i > 0 && out[i - 1].drops < d->drops) {
+		if (i < max)
+			out[i] = out[i - 1];
+		i--;
+	}
+	out[i] = *d;
+	return n < max ? n + 1 : n;
+}
+
+size_t
+udpfwd_flow_drops(const struct udpfwd *u, struct udpfwd_flow_drops *out, size_t max)
+{
+	size_t n = 0;
+
+	for (const struct flow *fl = flow_table_oldest(u->flows); fl != NULL; fl = flow_newer(fl)) {
+		const struct uflow *f = UFLOW(fl);
+		struct udpfwd_flow_drops d = {f->l->name, fl->id, "", 0, 0};
+		d.refused = f->drops;
+		d.drops = f->drops + relaychan_flow_drops(u->relay, fl->id);
+		if (d.drops == 0)
+			continue;
+		if (fl->source.ss_family != 0) {
+			char host[INET6_ADDRSTRLEN] = "?";
+			const struct sockaddr *sa = (const struct sockaddr *)&fl->source;
+			uint16_t port = sa->sa_family == AF_INET6
+			    ? ntohs(((const struct sockaddr_in6 *)sa)->sin6_port)
+			    : ntohs(((const struct sockaddr_in *)sa)->sin_port);
+			uv_ip_name(sa, host, sizeof(host));
+			snprintf(d.source, sizeof(d.source),
+			    sa->sa_family == AF_INET6 ? "[%s]:%u" : "%s:%u", host, port);
+		}
+		n = insert_by_drops(out, n, max, &d);
 	}
 	return n;
 }

@@ -47,8 +47,21 @@ void udpfwd_dissociate(struct udpfwd *u, struct udp_assoc *a);
 
 /* Stats for each UDP forward (not SOCKS associations); returns how many were written. */
 size_t udpfwd_stats(const struct udpfwd *u, struct fwd_stats *out, size_t max);
-/* Datagrams dropped because the relay channel was backed up or down. */
+/* Datagrams dropped on their way to the relay, in all: refused while it was
+ * down, or dropped by the channel's scheduler (late, or over the flow's
+ * share). The relay's own drops, on the server, are in its log. */
 uint64_t udpfwd_relay_drops(const struct udpfwd *u);
+
+/* A live flow that had datagrams dropped on this side. */
+struct udpfwd_flow_drops {
+	const char *forward; /* the forward's name */
+	uint32_t id;
+	char source[64];  /* -L: the local sender, "addr:port"; else "" */
+	uint64_t drops;	  /* in all */
+	uint64_t refused; /* of them, while the relay was down */
+};
+/* The flows with drops, most first, at most max; returns how many. */
+size_t udpfwd_flow_drops(const struct udpfwd *u, struct udpfwd_flow_drops *out, size_t max);
 
 /* Closes every socket and flow; frees u once its handles are closed. */
 void udpfwd_close(struct udpfwd *u);
