@@ -1,8 +1,10 @@
 /*
- * "porthole relay": the far end of UDP forwarding. sshd runs it as an exec
- * channel's command; it speaks the relay protocol (docs/relay-protocol.md)
- * on stdin and stdout and moves each flow's datagrams through real UDP
- * sockets on the server. It may run as an authorized_keys forced command,
+ * "porthole relay": the far end of UDP forwarding and of TCP streams. sshd
+ * runs it as an exec channel's command; it speaks the relay protocol
+ * (docs/relay-protocol.md) on stdin and stdout and moves each flow's
+ * datagrams through real UDP sockets on the server. TCP streams (protocol
+ * 1.1) are relaystream.c's: this file routes their frames there once the
+ * client's HELLO asked for streams. It may run as an authorized_keys forced command,
  * so what a client may reach or bind is limited by its own allow-lists.
  *
  * The relay:
@@ -23,8 +25,11 @@
  *
  * The frames themselves come and go through a framepipe (framepipe.c), whose
  * scheduler sends control frames first, shares the channel among flows and
- * streams, and drops datagrams that are late or over their flow's share; the flow table (flow.c)
- * keeps the flows findable and in LRU order; the allow-lists are permit.c's.
+ * streams, and drops datagrams that are late or over their flow's share; the
+ * flow table (flow.c) keeps the flows findable and in LRU order; the
+ * allow-lists are permit.c's (--permit-open limits OPEN and SOPEN alike).
+ * Flows, listeners and streams share the client's id space: an OPEN or BIND
+ * of a stream's id, or an SOPEN of a flow's, is refused.
  */
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -37,11 +42,13 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "fdlimit.h"
 #include "flow.h"
 #include "framepipe.h"
 #include "log.h"
 #include "permit.h"
 #include "relay.h"
+#include "relaystream.h"
 #include "udpframe.h"
 #include "version.h"
 #include "xmalloc.h"
@@ -54,8 +61,9 @@
 #define TOLD_RING 64 /* flow ids the client needs no ERR_UNKNOWN_FLOW for */
 #define TICK_MS 1000
 
-static const char usage[] = "usage: porthole relay [--permit-open HOST:PORT]... "
-			    "[--permit-listen [ADDR:]PORT]... [--max-flows N] [-v]";
+static const char usage[] =
+    "usage: porthole relay [--permit-open HOST:PORT]... [--permit-listen [ADDR:]PORT]... "
+    "[--max-flows N] [--max-streams N] [--protocol 1.0 (for tests)] [-v]";
 
 enum relay_state {
 	R_WAIT_HELLO,
@@ -104,6 +112,7 @@ struct rflow {
 struct relay {
 	uv_loop_t loop;
 	struct framepipe *pipe;
+	struct relaystream_set *streams;
 	uv_timer_t tick;
 	bool tick_open;
 	enum relay_state state;
@@ -112,7 +121,9 @@ struct relay {
 	struct permit_list permit_open, permit_listen;
 	unsigned max_flows_arg;
 	unsigned max_flows;
-	uint64_t idle_ms; /* 0: never */
+	unsigned max_streams; /* --max-streams */
+	uint8_t minor;	      /* the protocol minor this relay speaks (--protocol 1.0: 0) */
+	uint64_t idle_ms;     /* 0: never */
 	uint32_t max_datagram;
 
 	struct flow_table *flows;
@@ -169,11 +180,17 @@ out_hello(struct relay *r)
 {
 	struct frame_hello h = {
 	    .major = RELAY_VERSION_MAJOR,
-	    .minor = RELAY_VERSION_MINOR,
+	    .minor = r->minor,
 	    .max_datagram = FRAME_DATAGRAM_MAX,
 	    .idle_timeout = 0,
 	    .max_flows = r->max_flows_arg,
 	};
+
+	if (r->minor >= 1) {
+		h.stream_window = RELAYSTREAM_WINDOW;
+		h.max_streams = r->max_streams;
+		h.stream_flags = r->permit_open.given ? STREAM_FLAG_RESTRICTED : 0;
+	}
 	uint8_t payload[FRAME_CONTROL_MAX];
 	int n;
 
@@ -513,7 +530,8 @@ listener_recv_cb(
 static bool
 id_free(const struct relay *r, uint32_t id)
 {
-	return flow_table_find(r->flows, id) == NULL && listener_find(r, id) == NULL;
+	return flow_table_find(r->flows, id) == NULL && listener_find(r, id) == NULL &&
+	    !relaystream_has(r->streams, id);
 }
 
 static bool
@@ -756,7 +774,7 @@ on_hello(struct relay *r, const struct frame *f)
 	}
 	if (h.major != RELAY_VERSION_MAJOR) {
 		out_reason(r, FRAME_ERROR, 0, ERR_VERSION, "relay speaks %u.%u, client %u.%u",
-		    RELAY_VERSION_MAJOR, RELAY_VERSION_MINOR, h.major, h.minor);
+		    RELAY_VERSION_MAJOR, r->minor, h.major, h.minor);
 		return;
 	}
 	r->idle_ms = (uint64_t)h.idle_timeout * 1000;
@@ -769,6 +787,33 @@ on_hello(struct relay *r, const struct frame *f)
 	r->state = R_RUNNING;
 	log_debug("client \"%s\", protocol %u.%u; idle timeout %u s, %u flows, datagrams up to %u",
 	    h.software, h.major, h.minor, h.idle_timeout, r->max_flows, r->max_datagram);
+	if (r->minor >= 1 && h.minor >= 1 && h.stream_window != 0) {
+		relaystream_enable(r->streams, h.stream_window);
+		log_debug("TCP streams: the client's window %u, ours %u, at most %u streams",
+		    h.stream_window, RELAYSTREAM_WINDOW, r->max_streams);
+	}
+}
+
+/* SOPEN to SRESET: relaystream.c's, once both HELLOs said streams; until
+ * then (or from a 1.0 client, or in a 1.0 relay) unknown types, skipped. */
+static void
+on_stream_frame(struct relay *r, const struct frame *f)
+{
+	char name[16];
+
+	if (!relaystream_enabled(r->streams)) {
+		log_debug("skipping %s: no TCP streams in this session",
+		    frame_type_name(f->type, name, sizeof(name)));
+		return;
+	}
+	if (f->type == FRAME_SOPEN && f->flow != 0 &&
+	    (flow_table_find(r->flows, f->flow) != NULL || listener_find(r, f->flow) != NULL)) {
+		char text[64];
+		snprintf(text, sizeof(text), "SOPEN: id %#x is a flow or listener", f->flow);
+		relaystream_refuse(r->streams, f->flow, RST_PROTOCOL, text);
+		return;
+	}
+	relaystream_frame(r->streams, f);
 }
 
 static void
@@ -809,6 +854,14 @@ dispatch(struct relay *r, const struct frame *f)
 		break;
 	case FRAME_PONG:
 		break;
+	case FRAME_SOPEN:
+	case FRAME_SOPENED:
+	case FRAME_SDATA:
+	case FRAME_SWINDOW:
+	case FRAME_SEOF:
+	case FRAME_SRESET:
+		on_stream_frame(r, f);
+		break;
 	case FRAME_BOUND:
 	case FRAME_ACCEPT:
 		out_reason(r, FRAME_ERROR, f->flow, ERR_PROTOCOL, "%s is the relay's to send",
@@ -827,6 +880,15 @@ static void
 pipe_frame_cb(void *data, const struct frame *f)
 {
 	dispatch(data, f);
+}
+
+static void
+pipe_drained_cb(void *data)
+{
+	struct relay *r = data;
+
+	if (r->state == R_RUNNING)
+		relaystream_drained(r->streams);
 }
 
 static void
@@ -894,6 +956,8 @@ relay_stop(struct relay *r, int status)
 		rflow_close(container_of(f, struct rflow, f), -1, "the relay is stopping");
 	while (r->listeners != NULL)
 		listener_close(r->listeners);
+	if (r->streams != NULL)
+		relaystream_stop(r->streams);
 	if (r->tick_open) {
 		uv_close((uv_handle_t *)&r->tick, tick_closed_cb);
 		r->tick_open = false;
@@ -904,13 +968,14 @@ relay_stop(struct relay *r, int status)
 static int
 relay_start(struct relay *r)
 {
-	static const struct framepipe_events events = {pipe_frame_cb, pipe_end_cb};
+	static const struct framepipe_events events = {pipe_frame_cb, pipe_end_cb, pipe_drained_cb};
 	char err[256];
 	int rc;
 
 	uv_timer_init(&r->loop, &r->tick);
 	r->tick_open = true;
 	r->pipe = framepipe_new(&r->loop, &events, r);
+	r->streams = relaystream_new(&r->loop, r->pipe, &r->permit_open, r->max_streams);
 	if ((rc = framepipe_start(r->pipe, 0, 1, err, sizeof(err))) < 0) {
 		log_error("%s", err);
 		return rc;
@@ -930,6 +995,7 @@ relay_run(struct relay *r)
 {
 	int rc;
 
+	fdlimit_raise(); /* a socket per stream: --max-streams of them */
 	uv_loop_init(&r->loop);
 	r->loop.data = r;
 	r->flows = flow_table_new();
@@ -947,6 +1013,7 @@ relay_run(struct relay *r)
 		r->status = 1;
 	}
 	flow_table_free(r->flows);
+	relaystream_free(r->streams);
 	framepipe_free(r->pipe);
 	return r->status;
 }
@@ -975,8 +1042,9 @@ opt_value(const char *name, int argc, char **argv, int *i, const char **val)
 	return 1;
 }
 
+/* A number from 1 to max: 0, or -1. */
 static int
-parse_max_flows(const char *s, unsigned *out)
+parse_count(const char *s, unsigned long max, unsigned *out)
 {
 	char *end;
 	unsigned long v;
@@ -984,10 +1052,36 @@ parse_max_flows(const char *s, unsigned *out)
 	if (*s < '0' || *s > '9')
 		return -1;
 	v = strtoul(s, &end, 10);
-	if (*end != '\0' || v < 1 || v > MAX_FLOWS_LIMIT)
+	if (*end != '\0' || v < 1 || v > max)
 		return -1;
 	*out = (unsigned)v;
 	return 0;
+}
+
+/* --max-flows, --max-streams and --protocol: 0, or -1 with the reason in err. */
+static int
+parse_number_opt(struct relay *r, const char *opt, const char *val, char *err, size_t errlen)
+{
+	if (strcmp(opt, "--protocol") == 0) {
+		if (strcmp(val, "1.0") == 0 || strcmp(val, "1.1") == 0) {
+			r->minor = (uint8_t)(val[2] - '0');
+			return 0;
+		}
+		snprintf(err, errlen, "--protocol %s: expected 1.0 or 1.1", val);
+		return -1;
+	}
+	if (strcmp(opt, "--max-flows") == 0) {
+		if (parse_count(val, MAX_FLOWS_LIMIT, &r->max_flows_arg) == 0)
+			return 0;
+		snprintf(err, errlen, "--max-flows %s: expected a number from 1 to %d", val,
+		    MAX_FLOWS_LIMIT);
+		return -1;
+	}
+	if (parse_count(val, RELAYSTREAM_MAX_LIMIT, &r->max_streams) == 0)
+		return 0;
+	snprintf(err, errlen, "--max-streams %s: expected a number from 1 to %d", val,
+	    RELAYSTREAM_MAX_LIMIT);
+	return -1;
 }
 
 /* An allow-list entry; 0, or -1 with the reason in err. */
@@ -1007,10 +1101,14 @@ add_permit(struct permit_list *l, bool port_only, const char *opt, const char *v
 static int
 parse_args(struct relay *r, int argc, char **argv, char *err, size_t errlen)
 {
-	static const char *const names[] = {"--permit-open", "--permit-listen", "--max-flows"};
+	static const char *const names[] = {
+	    "--permit-open", "--permit-listen", "--max-flows", "--max-streams", "--protocol"};
+	const size_t nnames = sizeof(names) / sizeof(names[0]);
 	int verbose = 0;
 
 	r->max_flows_arg = MAX_FLOWS_DEFAULT;
+	r->max_streams = RELAYSTREAM_MAX_DEFAULT;
+	r->minor = RELAY_VERSION_MINOR;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *val = NULL;
 		int m = 0;
@@ -1024,9 +1122,9 @@ parse_args(struct relay *r, int argc, char **argv, char *err, size_t errlen)
 			printf("%s\n", usage);
 			return 1;
 		}
-		for (k = 0; k < 3 && (m = opt_value(names[k], argc, argv, &i, &val)) == 0; k++)
+		for (k = 0; k < nnames && (m = opt_value(names[k], argc, argv, &i, &val)) == 0; k++)
 			;
-		if (k == 3) {
+		if (k == nnames) {
 			snprintf(err, errlen, "%s %s (%s)",
 			    a[0] == '-' ? "unknown option" : "unexpected argument", a, usage);
 			return -1;
@@ -1039,11 +1137,8 @@ parse_args(struct relay *r, int argc, char **argv, char *err, size_t errlen)
 			return -1;
 		if (k == 1 && add_permit(&r->permit_listen, true, names[k], val, err, errlen) < 0)
 			return -1;
-		if (k == 2 && parse_max_flows(val, &r->max_flows_arg) < 0) {
-			snprintf(err, errlen, "--max-flows %s: expected a number from 1 to %d", val,
-			    MAX_FLOWS_LIMIT);
+		if (k >= 2 && parse_number_opt(r, names[k], val, err, errlen) < 0)
 			return -1;
-		}
 	}
 	log_set_level(verbose == 0 ? LOG_ERROR
 		: verbose == 1	   ? LOG_DEBUG1
