@@ -97,6 +97,10 @@ def main():
             fx.check(relay == conns and channel == 0,
                      f"status: all {conns} connections went over relay streams, none over a "
                      "channel", f"via_relay {relay}, via_channel {channel}")
+            text = rt.status_text(sshd)
+            line = [l for l in text.splitlines() if f"127.0.0.1:{bulk.port}: " in l]
+            fx.check(len(line) == 1 and f", {conns - 1} via relay, 0 via channel" in line[0],
+                     "plain status says so on the forward's line", text)
             fx.check(not bulk.errors and not echo.errors, "the servers saw no errors",
                      "\n".join(bulk.errors + echo.errors))
             fx.check(fw.alive(), "porthole still running", fw.stderr())

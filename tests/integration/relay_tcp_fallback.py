@@ -117,9 +117,10 @@ def auto_uses_streams(sshd, echo):
 
 def has_protocol_flag():
     """Whether this relay takes the hidden --protocol 1.0 (it answers HELLO as a 1.0 relay)."""
-    p = subprocess.run([fx.porthole_path(), "relay", "--protocol", "1.0"],
-                       stdin=subprocess.DEVNULL, capture_output=True, timeout=10)
-    return p.returncode != 2, p.stderr.decode(errors="replace")
+    p = subprocess.run([fx.porthole_path(), "relay", "--protocol", "1.0"], input=b"",
+                       capture_output=True, timeout=10)  # pipes, as under sshd; input ends
+    err = p.stderr.decode(errors="replace")
+    return p.returncode != 2 and "unknown option" not in err, f"exit {p.returncode}: {err}"
 
 
 def main():

@@ -31,6 +31,16 @@ def relay_args(*relay, via="relay", extra=()):
     return out + list(extra)
 
 
+def status_text(sshd):
+    """What plain `porthole status` prints."""
+    p = subprocess.run([fx.porthole_path(), "status"], env=fx.child_env(sshd),
+                       capture_output=True, text=True, timeout=10, stdin=subprocess.DEVNULL,
+                       start_new_session=True)
+    if p.returncode != 0:
+        raise fx.TestFailure(f"porthole status: exit {p.returncode}: {p.stderr}")
+    return p.stdout
+
+
 def status(sshd):
     """This test's one porthole instance as `porthole status --json` reports it (a dict)."""
     p = subprocess.run([fx.porthole_path(), "status", "--json"], env=fx.child_env(sshd),
