@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""Fair share of the relay channel (issue 16): one local sender floods a -L .../udp forward
+with large datagrams, far more than the SSH session can carry, while another sender on the
+same forward exchanges a few small datagrams. The quiet flow's datagrams get through (nearly
+all: asserted generously, never on timing), and the drops are counted for the flooding flow,
+by its source address, in `porthole status --json` (flow_drops) and in the text status.
+Before the frame scheduler (one FIFO that dropped new datagrams above 128 KiB), the quiet
+flow's datagrams were dropped along with the flood's, or waited behind it."""
+
+import json
+import socket
+import subprocess
+import threading
+import time
+
+import fixture as fx
+
+QUIET = 50          # the quiet flow's request/response exchanges
+FLOOD_SIZE = 32000  # bytes per flood datagram
+FLOOD_MAX_S = 60    # the flood stops by then whatever happens
+
+
+class SinkOrEcho:
+    """Echoes datagrams that start with b"ping", and reads (discards) the rest as fast as it
+    can, so the flood does not come back and the quiet flow's replies do."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.flood_seen = 0
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self):
+        while True:
+            try:
+                data, addr = self.sock.recvfrom(65535)
+            except OSError:
+                return
+            if data.startswith(b"ping"):
+                try:
+                    self.sock.sendto(data, addr)
+                except OSError:
+                    pass
+            else:
+                self.flood_seen += 1
+
+    def close(self):
+        self.sock.close()
+
+
+def flood(port, stop, sent):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+    payload = b"F" * FLOOD_SIZE
+    deadline = time.monotonic() + FLOOD_MAX_S
+    sent["port"] = None
+    while not stop.is_set() and time.monotonic() < deadline:
+        try:
+            s.sendto(payload, ("127.0.0.1", port))
+            sent["n"] += 1
+            if sent["port"] is None:
+                sent["port"] = s.getsockname()[1]
+        except OSError:
+            time.sleep(0.001)  # ENOBUFS and the like: the kernel's queue is full
+    s.close()
+
+
+def status(sshd, json_out):
+    argv = [fx.porthole_path(), "status"] + (["--json"] if json_out else [])
+    return subprocess.run(argv, env=fx.child_env(sshd), capture_output=True, text=True,
+                          timeout=10, stdin=subprocess.DEVNULL)
+
+
+def main():
+    fx.skip_in_ssh_mode("ssh has no UDP forwarding")
+    with fx.Sshd() as sshd:
+        target = SinkOrEcho()
+        lport = fx.free_port()
+        fw = fx.Forwarder(sshd, ["-L", f"{lport}:127.0.0.1:{target.port}/udp"],
+                          extra_args=["-o", f"RelayCommand={fx.porthole_path()} relay"])
+        with fw:
+            quiet = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            quiet.settimeout(2.0)
+            quiet.bind(("127.0.0.1", 0))
+            # The relay is up before the flood starts (its start is not what is measured).
+            got = None
+            for _ in range(10):
+                quiet.sendto(b"ping warm", ("127.0.0.1", lport))
+                try:
+                    got = quiet.recvfrom(100)[0]
+                    break
+                except socket.timeout:
+                    continue
+            fx.check(got == b"ping warm", "the quiet flow works before the flood")
+
+            stop, sent = threading.Event(), {"n": 0}
+            t = threading.Thread(target=flood, args=(lport, stop, sent), daemon=True)
+            t.start()
+            time.sleep(1.0)  # the flood fills every queue on the way first
+            answered = 0
+            for i in range(QUIET):
+                msg = b"ping %d" % i
+                quiet.sendto(msg, ("127.0.0.1", lport))
+                try:
+                    while True:  # a late reply to an earlier one is skipped
+                        data = quiet.recvfrom(100)[0]
+                        if data == msg:
+                            answered += 1
+                            break
+                except socket.timeout:
+                    pass
+            st_json = status(sshd, True)
+            st_text = status(sshd, False)
+            stop.set()
+            t.join()
+
+            fx.check(sent["n"] > 0 and target.flood_seen > 0,
+                     f"the flood went through the tunnel ({target.flood_seen} of {sent['n']} "
+                     f"datagrams of {FLOOD_SIZE} bytes arrived)")
+            fx.check(answered >= QUIET - 5,
+                     f"the quiet flow's datagrams get through beside the flood "
+                     f"({answered} of {QUIET} answered)")
+
+            inst = json.loads(st_json.stdout)[0] if st_json.returncode == 0 else {}
+            fwd = [f for f in inst.get("forwards", []) if f["udp"]]
+            drops = inst.get("flow_drops", [])
+            qport = quiet.getsockname()[1]
+            flood_rows = [d for d in drops if d["source"] == f"127.0.0.1:{sent['port']}"]
+            quiet_rows = [d for d in drops if d["source"] == f"127.0.0.1:{qport}"]
+            fx.check(len(flood_rows) == 1 and flood_rows[0]["drops"] > 0
+                     and flood_rows[0]["side"] == "client",
+                     "status --json: the flooding flow's drops are counted, by its source",
+                     st_json.stdout + st_json.stderr)
+            fx.check(sum(d["drops"] for d in quiet_rows) <= 5,
+                     "status --json: the quiet flow lost (nearly) nothing", json.dumps(drops))
+            fx.check(len(fwd) == 1 and fwd[0]["drops"] >= flood_rows[0]["drops"] if flood_rows
+                     else False, "status --json: the forward's drops include the flow's",
+                     json.dumps(fwd))
+            fx.check(inst.get("relay_drops", 0) >= fwd[0]["drops"] if fwd else False,
+                     "status --json: relay_drops counts this side's drops in all")
+            fx.check(f"from 127.0.0.1:{sent['port']}:" in st_text.stdout
+                     and "datagrams dropped on this side" in st_text.stdout,
+                     "status: the text names the flooding flow and its drops", st_text.stdout)
+            quiet.close()
+        target.close()
+
+
+if __name__ == "__main__":
+    fx.run(main)
