@@ -28,6 +28,7 @@ import os
 import platform
 import asyncio
 import collections
+import json
 import resource
 import selectors
 import socket
@@ -115,6 +116,38 @@ def porthole_via_args(via):
     if via != "channel":
         args += ["-o", f"RelayCommand={relay_command()}"]
     return args
+
+
+def via_counts(fw):
+    """(via_relay, via_channel): the connections porthole forwarder fw carried over relay
+    streams and over channels, summed over its forwards, from `porthole status --json`
+    (its entry is the one with fw's pid); None if status does not say (an older build)."""
+    try:
+        p = subprocess.run([fx.porthole_path(), "status", "--json"], env=fw.env,
+                           capture_output=True, text=True, timeout=10,
+                           stdin=subprocess.DEVNULL)
+        st = json.loads(p.stdout)
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return None
+    for inst in st if isinstance(st, list) else [st]:
+        if inst.get("pid") == fw.proc.pid:
+            fwds = inst.get("forwards", [])
+            if not all("via_relay" in f for f in fwds):
+                return None
+            return (sum(f["via_relay"] for f in fwds), sum(f["via_channel"] for f in fwds))
+    return None
+
+
+def report_via(name, fw):
+    """One line: how the connections of porthole forwarder fw went (relay or channel), so
+    that a ph-relay figure that was really carried by channels cannot pass unnoticed."""
+    v = via_counts(fw)
+    if v is None:
+        print(f"# {name}: porthole status does not say how its connections went", flush=True)
+    else:
+        print(f"# {name}: {v[0]} connections via relay, {v[1]} via channel (porthole status)",
+              flush=True)
+    return v
 
 
 def porthole_version():

@@ -125,6 +125,8 @@ def main():
             for name, fw in fwds.items():
                 if not fw.alive():
                     raise RuntimeError(f"{name} died:\n{fw.stderr()}")
+                if name in bl.VIAS:
+                    bl.report_via(name, fw)
         finally:
             for fw in fwds.values():
                 fw.stop()

@@ -394,6 +394,8 @@ def run_scenario(label, fwds, target_port, args, direct=None):
         for fw, _ in lst:
             if not fw.alive():
                 raise RuntimeError(f"{tool} died:\n{fw.stderr()}")
+        if tool in bl.VIAS:
+            bl.report_via(f"{label} {tool}", lst[0][0])
     return res
 
 

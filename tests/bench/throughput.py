@@ -210,6 +210,8 @@ def main():
             for name, fw in fws.items():
                 if not fw.alive():
                     raise RuntimeError(f"{name} died:\n{fw.stderr()}")
+                if name in bl.VIAS:
+                    bl.report_via(name, fw)
         finally:
             for fw in fws.values():
                 fw.stop()
