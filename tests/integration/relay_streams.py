@@ -477,19 +477,35 @@ def case_many(echo):
     r.finish_clean(f"{n} streams")
 
 
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return None
+
+
 def case_stalled_reader():
-    """The client stops reading the relay's output while 8 streams download 4 MiB each: the
-    relay stops reading its targets, and goes on once the client reads again."""
+    """The client stops reading the relay's output while 8 streams download 16 MiB each with
+    all the credit they want: the relay stops reading its targets once about 1 MiB of SDATA
+    waits (its memory stays flat), and goes on once the client reads again."""
     bulk = fx.BulkServer()
     r = RelayPipe()
     r.start(stream_window=0x7FFFFFFF)
-    n = 4 << 20
+    r.sync()
+    before = rss_kib(r.p.pid)
+    n = 16 << 20
     ids = range(50, 58)
     r.reading.clear()
     r.send(*[sopen(i, "127.0.0.1", bulk.port) + sdata(i, f"DOWNLOAD {n} {i}\n".encode())
              for i in ids])
-    time.sleep(1.5)
+    time.sleep(2)
+    stalled = rss_kib(r.p.pid)
     r.reading.set()
+    if before is not None and stalled is not None:
+        fx.check(stalled - before < 32 * 1024,
+                 f"a stalled client reader: the relay holds back (memory grew "
+                 f"{(stalled - before) // 1024} MiB, not toward the {8 * n >> 20} MiB asked for)")
     got = gather(r, ids, timeout=120)
     bad = [i for i in ids if not only_data_then_eof(got[i])
            or hashlib.sha256(got[i]["data"]).hexdigest() != fx.stream_sha256(n, i)]
