@@ -35,6 +35,7 @@
 #include "listener.h"
 #include "log.h"
 #include "presence.h"
+#include "relayhub.h"
 #include "rforward.h"
 #include "session.h"
 #include "status.h"
@@ -68,9 +69,10 @@ struct app {
 	struct rforward **rforwards;
 	size_t n_rforwards, cap_rforwards;
 	struct pending *pending;
-	uv_timer_t reaper;  /* frees retired forwards once their connections have ended */
-	bool draining;	    /* -O stop: exit once no connection is left */
-	struct udpfwd *udp; /* every /udp forward, and the relay; NULL if none */
+	uv_timer_t reaper;    /* frees retired forwards once their connections have ended */
+	bool draining;	      /* -O stop: exit once no connection is left */
+	struct udpfwd *udp;   /* every /udp forward; NULL if none */
+	struct relayhub *hub; /* the session's relay: UDP's and TCP streams' */
 	struct ctlsock *control;
 	struct presence_responder *responder; /* PresenceListen's answers; NULL if none */
 	struct presence_check *presence;      /* PresenceCheck; NULL if none */
@@ -133,6 +135,8 @@ app_stop(struct app *app, int status)
 	app->presence = NULL;
 	udpfwd_close(app->udp);
 	app->udp = NULL;
+	relayhub_free(app->hub);
+	app->hub = NULL;
 	ctlsock_close(app->control);
 	app->control = NULL;
 	if (app->chain != NULL)
@@ -252,6 +256,8 @@ session_ready_cb(struct session *s, void *arg)
 		rforward_start(app->rforwards[i]);
 	if (app->udp != NULL)
 		udpfwd_session_ready(app->udp);
+	if (app->hub != NULL)
+		relayhub_session_ready(app->hub);
 	if (app->presence != NULL)
 		presence_check_ready(app->presence);
 }
@@ -492,13 +498,15 @@ control_forward(struct app *app, struct ctlsock_reply *r, const struct fwd_spec 
 	}
 	if (spec->kind == FWD_DYNAMIC && app->udp == NULL) {
 		/* As at startup: a SOCKS proxy serves UDP ASSOCIATE through the relay. */
-		app->udp = udpfwd_new(&app->loop, app->session, &app->st->opt, on_udp_failed, app);
+		app->udp = udpfwd_new(&app->loop, app->session, relayhub_chan(app->hub),
+		    &app->st->opt, on_udp_failed, app);
 		if (session_is_ready(app->session))
 			udpfwd_session_ready(app->udp);
 	}
 	switch (listener_open(
 	    &app->loop, spec, &app->st->opt, app->session, app->udp, &l, err, sizeof(err))) {
 	case LISTENER_OK:
+		listener_set_relay(l, app->hub);
 		push_listener(app, l);
 		log_info("%s: added (-O forward)", name);
 		buf_printf(out, "ok\n");
@@ -695,11 +703,19 @@ static int
 open_forwards(struct app *app)
 {
 	char err[1024];
-	/* UDP forwards and SOCKS (for UDP ASSOCIATE) share one relay. */
+	bool tcp = false;
+	for (size_t i = 0; i < app->st->opt.n_forwards; i++) {
+		const struct fwd_spec *spec = &app->st->opt.forwards[i];
+		tcp |= !spec->udp &&
+		    (spec->kind == FWD_DYNAMIC ||
+			(spec->kind == FWD_LOCAL && spec->connect_path[0] == '\0'));
+	}
+	/* One relay per session: UDP forwards, SOCKS's UDP ASSOCIATE and TCP streams share it. */
+	app->hub = relayhub_new(&app->loop, app->session, &app->st->opt, tcp);
 	for (size_t i = 0; i < app->st->opt.n_forwards && app->udp == NULL; i++)
 		if (app->st->opt.forwards[i].udp || app->st->opt.forwards[i].kind == FWD_DYNAMIC)
-			app->udp =
-			    udpfwd_new(&app->loop, app->session, &app->st->opt, on_udp_failed, app);
+			app->udp = udpfwd_new(&app->loop, app->session, relayhub_chan(app->hub),
+			    &app->st->opt, on_udp_failed, app);
 	for (size_t i = 0; i < app->st->opt.n_forwards && !app->stopping; i++) {
 		const struct fwd_spec *spec = &app->st->opt.forwards[i];
 		struct listener *l;
@@ -729,6 +745,7 @@ open_forwards(struct app *app)
 		switch (listener_open(&app->loop, spec, &app->st->opt, app->session, app->udp, &l,
 		    err, sizeof(err))) {
 		case LISTENER_OK:
+			listener_set_relay(l, app->hub);
 			push_listener(app, l);
 			break;
 		case LISTENER_CONFIG:

@@ -1,12 +1,22 @@
 /*
  * One forwarded connection: a TCP connection or a Unix socket connection
- * (uv_pipe_t, for -L /path and -R port:/path) on our side, an SSH channel on
- * the other. Each direction has its own half-state, as in OpenSSH's nchan.c:
+ * (uv_pipe_t, for -L /path and -R port:/path) on our side, and a far end
+ * that is an SSH channel or, for -L and -D when OpenVia chooses it
+ * (relayhub.c), a TCP stream through the relay (rstream.c). The far_*
+ * functions are the only code that asks which; everything below holds for
+ * both. Each direction has its own half-state, as in OpenSSH's nchan.c:
  *
- *   up   (local socket -> channel):  OPEN --local EOF--> DRAIN
+ *   up   (local socket -> far end):  OPEN --local EOF--> DRAIN
  *                                     --buffer sent, EOF sent--> CLOSED
- *   down (channel -> local socket):  OPEN --channel EOF--> DRAIN
+ *   down (far end -> local socket):  OPEN --far end's EOF--> DRAIN
  *                                     --writes flushed, shutdown done--> CLOSED
+ *
+ * A stream link is 0-RTT: -L sends SOPEN at accept and SDATA as bytes
+ * arrive, within the relay's credit (the relay holds them until it has
+ * connected); -D sends SOPEN after the SOCKS request and answers the client
+ * on SOPENED (SRESET's code becomes the SOCKS reply). A reset from the relay
+ * is an error end as below; an error end here resets the stream
+ * (RST_ABORTED).
  *
  * Link states: OPENING (-L: waiting for the channel) or CONNECTING (-R: the
  * channel came from the server; resolving and connecting the local target,
@@ -52,6 +62,8 @@
 #include "buf.h"
 #include "link.h"
 #include "log.h"
+#include "relayhub.h"
+#include "rstream.h"
 #include "socks.h"
 #include "udpfwd.h"
 #include "xmalloc.h"
@@ -65,6 +77,11 @@
 #define DRAIN_POLL_MS 10
 #define BULK_WINDOW_MS 100     /* how long the class looks back */
 #define BULK_BYTES (64 * 1024) /* moved within a window: bulk (~640 KB/s) */
+
+/* far_* results, apart from byte counts, 0 (nothing now) and libssh2's errors */
+#define FAR_GONE (-1000)  /* the far end takes no more (a channel closed for writing) */
+#define FAR_EOF (-1001)	  /* the far end's EOF, after its last byte */
+#define FAR_RESET (-1002) /* the stream was reset (rstream_why says why) */
 
 enum half {
 	HALF_OPEN,
@@ -101,6 +118,8 @@ struct link {
 	bool is_pipe;
 	uv_shutdown_t shutdown;
 	LIBSSH2_CHANNEL *ch;
+	struct rstream *st;   /* the far end when it is a relay stream (ch is NULL then) */
+	struct relayhub *hub; /* -L/-D: where streams come from; NULL: channels only */
 	struct buf upbuf;
 	bool reading;
 	bool up_blocked; /* channel window was full at rx generation up_gen */
@@ -148,6 +167,8 @@ static void socks_refuse(struct link *l, enum socks_status status);
 static void socks_associate(struct link *l);
 static enum socks_status socks_status_for(const struct socks *sk, const char *why);
 static void link_start(struct link *l, LIBSSH2_CHANNEL *ch);
+static int stream_opening(struct link *l);
+static int socks_granted(struct link *l);
 static void connect_next(struct link *l);
 
 static void
@@ -273,6 +294,113 @@ is_channel_gone(int rc)
 	    rc == LIBSSH2_ERROR_CHANNEL_UNKNOWN;
 }
 
+/* ---- the far end: a channel or a stream (each function branches once) ---- */
+
+/* Sends: bytes taken, 0 when it takes none now, FAR_GONE, FAR_RESET, or an error. */
+static ssize_t
+far_write(struct link *l, const char *data, size_t len)
+{
+	if (l->st != NULL) {
+		ssize_t n = rstream_write(l->st, data, len);
+		return n == RSTREAM_RESET ? FAR_RESET : n;
+	}
+	ssize_t n = libssh2_channel_write(l->ch, data, len);
+	if (n == LIBSSH2_ERROR_EAGAIN)
+		return 0;
+	return n < 0 && is_channel_gone((int)n) ? FAR_GONE : n;
+}
+
+/* EOF after the last byte: 0 sent, LIBSSH2_ERROR_EAGAIN later, FAR_GONE, or an error. */
+static int
+far_send_eof(struct link *l)
+{
+	if (l->st != NULL) {
+		int rc = rstream_send_eof(l->st);
+		return rc == RSTREAM_AGAIN ? LIBSSH2_ERROR_EAGAIN
+		    : rc == RSTREAM_RESET  ? FAR_GONE
+					   : 0;
+	}
+	int rc = libssh2_channel_send_eof(l->ch);
+	return is_channel_gone(rc) ? FAR_GONE : rc;
+}
+
+/* Receives: bytes, 0 when none now, FAR_EOF, FAR_RESET, or an error. */
+static ssize_t
+far_read(struct link *l, char *out, size_t len)
+{
+	if (l->st != NULL) {
+		ssize_t n = rstream_read(l->st, out, len);
+		return n == RSTREAM_EOF ? FAR_EOF : n == RSTREAM_RESET ? FAR_RESET : n;
+	}
+	ssize_t n = libssh2_channel_read(l->ch, out, len);
+	if (n == 0 && libssh2_channel_eof(l->ch))
+		return FAR_EOF;
+	return n == LIBSSH2_ERROR_EAGAIN ? 0 : n;
+}
+
+/*
+ * True when a read would find nothing, asked cheaply: a stream knows; a
+ * channel is asked only when the session handed libssh2 everything, and
+ * else remembers the rx generation at which it was found empty.
+ */
+static bool
+far_idle(struct link *l, unsigned long gen)
+{
+	if (l->st != NULL)
+		return !rstream_readable(l->st);
+	if (l->down_idle && l->down_gen == gen)
+		return true;
+	return session_drained(l->session) && !libssh2_poll_channel_read(l->ch, 0) &&
+	    !libssh2_channel_eof(l->ch);
+}
+
+/* The far end goes: a channel back to the session, a stream reset unless it ended. */
+static void
+far_release(struct link *l)
+{
+	if (l->st != NULL) {
+		rstream_free(l->st);
+		l->st = NULL;
+	}
+	if (l->ch != NULL) {
+		session_release_channel(l->session, l->ch);
+		l->ch = NULL;
+	}
+}
+
+static const char *const reset_names[] = {"aborted", "connection refused", "host unreachable",
+    "not allowed by the relay", "cannot resolve the name", "too many streams", "protocol error"};
+
+/* "relay: connection refused (text)" for a reset stream. */
+static void
+far_reset_why(struct link *l, char *out, size_t len)
+{
+	uint16_t code = RST_ABORTED;
+	const char *text = "";
+
+	rstream_why(l->st, &code, &text);
+	snprintf(out, len, "relay stream reset: %s%s%s%s",
+	    code < sizeof(reset_names) / sizeof(reset_names[0]) ? reset_names[code] : "aborted",
+	    text[0] ? " (" : "", text, text[0] ? ")" : "");
+}
+
+/* The SOCKS reply for a reset stream (docs/relay-protocol.md's table). */
+static enum socks_status
+socks_status_for_reset(uint16_t code)
+{
+	switch (code) {
+	case RST_REFUSED:
+		return SOCKS_REFUSED;
+	case RST_UNREACHABLE:
+	case RST_RESOLVE:
+		return SOCKS_HOST_UNREACHABLE;
+	case RST_NOT_ALLOWED:
+		return SOCKS_NOT_ALLOWED;
+	default:
+		return SOCKS_GENERAL_FAILURE;
+	}
+}
+
 /* Local socket to channel. Returns -1 if the link closed. */
 static int
 pump_up(struct link *l)
@@ -284,20 +412,32 @@ pump_up(struct link *l)
 	l->up_blocked = false;
 	while (l->up != HALF_CLOSED && buf_len(&l->upbuf) > 0 &&
 	    session_client_can_send(l->session, &l->client)) {
-		ssize_t n = libssh2_channel_write(l->ch, buf_head(&l->upbuf), buf_len(&l->upbuf));
+		ssize_t n = far_write(l, buf_head(&l->upbuf), buf_len(&l->upbuf));
 		if (n > 0) {
 			buf_consume(&l->upbuf, (size_t)n);
 			l->bytes_up += (uint64_t)n;
 			l->list->bytes_up += (uint64_t)n;
 			continue;
 		}
-		if (n == 0 || n == LIBSSH2_ERROR_EAGAIN) {
-			/* Window full: wait for the server's WINDOW_ADJUST. */
-			l->up_blocked = true;
+		if (n == 0) {
+			/*
+			 * Window full: wait for the server's WINDOW_ADJUST. A stream's
+			 * credit comes in a frame that wakes the session itself.
+			 */
+			l->up_blocked = l->st == NULL;
 			l->up_gen = gen;
 			break;
 		}
-		if (is_channel_gone((int)n)) {
+		if (n == FAR_RESET) {
+			/* pump_down writes out what arrived, then resets; unless it is done. */
+			if (l->down == HALF_OPEN)
+				break;
+			char why[300];
+			far_reset_why(l, why, sizeof(why));
+			link_abort(l, LOG_VERBOSE, why);
+			return -1;
+		}
+		if (n == FAR_GONE) {
 			/* The far end is gone for writing; let the other half finish. */
 			buf_free(&l->upbuf);
 			set_half(l, &l->up, HALF_CLOSED);
@@ -314,8 +454,8 @@ pump_up(struct link *l)
 			l->reading = true;
 	}
 	if (l->up == HALF_DRAIN && buf_len(&l->upbuf) == 0) {
-		int rc = libssh2_channel_send_eof(l->ch);
-		if (rc == 0 || is_channel_gone(rc)) {
+		int rc = far_send_eof(l);
+		if (rc == 0 || rc == FAR_GONE) {
 			set_half(l, &l->up, HALF_CLOSED);
 		} else if (rc != LIBSSH2_ERROR_EAGAIN) {
 			session_check_error(l->session, rc);
@@ -334,11 +474,10 @@ pump_down(struct link *l)
 	unsigned long gen = session_rx_generation(l->session);
 	size_t moved = 0;
 
-	if (l->down != HALF_OPEN || (l->down_idle && l->down_gen == gen))
+	if (l->down != HALF_OPEN)
 		return 0;
 	/* Asking whether data is queued is far cheaper than a read that finds none. */
-	if (session_drained(l->session) && !libssh2_poll_channel_read(l->ch, 0) &&
-	    !libssh2_channel_eof(l->ch)) {
+	if (far_idle(l, gen)) {
 		l->down_idle = true;
 		l->down_gen = gen;
 		return 0;
@@ -347,7 +486,7 @@ pump_down(struct link *l)
 	while (uv_stream_get_write_queue_size((uv_stream_t *)&l->io) < DOWN_HIGH) {
 		if (moved >= PUMP_BUDGET)
 			return 1;
-		ssize_t n = libssh2_channel_read(l->ch, chunk, sizeof(chunk));
+		ssize_t n = far_read(l, chunk, sizeof(chunk));
 		if (n > 0) {
 			int rc = write_local(l, chunk, (size_t)n);
 			if (rc < 0) {
@@ -361,14 +500,20 @@ pump_down(struct link *l)
 			moved += (size_t)n;
 			continue;
 		}
-		if (n == 0 && libssh2_channel_eof(l->ch)) {
+		if (n == FAR_RESET) {
+			char why[300];
+			far_reset_why(l, why, sizeof(why));
+			link_abort(l, LOG_VERBOSE, why);
+			return -1;
+		}
+		if (n == FAR_EOF) {
 			set_half(l, &l->down, HALF_DRAIN);
 			l->shutdown.data = l;
 			if (uv_shutdown(&l->shutdown, (uv_stream_t *)&l->io, shutdown_cb) < 0)
 				set_half(l, &l->down, HALF_CLOSED);
 			return 0;
 		}
-		if (n == 0 || n == LIBSSH2_ERROR_EAGAIN) {
+		if (n == 0) {
 			l->down_idle = true;
 			l->down_gen = gen;
 			return 0;
@@ -403,6 +548,8 @@ link_pump(struct session_client *c)
 	struct link *l = container_of(c, struct link, client);
 	int more;
 
+	if (l->state == LINK_OPENING && l->st != NULL && stream_opening(l) == -1)
+		return false;
 	if (l->state != LINK_OPEN)
 		return false;
 	if (pump_up(l) == -1)
@@ -449,19 +596,52 @@ open_done(struct session_req *req, const char *why)
 		return;
 	}
 	log_debug("%s: link %u: channel open", l->name, l->id);
-	if (l->socks != NULL) {
-		uint8_t reply[16];
-		size_t n = socks_reply(l->socks, SOCKS_OK, reply, sizeof(reply));
-		free(l->socks);
-		l->socks = NULL;
-		if (write_local(l, (const char *)reply, n) < 0) {
-			l->state = LINK_OPEN;
-			l->ch = req->channel;
-			link_abort(l, LOG_VERBOSE, "SOCKS reply could not be sent");
-			return;
-		}
+	if (l->socks != NULL && socks_granted(l) < 0) {
+		l->state = LINK_OPEN;
+		l->ch = req->channel;
+		link_abort(l, LOG_VERBOSE, "SOCKS reply could not be sent");
+		return;
 	}
 	link_start(l, req->channel);
+}
+
+/* -D over a stream: the SOCKS reply waits for SOPENED, or says why the relay reset it. */
+static int
+stream_opening(struct link *l)
+{
+	uint16_t code;
+	const char *text;
+	char why[300];
+
+	if (rstream_why(l->st, &code, &text)) {
+		far_reset_why(l, why, sizeof(why));
+		log_info("%s: link %u: %s:%u: %s", l->name, l->id, l->socks->req.host,
+		    l->socks->req.port, why);
+		socks_refuse(l, socks_status_for_reset(code));
+		return -1;
+	}
+	if (!rstream_is_opened(l->st))
+		return 0;
+	log_debug("%s: link %u: relay stream open", l->name, l->id);
+	if (socks_granted(l) < 0) {
+		l->state = LINK_OPEN;
+		link_abort(l, LOG_VERBOSE, "SOCKS reply could not be sent");
+		return -1;
+	}
+	link_start(l, NULL);
+	return 0;
+}
+
+/* The SOCKS success reply; the handshake is over. */
+static int
+socks_granted(struct link *l)
+{
+	uint8_t reply[16];
+	size_t n = socks_reply(l->socks, SOCKS_OK, reply, sizeof(reply));
+
+	free(l->socks);
+	l->socks = NULL;
+	return write_local(l, (const char *)reply, n);
 }
 
 static void
@@ -509,7 +689,7 @@ link_end(struct link *l, enum log_level level, const char *how, const char *why)
 		return false;
 	log_msg(level, "%s: link %u %s: %s (%llu bytes up, %llu down)", l->name, l->id, how, why,
 	    (unsigned long long)l->bytes_up, (unsigned long long)l->bytes_down);
-	if (l->state == LINK_OPENING)
+	if (l->state == LINK_OPENING && l->st == NULL)
 		session_cancel_request(l->session, &l->open);
 	if (l->resolving)
 		uv_cancel((uv_req_t *)&l->gai);
@@ -519,10 +699,7 @@ link_end(struct link *l, enum log_level level, const char *how, const char *why)
 	}
 	l->state = LINK_CLOSING;
 	session_remove_client(l->session, &l->client);
-	if (l->ch != NULL) {
-		session_release_channel(l->session, l->ch);
-		l->ch = NULL;
-	}
+	far_release(l);
 	if (l->prev != NULL)
 		l->prev->next = l->next;
 	else
@@ -725,9 +902,30 @@ is_unix_fd(int fd)
 	return getsockname(fd, (struct sockaddr *)&ss, &len) == 0 && ss.ss_family == AF_UNIX;
 }
 
+/*
+ * Where a new -L or -D connection goes (OpenVia). A stream is opened now;
+ * RELAYHUB_FAIL has why filled.
+ */
+static enum relayhub_via
+choose_far(struct link *l, const char *host, int port, char *why, size_t len)
+{
+	enum relayhub_via via =
+	    l->hub != NULL ? relayhub_choose(l->hub, why, len) : RELAYHUB_CHANNEL;
+
+	if (via == RELAYHUB_STREAM) {
+		l->st = rstream_open(
+		    relayhub_streams(l->hub), host, (uint16_t)port, uv_now(l->io.tcp.loop));
+		l->list->via_relay++;
+		log_debug("%s: link %u: through the relay (stream)", l->name, l->id);
+	} else if (via == RELAYHUB_CHANNEL) {
+		l->list->via_channel++;
+	}
+	return via;
+}
+
 struct link *
-link_accept(uv_loop_t *loop, int fd, struct session *s, const char *name, const char *host,
-    int port, const char *path, struct link_list *list)
+link_accept(uv_loop_t *loop, int fd, struct session *s, struct relayhub *hub, const char *name,
+    const char *host, int port, const char *path, struct link_list *list)
 {
 	bool pipe = is_unix_fd(fd);
 	struct link *l = link_new(loop, s, name, list, pipe);
@@ -748,6 +946,21 @@ link_accept(uv_loop_t *loop, int fd, struct session *s, const char *name, const 
 	l->open.done = open_done;
 	peer_name(l, l->open.orig_host, sizeof(l->open.orig_host), &l->open.orig_port);
 	log_debug("%s: link %u from %s:%d", name, l->id, l->open.orig_host, l->open.orig_port);
+	/* Unix sockets (-L /path, -L port:/path) stay on channels: streams carry TCP only. */
+	l->hub = pipe || path != NULL ? NULL : hub;
+	char why[300];
+	switch (choose_far(l, host, port, why, sizeof(why))) {
+	case RELAYHUB_FAIL:
+		l->state = LINK_OPEN; /* nothing to cancel */
+		link_abort(l, LOG_INFO, why);
+		return NULL;
+	case RELAYHUB_STREAM:
+		/* 0-RTT: bytes go as they arrive, within the relay's credit. */
+		link_start(l, NULL);
+		return l;
+	case RELAYHUB_CHANNEL:
+		break;
+	}
 	/* Read while the channel opens: the first bytes are ready to go when it does. */
 	if (uv_read_start((uv_stream_t *)&l->io, alloc_cb, read_cb) == 0)
 		l->reading = true;
@@ -970,6 +1183,21 @@ socks_input(struct link *l)
 	uv_timer_stop(&l->timer);
 	log_debug("%s: link %u: SOCKS%d CONNECT %s:%u", l->name, l->id, req->version, req->host,
 	    req->port);
+	char why[300];
+	switch (choose_far(l, req->host, req->port, why, sizeof(why))) {
+	case RELAYHUB_FAIL:
+		log_info("%s: link %u: %s:%u: %s", l->name, l->id, req->host, req->port, why);
+		socks_refuse(l, SOCKS_GENERAL_FAILURE);
+		return;
+	case RELAYHUB_STREAM:
+		/* The reply waits for SOPENED (link_pump, stream_opening). */
+		l->state = LINK_OPENING;
+		session_add_client(l->session, &l->client);
+		session_wake(l->session);
+		return;
+	case RELAYHUB_CHANNEL:
+		break;
+	}
 	l->open.kind = REQ_DIRECT_TCPIP;
 	snprintf(l->open.host, sizeof(l->open.host), "%s", req->host);
 	l->open.port = req->port;
@@ -1006,12 +1234,13 @@ socks_associate(struct link *l)
 }
 
 struct link *
-link_accept_socks(uv_loop_t *loop, int fd, struct session *s, struct udpfwd *udp, const char *name,
-    struct link_list *list)
+link_accept_socks(uv_loop_t *loop, int fd, struct session *s, struct relayhub *hub,
+    struct udpfwd *udp, const char *name, struct link_list *list)
 {
 	struct link *l = link_new(loop, s, name, list, false);
 
 	l->udp = udp;
+	l->hub = hub;
 	l->state = LINK_SOCKS;
 	if (uv_tcp_open(&l->io.tcp, fd) < 0) {
 		close(fd);

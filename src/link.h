@@ -10,6 +10,7 @@
 #include "session.h"
 
 struct udpfwd;
+struct relayhub;
 
 struct link;
 
@@ -41,20 +42,22 @@ struct fwd_stats {
 /*
  * Takes fd, a connection the listener accepted (TCP, or on a Unix socket),
  * and asks the session for a channel to host:port, or with path to the
- * Unix socket at path on the server (direct-streamlocal). name (e.g. "-L
+ * Unix socket at path on the server (direct-streamlocal); or, when hub's
+ * OpenVia choice says so, opens a relay stream to host:port. name (e.g. "-L
  * 127.0.0.1:8080 -> intranet:80") labels log lines and must outlive the
- * link. Returns NULL (fd closed) if libuv could not take the descriptor.
+ * link. Returns NULL (fd closed) if libuv could not take the descriptor or
+ * the connection was refused at once.
  */
-struct link *link_accept(uv_loop_t *loop, int fd, struct session *s, const char *name,
-    const char *host, int port, const char *path, struct link_list *list);
+struct link *link_accept(uv_loop_t *loop, int fd, struct session *s, struct relayhub *hub,
+    const char *name, const char *host, int port, const char *path, struct link_list *list);
 
 /*
  * Takes fd, an accepted SOCKS client (SOCKS5, SOCKS4 and 4a): the handshake
  * names the target, the reply says how the server's connect went. With udp,
  * SOCKS5 UDP ASSOCIATE is served through it.
  */
-struct link *link_accept_socks(uv_loop_t *loop, int fd, struct session *s, struct udpfwd *udp,
-    const char *name, struct link_list *list);
+struct link *link_accept_socks(uv_loop_t *loop, int fd, struct session *s, struct relayhub *hub,
+    struct udpfwd *udp, const char *name, struct link_list *list);
 
 /*
  * Takes a channel the server opened for a remote forward and connects it to

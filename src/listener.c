@@ -60,7 +60,8 @@ struct listener {
 	struct fwd_spec spec;
 	char name[600];
 	struct session *session;
-	struct udpfwd *udp; /* -D: for UDP ASSOCIATE */
+	struct udpfwd *udp;   /* -D: for UDP ASSOCIATE */
+	struct relayhub *hub; /* TCP streams through the relay (OpenVia); NULL: channels */
 	struct lsock socks[MAX_SOCKETS];
 	int nsocks;
 	uv_timer_t retry; /* runs while out of descriptors */
@@ -218,9 +219,9 @@ take(struct listener *l, int fd)
 		return;
 	}
 	if (l->spec.kind == FWD_DYNAMIC)
-		link_accept_socks(loop, fd, l->session, l->udp, l->name, &l->links);
+		link_accept_socks(loop, fd, l->session, l->hub, l->udp, l->name, &l->links);
 	else
-		link_accept(loop, fd, l->session, l->name, l->spec.host, l->spec.host_port,
+		link_accept(loop, fd, l->session, l->hub, l->name, l->spec.host, l->spec.host_port,
 		    l->spec.connect_path[0] != '\0' ? l->spec.connect_path : NULL, &l->links);
 }
 
@@ -599,4 +600,10 @@ listener_stats(const struct listener *l, struct fwd_stats *out)
 	out->resets = l->links.resets;
 	out->via_relay = l->links.via_relay;
 	out->via_channel = l->links.via_channel;
+}
+
+void
+listener_set_relay(struct listener *l, struct relayhub *hub)
+{
+	l->hub = hub;
 }

@@ -14,6 +14,7 @@
 #include "link.h"
 
 struct udpfwd;
+struct relayhub;
 
 struct listener;
 
@@ -41,6 +42,8 @@ void listener_stats(const struct listener *l, struct fwd_stats *out);
 void listener_stop_listening(struct listener *l);
 bool listener_is_retired(const struct listener *l);
 unsigned listener_open_count(const struct listener *l);
+/* Connections from now on may go through relay streams (relayhub.h's OpenVia choice). */
+void listener_set_relay(struct listener *l, struct relayhub *hub);
 const struct fwd_spec *listener_spec(const struct listener *l);
 
 /* Stops accepting, closes every link; the listener frees itself when closed. */

@@ -1,5 +1,8 @@
 /*
- * The relay channel. States:
+ * The relay channel: one per session, shared by its two users, UDP forwards
+ * (udpfwd.c) and TCP streams (rstream.c, through relayhub.c). Frames of the
+ * stream types (SOPEN..SRESET) go to the streams user, the rest to UDP's.
+ * States:
  *
  *   DOWN --start--> OPENING (session channel requested)
  *        --open--> EXEC (exec RelayCommand requested; may need retries)
@@ -10,8 +13,20 @@
  * In every state but DOWN the channel is a session client: each pump writes
  * queued frames, reads and decodes what the relay sent, and reads its
  * stderr, whose last line explains a relay that could not start. A relay
- * whose command does not exist on the server exits 127: the user is told
- * that UDP needs porthole on that host and how to set RelayCommand.
+ * whose command does not exist on the server exits 127: when UDP asked for
+ * it (relaychan_start) the user is told that UDP needs porthole on that
+ * host and how to set RelayCommand; a probe for TCP streams alone
+ * (relaychan_probe) leaves the telling to its user, which says it in one
+ * -v line: TCP works without the relay.
+ *
+ * Sizes (measured: tests/bench/throughput.py, a stream against
+ * direct-tcpip on one session): IN_FLIGHT_MAX and RX_WINDOW bound what sits
+ * in sshd and the relay ahead of a datagram. Small (256 KiB each) kept UDP's
+ * added latency low but held one TCP stream to a fraction of a direct-tcpip
+ * channel's speed (whose window is libssh2's 2 MiB); at 2 MiB a stream
+ * keeps pace with a channel, and a datagram behind a full channel waits
+ * what 2 MiB takes to cross the link (about 4 ms at 500 MB/s, 200 ms at
+ * 10 MB/s). Streams need the speed; so the channel carries 2 MiB.
  *
  * Frames to send wait in a scheduler (framesched.c: control first, flows and
  * streams in turn, datagrams dropped when late or over their flow's share,
@@ -31,9 +46,10 @@
 #include "version.h"
 #include "xmalloc.h"
 
-#define TX_CHUNK (32 * 1024)	   /* taken from the scheduler at a time: an SSH packet */
-#define IN_FLIGHT_MAX (256 * 1024) /* unacknowledged bytes in the channel, at most */
-#define RX_WINDOW (256 * 1024)	   /* what the relay may send before we read */
+#define TX_CHUNK (32 * 1024)	    /* taken from the scheduler at a time: an SSH packet */
+#define IN_FLIGHT_MAX (2048 * 1024) /* unacknowledged bytes in the channel, at most */
+#define RX_WINDOW (2048 * 1024)	    /* what the relay may send before we read */
+#define MAX_STREAMS 4096	    /* announced in HELLO */
 #define RX_CHUNK 65536
 
 enum rc_state {
@@ -51,7 +67,10 @@ struct relaychan {
 	struct session *session;
 	char *command;
 	uint32_t idle_timeout, max_flows;
-	struct relaychan_events ev;
+	struct relaychan_events ev[2]; /* RELAYCHAN_UDP, RELAYCHAN_STREAMS */
+	bool udp_asked;		       /* this run was started for UDP (relaychan_start) */
+	bool missing;		       /* the last run could not run the command (127, 126) */
+	struct frame_hello peer;       /* the relay's HELLO, once UP */
 	enum rc_state state;
 	LIBSSH2_CHANNEL *ch;
 	struct framesched *sched;
@@ -142,8 +161,13 @@ relaychan_down(struct relaychan *rc, const char *fmt, ...)
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	stop_channel(rc);
-	if (rc->ev.down != NULL)
-		rc->ev.down(why, rc->ev.arg);
+	bool loud = rc->udp_asked;
+	rc->udp_asked = false;
+	/* UDP hears why only if it asked: a failed probe for streams is not its error. */
+	if (rc->ev[RELAYCHAN_UDP].down != NULL)
+		rc->ev[RELAYCHAN_UDP].down(loud ? why : NULL, rc->ev[RELAYCHAN_UDP].arg);
+	if (rc->ev[RELAYCHAN_STREAMS].down != NULL)
+		rc->ev[RELAYCHAN_STREAMS].down(why, rc->ev[RELAYCHAN_STREAMS].arg);
 }
 
 /* Explains why the relay ended, from its exit status and last stderr line. */
@@ -152,7 +176,8 @@ relay_exited(struct relaychan *rc)
 {
 	int status = libssh2_channel_get_exit_status(rc->ch);
 
-	if (status == 127 || status == 126)
+	rc->missing = status == 127 || status == 126;
+	if (rc->missing)
 		relaychan_down(rc,
 		    "UDP forwards need porthole on the server: '%s' could not run there (%s); "
 		    "install porthole on the jump host or set RelayCommand to its path (under "
@@ -211,11 +236,22 @@ handle_hello(struct relaychan *rc, const struct frame *f)
 		    h.major, h.minor, h.software, RELAY_VERSION_MAJOR, RELAY_VERSION_MINOR);
 		return;
 	}
-	log_verbose("relay up: %s, protocol %u.%u", h.software, h.major, h.minor);
+	log_verbose("relay up: %s, protocol %u.%u%s", h.software, h.major, h.minor,
+	    h.minor >= 1 && h.stream_window > 0 ? ", TCP streams" : "");
 	rc->last_rx = rc->last_ping = uv_now(rc->loop);
+	rc->peer = h;
 	rc->state = RC_UP;
-	if (rc->ev.ready != NULL)
-		rc->ev.ready(rc->ev.arg);
+	for (int i = 0; i < 2 && rc->state == RC_UP; i++)
+		if (rc->ev[i].ready != NULL)
+			rc->ev[i].ready(rc->ev[i].arg);
+}
+
+/* The user a frame type belongs to: the stream types are the streams user's. */
+static const struct relaychan_events *
+user_of(const struct relaychan *rc, uint8_t type)
+{
+	return &rc->ev[type >= FRAME_SOPEN && type <= FRAME_SRESET ? RELAYCHAN_STREAMS
+								   : RELAYCHAN_UDP];
 }
 
 /* Decodes what the relay sent. Returns -1 if the relay went down. */
@@ -254,13 +290,15 @@ dispatch(struct relaychan *rc)
 				relaychan_down(rc, "the relay gave up: %s", r.text);
 				return -1;
 			}
-			if (rc->ev.frame != NULL)
-				rc->ev.frame(&f, rc->ev.arg);
+			if (rc->ev[RELAYCHAN_UDP].frame != NULL)
+				rc->ev[RELAYCHAN_UDP].frame(&f, rc->ev[RELAYCHAN_UDP].arg);
 			break;
-		default:
-			if (rc->ev.frame != NULL)
-				rc->ev.frame(&f, rc->ev.arg);
+		default: {
+			const struct relaychan_events *ev = user_of(rc, f.type);
+			if (ev->frame != NULL)
+				ev->frame(&f, ev->arg);
 			break;
+		}
 		}
 		if (rc->state == RC_DOWN)
 			return -1;
@@ -296,7 +334,8 @@ relaychan_pump(struct session_client *c)
 			return false;
 		}
 		struct frame_hello h = {RELAY_VERSION_MAJOR, RELAY_VERSION_MINOR,
-		    FRAME_DATAGRAM_MAX, rc->idle_timeout, rc->max_flows, ""};
+		    FRAME_DATAGRAM_MAX, rc->idle_timeout, rc->max_flows, "",
+		    RELAYCHAN_STREAM_WINDOW, MAX_STREAMS, 0};
 		uint8_t payload[128];
 		snprintf(h.software, sizeof(h.software), "porthole %s", PORTHOLE_VERSION);
 		int len = frame_hello_encode(&h, payload, sizeof(payload));
@@ -315,6 +354,7 @@ relaychan_pump(struct session_client *c)
 	 * wait seconds. Kept short, the queue stays here, where DATA is dropped
 	 * instead (UDP's contract) and latency stays bounded.
 	 */
+	size_t queued = relaychan_stream_queued(rc);
 	while (session_can_send(rc->session)) {
 		if (buf_len(&rc->tx) == 0 &&
 		    framesched_pull(rc->sched, &rc->tx, TX_CHUNK, uv_now(rc->loop)) == 0)
@@ -338,6 +378,12 @@ relaychan_pump(struct session_client *c)
 		session_check_error(rc->session, (int)n);
 		relaychan_down(rc, "writing to the relay failed (%d)", (int)n);
 		return false;
+	}
+	/* Room again for streams that stopped at the global bound. */
+	if (relaychan_stream_queued(rc) < queued && rc->ev[RELAYCHAN_STREAMS].writable != NULL) {
+		rc->ev[RELAYCHAN_STREAMS].writable(rc->ev[RELAYCHAN_STREAMS].arg);
+		if (rc->state == RC_DOWN)
+			return false;
 	}
 	/* Frames in. */
 	if (rc->rx_idle && rc->rx_gen == gen)
@@ -398,6 +444,14 @@ open_done(struct session_req *req, const char *why)
 void
 relaychan_start(struct relaychan *rc)
 {
+	if (session_is_ready(rc->session))
+		rc->udp_asked = true;
+	relaychan_probe(rc);
+}
+
+void
+relaychan_probe(struct relaychan *rc)
+{
 	if (rc->state != RC_DOWN || !session_is_ready(rc->session))
 		return;
 	log_debug("starting the relay: %s", rc->command);
@@ -406,6 +460,8 @@ relaychan_start(struct relaychan *rc)
 	rc->rx_idle = false;
 	rc->eof = false;
 	rc->max_window = 0;
+	rc->missing = false;
+	memset(&rc->peer, 0, sizeof(rc->peer));
 	memset(&rc->req, 0, sizeof(rc->req));
 	rc->req.kind = REQ_SESSION;
 	rc->req.window = RX_WINDOW;
@@ -418,6 +474,31 @@ bool
 relaychan_is_up(const struct relaychan *rc)
 {
 	return rc->state == RC_UP;
+}
+
+bool
+relaychan_is_down(const struct relaychan *rc)
+{
+	return rc->state == RC_DOWN;
+}
+
+const struct frame_hello *
+relaychan_peer(const struct relaychan *rc)
+{
+	return rc->state == RC_UP ? &rc->peer : NULL;
+}
+
+bool
+relaychan_missing(const struct relaychan *rc)
+{
+	return rc->missing;
+}
+
+void
+relaychan_set_user(
+    struct relaychan *rc, enum relaychan_user which, const struct relaychan_events *ev)
+{
+	rc->ev[which] = *ev;
 }
 
 void
@@ -453,7 +534,7 @@ relaychan_drops(const struct relaychan *rc)
 
 struct relaychan *
 relaychan_new(uv_loop_t *loop, struct session *s, const char *command, uint32_t idle_timeout,
-    uint32_t max_flows, const struct relaychan_events *ev)
+    uint32_t max_flows)
 {
 	struct relaychan *rc = xcalloc(1, sizeof(*rc));
 
@@ -462,7 +543,6 @@ relaychan_new(uv_loop_t *loop, struct session *s, const char *command, uint32_t 
 	rc->command = xstrdup(command);
 	rc->idle_timeout = idle_timeout;
 	rc->max_flows = max_flows;
-	rc->ev = *ev;
 	rc->client.pump = relaychan_pump;
 	rc->client.lost = relaychan_lost;
 	rc->sched = framesched_new(NULL);
@@ -476,7 +556,7 @@ relaychan_free(struct relaychan *rc)
 {
 	if (rc == NULL)
 		return;
-	rc->ev.down = NULL;
+	rc->ev[RELAYCHAN_UDP].down = rc->ev[RELAYCHAN_STREAMS].down = NULL;
 	stop_channel(rc);
 	framesched_free(rc->sched);
 	free(rc->command);

@@ -1,7 +1,8 @@
 /*
  * The client end of the relay: one exec channel per session running
- * RelayCommand on the server, carrying every UDP flow as frames
- * (docs/relay-protocol.md).
+ * RelayCommand on the server, carrying every UDP flow and TCP stream as
+ * frames (docs/relay-protocol.md). It has two users, each with its events:
+ * UDP forwards and TCP streams; stream frames go to the latter.
  */
 #ifndef PORTHOLE_RELAYCHAN_H
 #define PORTHOLE_RELAYCHAN_H
@@ -15,23 +16,45 @@
 
 struct relaychan;
 
+/* SDATA bytes the relay may send on a new stream before our first SWINDOW (our HELLO). */
+#define RELAYCHAN_STREAM_WINDOW 262144
+
 struct relaychan_events {
 	/* The relay said HELLO: BIND requests may go now. */
 	void (*ready)(void *arg);
 	/* A frame from the relay (not HELLO, PING or PONG, which are handled here). */
 	void (*frame)(const struct frame *f, void *arg);
-	/* The relay is gone (flows are dead); why is one line. */
+	/*
+	 * The relay is gone (flows and streams are dead); why is one line. The
+	 * UDP user gets NULL when only a probe (not UDP) had started it.
+	 */
 	void (*down)(const char *why, void *arg);
+	/* Streams only: queued frames went out (room under the global bound again). */
+	void (*writable)(void *arg);
 	void *arg;
 };
 
+enum relaychan_user {
+	RELAYCHAN_UDP,
+	RELAYCHAN_STREAMS,
+};
+
 struct relaychan *relaychan_new(uv_loop_t *loop, struct session *s, const char *command,
-    uint32_t idle_timeout, uint32_t max_flows, const struct relaychan_events *ev);
+    uint32_t idle_timeout, uint32_t max_flows);
+void relaychan_set_user(
+    struct relaychan *rc, enum relaychan_user which, const struct relaychan_events *ev);
 void relaychan_free(struct relaychan *rc);
 
 /* Starts the relay if it is not running (or starting); call when UDP is needed. */
 void relaychan_start(struct relaychan *rc);
+/* The same for TCP streams: a failure to run is not reported as UDP's error. */
+void relaychan_probe(struct relaychan *rc);
 bool relaychan_is_up(const struct relaychan *rc);
+bool relaychan_is_down(const struct relaychan *rc); /* not running, not starting */
+/* The relay's HELLO while it is up; NULL otherwise. */
+const struct frame_hello *relaychan_peer(const struct relaychan *rc);
+/* The last run ended because the command could not run there (exit 127 or 126). */
+bool relaychan_missing(const struct relaychan *rc);
 
 /*
  * Queues a frame in the channel's scheduler (framesched.h): control frames

@@ -89,9 +89,7 @@ struct udpfwd {
 	uint32_t idle_ms;
 	size_t max_flows;
 	bool gateway_ports;
-	bool persist;	   /* a port in use is retried even before the first BIND succeeded */
-	uint64_t alive_ms; /* ServerAliveInterval: the relay's PING period */
-	int alive_count;
+	bool persist; /* a port in use is retried even before the first BIND succeeded */
 	uv_timer_t sweep;
 	uv_timer_t restart;
 	uv_timer_t rebind;   /* the next BIND retry of a port the server still holds */
@@ -654,7 +652,9 @@ relay_down_cb(const char *why, void *arg)
 	struct udpfwd *u = arg;
 	bool remote = false;
 
-	if (session_is_ready(u->session))
+	if (why == NULL)
+		; /* a probe for TCP streams started it, not UDP: not our error */
+	else if (session_is_ready(u->session))
 		log_error("%s", why);
 	else
 		log_verbose("%s", why);
@@ -678,7 +678,6 @@ sweep_cb(uv_timer_t *t)
 	uint64_t now = uv_now(u->loop);
 	struct uflow *f;
 
-	relaychan_tick(u->relay, u->alive_ms, u->alive_count);
 	while (u->idle_ms > 0 && (f = oldest(u)) != NULL && now - f->f.last_used >= u->idle_ms) {
 		log_debug("%s: flow %08x idle", f->l->name, f->f.id);
 		flow_free(u, f, CLOSE_IDLE);
@@ -836,11 +835,11 @@ udpfwd_session_ready(struct udpfwd *u)
 }
 
 struct udpfwd *
-udpfwd_new(uv_loop_t *loop, struct session *s, const struct options *opt, udpfwd_failed_cb failed,
-    void *arg)
+udpfwd_new(uv_loop_t *loop, struct session *s, struct relaychan *relay, const struct options *opt,
+    udpfwd_failed_cb failed, void *arg)
 {
 	struct udpfwd *u = xcalloc(1, sizeof(*u));
-	struct relaychan_events ev = {relay_ready_cb, relay_frame_cb, relay_down_cb, u};
+	struct relaychan_events ev = {relay_ready_cb, relay_frame_cb, relay_down_cb, NULL, u};
 	uint32_t idle = opt->udp_idle_timeout >= 0 ? (uint32_t)opt->udp_idle_timeout : DEFAULT_IDLE;
 
 	u->loop = loop;
@@ -853,13 +852,9 @@ udpfwd_new(uv_loop_t *loop, struct session *s, const struct options *opt, udpfwd
 	u->idle_ms = idle * 1000;
 	u->gateway_ports = opt->gateway_ports == 1;
 	u->persist = opt->reconnect == 1 && opt->exit_on_forward_failure != 1;
-	u->alive_ms =
-	    (uint64_t)(opt->server_alive_interval >= 0 ? opt->server_alive_interval : 15) * 1000;
-	u->alive_count = opt->server_alive_count_max > 0 ? opt->server_alive_count_max : 3;
 	u->max_flows = opt->udp_max_flows > 0 ? (size_t)opt->udp_max_flows : DEFAULT_MAX_FLOWS;
-	u->relay =
-	    relaychan_new(loop, s, opt->relay_command ? opt->relay_command : "porthole relay", idle,
-		(uint32_t)u->max_flows, &ev);
+	u->relay = relay;
+	relaychan_set_user(relay, RELAYCHAN_UDP, &ev);
 	uv_timer_init(loop, &u->sweep);
 	uv_timer_init(loop, &u->restart);
 	uv_timer_init(loop, &u->rebind);
@@ -884,7 +879,8 @@ udpfwd_close(struct udpfwd *u)
 	struct uflow *f;
 	while ((f = oldest(u)) != NULL)
 		flow_free(u, f, -1);
-	relaychan_free(u->relay);
+	struct relaychan_events none = {0};
+	relaychan_set_user(u->relay, RELAYCHAN_UDP, &none);
 	u->relay = NULL;
 	struct ulisten *l, *next;
 	for (l = u->listeners; l != NULL; l = next) {

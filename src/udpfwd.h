@@ -14,12 +14,14 @@
 #include "link.h"
 
 struct udpfwd;
+struct relaychan;
 
 /* Called when a -R .../udp cannot be set up on the server; why is one line. */
 typedef void (*udpfwd_failed_cb)(const char *why, void *arg);
 
-struct udpfwd *udpfwd_new(uv_loop_t *loop, struct session *s, const struct options *opt,
-    udpfwd_failed_cb failed, void *arg);
+/* relay is the session's relay channel (relayhub.h), shared with TCP streams; not owned. */
+struct udpfwd *udpfwd_new(uv_loop_t *loop, struct session *s, struct relaychan *relay,
+    const struct options *opt, udpfwd_failed_cb failed, void *arg);
 
 /*
  * Adds a forward. -L binds its local sockets now (errors as for TCP

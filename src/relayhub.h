@@ -1,0 +1,42 @@
+/*
+ * The session's relay: the one relay channel (relaychan.h) that UDP forwards
+ * and TCP streams share, started when either needs it, kept alive, and the
+ * OpenVia choice each new -L or -D connection makes between a relay stream
+ * and a direct-tcpip channel.
+ */
+#ifndef PORTHOLE_RELAYHUB_H
+#define PORTHOLE_RELAYHUB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <uv.h>
+
+#include "option.h"
+#include "relaychan.h"
+#include "rstream.h"
+#include "session.h"
+
+struct relayhub;
+
+enum relayhub_via {
+	RELAYHUB_CHANNEL, /* a direct-tcpip channel */
+	RELAYHUB_STREAM,  /* a relay stream (sent now, or pending while the relay starts) */
+	RELAYHUB_FAIL,	  /* OpenVia relay and the relay cannot do streams: refuse it */
+};
+
+/* tcp_forwards: the profile has -L or -D forwards, so a probe is worth it at once. */
+struct relayhub *relayhub_new(
+    uv_loop_t *loop, struct session *s, const struct options *opt, bool tcp_forwards);
+/* Stops the relay; streams still open are reset. */
+void relayhub_free(struct relayhub *h);
+
+struct relaychan *relayhub_chan(struct relayhub *h);
+struct rstreams *relayhub_streams(struct relayhub *h);
+
+/* The session is up: probe (or start again) the relay for TCP streams if they may be used. */
+void relayhub_session_ready(struct relayhub *h);
+
+/* How a new TCP connection goes; with RELAYHUB_FAIL, why says why (one line). */
+enum relayhub_via relayhub_choose(struct relayhub *h, char *why, size_t len);
+
+#endif
