@@ -16,10 +16,10 @@ import threading
 import time
 
 import fixture as fx
-from relayproto import (HELLO, PONG, RST_ABORTED, RST_LIMIT, RST_NOT_ALLOWED, RST_PROTOCOL,
+from relayproto import (ERR_PROTOCOL, ERROR, HELLO, PONG, RST_ABORTED, RST_LIMIT, RST_NOT_ALLOWED, RST_PROTOCOL,
                         RST_REFUSED, RST_RESOLVE, SDATA, SDATA_CUT, SEOF, SOPEN, SOPENED, SRESET,
                         STREAM_FLAG_RESTRICTED, SWINDOW, WINDOW, RelayPipe, frame, ping, sdata,
-                        seof, sopen, sreset, swindow)
+                        open_, seof, sopen, sreset, swindow)
 
 STREAM_TYPES = (SOPENED, SDATA, SWINDOW, SEOF, SRESET)
 
@@ -353,6 +353,12 @@ def case_violations(echo):
     fx.check(not [f for f in r.pending if f.type == SRESET],
              "frames for no stream (and malformed ones naming none) are dropped quietly",
              r.pending)
+    r.send(open_(70, "127.0.0.1", 9), sopen(70, "127.0.0.1", echo.port))
+    fx.check(reset_of(r, 70).code == RST_PROTOCOL,
+             "SOPEN on the id of a UDP flow: RST_PROTOCOL (ids are shared)")
+    r.send(open_(20, "127.0.0.1", 9))
+    f = r.expect_type(ERROR, 20)
+    fx.check(f.code == ERR_PROTOCOL, "OPEN on the id of a live stream: ERR_PROTOCOL", f)
     roundtrip(r, 20, b"still fine", "the first stream survived all of that")
     for c in fillers:
         c.close()
