@@ -15,7 +15,8 @@ and the sink's 8-byte ack) and down (server -> client) through one connection.
 
 Reports the median MiB/s per tool and direction, the ratios ph-chan/ceiling (target >= 0.9),
 ph-relay/ph-chan (target >= 0.9) and each porthole/ssh, and CPU seconds per GiB of the client process (porthole, ssh, ceiling)
-and of sshd, from /proc/PID/stat (10 ms ticks); and from those the MiB each client moves
+and of sshd (with its children: for ph-relay that includes `porthole relay`, whose share is
+also shown alone), from /proc/PID/stat (10 ms ticks); and from those the MiB each client moves
 per CPU-second, with the same ratios: on a shared, busy machine the MiB/s swing with the
 neighbours' load while CPU time per byte stays much steadier.
 
@@ -88,6 +89,7 @@ class Bench:
         self.results = {(t, d): [] for t in TOOLS for d in ("up", "down")}
         self.cpu = {(t, d): [] for t in TOOLS for d in ("up", "down")}
         self.sshd_cpu = {(t, d): [] for t in TOOLS for d in ("up", "down")}
+        self.relay_cpu_of = {(t, d): [] for t in TOOLS for d in ("up", "down")}
 
     def run_ceiling(self, direction):
         port = self.sink if direction == "up" else self.source
@@ -103,15 +105,29 @@ class Bench:
         kv = dict(w.split("=", 1) for w in out.stdout.split() if "=" in w)
         return float(kv["seconds"]), float(kv["cpu"]), s1 - s0
 
+    def relay_cpu(self):
+        """CPU seconds so far of the `porthole relay` processes under sshd (ph-relay's)."""
+        total = 0.0
+        for p in bl._descendants(self.sshd.proc.pid):
+            try:
+                with open(f"/proc/{p}/cmdline", "rb") as f:
+                    argv = f.read().split(b"\0")
+                if len(argv) > 1 and argv[0].endswith(b"porthole") and argv[1] == b"relay":
+                    total += bl.proc_cpu(p)
+            except (OSError, ValueError, IndexError):
+                pass
+        return total
+
     def run_forwarder(self, tool, direction):
         fw = self.fw[tool]
         pid = fw.proc.pid
-        c0, s0 = bl.proc_cpu(pid), bl.tree_cpu(self.sshd.proc.pid)
+        c0, s0, r0 = bl.proc_cpu(pid), bl.tree_cpu(self.sshd.proc.pid), self.relay_cpu()
         if direction == "up":
             dt = client_up(self.lports[(tool, "up")], self.args.bytes)
         else:
             dt = client_down(self.lports[(tool, "down")], self.args.bytes)
-        c1, s1 = bl.proc_cpu(pid), bl.tree_cpu(self.sshd.proc.pid)
+        c1, s1, r1 = bl.proc_cpu(pid), bl.tree_cpu(self.sshd.proc.pid), self.relay_cpu()
+        self.relay_cpu_of[(tool, direction)].append((r1 - r0) / (self.args.bytes / (1 << 30)))
         return dt, c1 - c0, s1 - s0
 
     def one(self, tool, direction):
@@ -227,6 +243,10 @@ def main():
         print(f"{t:10} {med[(t, 'up')]:9.1f} {med[(t, 'down')]:10.1f}   "
               f"{cpu[(t, 'up')]:11.2f} / {cpu[(t, 'down')]:<10.2f}"
               f"   {scpu[(t, 'up')]:9.2f} / {scpu[(t, 'down')]:<9.2f}")
+    if "ph-relay" in TOOLS:
+        rc = {d: bl.median(b.relay_cpu_of[("ph-relay", d)]) for d in ("up", "down")}
+        print(f"of ph-relay's sshd CPU, the relay process: {rc['up']:.2f} / {rc['down']:.2f} "
+              f"s/GiB up/down")
     for ph, other in pairs():
         up = bl.ratio(med[(ph, "up")], med[(other, "up")])
         down = bl.ratio(med[(ph, "down")], med[(other, "down")])
