@@ -575,9 +575,16 @@ control_cb(struct ctlsock_reply *r, const struct control_request *req, void *arg
 {
 	struct app *app = arg;
 	struct buf *out = ctlsock_reply_buf(r);
+	struct status_relay relay = {0};
 	struct status_view v = {app->name, (long long)getpid(), app->started, app->session,
 	    app->listeners, app->n_listeners, app->rforwards, app->n_rforwards, app->udp,
-	    app->chain, app->presence};
+	    app->chain, app->presence, NULL};
+
+	if (app->hub != NULL) {
+		relay.state = relayhub_state(app->hub, &relay.streams);
+		relay.streams_open = rstreams_count(relayhub_streams(app->hub));
+		v.relay = &relay;
+	}
 
 	switch (req->verb) {
 	case CONTROL_STATUS:

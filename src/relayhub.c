@@ -194,6 +194,32 @@ relayhub_choose(struct relayhub *h, char *why, size_t len)
 	return RELAYHUB_CHANNEL;
 }
 
+const char *
+relayhub_state(const struct relayhub *h, bool *streams)
+{
+	const struct frame_hello *peer = relaychan_peer(h->rc);
+
+	*streams = false;
+	if (relaychan_is_up(h->rc)) {
+		if (!rstreams_usable(h->streams))
+			return "up, no TCP streams (an older porthole)";
+		*streams = true;
+		if (h->open_via == OPEN_VIA_CHANNEL)
+			return "up (OpenVia channel: TCP uses channels)";
+		if (peer != NULL && (peer->stream_flags & STREAM_FLAG_RESTRICTED) &&
+		    h->open_via != OPEN_VIA_RELAY)
+			return "up, its allow-list (--permit-open) sends TCP to channels";
+		return "up";
+	}
+	if (h->disabled)
+		return "not available on the server";
+	if (uv_is_active((const uv_handle_t *)&h->restart))
+		return "down, starting again soon";
+	if (!relaychan_is_down(h->rc))
+		return "starting";
+	return h->worked ? "down" : NULL;
+}
+
 struct relaychan *
 relayhub_chan(struct relayhub *h)
 {

@@ -39,4 +39,12 @@ void relayhub_session_ready(struct relayhub *h);
 /* How a new TCP connection goes; with RELAYHUB_FAIL, why says why (one line). */
 enum relayhub_via relayhub_choose(struct relayhub *h, char *why, size_t len);
 
+/*
+ * For porthole status: the relay's state in a few words ("up", "starting",
+ * "down, starting again soon", "not available on the server", "up, no TCP
+ * streams (an older porthole)", "up, its allow-list sends TCP to channels"),
+ * or NULL when nothing used it yet. streams: it carries TCP streams now.
+ */
+const char *relayhub_state(const struct relayhub *h, bool *streams);
+
 #endif

@@ -143,14 +143,12 @@ report_relay_text(const struct status_view *v, struct buf *out)
 {
 	const struct status_relay *r = v->relay;
 
-	if (r == NULL)
+	if (r == NULL || r->state == NULL)
 		return;
 	buf_printf(out, "  relay: %s", r->state);
 	if (r->streams)
-		buf_printf(out, ", %u stream%s open, %llu total", r->streams_open,
-		    r->streams_open == 1 ? "" : "s", (unsigned long long)r->streams_total);
-	if (r->why != NULL && r->why[0] != '\0')
-		buf_printf(out, " (%s)", r->why);
+		buf_printf(
+		    out, ", %zu stream%s open", r->streams_open, r->streams_open == 1 ? "" : "s");
 	buf_printf(out, "\n");
 }
 
@@ -158,17 +156,13 @@ static void
 report_relay_json(const struct status_view *v, struct buf *out)
 {
 	const struct status_relay *r = v->relay;
-	char state[128] = "", why[600] = "";
+	char state[128] = "";
 
-	if (r == NULL)
+	if (r == NULL || r->state == NULL)
 		return;
 	control_json_string(state, sizeof(state), r->state);
-	control_json_string(why, sizeof(why), r->why != NULL ? r->why : "");
-	buf_printf(out,
-	    "\"relay\":{\"state\":%s,\"why\":%s,\"streams\":%s,\"streams_open\":%u,"
-	    "\"streams_total\":%llu},",
-	    state, why, r->streams ? "true" : "false", r->streams_open,
-	    (unsigned long long)r->streams_total);
+	buf_printf(out, "\"relay\":{\"state\":%s,\"streams\":%s,\"streams_open\":%zu},", state,
+	    r->streams ? "true" : "false", r->streams_open);
 }
 
 /*

@@ -18,17 +18,11 @@
 #include "session.h"
 #include "udpfwd.h"
 
-/*
- * The relay (RelayCommand) as the session sees it, filled by whoever owns
- * it: the state in a word or two, the TCP streams it carries now and since
- * the start.
- */
+/* The relay (RelayCommand) as the session sees it (relayhub_state). */
 struct status_relay {
-	const char *state; /* "up", "starting", "down", "not available", ... */
-	const char *why;   /* why it is down or not available; "" or NULL: nothing to say */
-	bool streams;	   /* it carries TCP streams (protocol 1.1, not restricted) */
-	unsigned streams_open;
-	uint64_t streams_total;
+	const char *state; /* "up", "starting", "down", "not available on the server", ... */
+	bool streams;	   /* it does TCP streams (protocol 1.1) */
+	size_t streams_open;
 };
 
 struct status_view {

@@ -93,6 +93,9 @@ def main():
                      "a client that sends only its request line and EOF gets the whole answer",
                      f"count {count!r}, {len(data)} bytes")
 
+            relay = rt.status(sshd).get("relay")
+            fx.check(relay == {"state": "up", "streams": True, "streams_open": 0},
+                     "status: the relay is up, with streams, none open now", str(relay))
             relay, channel = rt.counts(sshd)
             fx.check(relay == conns and channel == 0,
                      f"status: all {conns} connections went over relay streams, none over a "

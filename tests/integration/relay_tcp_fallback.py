@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """When relay streams are not the way (a real sshd, this build's relay as RelayCommand): the
 relay killed mid-transfer resets the local connection (a reset, not an end of file) and the
-next connection still works; a 1.0 relay (`porthole relay --protocol 1.0`) and an absent one
-leave -L on direct-tcpip channels; OpenVia=auto uses streams when the relay has them and
-channels when the relay's allow-list limits streams (RESTRICTED), with no error line when
-porthole is not installed on the server."""
+next connection still works; with OpenVia auto a 1.0 relay (`porthole relay --protocol 1.0`)
+and an absent one leave -L on direct-tcpip channels, with no error line when porthole is not
+installed on the server, and so does a relay whose allow-list limits streams (RESTRICTED),
+while a relay with streams gets the connections; OpenVia=relay resets connections a 1.0 relay
+cannot carry rather than opening channels."""
 
 import errno
 import os
@@ -58,24 +59,24 @@ def relay_killed(sshd, echo):
                  f"status {status}\n{err}")
 
 
-def relay_is_up(sshd):
-    """Waits until the relay runs and, if status shows the relay, until it says "up" (so that
-    what follows is decided by the relay's HELLO, not by a relay still starting)."""
-    fx.check(rt.wait_for(lambda: rt.relay_pids(sshd), 15), "the relay was started")
-    if "relay" in rt.status(sshd):
-        fx.check(rt.wait_for(lambda: rt.status(sshd)["relay"]["state"] == "up", 15),
-                 "status says the relay is up", str(rt.status(sshd).get("relay")))
+def relay_state(sshd, prefix, what):
+    """Waits until status's relay line starts with prefix (the relay ran and said HELLO, so
+    what follows is decided by that HELLO, not by a relay still starting); returns it."""
+    state = rt.wait_for(lambda: (rt.status(sshd).get("relay") or {}).get("state", "")
+                        .startswith(prefix) and rt.status(sshd)["relay"]["state"], 15)
+    fx.check(state, f"{what}: status says the relay is '{prefix}...'",
+             str(rt.status(sshd).get("relay")))
+    return state
 
 
-def only_channels(sshd, echo, relay_cmd, via, what, quiet=False, wait_relay=True):
-    """-L with RelayCommand=relay_cmd and OpenVia=via: 10 connections work and status counts
-    every one as a channel, none as a relay stream."""
+def only_channels(sshd, echo, relay_cmd, via, what, state, quiet=False):
+    """-L with RelayCommand=relay_cmd and OpenVia=via: connections work and status counts
+    every one as a channel, none as a relay stream; status's relay line says state."""
     eport = fx.free_port()
     extra = ["-o", f"RelayCommand={relay_cmd}"] + (["-o", f"OpenVia={via}"] if via else [])
     with fx.Forwarder(sshd, ["-L", f"{eport}:127.0.0.1:{echo.port}"], extra_args=extra) as fw:
         fx.check(rt.echo_ok(eport), f"{what}: a connection through -L works", fw.stderr())
-        if wait_relay:
-            relay_is_up(sshd)
+        relay_state(sshd, state, what)
         good = sum(rt.echo_ok(eport) for _ in range(10))
         fx.check(good == 10, f"{what}: 10 more connections work", fw.stderr())
         relay, channel = rt.counts(sshd)
@@ -89,6 +90,23 @@ def only_channels(sshd, echo, relay_cmd, via, what, quiet=False, wait_relay=True
         status, err = fw.stop()
         fx.check(status == 0 and "Sanitizer" not in err, f"{what}: porthole exits 0",
                  f"status {status}\n{err}")
+
+
+def strict_relay(sshd, echo):
+    """OpenVia=relay insists: with a relay that does no streams a connection is reset at once
+    (not carried by a channel, not left hanging), with a line saying why."""
+    eport = fx.free_port()
+    extra = rt.relay_args("--protocol", "1.0")
+    with fx.Forwarder(sshd, ["-L", f"{eport}:127.0.0.1:{echo.port}"], extra_args=extra) as fw:
+        for _ in range(3):
+            closed, how = fx.is_closed_quickly(eport, timeout=15)
+            fx.check(closed and "ECONNRESET" in how,
+                     "a 1.0 relay with OpenVia=relay: the connection is reset", how)
+        line = fw.wait_stderr(lambda l: "OpenVia relay" in l and "reset" in l, 5)
+        fx.check(line is not None, "... with a line naming OpenVia relay", fw.stderr())
+        relay, channel = rt.counts(sshd)
+        fx.check(channel == 0, "... and no channel was opened instead",
+                 f"via_relay {relay}, via_channel {channel}")
 
 
 def auto_uses_streams(sshd, echo):
@@ -130,14 +148,16 @@ def main():
 
         ok, why = has_protocol_flag()
         fx.check(ok, "porthole relay takes --protocol 1.0", why)
-        only_channels(sshd, echo, rt.relay_command("--protocol", "1.0"), "relay",
-                      "a 1.0 relay with OpenVia=relay")
+        only_channels(sshd, echo, rt.relay_command("--protocol", "1.0"), "auto",
+                      "a 1.0 relay, OpenVia auto", "up, no TCP streams")
+        strict_relay(sshd, echo)
         only_channels(sshd, echo, "/nonexistent/porthole relay", None,
-                      "no relay on the server, OpenVia auto", quiet=True, wait_relay=False)
+                      "no relay on the server, OpenVia auto", "not available", quiet=True)
         # RESTRICTED: an allow-list that limits streams sends auto to channels (where sshd's
         # own PermitOpen decides), even to a target the list permits.
         only_channels(sshd, echo, rt.relay_command(f"--permit-open 127.0.0.1:{echo.port}"),
-                      "auto", "a relay with --permit-open (RESTRICTED), OpenVia auto")
+                      "auto", "a relay with --permit-open (RESTRICTED), OpenVia auto",
+                      "up, its allow-list")
         auto_uses_streams(sshd, echo)
         fx.check(not echo.errors, "the echo server saw no errors", "\n".join(echo.errors))
 
