@@ -48,6 +48,17 @@
  * small writes now and then (a remote screen, a shell) keeps its writes
  * ahead of a copy on the same session, and a copy is at most BULK_BYTES
  * into the queue before it is seen as one.
+ *
+ * In flight: a bulk link's bytes on their way between porthole and sshd
+ * queue ahead of everything else on the connection, in the kernels' socket
+ * buffers and in sshd. So while an interactive client is active
+ * (session_interactive_recent), a bulk link keeps at most WINDOW_SHARED in
+ * flight each way: downloads through the receive window (channels from -L
+ * and -D open with that window, as libssh2 keeps it), uploads by not
+ * writing past that much unacknowledged. Otherwise a bulk link has
+ * WINDOW_ALONE each way (libssh2's and sshd's 2 MiB, which long links need
+ * for speed): porthole grows its receive window to that with window
+ * adjustments. -R channels are opened by the server with libssh2's 2 MiB.
  */
 #include <netdb.h>
 #include <netinet/in.h>
@@ -75,8 +86,10 @@
 #define DRAIN_MAX_MS 5000	  /* an ending link waits this long for its data to be read */
 #define DRAIN_STOP_MS 1000	  /* ... or this long when porthole is stopping */
 #define DRAIN_POLL_MS 10
-#define BULK_WINDOW_MS 100     /* how long the class looks back */
-#define BULK_BYTES (64 * 1024) /* moved within a window: bulk (~640 KB/s) */
+#define BULK_WINDOW_MS 100	       /* how long the class looks back */
+#define BULK_BYTES (64 * 1024)	       /* moved within a window: bulk (~640 KB/s) */
+#define WINDOW_SHARED (512 * 1024)     /* receive window at open (-L, -D), and in flight ... */
+#define WINDOW_ALONE (2 * 1024 * 1024) /* ... unless bulk with no interactive client active */
 
 /* far_* results, apart from byte counts, 0 (nothing now) and libssh2's errors */
 #define FAR_GONE (-1000)  /* the far end takes no more (a channel closed for writing) */
@@ -122,7 +135,8 @@ struct link {
 	struct relayhub *hub; /* -L/-D: where streams come from; NULL: channels only */
 	struct buf upbuf;
 	bool reading;
-	bool up_blocked; /* channel window was full at rx generation up_gen */
+	bool up_blocked;	     /* channel window was full at rx generation up_gen */
+	unsigned long up_window_max; /* the largest send window seen: in flight is that minus now */
 	unsigned long up_gen;
 	bool down_idle; /* channel had nothing at rx generation down_gen */
 	unsigned long down_gen;
@@ -401,6 +415,45 @@ socks_status_for_reset(uint16_t code)
 	}
 }
 
+/* How much pump_up may write now: all of upbuf, or what keeps in flight under WINDOW_SHARED. */
+static size_t
+up_allowance(struct link *l)
+{
+	size_t len = buf_len(&l->upbuf);
+
+	if (l->ch == NULL)
+		return len; /* a relay stream: its credit is the relay's (rstream.c) */
+	unsigned long window = libssh2_channel_window_write_ex(l->ch, NULL);
+	if (window > l->up_window_max)
+		l->up_window_max = window;
+	if (!l->client.bulk || !session_interactive_recent(l->session))
+		return len;
+	unsigned long in_flight = l->up_window_max - window;
+	if (in_flight >= WINDOW_SHARED)
+		return 0;
+	return len < WINDOW_SHARED - in_flight ? len : WINDOW_SHARED - in_flight;
+}
+
+/* A bulk link alone (see the top): its receive window back to WINDOW_ALONE. -1: link closed. */
+static int
+grow_window(struct link *l)
+{
+	if (l->ch == NULL)
+		return 0; /* a relay stream */
+	unsigned long window = libssh2_channel_window_read_ex(l->ch, NULL, NULL);
+
+	if (!l->client.bulk || session_interactive_recent(l->session) ||
+	    window >= WINDOW_ALONE / 4 * 3)
+		return 0;
+	int rc = libssh2_channel_receive_window_adjust2(
+	    l->ch, (unsigned long)(WINDOW_ALONE - window), 0, NULL);
+	if (rc == 0 || rc == LIBSSH2_ERROR_EAGAIN)
+		return 0;
+	session_check_error(l->session, rc);
+	link_abort(l, LOG_VERBOSE, "window adjust failed");
+	return -1;
+}
+
 /* Local socket to channel. Returns -1 if the link closed. */
 static int
 pump_up(struct link *l)
@@ -412,7 +465,14 @@ pump_up(struct link *l)
 	l->up_blocked = false;
 	while (l->up != HALF_CLOSED && buf_len(&l->upbuf) > 0 &&
 	    session_client_can_send(l->session, &l->client)) {
-		ssize_t n = far_write(l, buf_head(&l->upbuf), buf_len(&l->upbuf));
+		size_t len = up_allowance(l);
+		if (len == 0) {
+			/* Enough in flight: wait for the server's WINDOW_ADJUST. */
+			l->up_blocked = true;
+			l->up_gen = gen;
+			break;
+		}
+		ssize_t n = far_write(l, buf_head(&l->upbuf), len);
 		if (n > 0) {
 			buf_consume(&l->upbuf, (size_t)n);
 			l->bytes_up += (uint64_t)n;
@@ -483,6 +543,8 @@ pump_down(struct link *l)
 		return 0;
 	}
 	l->down_idle = false;
+	if (grow_window(l) == -1)
+		return -1;
 	while (uv_stream_get_write_queue_size((uv_stream_t *)&l->io) < DOWN_HIGH) {
 		if (moved >= PUMP_BUDGET)
 			return 1;
@@ -940,6 +1002,7 @@ link_accept(uv_loop_t *loop, int fd, struct session *s, struct relayhub *hub, co
 		snprintf(l->open.host, sizeof(l->open.host), "%s", path);
 	} else {
 		l->open.kind = REQ_DIRECT_TCPIP;
+		l->open.window = WINDOW_SHARED;
 		snprintf(l->open.host, sizeof(l->open.host), "%s", host);
 		l->open.port = port;
 	}
@@ -1199,6 +1262,7 @@ socks_input(struct link *l)
 		break;
 	}
 	l->open.kind = REQ_DIRECT_TCPIP;
+	l->open.window = WINDOW_SHARED;
 	snprintf(l->open.host, sizeof(l->open.host), "%s", req->host);
 	l->open.port = req->port;
 	l->open.done = open_done;

@@ -12,6 +12,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "chanfail.h"
 #include "log.h"
@@ -155,6 +156,47 @@ reqqueue_cancel(struct reqqueue *q, struct session_req *req)
 	}
 }
 
+static size_t
+put_string(unsigned char *p, const char *str)
+{
+	size_t n = strlen(str);
+
+	p[0] = (unsigned char)(n >> 24);
+	p[1] = (unsigned char)(n >> 16);
+	p[2] = (unsigned char)(n >> 8);
+	p[3] = (unsigned char)n;
+	memcpy(p + 4, str, n);
+	return 4 + n;
+}
+
+static size_t
+put_u32(unsigned char *p, unsigned v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+	return 4;
+}
+
+/*
+ * direct-tcpip with our own receive window (libssh2's direct_tcpip_ex
+ * always asks for 2 MiB): the message is host, port, originator, port.
+ */
+static LIBSSH2_CHANNEL *
+open_direct_tcpip(LIBSSH2_SESSION *ssh, const struct session_req *req, unsigned window)
+{
+	unsigned char msg[4 + sizeof(req->host) + 4 + 4 + sizeof(req->orig_host) + 4];
+	size_t n = 0;
+
+	n += put_string(msg + n, req->host);
+	n += put_u32(msg + n, (unsigned)req->port);
+	n += put_string(msg + n, req->orig_host);
+	n += put_u32(msg + n, (unsigned)req->orig_port);
+	return libssh2_channel_open_ex(ssh, "direct-tcpip", sizeof("direct-tcpip") - 1, window,
+	    LIBSSH2_CHANNEL_PACKET_DEFAULT, (const char *)msg, (unsigned)n);
+}
+
 /* Passes the head request to libssh2; true once it has an answer. */
 static bool
 try_request(LIBSSH2_SESSION *ssh, struct session_req *req)
@@ -168,8 +210,11 @@ try_request(LIBSSH2_SESSION *ssh, struct session_req *req)
 		    LIBSSH2_CHANNEL_PACKET_DEFAULT, NULL, 0);
 		break;
 	case REQ_DIRECT_TCPIP:
-		req->channel = libssh2_channel_direct_tcpip_ex(
-		    ssh, req->host, req->port, req->orig_host, req->orig_port);
+		if (req->window != 0)
+			req->channel = open_direct_tcpip(ssh, req, req->window);
+		else
+			req->channel = libssh2_channel_direct_tcpip_ex(
+			    ssh, req->host, req->port, req->orig_host, req->orig_port);
 		break;
 	case REQ_LISTEN:
 		req->listener = libssh2_channel_forward_listen_ex(

@@ -41,6 +41,10 @@
  * The marks only decide whether a write may start: a write libssh2 began is
  * always taken whole (see ssh_send), so the queue may pass a mark by one
  * channel_write (at most 32 KiB) per client.
+ * An interactive client that sent something (tx_total moved during its
+ * pump) makes the session "interactive" for INTERACTIVE_HOLD_MS; bulk links
+ * then also keep what they have in flight small (link.c), since bytes past
+ * our queue wait in the kernels and in sshd, in order, just the same.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -65,11 +69,12 @@
 #include "tcpdial.h"
 #include "xmalloc.h"
 
-#define RX_MAX (256 * 1024)   /* stop reading the transport above this */
-#define TX_HIGH (1024 * 1024) /* interactive clients stop adding channel data above this */
-#define TX_BULK (128 * 1024)  /* bulk clients stop adding channel data above this */
-#define CLOSE_GRACE_MS 1000   /* how long stop waits for channels to close */
-#define SESSION_REFUSED 256   /* session_fail: host key or credentials refused (exit 255) */
+#define RX_MAX (256 * 1024)	/* stop reading the transport above this */
+#define TX_HIGH (1024 * 1024)	/* interactive clients stop adding channel data above this */
+#define TX_BULK (128 * 1024)	/* bulk clients stop adding channel data above this */
+#define INTERACTIVE_HOLD_MS 500 /* interactive clients count as active this long after sending */
+#define CLOSE_GRACE_MS 1000	/* how long stop waits for channels to close */
+#define SESSION_REFUSED 256	/* session_fail: host key or credentials refused (exit 255) */
 
 enum session_state {
 	S_IDLE,
@@ -141,6 +146,8 @@ struct session {
 	bool fail_permanent;
 	struct session_info info;
 	struct session_client *pump_next;
+	uint64_t tx_total;	 /* bytes libssh2 has sent through the transport */
+	uint64_t interactive_at; /* loop time an interactive client last sent something; 0 never */
 	char *label; /* a jump host's name, for its messages; NULL for the destination */
 };
 
@@ -176,6 +183,7 @@ ssh_send(libssh2_socket_t fd, const void *data, size_t len, int flags, void **ab
 	if (s->hard_close)
 		return (ssize_t)len;
 	transport_write(s->t, data, len);
+	s->tx_total += len;
 	return (ssize_t)len;
 }
 
@@ -712,8 +720,12 @@ pump_class(struct session *s, bool bulk)
 
 	for (struct session_client *c = s->clients.next; c != &s->clients; c = s->pump_next) {
 		s->pump_next = c->next;
-		if (c->bulk == bulk)
+		if (c->bulk == bulk) {
+			uint64_t sent = s->tx_total;
 			more |= c->pump(c);
+			if (!bulk && s->tx_total != sent)
+				s->interactive_at = uv_now(s->loop);
+		}
 		if (s->state == S_DEAD)
 			return false;
 	}
@@ -1104,6 +1116,12 @@ bool
 session_client_can_send(const struct session *s, const struct session_client *c)
 {
 	return s->t == NULL || s->t->queued < (c->bulk ? TX_BULK : TX_HIGH);
+}
+
+bool
+session_interactive_recent(const struct session *s)
+{
+	return s->interactive_at != 0 && uv_now(s->loop) - s->interactive_at < INTERACTIVE_HOLD_MS;
 }
 
 unsigned long

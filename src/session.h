@@ -64,7 +64,7 @@ struct session_req {
 	LIBSSH2_LISTENER *listener; /* the result of a listen */
 	int bound_port;		    /* the port the server listens on */
 	uint64_t queued_at;	    /* loop time it was queued (set by the session) */
-	unsigned window;	    /* REQ_SESSION: our receive window; 0: libssh2's 2 MiB */
+	unsigned window; /* REQ_SESSION, REQ_DIRECT_TCPIP: our receive window; 0: libssh2's 2 MiB */
 	void (*done)(struct session_req *req, const char *why);
 };
 
@@ -151,6 +151,12 @@ void session_release_channel(struct session *s, LIBSSH2_CHANNEL *ch);
 bool session_can_send(const struct session *s);
 /* The same for one client: a bulk client's mark is lower (session.c). */
 bool session_client_can_send(const struct session *s, const struct session_client *c);
+/*
+ * True while interactive clients are active: one of them sent something
+ * within the last INTERACTIVE_HOLD_MS (session.c). Bulk clients then keep
+ * what they have in flight small (link.c).
+ */
+bool session_interactive_recent(const struct session *s);
 /*
  * Counts what the session received and what libssh2 took from it: a client
  * that saw EAGAIN need not retry until it changes.
