@@ -956,8 +956,10 @@ relay_stop(struct relay *r, int status)
 		rflow_close(container_of(f, struct rflow, f), -1, "the relay is stopping");
 	while (r->listeners != NULL)
 		listener_close(r->listeners);
-	if (r->streams != NULL)
+	if (r->streams != NULL && relaystream_count(r->streams) > 0) {
+		log_debug("stopping: resetting %u TCP streams", relaystream_count(r->streams));
 		relaystream_stop(r->streams);
+	}
 	if (r->tick_open) {
 		uv_close((uv_handle_t *)&r->tick, tick_closed_cb);
 		r->tick_open = false;
