@@ -34,7 +34,8 @@ struct fwd_stats {
 	uint64_t total;	   /* connections since start */
 	uint64_t bytes_up, bytes_down;
 	uint64_t resets;		 /* TCP: connections cut by an error (reset, not closed) */
-	uint64_t drops;			 /* UDP: datagrams dropped */
+	uint64_t drops;			 /* UDP: datagrams dropped on this side */
+	uint64_t drops_relay;		 /* UDP: datagrams the relay said it dropped (DROPS) */
 	uint64_t via_relay, via_channel; /* TCP: connections carried by relay streams / channels */
 	bool udp;
 };

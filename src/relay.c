@@ -107,6 +107,7 @@ struct rflow {
 	char target[FRAME_HOST_MAX + 40]; /* host:port, or the source, for logs */
 	uint64_t in, out, dropped;
 	uint64_t dropped_out; /* by the output scheduler: late, or over its share */
+	uint64_t reported;    /* drops the client was told of (DROPS) */
 };
 
 struct relay {
@@ -123,6 +124,7 @@ struct relay {
 	unsigned max_flows;
 	unsigned max_streams; /* --max-streams */
 	uint8_t minor;	      /* the protocol minor this relay speaks (--protocol 1.0: 0) */
+	uint8_t peer_minor;   /* the client's, from its HELLO */
 	uint64_t idle_ms;     /* 0: never */
 	uint32_t max_datagram;
 
@@ -242,6 +244,30 @@ rflow_udp_close_cb(uv_handle_t *h)
 	rflow_release(rf);
 }
 
+/* Datagrams of rf dropped here, either way: the output scheduler's and the rest. */
+static uint64_t
+rflow_drops(const struct rflow *rf)
+{
+	return rf->dropped + rf->dropped_out + framepipe_flow_drops(rf->r->pipe, rf->f.id);
+}
+
+/* Tells a 1.1 client of rf's drops since the last DROPS (docs/relay-protocol.md). */
+static void
+report_drops(struct rflow *rf)
+{
+	struct relay *r = rf->r;
+	uint64_t now = rflow_drops(rf), delta = now - rf->reported;
+	uint8_t payload[4];
+
+	if (delta == 0 || r->minor < 1 || r->peer_minor < 1)
+		return;
+	if (delta > UINT32_MAX)
+		delta = UINT32_MAX;
+	if (frame_drops_encode((uint32_t)delta, payload, sizeof(payload)) == 4)
+		out_frame(r, FRAME_DROPS, rf->f.id, payload, sizeof(payload));
+	rf->reported += delta;
+}
+
 /* Takes rf out of the table and releases its socket. reason < 0: the client
  * is not told (it asked, or an ERROR already said so); else CLOSE(reason).
  * Either way, once the relay has said a flow is gone, DATA the client sent
@@ -255,11 +281,12 @@ rflow_close(struct rflow *rf, int reason, const char *text)
 		return;
 	/* Datagrams still queued for the client go with the flow. */
 	rf->dropped_out += framepipe_forget(r->pipe, rf->f.id);
+	if (reason >= 0)
+		report_drops(rf);
 	log_debug("flow %#x (%s) closed: %s; %llu datagrams in, %llu out, %llu dropped here "
 		  "(%llu of them late or over the flow's share of the channel)",
 	    rf->f.id, rf->target, text, (unsigned long long)rf->in, (unsigned long long)rf->out,
-	    (unsigned long long)(rf->dropped + rf->dropped_out),
-	    (unsigned long long)rf->dropped_out);
+	    (unsigned long long)rflow_drops(rf), (unsigned long long)rf->dropped_out);
 	if (reason >= 0) {
 		out_reason(r, FRAME_CLOSE, rf->f.id, (unsigned)reason, "%s", text);
 		told_add(r, rf->f.id); /* DATA already on its way needs no ERROR */
@@ -778,6 +805,7 @@ on_hello(struct relay *r, const struct frame *f)
 		return;
 	}
 	r->idle_ms = (uint64_t)h.idle_timeout * 1000;
+	r->peer_minor = h.minor;
 	r->max_flows = r->max_flows_arg;
 	if (h.max_flows != 0 && h.max_flows < r->max_flows)
 		r->max_flows = h.max_flows;
@@ -928,6 +956,8 @@ tick_cb(uv_timer_t *t)
 	uint64_t now = uv_now(&r->loop);
 	struct flow *f;
 
+	for (f = flow_table_oldest(r->flows); f != NULL; f = flow_newer(f))
+		report_drops(container_of(f, struct rflow, f));
 	if (r->idle_ms == 0)
 		return;
 	while ((f = flow_table_oldest(r->flows)) != NULL && now - f->last_used >= r->idle_ms) {

@@ -166,26 +166,44 @@ report_relay_json(const struct status_view *v, struct buf *out)
 }
 
 /*
- * UDP drops on this side: the total, and the flows that lost the most. The
- * relay's own drops (towards this side) are in its stderr log, which
- * porthole -v shows when the relay runs with -v.
+ * UDP drops: this side's total, and the flows that lost the most, with what
+ * each side dropped (the relay says, in DROPS frames, protocol 1.1; an older
+ * relay only logs its drops on its stderr).
  */
+static uint64_t
+relay_side_drops(const struct status_view *v)
+{
+	static struct fwd_stats st[MAX_FORWARDS];
+	size_t n = udpfwd_stats(v->udp, st, MAX_FORWARDS);
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < n; i++)
+		sum += st[i].drops_relay;
+	return sum;
+}
+
 static void
 report_flow_drops_text(const struct status_view *v, struct buf *out)
 {
 	struct udpfwd_flow_drops d[STATUS_FLOW_DROPS];
+	uint64_t here, there;
 	size_t n;
 
-	if (v->udp == NULL || udpfwd_relay_drops(v->udp) == 0)
+	if (v->udp == NULL)
+		return;
+	here = udpfwd_relay_drops(v->udp);
+	there = relay_side_drops(v);
+	if (here + there == 0)
 		return;
 	buf_printf(out,
 	    "  udp: %llu datagrams dropped on this side (late, over a flow's share of the "
-	    "channel, or the relay down); the relay logs its own drops\n",
-	    (unsigned long long)udpfwd_relay_drops(v->udp));
+	    "channel, or the relay down), %llu by the relay\n",
+	    (unsigned long long)here, (unsigned long long)there);
 	n = udpfwd_flow_drops(v->udp, d, STATUS_FLOW_DROPS);
 	for (size_t i = 0; i < n; i++)
-		buf_printf(out, "    %s: flow %u%s%s: %llu dropped\n", d[i].forward, d[i].id,
-		    d[i].source[0] ? " from " : "", d[i].source, (unsigned long long)d[i].drops);
+		buf_printf(out, "    %s: flow %u%s%s: %llu dropped here, %llu by the relay\n",
+		    d[i].forward, d[i].id, d[i].source[0] ? " from " : "", d[i].source,
+		    (unsigned long long)d[i].drops, (unsigned long long)d[i].relay_drops);
 }
 
 static void
@@ -199,11 +217,14 @@ report_flow_drops_json(const struct status_view *v, struct buf *out)
 		char name[700] = "", source[128] = "";
 		control_json_string(name, sizeof(name), d[i].forward);
 		control_json_string(source, sizeof(source), d[i].source);
+		const char *side = d[i].relay_drops == 0 ? "client"
+		    : d[i].drops == 0			 ? "relay"
+							 : "both";
 		buf_printf(out,
-		    "%s{\"forward\":%s,\"flow\":%u,\"source\":%s,\"side\":\"client\","
-		    "\"drops\":%llu,\"refused\":%llu}",
-		    i ? "," : "", name, d[i].id, source, (unsigned long long)d[i].drops,
-		    (unsigned long long)d[i].refused);
+		    "%s{\"forward\":%s,\"flow\":%u,\"source\":%s,\"side\":\"%s\","
+		    "\"drops\":%llu,\"refused\":%llu,\"relay_drops\":%llu}",
+		    i ? "," : "", name, d[i].id, source, side, (unsigned long long)d[i].drops,
+		    (unsigned long long)d[i].refused, (unsigned long long)d[i].relay_drops);
 	}
 	buf_printf(out, "],");
 }
@@ -252,6 +273,9 @@ report_text(const struct status_view *v, const struct session_info *si, const st
 		    human(f->bytes_up, up, sizeof(up)), human(f->bytes_down, down, sizeof(down)));
 		if (f->udp)
 			buf_printf(out, ", %llu dropped", (unsigned long long)f->drops);
+		if (f->udp && f->drops_relay > 0)
+			buf_printf(
+			    out, " (and %llu by the relay)", (unsigned long long)f->drops_relay);
 		else if (f->resets > 0)
 			buf_printf(out, ", %llu reset", (unsigned long long)f->resets);
 		if (f->via_relay > 0)
@@ -297,12 +321,12 @@ report_json(const struct status_view *v, const struct session_info *si, const st
 		buf_printf(out,
 		    "%s{\"name\":%s,\"udp\":%s,\"state\":%s,\"port\":%d,\"open\":%u,\"total\":%llu,"
 		    "\"bytes_up\":%llu,\"bytes_down\":%llu,\"resets\":%llu,\"drops\":%llu,"
-		    "\"via_relay\":%llu,\"via_channel\":%llu}",
+		    "\"drops_relay\":%llu,\"via_relay\":%llu,\"via_channel\":%llu}",
 		    i ? "," : "", name, f->udp ? "true" : "false", state, f->port, f->open,
 		    (unsigned long long)f->total, (unsigned long long)f->bytes_up,
 		    (unsigned long long)f->bytes_down, (unsigned long long)f->resets,
-		    (unsigned long long)f->drops, (unsigned long long)f->via_relay,
-		    (unsigned long long)f->via_channel);
+		    (unsigned long long)f->drops, (unsigned long long)f->drops_relay,
+		    (unsigned long long)f->via_relay, (unsigned long long)f->via_channel);
 	}
 	buf_printf(out, "],");
 	report_flow_drops_json(v, out);

@@ -36,6 +36,7 @@ static const char *const type_names[] = {
     [FRAME_SWINDOW] = "SWINDOW",
     [FRAME_SEOF] = "SEOF",
     [FRAME_SRESET] = "SRESET",
+    [FRAME_DROPS] = "DROPS",
 };
 
 static int
@@ -462,6 +463,32 @@ frame_window_parse(const struct frame *f, uint32_t *increment, const char **err)
 	if (inc == 0 || inc > 0x7fffffffu)
 		return fail(err, "SWINDOW increment 0 or over 0x7FFFFFFF");
 	*increment = inc;
+	return 0;
+}
+
+int
+frame_drops_encode(uint32_t count, uint8_t *out, size_t outlen)
+{
+	if (count == 0 || outlen < 4)
+		return -1;
+	put32(out, count);
+	return 4;
+}
+
+int
+frame_drops_parse(const struct frame *f, uint32_t *count, const char **err)
+{
+	*count = 0;
+	if (f->type != FRAME_DROPS)
+		return fail(err, "not a DROPS frame");
+	if (f->flow == 0)
+		return fail(err, "DROPS on flow 0");
+	if (f->len != 4)
+		return fail(err, "DROPS payload not 4 bytes");
+	uint32_t n = get32(f->payload);
+	if (n == 0)
+		return fail(err, "DROPS count 0");
+	*count = n;
 	return 0;
 }
 

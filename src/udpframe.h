@@ -44,9 +44,11 @@ enum frame_type {
 	FRAME_SWINDOW = 14, /* both ways: more credit for the peer's SDATA on this stream */
 	FRAME_SEOF = 15,    /* both ways: no more SDATA from this side (half-close) */
 	FRAME_SRESET = 16,  /* both ways: the stream is gone both ways, and why */
+	/* 1.1: */
+	FRAME_DROPS = 17, /* relay: datagrams of a flow it dropped since its last DROPS */
 };
 
-#define FRAME_TYPE_MAX FRAME_SRESET
+#define FRAME_TYPE_MAX FRAME_DROPS
 
 /* Why a stream was reset (SRESET's code). */
 enum frame_reset_code {
@@ -176,6 +178,10 @@ int frame_window_parse(const struct frame *f, uint32_t *increment, const char **
  * SRESET frame_reason_parse's, SWINDOW frame_window_parse's. 0 or -1.
  */
 int frame_stream_check(const struct frame *f, const char **err);
+
+/* DROPS: a count of datagrams, 1 to 0xFFFFFFFF, on a flow id (not 0). */
+int frame_drops_encode(uint32_t count, uint8_t *out, size_t outlen);
+int frame_drops_parse(const struct frame *f, uint32_t *count, const char **err);
 
 /* PING and PONG: 8 opaque bytes, as a number (PONG returns PING's unchanged). */
 int frame_ping_encode(uint64_t token, uint8_t *out, size_t outlen);

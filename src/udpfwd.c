@@ -60,8 +60,9 @@ struct ulisten {
 	struct sockaddr_storage target;
 	bool have_target;
 	uint64_t drops;
-	unsigned flows; /* open now */
-	uint64_t total; /* flows since start */
+	uint64_t relay_drops; /* datagrams the relay dropped, by its DROPS frames */
+	unsigned flows;	      /* open now */
+	uint64_t total;	      /* flows since start */
 	uint64_t bytes_up, bytes_down;
 };
 
@@ -76,7 +77,8 @@ struct uflow {
 	uint16_t dst_port;
 	uint8_t reply_hdr[4 + 1 + 255 + 2];
 	size_t reply_hdr_len;
-	uint64_t drops; /* its datagrams to the relay refused while it was down */
+	uint64_t drops;	      /* its datagrams to the relay refused while it was down */
+	uint64_t relay_drops; /* its datagrams the relay dropped (DROPS) */
 };
 
 struct udpfwd {
@@ -559,6 +561,24 @@ on_error(struct udpfwd *u, const struct frame *fr)
 	}
 }
 
+/* The relay's count of a flow's datagrams it dropped (1.1). */
+static void
+on_drops(struct udpfwd *u, const struct frame *fr)
+{
+	struct uflow *f = find_id(u, fr->flow);
+	const char *err;
+	uint32_t n;
+
+	if (frame_drops_parse(fr, &n, &err) == -1) {
+		log_debug("relay: a bad DROPS frame: %s", err);
+		return;
+	}
+	if (f == NULL)
+		return; /* a flow already gone here: its forward is unknown */
+	f->relay_drops += n;
+	f->l->relay_drops += n;
+}
+
 static void
 relay_frame_cb(const struct frame *fr, void *arg)
 {
@@ -581,6 +601,9 @@ relay_frame_cb(const struct frame *fr, void *arg)
 		break;
 	case FRAME_ERROR:
 		on_error(u, fr);
+		break;
+	case FRAME_DROPS:
+		on_drops(u, fr);
 		break;
 	default: {
 		char name[32];
@@ -920,12 +943,19 @@ udpfwd_stats(const struct udpfwd *u, struct fwd_stats *out, size_t max)
 		st->bytes_up = l->bytes_up;
 		st->bytes_down = l->bytes_down;
 		st->drops = l->drops;
+		st->drops_relay = l->relay_drops;
 		for (const struct flow *fl = flow_table_oldest(u->flows); fl != NULL;
 		     fl = flow_newer(fl))
 			if (UFLOW(fl)->l == l)
 				st->drops += relaychan_flow_drops(u->relay, fl->id);
 	}
 	return n;
+}
+
+static uint64_t
+both(const struct udpfwd_flow_drops *d)
+{
+	return d->drops + d->relay_drops;
 }
 
 /* Puts d in its place in out (n of max, most drops first); returns the new n. */
@@ -935,9 +965,9 @@ insert_by_drops(
 {
 	size_t i = n < max ? n : max;
 
-	if (i == max && (max == 0 || out[max - 1].drops >= d->drops))
+	if (i == max && (max == 0 || both(&out[max - 1]) >= both(d)))
 		return n;
-	while (i > 0 && out[i - 1].drops < d->drops) {
+	while (i > 0 && both(&out[i - 1]) < both(d)) {
 		if (i < max)
 			out[i] = out[i - 1];
 		i--;
@@ -953,10 +983,11 @@ udpfwd_flow_drops(const struct udpfwd *u, struct udpfwd_flow_drops *out, size_t 
 
 	for (const struct flow *fl = flow_table_oldest(u->flows); fl != NULL; fl = flow_newer(fl)) {
 		const struct uflow *f = UFLOW(fl);
-		struct udpfwd_flow_drops d = {f->l->name, fl->id, "", 0, 0};
+		struct udpfwd_flow_drops d = {f->l->name, fl->id, "", 0, 0, 0};
 		d.refused = f->drops;
 		d.drops = f->drops + relaychan_flow_drops(u->relay, fl->id);
-		if (d.drops == 0)
+		d.relay_drops = f->relay_drops;
+		if (d.drops + d.relay_drops == 0)
 			continue;
 		if (fl->source.ss_family != 0) {
 			char host[INET6_ADDRSTRLEN] = "?";

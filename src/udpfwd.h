@@ -54,15 +54,16 @@ size_t udpfwd_stats(const struct udpfwd *u, struct fwd_stats *out, size_t max);
  * share). The relay's own drops, on the server, are in its log. */
 uint64_t udpfwd_relay_drops(const struct udpfwd *u);
 
-/* A live flow that had datagrams dropped on this side. */
+/* A live flow that had datagrams dropped, on this side or by the relay. */
 struct udpfwd_flow_drops {
 	const char *forward; /* the forward's name */
 	uint32_t id;
-	char source[64];  /* -L: the local sender, "addr:port"; else "" */
-	uint64_t drops;	  /* in all */
-	uint64_t refused; /* of them, while the relay was down */
+	char source[64];      /* -L: the local sender, "addr:port"; else "" */
+	uint64_t drops;	      /* on this side, in all */
+	uint64_t refused;     /* of them, while the relay was down */
+	uint64_t relay_drops; /* by the relay (its DROPS frames: protocol 1.1) */
 };
-/* The flows with drops, most first, at most max; returns how many. */
+/* The flows with drops on either side, most first, at most max; returns how many. */
 size_t udpfwd_flow_drops(const struct udpfwd *u, struct udpfwd_flow_drops *out, size_t max);
 
 /* Closes every socket and flow; frees u once its handles are closed. */

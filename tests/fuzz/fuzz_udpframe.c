@@ -104,6 +104,22 @@ fuzz_bound(const struct frame *f)
 }
 
 static void
+fuzz_drops(const struct frame *f)
+{
+	uint32_t count;
+	const char *err = NULL;
+
+	if (frame_drops_parse(f, &count, &err) == -1) {
+		if (err == NULL || count != 0)
+			abort();
+		return;
+	}
+	if (count == 0 || f->flow == 0)
+		abort();
+	same_payload(f, frame_drops_encode(count, out, sizeof(out)));
+}
+
+static void
 fuzz_accept(const struct frame *f)
 {
 	struct frame_accept a;
@@ -215,6 +231,9 @@ fuzz_frame(const struct frame *f)
 		break;
 	case FRAME_BOUND:
 		fuzz_bound(f);
+		break;
+	case FRAME_DROPS:
+		fuzz_drops(f);
 		break;
 	case FRAME_ACCEPT:
 		fuzz_accept(f);

@@ -851,6 +851,48 @@ test_ping(void)
 }
 
 static void
+test_drops(void)
+{
+	uint8_t out[4];
+	uint32_t count = 7;
+	const char *err = NULL;
+
+	CHECK_INT(frame_drops_encode(1234, out, sizeof(out)), 4);
+	CHECK(memcmp(out, "\x00\x00\x04\xd2", 4) == 0);
+	struct frame f = frame_of(FRAME_DROPS, FLOW_RELAY_BIT | 1, out, 4);
+	CHECK_INT(frame_drops_parse(&f, &count, &err), 0);
+	CHECK_INT(count, 1234);
+	CHECK_INT(frame_drops_encode(0xffffffffu, out, sizeof(out)), 4);
+	f = frame_of(FRAME_DROPS, 5, out, 4);
+	CHECK_INT(frame_drops_parse(&f, &count, &err), 0);
+	CHECK(count == 0xffffffffu);
+	CHECK_INT(frame_drops_encode(0, out, sizeof(out)), -1);
+	CHECK_INT(frame_drops_encode(1, out, 3), -1);
+
+	static const struct {
+		uint8_t type;
+		uint32_t flow;
+		const char *p;
+		size_t len;
+		const char *want;
+	} bad[] = {
+	    {FRAME_DATA, 3, "\x00\x00\x00\x01", 4, "not a DROPS frame"},
+	    {FRAME_DROPS, 0, "\x00\x00\x00\x01", 4, "DROPS on flow 0"},
+	    {FRAME_DROPS, 3, "\x00\x00\x01", 3, "DROPS payload not 4 bytes"},
+	    {FRAME_DROPS, 3, "\x00\x00\x00\x01\x00", 5, "DROPS payload not 4 bytes"},
+	    {FRAME_DROPS, 3, "\x00\x00\x00\x00", 4, "DROPS count 0"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		f = frame_of(bad[i].type, bad[i].flow, (const uint8_t *)bad[i].p, bad[i].len);
+		count = 9;
+		err = NULL;
+		CHECK_INT(frame_drops_parse(&f, &count, &err), -1);
+		CHECK_STR(err, bad[i].want);
+		CHECK_INT(count, 0);
+	}
+}
+
+static void
 test_type_names(void)
 {
 	static const char *const names[] = {NULL, "HELLO", "OPEN", "BIND", "BOUND", "ACCEPT",
@@ -862,7 +904,8 @@ test_type_names(void)
 	CHECK_STR(frame_type_name(0, buf, sizeof(buf)), "type 0");
 	CHECK_STR(frame_type_name(11, buf, sizeof(buf)), "SOPEN");
 	CHECK_STR(frame_type_name(16, buf, sizeof(buf)), "SRESET");
-	CHECK_STR(frame_type_name(17, buf, sizeof(buf)), "type 17");
+	CHECK_STR(frame_type_name(17, buf, sizeof(buf)), "DROPS");
+	CHECK_STR(frame_type_name(18, buf, sizeof(buf)), "type 18");
 	CHECK_STR(frame_type_name(42, buf, sizeof(buf)), "type 42");
 	CHECK_STR(frame_type_name(255, buf, sizeof(buf)), "type 255");
 	CHECK_STR(frame_type_name(255, buf, 5), "type");
@@ -1010,6 +1053,7 @@ main(void)
 	test_window();
 	test_sopen_sreset();
 	test_ping();
+	test_drops();
 	test_type_names();
 	test_doc_example();
 	return check_done("udpframe");
