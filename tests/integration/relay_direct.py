@@ -17,6 +17,7 @@ import time
 import fixture as fx
 
 HELLO, OPEN, BIND, BOUND, ACCEPT, DATA, CLOSE, ERROR, PING, PONG = range(1, 11)
+DROPS = 17
 CLOSE_NORMAL, CLOSE_IDLE, CLOSE_EVICTED, CLOSE_FAILED = range(4)
 (ERR_PROTOCOL, ERR_VERSION, ERR_NOT_ALLOWED, ERR_RESOLVE, ERR_SOCKET, ERR_LIMIT,
  ERR_UNKNOWN_FLOW) = range(1, 8)
@@ -36,8 +37,10 @@ def frame(ftype, flow, payload=b""):
 
 def hello(major=1, minor=0, max_datagram=DGRAM_MAX, idle=0, max_flows=0,
           software=b"relay_direct"):
+    """A 1.0 HELLO; from minor 1 on with the 1.1 fields (no streams: stream_window 0)."""
+    tail = struct.pack(">IIB", 0, 0, 0) if major == 1 and minor >= 1 else b""
     return frame(HELLO, 0, struct.pack(">BBIIIB", major, minor, max_datagram, idle, max_flows,
-                                       len(software)) + software)
+                                       len(software)) + software + tail)
 
 
 def addr(port, host):
@@ -609,12 +612,9 @@ def case_socketpair(echo):
     mine.close()
 
 
-def case_backpressure():
-    """The reader stalls while a bound port is flooded: DATA is dropped (the flow's share of
-    the output is bounded, and what waited past its time budget goes), control frames are
-    not, memory stays bounded, and the relay answers again once it is read."""
-    r = Relay("-v")
-    r.start()
+def flood_stalled(r):
+    """BINDs, stops reading the relay, floods the bound port from one source, reads again;
+    returns the datagrams sent, once the PONG after them came."""
     r.send(bind(LISTENER, "127.0.0.1", 0))
     port = struct.unpack(">H", r.expect_type(BOUND).payload)[0]
     r.reading.clear()
@@ -630,7 +630,41 @@ def case_backpressure():
     time.sleep(0.5)
     r.send(ping(7))
     r.reading.set()
-    f = r.expect_type(PONG, timeout=20)
+    r.expect_type(PONG, timeout=20)
+    return sent
+
+
+def case_drops_reported():
+    """To a 1.1 client the relay reports what it dropped of a flow in DROPS frames (at most
+    once a second while it grows); a 1.0 client gets none (case_backpressure)."""
+    r = Relay()
+    r.start(minor=1)
+    sent = flood_stalled(r)
+    flow = r.expect_type(ACCEPT).flow
+    got = sum(1 for f in r.pending if f.type == DATA and f.flow == flow)
+    reported = 0
+    deadline = time.monotonic() + 5
+    while reported < sent - got and time.monotonic() < deadline:
+        try:
+            f = r.expect(lambda f: f.type == DROPS, 1.0, "DROPS")
+        except fx.TestFailure:
+            continue
+        fx.check(f.flow == flow and len(f.payload) == 4, "DROPS names the flow, 4 bytes",
+                 (f.flow, f.payload))
+        reported += struct.unpack(">I", f.payload)[0]
+    fx.check(0 < reported <= sent - got,
+             f"DROPS report the flood's drops at the relay ({reported}; {got} of {sent} "
+             f"datagrams delivered; the rest the kernel dropped or the relay did)")
+    finish_clean(r, "drops reported")
+
+
+def case_backpressure():
+    """The reader stalls while a bound port is flooded: DATA is dropped (the flow's share of
+    the output is bounded, and what waited past its time budget goes), control frames are
+    not, memory stays bounded, and the relay answers again once it is read."""
+    r = Relay("-v")
+    r.start()
+    sent = flood_stalled(r)
     got = sum(len(x.payload) for x in r.pending if x.type == DATA)
     fx.check(got < 3 * 1024 * 1024,
              f"a stalled reader: {got} bytes of DATA queued of {sent * 1400}, the rest dropped")
@@ -638,6 +672,7 @@ def case_backpressure():
     m = re.search(r"(\d+) \(late or over their flow's share", r.log())
     fx.check(m and int(m.group(1)) > 0, f"the drops are counted ({m and m.group(1)})",
              r.log()[-600:])
+    fx.check(not any(f.type == DROPS for f in r.pending), "a 1.0 client gets no DROPS")
 
 
 def main():
@@ -653,6 +688,7 @@ def main():
         case_exits(echo)
         case_socketpair(echo)
         case_backpressure()
+        case_drops_reported()
         case_idle(echo)
         case_not_a_pipe()
 
