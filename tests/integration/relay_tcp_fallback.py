@@ -35,12 +35,15 @@ def read_until_end(s, limit):
     return "limit", n
 
 
-def relay_killed(sshd, echo):
+def relay_killed(sshd, echo, via):
+    """The relay killed under a 1 GiB download (OpenVia via): that connection is reset, the
+    next ones work (relay: they wait for a new relay; auto: a channel until it is back)."""
     bulk = fx.BulkServer()  # its own: the dead relay's socket errors land here, not in echo
     bport, eport = fx.free_port(), fx.free_port()
     fwd = ["-L", f"{bport}:127.0.0.1:{bulk.port}", "-L", f"{eport}:127.0.0.1:{echo.port}"]
-    with bulk, fx.Forwarder(sshd, fwd, extra_args=rt.relay_args()) as fw:
-        fx.check(rt.echo_ok(eport), "a connection through the relay works")
+    with bulk, fx.Forwarder(sshd, fwd, extra_args=rt.relay_args(via=via)) as fw:
+        fx.check(rt.wait_for(lambda: rt.echo_ok(eport) and rt.counts(sshd)[0] > 0, 15),
+                 f"OpenVia {via}: a connection through the relay works")
         with fx.connect(bport, timeout=60) as s:
             s.sendall(f"DOWNLOAD {BIG} 7\n".encode())
             how, n = read_until_end(s, 8 << 20)
@@ -144,7 +147,8 @@ def has_protocol_flag():
 def main():
     fx.skip_in_ssh_mode("relay streams are porthole's own")
     with fx.Sshd() as sshd, fx.EchoServer() as echo:
-        relay_killed(sshd, echo)
+        relay_killed(sshd, echo, "relay")
+        relay_killed(sshd, echo, "auto")
 
         ok, why = has_protocol_flag()
         fx.check(ok, "porthole relay takes --protocol 1.0", why)
