@@ -182,6 +182,7 @@ static void socks_associate(struct link *l);
 static enum socks_status socks_status_for(const struct socks *sk, const char *why);
 static void link_start(struct link *l, LIBSSH2_CHANNEL *ch);
 static int stream_opening(struct link *l);
+static void fall_back(struct link *l);
 static int socks_granted(struct link *l);
 static void connect_next(struct link *l);
 
@@ -610,6 +611,10 @@ link_pump(struct session_client *c)
 	struct link *l = container_of(c, struct link, client);
 	int more;
 
+	if (l->st != NULL && rstream_unavailable(l->st)) {
+		fall_back(l);
+		return false;
+	}
 	if (l->state == LINK_OPENING && l->st != NULL && stream_opening(l) == -1)
 		return false;
 	if (l->state != LINK_OPEN)
@@ -665,6 +670,23 @@ open_done(struct session_req *req, const char *why)
 		return;
 	}
 	link_start(l, req->channel);
+}
+
+/*
+ * OpenVia relay, and the relay could not be had while the connection waited
+ * (nothing of it went out): a channel after all, as auto would have done.
+ */
+static void
+fall_back(struct link *l)
+{
+	log_debug("%s: link %u: no relay stream (the relay is not there): a channel instead",
+	    l->name, l->id);
+	rstream_free(l->st);
+	l->st = NULL;
+	l->list->via_relay--;
+	l->list->via_channel++;
+	l->state = LINK_OPENING;
+	session_request(l->session, &l->open);
 }
 
 /* -D over a stream: the SOCKS reply waits for SOPENED, or says why the relay reset it. */
@@ -964,15 +986,11 @@ is_unix_fd(int fd)
 	return getsockname(fd, (struct sockaddr *)&ss, &len) == 0 && ss.ss_family == AF_UNIX;
 }
 
-/*
- * Where a new -L or -D connection goes (OpenVia). A stream is opened now;
- * RELAYHUB_FAIL has why filled.
- */
+/* Where a new -L or -D connection goes (OpenVia); a stream is opened now. */
 static enum relayhub_via
-choose_far(struct link *l, const char *host, int port, char *why, size_t len)
+choose_far(struct link *l, const char *host, int port)
 {
-	enum relayhub_via via =
-	    l->hub != NULL ? relayhub_choose(l->hub, why, len) : RELAYHUB_CHANNEL;
+	enum relayhub_via via = l->hub != NULL ? relayhub_choose(l->hub) : RELAYHUB_CHANNEL;
 
 	if (via == RELAYHUB_STREAM) {
 		l->st = rstream_open(
@@ -1011,18 +1029,10 @@ link_accept(uv_loop_t *loop, int fd, struct session *s, struct relayhub *hub, co
 	log_debug("%s: link %u from %s:%d", name, l->id, l->open.orig_host, l->open.orig_port);
 	/* Unix sockets (-L /path, -L port:/path) stay on channels: streams carry TCP only. */
 	l->hub = pipe || path != NULL ? NULL : hub;
-	char why[300];
-	switch (choose_far(l, host, port, why, sizeof(why))) {
-	case RELAYHUB_FAIL:
-		l->state = LINK_OPEN; /* nothing to cancel */
-		link_abort(l, LOG_INFO, why);
-		return NULL;
-	case RELAYHUB_STREAM:
+	if (choose_far(l, host, port) == RELAYHUB_STREAM) {
 		/* 0-RTT: bytes go as they arrive, within the relay's credit. */
 		link_start(l, NULL);
 		return l;
-	case RELAYHUB_CHANNEL:
-		break;
 	}
 	/* Read while the channel opens: the first bytes are ready to go when it does. */
 	if (uv_read_start((uv_stream_t *)&l->io, alloc_cb, read_cb) == 0)
@@ -1246,27 +1256,18 @@ socks_input(struct link *l)
 	uv_timer_stop(&l->timer);
 	log_debug("%s: link %u: SOCKS%d CONNECT %s:%u", l->name, l->id, req->version, req->host,
 	    req->port);
-	char why[300];
-	switch (choose_far(l, req->host, req->port, why, sizeof(why))) {
-	case RELAYHUB_FAIL:
-		log_info("%s: link %u: %s:%u: %s", l->name, l->id, req->host, req->port, why);
-		socks_refuse(l, SOCKS_GENERAL_FAILURE);
-		return;
-	case RELAYHUB_STREAM:
-		/* The reply waits for SOPENED (link_pump, stream_opening). */
-		l->state = LINK_OPENING;
-		session_add_client(l->session, &l->client);
-		session_wake(l->session);
-		return;
-	case RELAYHUB_CHANNEL:
-		break;
-	}
 	l->open.kind = REQ_DIRECT_TCPIP;
 	l->open.window = WINDOW_SHARED;
 	snprintf(l->open.host, sizeof(l->open.host), "%s", req->host);
 	l->open.port = req->port;
 	l->open.done = open_done;
 	l->state = LINK_OPENING;
+	if (choose_far(l, req->host, req->port) == RELAYHUB_STREAM) {
+		/* The reply waits for SOPENED (link_pump, stream_opening). */
+		session_add_client(l->session, &l->client);
+		session_wake(l->session);
+		return;
+	}
 	session_request(l->session, &l->open);
 }
 

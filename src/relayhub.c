@@ -17,7 +17,8 @@
  * OpenVia auto takes a stream when the relay is up with streams, its HELLO
  * is not RESTRICTED (an allow-list would refuse what sshd may allow) and it
  * has room (max_streams); relay always takes one (pending while the relay
- * starts, for at most ConnectionWait); channel never does.
+ * starts, for at most ConnectionWait, then a channel; channels while the
+ * relay cannot be had); channel never does.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,7 +65,7 @@ off_for_good(struct relayhub *h, const char *why)
 	h->disabled = true;
 	log_verbose(
 	    "relay not available on the server: TCP connections use SSH channels (%s)", why);
-	rstreams_fail_pending(h->streams, "the relay cannot run on the server (OpenVia relay)");
+	rstreams_fail_pending(h->streams, "the relay cannot be had on the server");
 }
 
 static void
@@ -112,6 +113,8 @@ streams_down(const char *why, void *arg)
 			off_for_good(h, why);
 		return;
 	}
+	if (!was_up) /* it worked once, and could not start now: waiting ones take channels */
+		rstreams_fail_pending(h->streams, why);
 	if (!streams_wanted(h))
 		return;
 	if (was_up && uv_now(h->loop) - h->up_at >= HEALTHY_MS)
@@ -145,7 +148,7 @@ tick_cb(uv_timer_t *t)
 
 	relaychan_tick(h->rc, h->alive_ms, h->alive_count);
 	rstreams_expire(h->streams, uv_now(h->loop), h->wait_ms,
-	    "the relay did not start within ConnectionWait (OpenVia relay)");
+	    "the relay did not start within ConnectionWait");
 }
 
 /* Starts the relay for streams now, unless it runs or a restart waits. */
@@ -166,17 +169,13 @@ relayhub_session_ready(struct relayhub *h)
 }
 
 enum relayhub_via
-relayhub_choose(struct relayhub *h, char *why, size_t len)
+relayhub_choose(struct relayhub *h)
 {
 	if (h->open_via == OPEN_VIA_CHANNEL)
 		return RELAYHUB_CHANNEL;
 	if (h->open_via == OPEN_VIA_RELAY) {
-		if (h->disabled) {
-			snprintf(why, len,
-			    "the relay cannot do TCP streams on the server "
-			    "(OpenVia relay)");
-			return RELAYHUB_FAIL;
-		}
+		if (h->disabled)
+			return RELAYHUB_CHANNEL; /* the relay cannot be had: channels meanwhile */
 		/* Waiting connections do not wait out a backoff. */
 		uv_timer_stop(&h->restart);
 		probe(h);

@@ -21,7 +21,6 @@ struct relayhub;
 enum relayhub_via {
 	RELAYHUB_CHANNEL, /* a direct-tcpip channel */
 	RELAYHUB_STREAM,  /* a relay stream (sent now, or pending while the relay starts) */
-	RELAYHUB_FAIL,	  /* OpenVia relay and the relay cannot do streams: refuse it */
 };
 
 /* tcp_forwards: the profile has -L or -D forwards, so a probe is worth it at once. */
@@ -36,8 +35,8 @@ struct rstreams *relayhub_streams(struct relayhub *h);
 /* The session is up: probe (or start again) the relay for TCP streams if they may be used. */
 void relayhub_session_ready(struct relayhub *h);
 
-/* How a new TCP connection goes; with RELAYHUB_FAIL, why says why (one line). */
-enum relayhub_via relayhub_choose(struct relayhub *h, char *why, size_t len);
+/* How a new TCP connection goes. */
+enum relayhub_via relayhub_choose(struct relayhub *h);
 
 /*
  * For porthole status: the relay's state in a few words ("up", "starting",

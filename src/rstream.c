@@ -13,7 +13,10 @@
  * then reads RSTREAM_RESET; its id is forgotten at once (frames still in
  * flight for it are dropped, as the protocol says). rstream_free ends the
  * owner's use: a stream that did not end cleanly (both SEOFs, every byte
- * read) is reset towards the relay with RST_ABORTED.
+ * read) is reset towards the relay with RST_ABORTED. A pending stream the
+ * relay never came for (it cannot run, does no streams, or did not start
+ * within the wait) is RESET and "unavailable": nothing of it was sent, so
+ * its owner can take another way (link.c: a channel).
  *
  * Credit, both ways. Out: the relay's HELLO stream_window, plus its
  * SWINDOWs, minus the SDATA sent; at 0 write takes nothing. In: the relay
@@ -60,6 +63,7 @@ struct rstream {
 	struct credit_rx rx_left; /* SDATA bytes the relay may still send; SWINDOW due */
 	struct buf rx;
 	bool eof_sent, eof_rcvd;
+	bool unavailable; /* reset while pending: the relay could not be had */
 	uint16_t code;
 	char text[FRAME_TEXT_MAX + 64];
 	struct rstream *pnext; /* pending list */
@@ -71,6 +75,7 @@ struct rstreams {
 	struct rstream *buckets[BUCKETS];
 	struct rstream *pending; /* waiting for the relay */
 	size_t count;		 /* in the table */
+	uint64_t total;		 /* streams opened since the start */
 	uint32_t next_id;
 	uint32_t peer_window;
 	bool usable;
@@ -210,6 +215,7 @@ rstream_open(struct rstreams *set, const char *host, uint16_t port, uint64_t now
 
 	st->set = set;
 	st->id = new_id(set);
+	set->total++;
 	st->since = now;
 	st->port = port;
 	snprintf(st->host, sizeof(st->host), "%s", host);
@@ -230,6 +236,12 @@ bool
 rstream_is_opened(const struct rstream *st)
 {
 	return st->state == RS_OPEN;
+}
+
+bool
+rstream_unavailable(const struct rstream *st)
+{
+	return st->unavailable;
 }
 
 bool
@@ -493,8 +505,10 @@ rstreams_writable(struct rstreams *set)
 void
 rstreams_fail_pending(struct rstreams *set, const char *why)
 {
-	while (set->pending != NULL)
+	while (set->pending != NULL) {
+		set->pending->unavailable = true;
 		mark_reset(set->pending, RST_ABORTED, why);
+	}
 }
 
 void
@@ -504,8 +518,10 @@ rstreams_expire(struct rstreams *set, uint64_t now, uint64_t wait_ms, const char
 
 	for (; st != NULL; st = next) {
 		next = st->pnext;
-		if (now - st->since >= wait_ms)
+		if (now - st->since >= wait_ms) {
+			st->unavailable = true;
 			mark_reset(st, RST_ABORTED, why);
+		}
 	}
 }
 
@@ -519,6 +535,12 @@ size_t
 rstreams_count(const struct rstreams *set)
 {
 	return set->count;
+}
+
+uint64_t
+rstreams_total(const struct rstreams *set)
+{
+	return set->total;
 }
 
 struct rstreams *

@@ -44,9 +44,10 @@ void rstreams_writable(struct rstreams *set);
 bool rstreams_usable(const struct rstreams *set);
 /* Streams in use (sent, not yet ended), and pending ones. */
 size_t rstreams_count(const struct rstreams *set);
-/* Resets pending streams (waiting for the relay) older than wait_ms, with why. */
+uint64_t rstreams_total(const struct rstreams *set); /* opened since the start */
+/* Ends pending streams (waiting for the relay) older than wait_ms: unavailable, with why. */
 void rstreams_expire(struct rstreams *set, uint64_t now, uint64_t wait_ms, const char *why);
-/* Resets every pending stream (the relay cannot run), with why. */
+/* Ends every pending stream (the relay cannot be had): unavailable, with why. */
 void rstreams_fail_pending(struct rstreams *set, const char *why);
 
 /*
@@ -55,6 +56,8 @@ void rstreams_fail_pending(struct rstreams *set, const char *why);
  * loop time, for rstreams_expire.
  */
 struct rstream *rstream_open(struct rstreams *set, const char *host, uint16_t port, uint64_t now);
+/* Reset while pending: nothing was sent, the owner may take a channel instead. */
+bool rstream_unavailable(const struct rstream *st);
 /* The relay said SOPENED (or sent data, which implies it). */
 bool rstream_is_opened(const struct rstream *st);
 /* The reset's code (enum frame_reset_code) and text; false if not reset. */
