@@ -182,7 +182,7 @@ static void socks_associate(struct link *l);
 static enum socks_status socks_status_for(const struct socks *sk, const char *why);
 static void link_start(struct link *l, LIBSSH2_CHANNEL *ch);
 static int stream_opening(struct link *l);
-static void fall_back(struct link *l);
+static void refuse_unavailable(struct link *l);
 static int socks_granted(struct link *l);
 static void connect_next(struct link *l);
 
@@ -612,7 +612,7 @@ link_pump(struct session_client *c)
 	int more;
 
 	if (l->st != NULL && rstream_unavailable(l->st)) {
-		fall_back(l);
+		refuse_unavailable(l);
 		return false;
 	}
 	if (l->state == LINK_OPENING && l->st != NULL && stream_opening(l) == -1)
@@ -674,19 +674,25 @@ open_done(struct session_req *req, const char *why)
 
 /*
  * OpenVia relay, and the relay could not be had while the connection waited
- * (nothing of it went out): a channel after all, as auto would have done.
+ * (nothing of it went out): reset, or the SOCKS client told 0x01. Strict:
+ * never a channel instead.
  */
 static void
-fall_back(struct link *l)
+refuse_unavailable(struct link *l)
 {
-	log_debug("%s: link %u: no relay stream (the relay is not there): a channel instead",
-	    l->name, l->id);
-	rstream_free(l->st);
-	l->st = NULL;
-	l->list->via_relay--;
-	l->list->via_channel++;
-	l->state = LINK_OPENING;
-	session_request(l->session, &l->open);
+	uint16_t code;
+	const char *text = "";
+	char why[300];
+
+	rstream_why(l->st, &code, &text);
+	snprintf(why, sizeof(why), "OpenVia relay: %s", text);
+	if (l->state == LINK_OPENING && l->socks != NULL) {
+		log_info("%s: link %u: %s:%u reset: %s", l->name, l->id, l->socks->req.host,
+		    l->socks->req.port, why);
+		socks_refuse(l, SOCKS_GENERAL_FAILURE);
+		return;
+	}
+	link_abort(l, LOG_INFO, why);
 }
 
 /* -D over a stream: the SOCKS reply waits for SOPENED, or says why the relay reset it. */
@@ -986,6 +992,8 @@ is_unix_fd(int fd)
 	return getsockname(fd, (struct sockaddr *)&ss, &len) == 0 && ss.ss_family == AF_UNIX;
 }
 
+#define REFUSE_WHY "OpenVia relay: the relay on the server cannot do TCP streams"
+
 /* Where a new -L or -D connection goes (OpenVia); a stream is opened now. */
 static enum relayhub_via
 choose_far(struct link *l, const char *host, int port)
@@ -1029,10 +1037,17 @@ link_accept(uv_loop_t *loop, int fd, struct session *s, struct relayhub *hub, co
 	log_debug("%s: link %u from %s:%d", name, l->id, l->open.orig_host, l->open.orig_port);
 	/* Unix sockets (-L /path, -L port:/path) stay on channels: streams carry TCP only. */
 	l->hub = pipe || path != NULL ? NULL : hub;
-	if (choose_far(l, host, port) == RELAYHUB_STREAM) {
+	switch (choose_far(l, host, port)) {
+	case RELAYHUB_STREAM:
 		/* 0-RTT: bytes go as they arrive, within the relay's credit. */
 		link_start(l, NULL);
 		return l;
+	case RELAYHUB_REFUSE:
+		l->state = LINK_OPEN; /* nothing to cancel */
+		link_abort(l, LOG_INFO, REFUSE_WHY);
+		return NULL;
+	case RELAYHUB_CHANNEL:
+		break;
 	}
 	/* Read while the channel opens: the first bytes are ready to go when it does. */
 	if (uv_read_start((uv_stream_t *)&l->io, alloc_cb, read_cb) == 0)
@@ -1262,11 +1277,19 @@ socks_input(struct link *l)
 	l->open.port = req->port;
 	l->open.done = open_done;
 	l->state = LINK_OPENING;
-	if (choose_far(l, req->host, req->port) == RELAYHUB_STREAM) {
+	switch (choose_far(l, req->host, req->port)) {
+	case RELAYHUB_STREAM:
 		/* The reply waits for SOPENED (link_pump, stream_opening). */
 		session_add_client(l->session, &l->client);
 		session_wake(l->session);
 		return;
+	case RELAYHUB_REFUSE:
+		log_info("%s: link %u: %s:%u reset: %s", l->name, l->id, req->host, req->port,
+		    REFUSE_WHY);
+		socks_refuse(l, SOCKS_GENERAL_FAILURE);
+		return;
+	case RELAYHUB_CHANNEL:
+		break;
 	}
 	session_request(l->session, &l->open);
 }

@@ -17,8 +17,8 @@
  * OpenVia auto takes a stream when the relay is up with streams, its HELLO
  * is not RESTRICTED (an allow-list would refuse what sshd may allow) and it
  * has room (max_streams); relay always takes one (pending while the relay
- * starts, for at most ConnectionWait, then a channel; channels while the
- * relay cannot be had); channel never does.
+ * starts, for at most ConnectionWait; reset when the relay cannot be had,
+ * never a channel instead); channel never does.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,7 +65,7 @@ off_for_good(struct relayhub *h, const char *why)
 	h->disabled = true;
 	log_verbose(
 	    "relay not available on the server: TCP connections use SSH channels (%s)", why);
-	rstreams_fail_pending(h->streams, "the relay cannot be had on the server");
+	rstreams_fail_pending(h->streams, "the relay on the server cannot do TCP streams");
 }
 
 static void
@@ -175,7 +175,7 @@ relayhub_choose(struct relayhub *h)
 		return RELAYHUB_CHANNEL;
 	if (h->open_via == OPEN_VIA_RELAY) {
 		if (h->disabled)
-			return RELAYHUB_CHANNEL; /* the relay cannot be had: channels meanwhile */
+			return RELAYHUB_REFUSE; /* strict: never a channel instead */
 		/* Waiting connections do not wait out a backoff. */
 		uv_timer_stop(&h->restart);
 		probe(h);

@@ -21,6 +21,7 @@ struct relayhub;
 enum relayhub_via {
 	RELAYHUB_CHANNEL, /* a direct-tcpip channel */
 	RELAYHUB_STREAM,  /* a relay stream (sent now, or pending while the relay starts) */
+	RELAYHUB_REFUSE,  /* OpenVia relay, and the relay cannot do streams: reset it */
 };
 
 /* tcp_forwards: the profile has -L or -D forwards, so a probe is worth it at once. */

@@ -15,8 +15,7 @@
  * owner's use: a stream that did not end cleanly (both SEOFs, every byte
  * read) is reset towards the relay with RST_ABORTED. A pending stream the
  * relay never came for (it cannot run, does no streams, or did not start
- * within the wait) is RESET and "unavailable": nothing of it was sent, so
- * its owner can take another way (link.c: a channel).
+ * within the wait) is RESET and "unavailable": nothing of it was sent.
  *
  * Credit, both ways. Out: the relay's HELLO stream_window, plus its
  * SWINDOWs, minus the SDATA sent; at 0 write takes nothing. In: the relay

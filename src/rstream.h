@@ -56,7 +56,7 @@ void rstreams_fail_pending(struct rstreams *set, const char *why);
  * loop time, for rstreams_expire.
  */
 struct rstream *rstream_open(struct rstreams *set, const char *host, uint16_t port, uint64_t now);
-/* Reset while pending: nothing was sent, the owner may take a channel instead. */
+/* Reset while pending (the relay could not be had): nothing of it was sent. */
 bool rstream_unavailable(const struct rstream *st);
 /* The relay said SOPENED (or sent data, which implies it). */
 bool rstream_is_opened(const struct rstream *st);
