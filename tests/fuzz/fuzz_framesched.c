@@ -5,11 +5,10 @@
  * advances the clock or restamps. A model kept here checks, after every
  * pull, what framesched promises: frames on id 0 (always first class) never
  * follow a DATA or SDATA frame in one pull; a flow's datagrams leave in
- * order and never later than the budget; a stream's bytes leave in order,
- * none missing (only forget discards), in frames of at most 16 KiB, and its
- * SEOF only after the bytes pushed before it; every datagram pushed is sent,
- * dropped, forgotten or still queued; queued DATA stays under the session
- * cap; and once drained, every control frame came out.
+ * order and never later than the budget (restamp and clear are ops too); a stream's bytes leave in
+ * order, none missing (only forget discards), in frames of at most 16 KiB, and its SEOF only after
+ * the bytes pushed before it; every datagram pushed is sent, dropped, forgotten or still queued;
+ * queued DATA stays under the session cap; and once drained, every control frame came out.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -223,6 +222,24 @@ forget(struct model *m, struct framesched *fs, struct input *in)
 	m->expect_k[s] = m->pushed_k[s];
 }
 
+/* The channel went down: everything queued goes, control frames too. */
+static void
+clear(struct model *m, struct framesched *fs)
+{
+	struct framesched_stats st;
+
+	framesched_stats(fs, &st);
+	framesched_clear(fs);
+	m->ctl_pushed = m->ctl_seen;
+	for (unsigned s = 0; s < STREAMS; s++) {
+		m->expect_k[s] = m->pushed_k[s];
+		m->eof_n[s] = 0;
+	}
+	framesched_stats(fs, &st);
+	if (framesched_pending(fs) || st.control_bytes + st.data_bytes + st.stream_bytes != 0)
+		abort();
+}
+
 static void
 pull(struct model *m, struct framesched *fs, size_t max)
 {
@@ -258,7 +275,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	struct framesched *fs = framesched_new(&cfg);
 	for (int ops = 0; in.left > 0 && ops < 2000; ops++) {
-		switch (next(&in) % 7) {
+		switch (next(&in) % 8) {
 		case 0:
 			push_data(&m, fs, &in);
 			break;
@@ -280,6 +297,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 6:
 			framesched_restamp(fs, m.now);
 			m.restamped = m.now;
+			break;
+		case 7:
+			clear(&m, fs);
 			break;
 		}
 		check_stats(&m, fs);

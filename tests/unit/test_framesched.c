@@ -282,6 +282,30 @@ test_forget(void)
 	framesched_free(fs);
 }
 
+/* The channel is gone: everything goes, the drop counts stay until forgotten. */
+static void
+test_clear(void)
+{
+	struct framesched_config cfg = {.data_budget_ms = 10};
+	struct framesched *fs = framesched_new(&cfg);
+	struct framesched_stats st;
+
+	push_seq(fs, 1, 1, 100, 0);
+	push_seq(fs, 1, 2, 100, 50); /* the first is late now */
+	CHECK(framesched_push(fs, FRAME_SDATA, 2, payload, 100, 50));
+	CHECK(framesched_push(fs, FRAME_PING, 0, payload, 8, 50));
+	framesched_clear(fs);
+	CHECK(!framesched_pending(fs));
+	framesched_stats(fs, &st);
+	CHECK_INT(st.control_bytes + st.data_bytes + st.stream_bytes + st.data_frames, 0);
+	CHECK_INT(st.forgotten, 1);
+	CHECK_INT(framesched_drops(fs, 1), 1);
+	CHECK_INT(framesched_forget(fs, 1), 1);
+	pull_all(fs, &o, 60);
+	CHECK_INT(o.n, 0);
+	framesched_free(fs);
+}
+
 static void
 test_pull_bounds(void)
 {
@@ -338,6 +362,7 @@ main(void)
 	test_flow_cap();
 	test_session_cap();
 	test_forget();
+	test_clear();
 	test_pull_bounds();
 	test_many_ids();
 	buf_free(&o.b);
