@@ -5,7 +5,14 @@ download and an upload of 64 MiB each at the same time, checked by SHA-256, whil
 request/response goes every 10 ms through the echo forward and 64-byte datagrams through the
 relay. Every reply must come back (within a generous 10 s each: no timing is asserted beyond
 that), several of each while the transfers run, so the scheduler that puts the small writes
-first neither starves them nor the bulk data it holds back to its low mark."""
+first neither starves them nor the bulk data it holds back to its low mark.
+
+The windows, from sshd's DEBUG2 log: -L channels open with porthole's 512 KiB receive window,
+and a download alone (nothing interactive for over half a second) gets it grown back towards
+2 MiB by a window adjustment of more than 1 MiB (libssh2's own adjustments top up to the
+window at open plus one read, well under 1 MiB)."""
+
+import re
 
 import hashlib
 import socket
@@ -50,8 +57,13 @@ def bulk(port, fn, out):
         out[fn.__name__ + "_error"] = repr(e)
 
 
+def adjusts(log):
+    return [int(x) for x in re.findall(r"rcvd adjust (\d+)", log)]
+
+
 def main():
-    with fx.Sshd() as sshd, fx.EchoServer() as echo, fx.BulkServer() as srv:
+    with fx.Sshd(log_level="DEBUG2") as sshd, fx.EchoServer() as echo, \
+            fx.BulkServer() as srv:
         udp_echo = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         udp_echo.bind(("127.0.0.1", 0))
 
@@ -66,11 +78,24 @@ def main():
         ep, bp, up = fx.free_port(), fx.free_port(), fx.free_port()
         fwd = ["-L", f"{ep}:127.0.0.1:{echo.port}", "-L", f"{bp}:127.0.0.1:{srv.port}",
                "-L", f"{up}:127.0.0.1:{udp_echo.getsockname()[1]}/udp"]
-        extra = ["-o", f"RelayCommand={fx.porthole_path()} relay"]
+        # The TCP forwards as channels (what this test is about), whatever OpenVia's default.
+        extra = ["-o", f"RelayCommand={fx.porthole_path()} relay", "-o", "OpenVia=channel"]
         with fx.Forwarder(sshd, fwd, extra_args=extra) as fw:
             inter = fx.connect(ep)
             inter.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             inter.settimeout(REPLY_BOUND)
+            # A download alone: its window grows back to 2 MiB.
+            before = len(sshd.log())
+            out = {}
+            download(bp, out)
+            fx.check(out["down"] == (BULK, fx.stream_sha256(BULK, 16)),
+                     "a download alone arrives whole (SHA-256)")
+            opens = re.findall(r"ctype direct-tcpip rchan \d+ win (\d+)", sshd.log())
+            fx.check(opens and all(w == "524288" for w in opens),
+                     "-L channels open with a 512 KiB receive window", f"windows: {opens}")
+            big = [a for a in adjusts(sshd.log()[before:]) if a > 1 << 20]
+            fx.check(big, "the download alone had its window grown past 1 MiB",
+                     f"largest adjustment: {max(adjusts(sshd.log()[before:]), default=0)}")
             dg = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             dg.settimeout(REPLY_BOUND)
             # The relay starts on the first datagram: one round trip before the load.
