@@ -108,11 +108,12 @@ class Bench:
     def relay_cpu(self):
         """CPU seconds so far of the `porthole relay` processes under sshd (ph-relay's)."""
         total = 0.0
+        me = os.fsencode(os.path.realpath(fx.porthole_path()))
         for p in bl._descendants(self.sshd.proc.pid):
             try:
                 with open(f"/proc/{p}/cmdline", "rb") as f:
                     argv = f.read().split(b"\0")
-                if len(argv) > 1 and argv[0].endswith(b"porthole") and argv[1] == b"relay":
+                if len(argv) > 1 and os.path.realpath(argv[0]) == me and argv[1] == b"relay":
                     total += bl.proc_cpu(p)
             except (OSError, ValueError, IndexError):
                 pass
