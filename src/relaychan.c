@@ -30,9 +30,10 @@
  *
  * Frames to send wait in a scheduler (framesched.c: control first, flows and
  * streams in turn, datagrams dropped when late or over their flow's share,
- * counted per flow). Only TX_CHUNK bytes at a time are taken from it into tx,
- * when tx has been written, so what goes next is decided when the channel can
- * take it, and a datagram never waits behind a deep queue of other flows'.
+ * counted per flow). Frames are taken from it into tx only while tx holds
+ * less than TX_CHUNK (an SSH packet), so what goes next is decided when the
+ * channel can take it, and a datagram never waits behind a deep queue of
+ * other flows'.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -356,8 +357,14 @@ relaychan_pump(struct session_client *c)
 	 */
 	size_t queued = relaychan_stream_queued(rc);
 	while (session_can_send(rc->session)) {
-		if (buf_len(&rc->tx) == 0 &&
-		    framesched_pull(rc->sched, &rc->tx, TX_CHUNK, uv_now(rc->loop)) == 0)
+		/*
+		 * Refilled below one SSH packet's worth, so every write is a full
+		 * packet: 16 KiB SDATA frames one at a time made twice the packets
+		 * (and MACs, and syscalls) a channel makes for the same bytes.
+		 */
+		if (buf_len(&rc->tx) < TX_CHUNK)
+			framesched_pull(rc->sched, &rc->tx, TX_CHUNK + TX_CHUNK / 2, uv_now(rc->loop));
+		if (buf_len(&rc->tx) == 0)
 			break;
 		unsigned long window = libssh2_channel_window_write_ex(rc->ch, NULL);
 		if (window > rc->max_window)
