@@ -19,14 +19,19 @@
  * (relaychan_probe) leaves the telling to its user, which says it in one
  * -v line: TCP works without the relay.
  *
- * Sizes (measured: tests/bench/throughput.py, a stream against
- * direct-tcpip on one session): IN_FLIGHT_MAX and RX_WINDOW bound what sits
- * in sshd and the relay ahead of a datagram. Small (256 KiB each) kept UDP's
- * added latency low but held one TCP stream to a fraction of a direct-tcpip
- * channel's speed (whose window is libssh2's 2 MiB); at 2 MiB a stream
- * keeps pace with a channel, and a datagram behind a full channel waits
- * what 2 MiB takes to cross the link (about 4 ms at 500 MB/s, 200 ms at
- * 10 MB/s). Streams need the speed; so the channel carries 2 MiB.
+ * Sizes. IN_FLIGHT_MAX (what we write ahead of sshd's window adjusts) and
+ * RX_WINDOW (what the relay may send before we read) bound what sits in
+ * sshd and the relay ahead of a datagram, and they cap every TCP stream of
+ * the session together at about that much per round trip; a direct-tcpip
+ * channel has libssh2's 2 MiB to itself. At 256 KiB each (chosen for UDP
+ * latency alone) one stream made 0.44x (up) and 0.69x (down) of a channel
+ * on the same sshd, at 2 MiB 0.65x and 0.82x (tests/bench/throughput.py
+ * style, 256 MiB on loopback, 2 busy CPUs); the rest is the relay's own
+ * CPU, an extra process and pipe on the server (sshd plus relay 3.5-4
+ * s/GiB against a channel's 2). The price: a datagram queued behind a full
+ * channel waits for up to 2 MiB to cross (about 4 ms at 500 MB/s, 200 ms at
+ * 10 MB/s) where it waited for 256 KiB; the scheduler still puts it ahead
+ * of everything porthole itself holds.
  *
  * Frames to send wait in a scheduler (framesched.c: control first, flows and
  * streams in turn, datagrams dropped when late or over their flow's share,
@@ -363,7 +368,8 @@ relaychan_pump(struct session_client *c)
 		 * (and MACs, and syscalls) a channel makes for the same bytes.
 		 */
 		if (buf_len(&rc->tx) < TX_CHUNK)
-			framesched_pull(rc->sched, &rc->tx, TX_CHUNK + TX_CHUNK / 2, uv_now(rc->loop));
+			framesched_pull(
+			    rc->sched, &rc->tx, TX_CHUNK + TX_CHUNK / 2, uv_now(rc->loop));
 		if (buf_len(&rc->tx) == 0)
 			break;
 		unsigned long window = libssh2_channel_window_write_ex(rc->ch, NULL);
