@@ -63,8 +63,15 @@ static void
 off_for_good(struct relayhub *h, const char *why)
 {
 	h->disabled = true;
-	log_verbose(
-	    "relay not available on the server: TCP connections use SSH channels (%s)", why);
+	if (relaychan_missing(h->rc)) {
+		/* The UDP text says how to install it; TCP does not need it, so -v only. */
+		log_verbose("relay not available on the server: TCP connections use SSH channels");
+		log_debug("relay: %s", why);
+	} else {
+		log_verbose("relay not usable for TCP streams (%s): TCP connections use SSH "
+			    "channels",
+		    why);
+	}
 	rstreams_fail_pending(h->streams, "the relay on the server cannot do TCP streams");
 }
 
@@ -115,11 +122,13 @@ streams_down(const char *why, void *arg)
 	}
 	if (!was_up) /* it worked once, and could not start now: waiting ones take channels */
 		rstreams_fail_pending(h->streams, why);
-	if (!streams_wanted(h))
+	if (!streams_wanted(h) || !h->tcp_forwards)
 		return;
 	if (was_up && uv_now(h->loop) - h->up_at >= HEALTHY_MS)
 		h->backoff_ms = BACKOFF_MIN_MS;
-	log_info("%s; TCP connections use SSH channels until it is back (in %.0f s)", why,
+	log_info("%s; %s (starting it again in %.0f s)", why,
+	    h->open_via == OPEN_VIA_RELAY ? "TCP connections wait for it"
+					  : "TCP connections use SSH channels until it is back",
 	    (double)h->backoff_ms / 1000);
 	uv_timer_start(&h->restart, restart_cb, h->backoff_ms, 0);
 	h->backoff_ms = h->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : h->backoff_ms * 2;
@@ -164,7 +173,7 @@ void
 relayhub_session_ready(struct relayhub *h)
 {
 	uv_timer_stop(&h->restart);
-	if (streams_wanted(h) && (h->tcp_forwards || h->worked || rstreams_count(h->streams) > 0))
+	if (streams_wanted(h) && (h->tcp_forwards || rstreams_count(h->streams) > 0))
 		relaychan_probe(h->rc);
 }
 
@@ -173,6 +182,7 @@ relayhub_choose(struct relayhub *h)
 {
 	if (h->open_via == OPEN_VIA_CHANNEL)
 		return RELAYHUB_CHANNEL;
+	h->tcp_forwards = true; /* TCP uses it now: worth restarting when it dies */
 	if (h->open_via == OPEN_VIA_RELAY) {
 		if (h->disabled)
 			return RELAYHUB_REFUSE; /* strict: never a channel instead */
