@@ -26,7 +26,14 @@ and the bulk MiB/s during the probe. Percentiles are over every round's samples 
 Timing is never a pass/fail test.
 
   tests/bench/interactive.py [--bytes N] [--reps R] [--seconds S] [--interval MS] [--size B]
-                             [--base PATH]   # defaults: 512 MiB, 3, 3 s, 10 ms, 64 B
+                             [--base PATH] [--via relay|channel]
+                             # defaults: 512 MiB, 3, 3 s, 10 ms, 64 B, porthole's default
+
+--via relay runs porthole (and --base) with `-o OpenVia=relay -o RelayCommand=<$PORTHOLE>
+relay`: the three forwards' connections are TCP streams of the relay channel (issue 13), so
+this measures the relay's fair sharing (both directions) against ssh -L's channels; --via
+channel forces direct-tcpip channels. The run prints how porthole status says the
+connections went.
 
 $PORTHOLE is the porthole binary (default build-rel/porthole).
 """
@@ -158,6 +165,8 @@ def main():
     ap.add_argument("--size", type=int, default=64, help="request (and reply) bytes")
     ap.add_argument("--base", help="a second porthole binary measured alongside ('base')")
     ap.add_argument("--no-ssh", action="store_true", help="leave ssh -L out")
+    ap.add_argument("--via", choices=("relay", "channel"),
+                    help="porthole's OpenVia (relay: through this porthole's relay)")
     args = ap.parse_args()
 
     fx.porthole_path()  # skips if missing
@@ -166,6 +175,12 @@ def main():
     print(bl.machine_line())
     if args.base:
         print(f"# base: {args.base}")
+    via_args = []
+    if args.via:
+        via_args = bl.porthole_via_args(args.via)
+        if via_args is None:
+            fx.skip(f"--via {args.via}: this porthole has no OpenVia")
+        print(f"# porthole with {' '.join(via_args)}")
     print(f"# interactive: {args.size}-byte request/response every {args.interval:g} ms, idle "
           f"{args.seconds:g} s, bulk {args.bytes // bl.MIB} MiB down and up, {args.reps} "
           f"round(s); {bl.CIPHER} + {bl.MAC}", flush=True)
@@ -187,7 +202,7 @@ def main():
                 if tool == "ssh":
                     fws[tool] = bl.SshForwarder(sshd, fa)
                 else:
-                    fw = bl.porthole_forwarder(sshd, fa, start=False)
+                    fw = bl.porthole_forwarder(sshd, fa, start=False, extra_args=via_args)
                     if tool == "base":
                         fw.argv[0] = args.base
                     fws[tool] = fw.start()
@@ -223,6 +238,8 @@ def main():
             for tool, fw in fws.items():
                 if not fw.alive():
                     raise RuntimeError(f"{tool} died during the run")
+                if tool != "ssh":
+                    bl.report_via(tool, fw)
         finally:
             for p in probes.values():
                 p.close()
