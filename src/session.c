@@ -31,20 +31,24 @@
  * Scheduling (issue 16: small writes beside a bulk transfer): whatever is
  * queued for the transport goes out in order, so a small packet waits for
  * everything queued before it. Three things keep that wait short:
- *  - the TCP transport sets TCP_NOTSENT_LOWAT (tcpdial.c), so the kernel
- *    holds little not yet sent and the rest waits here;
  *  - each client has a class (session_client.bulk, which link.c keeps from
- *    what the link moves): bulk clients may START a channel write only
- *    while the queue is under TX_BULK, the others (interactive links, the
- *    relay channel, remote forwards, a jump host's channel) under TX_HIGH;
- *  - each pass pumps the interactive clients first, then the bulk ones.
+ *    what the link moves); each pass pumps the interactive clients (links
+ *    sending little, the relay channel, remote forwards, a jump host's
+ *    channel) first, then the bulk ones;
+ *  - an interactive client that sent something (tx_total moved during its
+ *    pump) makes the session "interactive" for INTERACTIVE_HOLD_MS. Then,
+ *    and only then (a lone bulk transfer keeps its deep buffers, which it
+ *    needs for its speed when porthole is off the CPU for a while):
+ *     - bulk clients may START a channel write only while the queue is
+ *       under TX_BULK, the others still under TX_HIGH;
+ *     - the transport keeps its own queue short (transport_shallow: on TCP,
+ *       TCP_NOTSENT_LOWAT), so the rest waits here;
+ *     - bulk links keep what they have in flight small (link.c), since bytes
+ *       past our queue wait in the kernels and in sshd, in order, just the
+ *       same.
  * The marks only decide whether a write may start: a write libssh2 began is
  * always taken whole (see ssh_send), so the queue may pass a mark by one
  * channel_write (at most 32 KiB) per client.
- * An interactive client that sent something (tx_total moved during its
- * pump) makes the session "interactive" for INTERACTIVE_HOLD_MS; bulk links
- * then also keep what they have in flight small (link.c), since bytes past
- * our queue wait in the kernels and in sshd, in order, just the same.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -71,7 +75,7 @@
 
 #define RX_MAX (256 * 1024)	/* stop reading the transport above this */
 #define TX_HIGH (1024 * 1024)	/* interactive clients stop adding channel data above this */
-#define TX_BULK (128 * 1024)	/* bulk clients stop adding channel data above this */
+#define TX_BULK (256 * 1024)	/* bulk clients stop adding channel data above this */
 #define INTERACTIVE_HOLD_MS 500 /* interactive clients count as active this long after sending */
 #define CLOSE_GRACE_MS 1000	/* how long stop waits for channels to close */
 #define SESSION_REFUSED 256	/* session_fail: host key or credentials refused (exit 255) */
@@ -148,6 +152,7 @@ struct session {
 	struct session_client *pump_next;
 	uint64_t tx_total;	 /* bytes libssh2 has sent through the transport */
 	uint64_t interactive_at; /* loop time an interactive client last sent something; 0 never */
+	bool shallow;		 /* the transport was asked to keep its queue short */
 	char *label; /* a jump host's name, for its messages; NULL for the destination */
 };
 
@@ -772,6 +777,18 @@ session_remove_client(struct session *s, struct session_client *c)
 
 /* ---- the pump ---- */
 
+/* The transport's own queue short while something interactive is active (see the top). */
+static void
+set_shallow(struct session *s)
+{
+	bool want = session_interactive_recent(s);
+
+	if (s->t != NULL && want != s->shallow) {
+		transport_shallow(s->t, want);
+		s->shallow = want;
+	}
+}
+
 static void
 step_ready(struct session *s, bool *more)
 {
@@ -786,6 +803,7 @@ step_ready(struct session *s, bool *more)
 	if (s->state == S_READY) {
 		unsigned long gen = s->rx_gen;
 		*more |= pump_clients(s);
+		set_shallow(s);
 		/*
 		 * A client's libssh2 call decoded packets: some may be for a
 		 * client pumped before it, which saw nothing then. Pass again.
@@ -974,6 +992,7 @@ session_start(struct session *s)
 {
 	set_state(s, S_CONNECTING);
 	s->gone_why[0] = '\0';
+	s->shallow = false; /* a new transport starts with the system's defaults */
 	s->t = s->dial(s, &transport_events, s->dial_arg);
 	if (s->t == NULL) {
 		session_fail(s, 255, "cannot connect to %s: no transport", s->host);
@@ -1115,7 +1134,9 @@ session_can_send(const struct session *s)
 bool
 session_client_can_send(const struct session *s, const struct session_client *c)
 {
-	return s->t == NULL || s->t->queued < (c->bulk ? TX_BULK : TX_HIGH);
+	size_t mark = c->bulk && session_interactive_recent(s) ? TX_BULK : TX_HIGH;
+
+	return s->t == NULL || s->t->queued < mark;
 }
 
 bool

@@ -39,13 +39,16 @@
 #define RETRY_DELAY_MS 1000  /* between ConnectionAttempts, as ssh */
 #define READ_CHUNK (64 * 1024)
 /*
- * The kernel keeps at most this much not yet sent (beyond what is in
- * flight) before the socket stops being writable, so what the SSH session
- * has ready waits in porthole's queue, where the session decides what goes
+ * While the session asks for it (something interactive is active), the
+ * kernel keeps at most this much not yet sent (beyond what is in flight)
+ * before the socket stops being writable, so what the SSH session has
+ * ready waits in porthole's queue, where the session decides what goes
  * next (session.c), not in a send buffer of megabytes that no later small
- * packet can pass.
+ * packet can pass. Otherwise the kernel's default (no limit): a deep
+ * buffer rides out porthole being off the CPU for a while, which a lone
+ * bulk transfer on a busy machine needs for its speed.
  */
-#define NOTSENT_LOWAT (128 * 1024)
+#define NOTSENT_LOWAT (256 * 1024)
 #define QUICKACK_BELOW 16384
 
 enum tcp_state {
@@ -258,10 +261,6 @@ tune_socket(struct tcpdial *d)
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-#ifdef TCP_NOTSENT_LOWAT
-	int lowat = NOTSENT_LOWAT;
-	setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
-#endif
 	if (interval > 0) {
 		/* The kernel gives up on a silent peer on the same schedule. */
 		unsigned timeout = (unsigned)interval * 1000u * (unsigned)cnt;
@@ -567,12 +566,27 @@ tcp_close(struct transport *t)
 	uv_close((uv_handle_t *)&d->timer, handle_closed_cb);
 }
 
+static void
+tcp_shallow(struct transport *t, bool on)
+{
+#ifdef TCP_NOTSENT_LOWAT
+	int lowat = on ? NOTSENT_LOWAT : 0; /* 0: the system's default */
+
+	if (t->fd != -1)
+		setsockopt(t->fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
+#else
+	(void)t;
+	(void)on;
+#endif
+}
+
 static const struct transport_ops tcp_ops = {
     .start = tcp_start,
     .read = tcp_read,
     .write = tcp_write,
     .shutdown = tcp_shutdown,
     .close = tcp_close,
+    .shallow = tcp_shallow,
 };
 
 struct transport *

@@ -46,6 +46,11 @@ struct transport_ops {
 	/* No more writes: the peer sees end of stream once the queue is out. */
 	void (*shutdown)(struct transport *t);
 	void (*close)(struct transport *t);
+	/*
+	 * Optional (NULL: no such knob): keep what the kernel holds unsent
+	 * short (on) or as deep as it likes (off). TCP only: TCP_NOTSENT_LOWAT.
+	 */
+	void (*shallow)(struct transport *t, bool on);
 };
 
 struct transport {
@@ -85,6 +90,13 @@ static inline void
 transport_shutdown(struct transport *t)
 {
 	t->ops->shutdown(t);
+}
+
+static inline void
+transport_shallow(struct transport *t, bool on)
+{
+	if (t->ops->shallow != NULL)
+		t->ops->shallow(t, on);
 }
 
 static inline void
