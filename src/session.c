@@ -728,7 +728,13 @@ pump_class(struct session *s, bool bulk)
 		if (c->bulk == bulk) {
 			uint64_t sent = s->tx_total;
 			more |= c->pump(c);
-			if (!bulk && s->tx_total != sent)
+			/*
+			 * Activity, if c sent something and is still interactive
+			 * after its pump (a new bulk link turns bulk in the pump
+			 * that moves its first BULK_BYTES). c is still ours if it
+			 * is still linked: pump_next never points at a removed one.
+			 */
+			if (!bulk && s->tx_total != sent && s->pump_next->prev == c && !c->bulk)
 				s->interactive_at = uv_now(s->loop);
 		}
 		if (s->state == S_DEAD)
