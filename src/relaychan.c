@@ -31,7 +31,13 @@
  * s/GiB against a channel's 2). The price: a datagram queued behind a full
  * channel waits for up to 2 MiB to cross (about 4 ms at 500 MB/s, 200 ms at
  * 10 MB/s) where it waited for 256 KiB; the scheduler still puts it ahead
- * of everything porthole itself holds.
+ * of everything porthole itself holds. IN_FLIGHT_MAX applies only while
+ * stream bytes wait to be sent, IN_FLIGHT_DGRAM (256 KiB) otherwise:
+ * datagrams alone gain nothing from more, and a standing 2 MiB in sshd's
+ * buffer for the relay's stdin (when the relay falls behind for a moment)
+ * makes sshd crawl (it grows that buffer by copying it), so datagrams wait
+ * seconds (docs/benchmarks.md, problem 6; seen again with the open loop at
+ * 20,000/s, in 1 round of 5-16, while IN_FLIGHT_MAX applied to datagrams).
  *
  * Frames to send wait in a scheduler (framesched.c: control first, flows and
  * streams in turn, datagrams dropped when late or over their flow's share,
@@ -52,10 +58,11 @@
 #include "version.h"
 #include "xmalloc.h"
 
-#define TX_CHUNK (32 * 1024)	    /* taken from the scheduler at a time: an SSH packet */
-#define IN_FLIGHT_MAX (2048 * 1024) /* unacknowledged bytes in the channel, at most */
-#define RX_WINDOW (2048 * 1024)	    /* what the relay may send before we read */
-#define MAX_STREAMS 4096	    /* announced in HELLO */
+#define TX_CHUNK (32 * 1024)	     /* taken from the scheduler at a time: an SSH packet */
+#define IN_FLIGHT_MAX (2048 * 1024)  /* unacknowledged bytes in the channel, at most */
+#define IN_FLIGHT_DGRAM (256 * 1024) /* the same while no stream bytes wait to be sent */
+#define RX_WINDOW (2048 * 1024)	     /* what the relay may send before we read */
+#define MAX_STREAMS 4096	     /* announced in HELLO */
 #define RX_CHUNK 65536
 
 enum rc_state {
@@ -361,6 +368,7 @@ relaychan_pump(struct session_client *c)
 	 * instead (UDP's contract) and latency stays bounded.
 	 */
 	size_t queued = relaychan_stream_queued(rc);
+	unsigned long cap = queued > 0 ? IN_FLIGHT_MAX : IN_FLIGHT_DGRAM;
 	while (session_can_send(rc->session)) {
 		/*
 		 * Refilled below one SSH packet's worth, so every write is a full
@@ -376,11 +384,11 @@ relaychan_pump(struct session_client *c)
 		if (window > rc->max_window)
 			rc->max_window = window;
 		unsigned long in_flight = rc->max_window - window;
-		if (in_flight >= IN_FLIGHT_MAX)
+		if (in_flight >= cap)
 			break;
 		size_t len = buf_len(&rc->tx);
-		if (len > IN_FLIGHT_MAX - in_flight)
-			len = IN_FLIGHT_MAX - in_flight;
+		if (len > cap - in_flight)
+			len = cap - in_flight;
 		ssize_t n = libssh2_channel_write(rc->ch, buf_head(&rc->tx), len);
 		if (n > 0) {
 			buf_consume(&rc->tx, (size_t)n);
