@@ -361,7 +361,7 @@ relaychan_pump(struct session_client *c)
 		rc->state = RC_HELLO;
 	}
 	/*
-	 * Frames out, with at most IN_FLIGHT_MAX unacknowledged. sshd's window
+	 * Frames out, with at most cap unacknowledged (see Sizes). sshd's window
 	 * for the relay is 2 MiB; filling it queues that much in sshd, which
 	 * then slows to a crawl (its buffer grows by copying), and datagrams
 	 * wait seconds. Kept short, the queue stays here, where DATA is dropped
