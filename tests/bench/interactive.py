@@ -181,6 +181,17 @@ def main():
         if via_args is None:
             fx.skip(f"--via {args.via}: this porthole has no OpenVia")
         print(f"# porthole with {' '.join(via_args)}")
+    base_via_args = via_args
+    if args.base and args.via:
+        # The base may predate OpenVia (the tree before issue 13): it then only has channels.
+        base_via_args = [a.replace(fx.porthole_path(), args.base) for a in via_args]
+        r = subprocess.run([args.base, *base_via_args, "check", "127.0.0.1"],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            if args.via != "channel":
+                fx.skip(f"--via {args.via}: the --base porthole has no OpenVia")
+            base_via_args = []
+        print(f"# base with {' '.join(base_via_args) or 'its default (channels)'}")
     print(f"# interactive: {args.size}-byte request/response every {args.interval:g} ms, idle "
           f"{args.seconds:g} s, bulk {args.bytes // bl.MIB} MiB down and up, {args.reps} "
           f"round(s); {bl.CIPHER} + {bl.MAC}", flush=True)
@@ -202,7 +213,8 @@ def main():
                 if tool == "ssh":
                     fws[tool] = bl.SshForwarder(sshd, fa)
                 else:
-                    fw = bl.porthole_forwarder(sshd, fa, start=False, extra_args=via_args)
+                    extra = base_via_args if tool == "base" else via_args
+                    fw = bl.porthole_forwarder(sshd, fa, start=False, extra_args=extra)
                     if tool == "base":
                         fw.argv[0] = args.base
                     fws[tool] = fw.start()
