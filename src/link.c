@@ -386,7 +386,7 @@ far_release(struct link *l)
 static const char *const reset_names[] = {"aborted", "connection refused", "host unreachable",
     "not allowed by the relay", "cannot resolve the name", "too many streams", "protocol error"};
 
-/* "relay: connection refused (text)" for a reset stream. */
+/* "relay stream reset: connection refused (text)" for a reset stream. */
 static void
 far_reset_why(struct link *l, char *out, size_t len)
 {
@@ -397,6 +397,20 @@ far_reset_why(struct link *l, char *out, size_t len)
 	snprintf(out, len, "relay stream reset: %s%s%s%s",
 	    code < sizeof(reset_names) / sizeof(reset_names[0]) ? reset_names[code] : "aborted",
 	    text[0] ? " (" : "", text, text[0] ? ")" : "");
+}
+
+/*
+ * The relay reset the stream: the local connection is reset too, after what
+ * arrived before. A target that could not be reached is said as a channel
+ * the server could not open is (info); a reset later, at -v.
+ */
+static void
+far_reset_abort(struct link *l)
+{
+	char why[300];
+
+	far_reset_why(l, why, sizeof(why));
+	link_abort(l, rstream_is_opened(l->st) ? LOG_VERBOSE : LOG_INFO, why);
 }
 
 /* The SOCKS reply for a reset stream (docs/relay-protocol.md's table). */
@@ -493,9 +507,7 @@ pump_up(struct link *l)
 			/* pump_down writes out what arrived, then resets; unless it is done. */
 			if (l->down == HALF_OPEN)
 				break;
-			char why[300];
-			far_reset_why(l, why, sizeof(why));
-			link_abort(l, LOG_VERBOSE, why);
+			far_reset_abort(l);
 			return -1;
 		}
 		if (n == FAR_GONE) {
@@ -564,9 +576,7 @@ pump_down(struct link *l)
 			continue;
 		}
 		if (n == FAR_RESET) {
-			char why[300];
-			far_reset_why(l, why, sizeof(why));
-			link_abort(l, LOG_VERBOSE, why);
+			far_reset_abort(l);
 			return -1;
 		}
 		if (n == FAR_EOF) {
