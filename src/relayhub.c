@@ -32,7 +32,8 @@
 #define DEFAULT_MAX_FLOWS 1024
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS 60000
-#define HEALTHY_MS 60000 /* a relay up this long starts the backoff over */
+#define HEALTHY_MS 60000   /* a relay up this long starts the backoff over */
+#define PROBE_DELAY_MS 500 /* auto: the probe after a session comes up */
 
 struct relayhub {
 	uv_loop_t *loop;
@@ -173,8 +174,17 @@ void
 relayhub_session_ready(struct relayhub *h)
 {
 	uv_timer_stop(&h->restart);
-	if (streams_wanted(h) && (h->tcp_forwards || rstreams_count(h->streams) > 0))
+	if (!streams_wanted(h) || !(h->tcp_forwards || rstreams_count(h->streams) > 0))
+		return;
+	/*
+	 * OpenVia relay: connections wait for it, so now. auto: a moment later,
+	 * so that connections that waited out an outage have their channels
+	 * opened and their first bytes through before sshd forks the relay.
+	 */
+	if (h->open_via == OPEN_VIA_RELAY || rstreams_count(h->streams) > 0)
 		relaychan_probe(h->rc);
+	else
+		uv_timer_start(&h->restart, restart_cb, PROBE_DELAY_MS, 0);
 }
 
 enum relayhub_via
@@ -223,7 +233,7 @@ relayhub_state(const struct relayhub *h, bool *streams)
 	if (h->disabled)
 		return "not available on the server";
 	if (uv_is_active((const uv_handle_t *)&h->restart))
-		return "down, starting again soon";
+		return h->worked ? "down, starting again soon" : "starting";
 	if (!relaychan_is_down(h->rc))
 		return "starting";
 	return h->worked ? "down" : NULL;
