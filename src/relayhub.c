@@ -64,7 +64,12 @@ static void
 off_for_good(struct relayhub *h, const char *why)
 {
 	h->disabled = true;
-	if (relaychan_missing(h->rc)) {
+	if (h->open_via == OPEN_VIA_RELAY) {
+		/* Asked for, so said plainly: every TCP connection will be refused. */
+		log_info("relay not usable for TCP streams (%s): with OpenVia relay, TCP "
+			 "connections are refused (OpenVia auto would use SSH channels)",
+		    why);
+	} else if (relaychan_missing(h->rc)) {
 		/* The UDP text says how to install it; TCP does not need it, so -v only. */
 		log_verbose("relay not available on the server: TCP connections use SSH channels");
 		log_debug("relay: %s", why);
