@@ -11,40 +11,17 @@
 
 #include "algolist.h"
 #include "match.h"
+#include "textout.h"
 
-/* A comma list being built in a caller's buffer; overflow is remembered. */
-struct list {
-	char *buf;
-	size_t cap, len;
-	bool full;
-};
-
+/* A comma list built in a caller's buffer (textout.h: overflow is remembered); no repeats. */
 static void
-list_init(struct list *l, char *buf, size_t cap)
+list_add(struct textout *l, const char *name, size_t n)
 {
-	l->buf = buf;
-	l->cap = cap;
-	l->len = 0;
-	l->full = cap == 0;
-	if (cap > 0)
-		buf[0] = '\0';
-}
-
-static void
-list_add(struct list *l, const char *name, size_t n)
-{
-	if (l->full || algolist_has(l->buf, name, n))
+	if (l->failed || algolist_has(l->out, name, n))
 		return;
-	size_t need = n + (l->len > 0);
-	if (l->len + need + 1 > l->cap) {
-		l->full = true;
-		return;
-	}
 	if (l->len > 0)
-		l->buf[l->len++] = ',';
-	memcpy(l->buf + l->len, name, n);
-	l->len += n;
-	l->buf[l->len] = '\0';
+		textout_char(l, ',');
+	textout_mem(l, name, n);
 }
 
 bool
@@ -101,7 +78,7 @@ algolist_check(const char *spec, char *err, size_t errlen)
 
 /* Adds the names of src that the build supports; the others go to dropped. */
 static void
-add_supported(struct list *out, struct list *dropped, const char *src, const char *supported)
+add_supported(struct textout *out, struct textout *dropped, const char *src, const char *supported)
 {
 	for (const char *p = src; *p != '\0';) {
 		size_t n = strcspn(p, ",");
@@ -128,10 +105,10 @@ int
 algolist_apply(const char *spec, const char *defaults, const char *supported, char *out,
     size_t outlen, char *dropped, size_t droppedlen, char *err, size_t errlen)
 {
-	struct list o, d;
+	struct textout o, d;
 
-	list_init(&o, out, outlen);
-	list_init(&d, dropped, droppedlen);
+	textout_init(&o, out, outlen);
+	textout_init(&d, dropped, droppedlen);
 	if (spec == NULL || spec[0] == '\0') {
 		add_supported(&o, &d, defaults, supported);
 	} else {
@@ -161,7 +138,7 @@ algolist_apply(const char *spec, const char *defaults, const char *supported, ch
 			break;
 		}
 	}
-	if (o.full) {
+	if (o.failed) {
 		snprintf(err, errlen, "list too long (at most %zu characters)",
 		    outlen > 0 ? outlen - 1 : 0);
 		return -1;
