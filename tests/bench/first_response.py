@@ -71,14 +71,7 @@ def main():
     print(f"# first_response: {args.count} sequential connections per path in blocks of "
           f"{args.block}, client first, RTT {args.rtt_ms:g} ms (delay relay); connect() to "
           f"the first response byte", flush=True)
-    vias = {}
-    for tool, via in bl.VIAS.items():
-        extra = bl.porthole_via_args(via)
-        if extra is None:
-            print(f"# {tool}: this porthole has no OpenVia (issue 13 not built in): left out",
-                  flush=True)
-        else:
-            vias[tool] = extra
+    vias = bl.porthole_vias()
     paths = list(vias) + ["ssh", "direct"]
     times = {p: [] for p in paths}
     failed = {p: 0 for p in paths}

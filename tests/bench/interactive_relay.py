@@ -142,14 +142,7 @@ def main():
     print(f"# interactive_relay: a {args.size}-byte request every {args.interval:g} ms for "
           f"{args.seconds:g} s idle, then as long beside a download through the same session; "
           f"{args.reps} rounds; ms from send to the whole echo", flush=True)
-    vias = {}
-    for tool, via in bl.VIAS.items():
-        extra = bl.porthole_via_args(via)
-        if extra is None:
-            print(f"# {tool}: this porthole has no OpenVia (issue 13 not built in): left out",
-                  flush=True)
-        else:
-            vias[tool] = extra
+    vias = bl.porthole_vias()
     paths = list(vias) + ["ssh"]
     res = {p: [] for p in paths}
     with fx.Sshd(extra_config=bl.SSHD_CIPHER_CONFIG) as sshd, bl.Server("echo") as echo, \

@@ -319,14 +319,7 @@ def porthole_tools(lanes):
     """{tool: (process count, porthole -o args)} for this build: ph-chan, ph-relay (if it
     has OpenVia), and with lanes > 1 "ph xN" (N channel porthole processes, separate SSH
     sessions that share each burst round-robin)."""
-    out = {}
-    for tool, via in bl.VIAS.items():
-        args = bl.porthole_via_args(via)
-        if args is None:
-            print(f"# {tool}: this porthole has no OpenVia (issue 13 not built in): left out",
-                  flush=True)
-            continue
-        out[tool] = (1, args)
+    out = {tool: (1, args) for tool, args in bl.porthole_vias().items()}
     if lanes > 1:
         out[f"ph x{lanes}"] = (lanes, out["ph-chan"][1])
     return out

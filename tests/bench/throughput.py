@@ -184,14 +184,7 @@ def main():
         fx.skip(f"ceiling program not found at {ceiling} (set CEILING)")
     fx.porthole_path()  # skips if missing
     print(bl.machine_line())
-    vias = {}
-    for tool in [t for t in TOOLS if t in bl.VIAS]:
-        extra = bl.porthole_via_args(bl.VIAS[tool])
-        if extra is None:
-            print(f"# {tool}: this porthole has no OpenVia (issue 13 not built in): left out",
-                  flush=True)
-        else:
-            vias[tool] = extra
+    vias = bl.porthole_vias(TOOLS)
     TOOLS = tuple(t for t in TOOLS if t not in bl.VIAS or t in vias)
     print(f"# throughput: {args.bytes} bytes per transfer, {args.reps} rounds, "
           f"{bl.CIPHER} + {bl.MAC}, payload {args.payload}"
