@@ -14,6 +14,7 @@ import threading
 import time
 
 import fixture as fx
+from relaytcp import relay_pids
 
 
 class UdpEcho:
@@ -294,34 +295,6 @@ def main():
             for pid in relays:
                 os.kill(pid, signal.SIGKILL)
         echo.close()
-
-
-def relay_pids(sshd):
-    """`porthole relay` processes under this test's sshd."""
-    def children(pid):
-        out = []
-        for name in os.listdir("/proc"):
-            if name.isdigit():
-                try:
-                    with open(f"/proc/{name}/stat") as f:
-                        if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                            out.append(int(name))
-                except OSError:
-                    pass
-        return out
-    found, todo = [], [sshd.proc.pid]
-    while todo:
-        pid = todo.pop()
-        for kid in children(pid):
-            todo.append(kid)
-            try:
-                with open(f"/proc/{kid}/cmdline", "rb") as f:
-                    argv = f.read().split(b"\0")
-            except OSError:
-                continue
-            if len(argv) > 1 and argv[0].endswith(b"porthole") and argv[1] == b"relay":
-                found.append(kid)
-    return found
 
 
 if __name__ == "__main__":
