@@ -20,11 +20,11 @@ import re
 import signal
 import socket
 import struct
-import subprocess
 import threading
 import time
 
 import fixture as fx
+import relaytcp as rt
 
 T0 = time.monotonic()
 
@@ -170,13 +170,9 @@ def check_cut(fw, mark, d, pattern, what):
 
 
 def forward_status(sshd):
-    p = subprocess.run([fx.porthole_path(), "status", "--json"], env=fx.child_env(sshd),
-                       capture_output=True, text=True, timeout=10, stdin=subprocess.DEVNULL,
-                       start_new_session=True)
-    st = json.loads(p.stdout) if p.returncode == 0 else {}
-    if isinstance(st, list):  # one object per instance that answers
-        st = st[0] if len(st) == 1 else {}
-    return {f["name"].split()[0]: f for f in st.get("forwards", [])}, p.stdout + p.stderr
+    """{"-L" | "-R": that forward's status --json entry}, and the whole status to show."""
+    st = rt.status(sshd)
+    return {f["name"].split()[0]: f for f in st.get("forwards", [])}, json.dumps(st)
 
 
 def main():
