@@ -274,6 +274,9 @@ set_letter(struct options *o, int c, const char *arg, char *err, size_t errlen)
 
 #define CLI_JSON 256 /* --json: no short letter (-J is ProxyJump) */
 
+/* The short options; a letter followed by ':' takes an argument. */
+static const char optstring[] = "L:R:D:J:p:l:i:o:O:F:c:m:b:B:E:46CfgnxakNTvqVh";
+
 enum cli_result
 cli_parse_command(
     int argc, char **argv, struct options *o, struct cli *cl, char *err, size_t errlen)
@@ -286,13 +289,13 @@ cli_parse_command(
 	};
 	int verbose = 0, quiet = 0, c;
 	char why[512];
+	const char *p;
 
 	memset(cl, 0, sizeof(*cl));
 	opterr = 0;
 	/* 0, not 1: also forgets a cluster ("-Vv") a previous call stopped inside. */
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "L:R:D:J:p:l:i:o:O:F:c:m:b:B:E:46CfgnxakNTvqVh",
-		    longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
 		switch (c) {
 		case 'L':
 		case 'R':
@@ -397,7 +400,7 @@ cli_parse_command(
 			return CLI_EXIT;
 		case '?':
 		default:
-			if (optopt != 0 && strchr("LRDpliFoOcmbBE", optopt) != NULL)
+			if (optopt != 0 && (p = strchr(optstring, optopt)) != NULL && p[1] == ':')
 				snprintf(err, errlen, "option -%c needs an argument", optopt);
 			else if (optopt == 'h' || optopt == 'V')
 				snprintf(err, errlen, "option --%s takes no argument",

@@ -176,6 +176,7 @@ test_ssh_letters(void)
 	CHECK_USAGE("option -b needs an argument", "h", "-b");
 	CHECK_USAGE("option -E needs an argument", "h", "-E");
 	CHECK_USAGE("option -B needs an argument", "h", "-B");
+	CHECK_USAGE("option -J needs an argument", "h", "-J");
 	CHECK_USAGE("unknown option -X (see porthole -h)", "-X", "h");
 	CHECK_RUN("-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-o", "ConnectionAttempts=3",
 	    "-o", "AddressFamily=inet6", "h");
