@@ -170,29 +170,18 @@ report_relay_json(const struct status_view *v, struct buf *out)
  * each side dropped (the relay says, in DROPS frames, protocol 1.1; an older
  * relay only logs its drops on its stderr).
  */
-static uint64_t
-relay_side_drops(const struct status_view *v)
-{
-	static struct fwd_stats st[MAX_FORWARDS];
-	size_t n = udpfwd_stats(v->udp, st, MAX_FORWARDS);
-	uint64_t sum = 0;
-
-	for (size_t i = 0; i < n; i++)
-		sum += st[i].drops_relay;
-	return sum;
-}
-
 static void
-report_flow_drops_text(const struct status_view *v, struct buf *out)
+report_flow_drops_text(
+    const struct status_view *v, const struct fwd_stats *st, size_t n, struct buf *out)
 {
 	struct udpfwd_flow_drops d[STATUS_FLOW_DROPS];
-	uint64_t here, there;
-	size_t n;
+	uint64_t here, there = 0;
 
 	if (v->udp == NULL)
 		return;
 	here = udpfwd_relay_drops(v->udp);
-	there = relay_side_drops(v);
+	for (size_t i = 0; i < n; i++)
+		there += st[i].drops_relay;
 	if (here + there == 0)
 		return;
 	buf_printf(out,
@@ -283,7 +272,7 @@ report_text(const struct status_view *v, const struct session_info *si, const st
 			    (unsigned long long)f->via_relay, (unsigned long long)f->via_channel);
 		buf_printf(out, "\n");
 	}
-	report_flow_drops_text(v, out);
+	report_flow_drops_text(v, st, n, out);
 	buf_printf(out, "  file descriptors: %ld open of %ld\n", fdlimit_open(), fdlimit_max());
 }
 
