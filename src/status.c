@@ -260,12 +260,12 @@ report_text(const struct status_view *v, const struct session_info *si, const st
 		buf_printf(out, ", %u %s open, %llu total, %s up, %s down", f->open,
 		    f->udp ? "flows" : "connections", (unsigned long long)f->total,
 		    human(f->bytes_up, up, sizeof(up)), human(f->bytes_down, down, sizeof(down)));
-		if (f->udp)
+		if (f->udp) {
 			buf_printf(out, ", %llu dropped", (unsigned long long)f->drops);
-		if (f->udp && f->drops_relay > 0)
-			buf_printf(
-			    out, " (and %llu by the relay)", (unsigned long long)f->drops_relay);
-		else if (f->resets > 0)
+			if (f->drops_relay > 0)
+				buf_printf(out, " (and %llu by the relay)",
+				    (unsigned long long)f->drops_relay);
+		} else if (f->resets > 0)
 			buf_printf(out, ", %llu reset", (unsigned long long)f->resets);
 		if (f->via_relay > 0)
 			buf_printf(out, ", %llu via relay, %llu via channel",
