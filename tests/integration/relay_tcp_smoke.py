@@ -18,7 +18,10 @@ N = 16 << 20
 
 def main():
     fx.skip_in_ssh_mode("relay streams are porthole's own")
-    with fx.Sshd() as sshd, fx.BulkServer() as bulk, fx.EchoServer() as echo:
+    # DEBUG1: sshd logs each channel it opens ("ctype direct-tcpip"), a witness of the path
+    # that is not porthole's own count.
+    with fx.Sshd(log_level="DEBUG1") as sshd, fx.BulkServer() as bulk, \
+            fx.EchoServer() as echo:
         lport, dport = fx.free_port(), fx.free_port()
         fwd = ["-L", f"{lport}:127.0.0.1:{bulk.port}", "-D", str(dport)]
         extra = ["-v", "-o", "Reconnect=yes", "-o", "ReconnectMaxDelay=1"]
@@ -43,6 +46,8 @@ def main():
             fx.check(code == 5, "-D: a refused target is SOCKS 0x05 (RST_REFUSED)",
                      f"got {code:#x}")
 
+            tcpip = [x for x in sshd.log().splitlines() if "ctype direct-tcpip" in x]
+            fx.check(not tcpip, "sshd opened no direct-tcpip channel for them", "\n".join(tcpip))
             relay, channel = rt.counts(sshd, "-L")
             fx.check((relay, channel) == (2, 0), "status: -L's 2 connections via relay",
                      f"via_relay {relay}, via_channel {channel}")
@@ -73,6 +78,8 @@ def main():
             fx.check(channel == 0 and relay >= 3,
                      "... through the relay, started again for the new session",
                      f"via_relay {relay}, via_channel {channel}")
+            fx.check("ctype direct-tcpip" not in sshd.log(),
+                     "... and sshd's log has still no direct-tcpip channel")
             ups = [x for x in fw.stderr_lines() if "relay up:" in x]
             fx.check(len(ups) == 2, "-v: the relay came up once per session", "\n".join(ups))
             fx.check(not bulk.errors and not echo.errors, "the servers saw no errors",
