@@ -71,7 +71,8 @@ def slow_beside_fast(port):
 
 def main():
     fx.skip_in_ssh_mode("relay streams are porthole's own")
-    with fx.Sshd() as sshd, fx.BulkServer() as bulk, fx.EchoServer() as echo:
+    with fx.Sshd(log_level="DEBUG1") as sshd, fx.BulkServer() as bulk, \
+            fx.EchoServer() as echo:
         eport, bport, sport = fx.free_port(), fx.free_port(), fx.free_port()
         fwd = ["-L", f"{eport}:127.0.0.1:{echo.port}", "-L", f"{bport}:127.0.0.1:{bulk.port}",
                "-D", str(sport)]
@@ -104,6 +105,9 @@ def main():
             fx.check(relay == 3 and channel == 0,
                      "status: the three SOCKS connections went over relay streams (refused, "
                      "unresolved and good alike)", f"via_relay {relay}, via_channel {channel}")
+            tcpip = rt.tcpip_channels(sshd)
+            fx.check(not tcpip, "sshd's log: no direct-tcpip channel was opened",
+                     "\n".join(tcpip[:5]))
             fx.check(not echo.errors and not bulk.errors, "the servers saw no errors",
                      "\n".join(echo.errors + bulk.errors))
             fx.check(fw.alive(), "porthole still running", fw.stderr())
@@ -135,6 +139,8 @@ def main():
             fx.check(relay == 3 and channel == 0,
                      "status: the refusals came from the relay, none tried a channel",
                      f"via_relay {relay}, via_channel {channel}")
+            tcpip = rt.tcpip_channels(sshd)
+            fx.check(not tcpip, "... and sshd's log agrees", "\n".join(tcpip[:5]))
             fx.check(fw.alive(), "porthole still running after the refusals", fw.stderr())
         dead_sock.close()
 

@@ -46,7 +46,7 @@ def main():
             fx.check(code == 5, "-D: a refused target is SOCKS 0x05 (RST_REFUSED)",
                      f"got {code:#x}")
 
-            tcpip = [x for x in sshd.log().splitlines() if "ctype direct-tcpip" in x]
+            tcpip = rt.tcpip_channels(sshd)
             fx.check(not tcpip, "sshd opened no direct-tcpip channel for them", "\n".join(tcpip))
             relay, channel = rt.counts(sshd, "-L")
             fx.check((relay, channel) == (2, 0), "status: -L's 2 connections via relay",
@@ -78,7 +78,7 @@ def main():
             fx.check(channel == 0 and relay >= 3,
                      "... through the relay, started again for the new session",
                      f"via_relay {relay}, via_channel {channel}")
-            fx.check("ctype direct-tcpip" not in sshd.log(),
+            fx.check(not rt.tcpip_channels(sshd),
                      "... and sshd's log has still no direct-tcpip channel")
             ups = [x for x in fw.stderr_lines() if "relay up:" in x]
             fx.check(len(ups) == 2, "-v: the relay came up once per session", "\n".join(ups))

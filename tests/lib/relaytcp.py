@@ -69,6 +69,12 @@ def counts(sshd, kind="-L"):
     return relay, channel
 
 
+def tcpip_channels(sshd):
+    """The direct-tcpip channels sshd's log says it opened (it logs them from LogLevel DEBUG1
+    on, fx.Sshd(log_level="DEBUG1")): a witness of the path that is not porthole's own."""
+    return [x for x in sshd.log().splitlines() if "ctype direct-tcpip" in x]
+
+
 def download(port, n, seed, timeout=120):
     """DOWNLOAD n seed from a BulkServer through port: (bytes received, their sha256)."""
     h = hashlib.sha256()
