@@ -39,7 +39,6 @@
 #include "xmalloc.h"
 
 #define BUCKETS 1024
-#define SDATA_CUT (16 * 1024)  /* the largest SDATA frame sent (fair sharing) */
 #define TX_BOUND (1024 * 1024) /* the relay channel's queue, above which writes stop */
 
 enum rs_state {
@@ -266,8 +265,9 @@ rstream_write(struct rstream *st, const void *data, size_t len)
 		return 0;
 	if (len > st->credit.avail)
 		len = st->credit.avail;
+	/* Queued in frames as big as they go: the scheduler cuts what leaves (fair sharing). */
 	while (done < len && relaychan_stream_queued(set->rc) < TX_BOUND) {
-		size_t n = len - done > SDATA_CUT ? SDATA_CUT : len - done;
+		size_t n = len - done > FRAME_PAYLOAD_MAX ? FRAME_PAYLOAD_MAX : len - done;
 		if (!relaychan_send(set->rc, FRAME_SDATA, st->id, p + done, n))
 			break;
 		done += n;
