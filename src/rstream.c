@@ -198,7 +198,6 @@ send_open(struct rstream *st)
 	st->state = RS_OPENING;
 	credit_tx_init(&st->credit, set->peer_window);
 	credit_rx_init(&st->rx_left, RELAYCHAN_STREAM_WINDOW);
-	table_add(set, st);
 	if (n < 0 || !relaychan_send(set->rc, FRAME_SOPEN, st->id, payload, (size_t)n)) {
 		mark_reset(st, RST_ABORTED, n < 0 ? "bad target address" : "the relay is down");
 		return;
@@ -218,14 +217,13 @@ rstream_open(struct rstreams *set, const char *host, uint16_t port, uint64_t now
 	st->port = port;
 	snprintf(st->host, sizeof(st->host), "%s", host);
 	buf_init(&st->rx);
+	table_add(set, st); /* a pending stream holds its id too, so no other takes it */
 	if (set->usable) {
 		send_open(st);
 	} else {
 		st->state = RS_PENDING;
 		st->pnext = set->pending;
 		set->pending = st;
-		/* Holds its id while it waits, so no other stream takes it. */
-		table_add(set, st);
 	}
 	return st;
 }
@@ -463,7 +461,6 @@ rstreams_ready(struct rstreams *set)
 	while (list != NULL) {
 		struct rstream *st = list;
 		list = st->pnext;
-		table_remove(set, st);
 		send_open(st);
 	}
 	session_wake(set->session);
@@ -477,21 +474,14 @@ rstreams_down(struct rstreams *set, const char *why)
 	set->usable = false;
 	snprintf(text, sizeof(text), "the relay went down (%s)", why);
 	for (size_t i = 0; i < BUCKETS; i++) {
-		while (set->buckets[i] != NULL) {
-			struct rstream *st = set->buckets[i];
-			if (st->state == RS_PENDING) {
-				/* Still waiting: the relay may start again (ConnectionWait). */
-				set->buckets[i] = st->hnext;
-				st->in_table = false;
-				set->count--;
-				continue;
-			}
-			mark_reset(st, RST_ABORTED, text);
+		struct rstream **pp = &set->buckets[i];
+		while (*pp != NULL) {
+			if ((*pp)->state == RS_PENDING)
+				pp = &(*pp)->hnext; /* still waiting: the relay may start again */
+			else
+				mark_reset(*pp, RST_ABORTED, text); /* takes it out of the bucket */
 		}
 	}
-	/* Pending streams keep their ids out of the table meanwhile; put them back. */
-	for (struct rstream *st = set->pending; st != NULL; st = st->pnext)
-		table_add(set, st);
 }
 
 void
