@@ -104,6 +104,8 @@ def main():
             line = [l for l in text.splitlines() if f"127.0.0.1:{bulk.port}: " in l]
             fx.check(len(line) == 1 and f", {conns - 1} via relay, 0 via channel" in line[0],
                      "plain status says so on the forward's line", text)
+            fx.check("\n  relay: up, 0 streams open\n" in text,
+                     "plain status has the relay's line: up, with streams, none open", text)
             fx.check(not bulk.errors and not echo.errors, "the servers saw no errors",
                      "\n".join(bulk.errors + echo.errors))
             fx.check(fw.alive(), "porthole still running", fw.stderr())
