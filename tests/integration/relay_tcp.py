@@ -44,7 +44,8 @@ def download_after_shutdown(port, n, seed):
 
 def main():
     fx.skip_in_ssh_mode("relay streams are porthole's own")
-    with fx.Sshd() as sshd, fx.BulkServer() as bulk, fx.EchoServer() as echo:
+    with fx.Sshd(log_level="DEBUG1") as sshd, fx.BulkServer() as bulk, \
+            fx.EchoServer() as echo:
         bport, eport = fx.free_port(), fx.free_port()
         fwd = ["-L", f"{bport}:127.0.0.1:{bulk.port}", "-L", f"{eport}:127.0.0.1:{echo.port}"]
         with fx.Forwarder(sshd, fwd, extra_args=rt.relay_args()) as fw:
@@ -100,6 +101,9 @@ def main():
             fx.check(relay == conns and channel == 0,
                      f"status: all {conns} connections went over relay streams, none over a "
                      "channel", f"via_relay {relay}, via_channel {channel}")
+            tcpip = rt.tcpip_channels(sshd)
+            fx.check(not tcpip, "sshd's log: no direct-tcpip channel was opened",
+                     "\n".join(tcpip[:5]))
             text = rt.status_text(sshd)
             line = [l for l in text.splitlines() if f"127.0.0.1:{bulk.port}: " in l]
             fx.check(len(line) == 1 and f", {conns - 1} via relay, 0 via channel" in line[0],

@@ -77,6 +77,7 @@ def only_channels(sshd, echo, relay_cmd, via, what, state, quiet=False):
     every one as a channel, none as a relay stream; status's relay line says state."""
     eport = fx.free_port()
     extra = ["-o", f"RelayCommand={relay_cmd}"] + (["-o", f"OpenVia={via}"] if via else [])
+    opened = len(rt.tcpip_channels(sshd))
     with fx.Forwarder(sshd, ["-L", f"{eport}:127.0.0.1:{echo.port}"], extra_args=extra) as fw:
         fx.check(rt.echo_ok(eport), f"{what}: a connection through -L works", fw.stderr())
         relay_state(sshd, state, what)
@@ -86,6 +87,9 @@ def only_channels(sshd, echo, relay_cmd, via, what, state, quiet=False):
         fx.check(relay == 0 and channel == 11,
                  f"{what}: status counts all 11 as channels, none as relay streams",
                  f"via_relay {relay}, via_channel {channel}")
+        opened = len(rt.tcpip_channels(sshd)) - opened
+        fx.check(opened == 11, f"{what}: sshd's log has the 11 direct-tcpip channels",
+                 f"{opened} opened")
         if quiet:
             noisy = [line for line in fw.stderr_lines()
                      if "relay" in line.lower() or "error" in line.lower()]
@@ -100,6 +104,7 @@ def strict_relay(sshd, echo):
     (not carried by a channel, not left hanging), with a line saying why."""
     eport = fx.free_port()
     extra = rt.relay_args("--protocol", "1.0")
+    opened = len(rt.tcpip_channels(sshd))
     with fx.Forwarder(sshd, ["-L", f"{eport}:127.0.0.1:{echo.port}"], extra_args=extra) as fw:
         for _ in range(3):
             closed, how = fx.is_closed_quickly(eport, timeout=15)
@@ -110,6 +115,7 @@ def strict_relay(sshd, echo):
         relay, channel = rt.counts(sshd)
         fx.check(channel == 0, "... and no channel was opened instead",
                  f"via_relay {relay}, via_channel {channel}")
+        fx.check(len(rt.tcpip_channels(sshd)) == opened, "... as sshd's log says")
 
 
 def auto_uses_streams(sshd, echo):
@@ -146,7 +152,7 @@ def has_protocol_flag():
 
 def main():
     fx.skip_in_ssh_mode("relay streams are porthole's own")
-    with fx.Sshd() as sshd, fx.EchoServer() as echo:
+    with fx.Sshd(log_level="DEBUG1") as sshd, fx.EchoServer() as echo:
         relay_killed(sshd, echo, "relay")
         relay_killed(sshd, echo, "auto")
 
