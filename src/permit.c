@@ -91,6 +91,12 @@ permit_add(struct permit_list *l, const char *text, bool port_only, char *err, s
 }
 
 bool
+permit_open_allows(const struct permit_list *l, const char *host, uint16_t port)
+{
+	return !l->given || permit_match(l, host, port);
+}
+
+bool
 permit_match(const struct permit_list *l, const char *host, uint16_t port)
 {
 	for (size_t i = 0; i < l->n; i++) {

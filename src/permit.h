@@ -32,6 +32,8 @@ struct permit_list {
  * reason in err. */
 int permit_add(struct permit_list *l, const char *text, bool port_only, char *err, size_t errlen);
 bool permit_match(const struct permit_list *l, const char *host, uint16_t port);
+/* --permit-open's rule: anything while no entry was given, else permit_match. */
+bool permit_open_allows(const struct permit_list *l, const char *host, uint16_t port);
 void permit_free(struct permit_list *l);
 
 /* Whether host names the loopback interface: localhost, 127.0.0.0/8, ::1. */

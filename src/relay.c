@@ -562,12 +562,6 @@ id_free(const struct relay *r, uint32_t id)
 }
 
 static bool
-open_allowed(const struct relay *r, const struct frame_addr *a)
-{
-	return !r->permit_open.given || permit_match(&r->permit_open, a->host, a->port);
-}
-
-static bool
 listen_allowed(const struct relay *r, const struct frame_addr *a)
 {
 	if (!r->permit_listen.given)
@@ -597,7 +591,7 @@ on_open(struct relay *r, const struct frame *f)
 		    r, FRAME_ERROR, f->flow, ERR_PROTOCOL, "OPEN: flow id %#x is in use", f->flow);
 		return;
 	}
-	if (!open_allowed(r, &a)) {
+	if (!permit_open_allows(&r->permit_open, a.host, a.port)) {
 		log_error("OPEN %s:%u refused: not in --permit-open", a.host, a.port);
 		out_reason(r, FRAME_ERROR, f->flow, ERR_NOT_ALLOWED,
 		    "%s:%u is not allowed by the relay's --permit-open", a.host, a.port);

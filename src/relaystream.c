@@ -518,12 +518,6 @@ rs_resolved_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 
 /* ---------------------------------------------------------------- frames in */
 
-static bool
-open_allowed(const struct relaystream_set *set, const struct frame_addr *a)
-{
-	return !set->permit_open->given || permit_match(set->permit_open, a->host, a->port);
-}
-
 static void
 on_sopen(struct relaystream_set *set, const struct frame *f)
 {
@@ -543,7 +537,7 @@ on_sopen(struct relaystream_set *set, const struct frame *f)
 		rs_abort(s, RST_PROTOCOL, "SOPEN for stream %#x, which is open", f->flow);
 		return;
 	}
-	if (!open_allowed(set, &a)) {
+	if (!permit_open_allows(set->permit_open, a.host, a.port)) {
 		log_error("SOPEN %s:%u refused: not in --permit-open", a.host, a.port);
 		send_reset(set, f->flow, RST_NOT_ALLOWED,
 		    "%s:%u is not allowed by the relay's --permit-open", a.host, a.port);

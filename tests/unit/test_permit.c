@@ -60,9 +60,11 @@ test_match(void)
 	permit_free(&l);
 	CHECK_INT(l.n, 0);
 
+	CHECK(permit_open_allows(&l, "anything", 1)); /* nothing given: all allowed */
 	CHECK_INT(add(&l, "none", false), 0);
 	CHECK(l.given);
 	CHECK(!permit_match(&l, "127.0.0.1", 53));
+	CHECK(!permit_open_allows(&l, "127.0.0.1", 53));
 	CHECK_INT(add(&l, "ANY", false), 0);
 	CHECK(permit_match(&l, "x", 1));
 	permit_free(&l);
