@@ -130,8 +130,7 @@ static void
 out_failed(struct framepipe *fp, int status)
 {
 	fp->out_dead = true;
-	framesched_free(fp->sched);
-	fp->sched = framesched_new(NULL);
+	framesched_clear(fp->sched); /* keeps the drop counts for the exit log */
 	buf_consume(&fp->inflight, buf_len(&fp->inflight));
 	if (status == UV_EPIPE || status == UV_ECONNRESET)
 		end(fp, FRAMEPIPE_OUTPUT_GONE, uv_strerror(status));
