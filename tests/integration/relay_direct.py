@@ -2,11 +2,9 @@
 """`porthole relay` driven directly over pipes, without ssh: the relay protocol
 (docs/relay-protocol.md) from the client's side, against real UDP sockets on 127.0.0.1.
 
-Each case starts its own relay, speaks frames on its stdin/stdout with the tiny codec
-below, and checks what comes back: HELLO, OPEN and DATA round trips, flow separation,
+Each case starts its own relay, speaks frames on its stdin/stdout with tests/lib/relayproto.py, and checks what comes back: HELLO, OPEN and DATA round trips, flow separation,
 the idle timeout, LRU eviction, BIND/ACCEPT, the allow-lists, errors, and exits."""
 
-import queue
 import re
 import socket
 import struct
@@ -16,23 +14,17 @@ import time
 
 import fixture as fx
 
-HELLO, OPEN, BIND, BOUND, ACCEPT, DATA, CLOSE, ERROR, PING, PONG = range(1, 11)
+from relayproto import (ACCEPT, BIND, BOUND, CLOSE, CLOSE_EVICTED, CLOSE_FAILED, CLOSE_IDLE,
+                        CLOSE_NORMAL, DATA, DGRAM_MAX, ERR_LIMIT, ERR_NOT_ALLOWED, ERR_PROTOCOL,
+                        ERR_RESOLVE, ERR_SOCKET, ERR_UNKNOWN_FLOW, ERR_VERSION, ERROR, HEADER,
+                        HELLO, OPEN, PING, PONG, RelayPipe, addr, bind, close, data, frame, open_,
+                        ping)
+
 DROPS = 17
-CLOSE_NORMAL, CLOSE_IDLE, CLOSE_EVICTED, CLOSE_FAILED = range(4)
-(ERR_PROTOCOL, ERR_VERSION, ERR_NOT_ALLOWED, ERR_RESOLVE, ERR_SOCKET, ERR_LIMIT,
- ERR_UNKNOWN_FLOW) = range(1, 8)
-NAMES = {1: "HELLO", 2: "OPEN", 3: "BIND", 4: "BOUND", 5: "ACCEPT", 6: "DATA", 7: "CLOSE",
-         8: "ERROR", 9: "PING", 10: "PONG"}
-HEADER = struct.Struct(">BBIH")
-DGRAM_MAX = 65507
 LISTENER = 0x40000001
 
 
 # ---------------------------------------------------------------- frames
-
-
-def frame(ftype, flow, payload=b""):
-    return HEADER.pack(ftype, 0, flow, len(payload)) + payload
 
 
 def hello(major=1, minor=0, max_datagram=DGRAM_MAX, idle=0, max_flows=0,
@@ -43,184 +35,20 @@ def hello(major=1, minor=0, max_datagram=DGRAM_MAX, idle=0, max_flows=0,
                                        len(software)) + software + tail)
 
 
-def addr(port, host):
-    h = host.encode()
-    return struct.pack(">HB", port, len(h)) + h
-
-
-def open_(flow, host, port):
-    return frame(OPEN, flow, addr(port, host))
-
-
-def bind(lid, host, port):
-    return frame(BIND, lid, addr(port, host))
-
-
-def data(flow, payload):
-    return frame(DATA, flow, payload)
-
-
-def close(flow, reason=CLOSE_NORMAL, text=b""):
-    return frame(CLOSE, flow, struct.pack(">H", reason) + text)
-
-
-def ping(token):
-    return frame(PING, 0, struct.pack(">Q", token))
-
-
-class Frame:
-    def __init__(self, ftype, flow, payload):
-        self.type, self.flow, self.payload = ftype, flow, payload
-
-    @property
-    def code(self):  # CLOSE and ERROR
-        return struct.unpack(">H", self.payload[:2])[0]
-
-    @property
-    def text(self):
-        return self.payload[2:].decode("utf-8", "replace")
-
-    def hello(self):
-        major, minor, max_dgram, idle, max_flows, n = struct.unpack(">BBIIIB", self.payload[:15])
-        return major, minor, max_dgram, idle, max_flows, self.payload[15:15 + n].decode()
-
-    def accept(self):
-        lid, port, family = struct.unpack(">IHB", self.payload[:7])
-        af = socket.AF_INET if family == 4 else socket.AF_INET6
-        return lid, socket.inet_ntop(af, self.payload[7:]), port
-
-    def __repr__(self):
-        return (f"{NAMES.get(self.type, self.type)}(flow {self.flow:#x}, "
-                f"{len(self.payload)} bytes{', code %d %r' % (self.code, self.text) if self.type in (CLOSE, ERROR) else ''})")
-
-
-# ---------------------------------------------------------------- the relay under test
-
-
-class Relay:
-    """`porthole relay ARGS` with its stdin and stdout as pipes; a thread decodes its frames."""
-
-    def __init__(self, *args, read=True):
-        self.p = subprocess.Popen([fx.porthole_path(), "relay", *args], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        fx._children.append(self.p)
-        self.frames = queue.Queue()
-        self.pending = []
-        self.stderr = []
-        self.reading = threading.Event()
-        self.reading.set()
-        threading.Thread(target=self._read_stderr, daemon=True).start()
-        if read:
-            threading.Thread(target=self._read_frames, daemon=True).start()
-
-    def _read_exact(self, n):
-        b = b""
-        while len(b) < n:
-            c = self.p.stdout.read(n - len(b))
-            if not c:
-                return None
-            b += c
-        return b
-
-    def _read_frames(self):
-        while True:
-            self.reading.wait()
-            h = self._read_exact(HEADER.size)
-            if h is None:
-                self.frames.put(None)
-                return
-            ftype, flags, flow, n = HEADER.unpack(h)
-            payload = self._read_exact(n) if n else b""
-            if payload is None:
-                self.frames.put(None)
-                return
-            self.frames.put(Frame(ftype, flow, payload))
-
-    def _read_stderr(self):
-        for line in self.p.stderr:
-            self.stderr.append(line.decode(errors="replace").rstrip("\n"))
-
-    def send(self, *frames):
-        self.p.stdin.write(b"".join(frames))
-        self.p.stdin.flush()
-
-    def expect(self, pred=lambda f: True, timeout=10.0, what="a frame"):
-        """The first frame (kept back or new) for which pred holds; others are kept back."""
-        for i, f in enumerate(self.pending):
-            if pred(f):
-                return self.pending.pop(i)
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            try:
-                f = self.frames.get(timeout=max(left, 0.001))
-            except queue.Empty:
-                raise fx.TestFailure(f"no {what} within {timeout} s; kept back: {self.pending}; "
-                                     f"stderr: {self.stderr}")
-            if f is None:
-                self.frames.put(None)
-                raise fx.TestFailure(f"relay output ended before {what}; kept back: "
-                                     f"{self.pending}; stderr: {self.stderr}")
-            if pred(f):
-                return f
-            self.pending.append(f)
-
-    def expect_type(self, ftype, flow=None, timeout=10.0):
-        return self.expect(lambda f: f.type == ftype and (flow is None or f.flow == flow),
-                           timeout, f"{NAMES[ftype]}" + ("" if flow is None else f" on flow {flow:#x}"))
-
-    def quiet(self, pred, seconds):
-        """True if no frame matching pred arrives within seconds."""
-        try:
-            self.expect(pred, seconds)
-            return False
-        except fx.TestFailure:
-            return True
-
-    def sync(self, token=0x5EC):
-        """PING and wait for the PONG: every frame sent before has been handled."""
-        self.send(ping(token))
-        f = self.expect_type(PONG)
-        fx.check(f.payload == struct.pack(">Q", token), "PONG carries the PING's 8 bytes")
+class Relay(RelayPipe):
+    """relayproto's RelayPipe, greeting the relay as a 1.0 client unless told otherwise."""
 
     def start(self, **hello_args):
-        """Reads the relay's HELLO, sends ours; returns the relay's HELLO fields."""
+        """Reads the relay's HELLO, sends ours (hello() above); returns the relay's as a dict."""
         f = self.expect_type(HELLO)
         self.send(hello(**hello_args))
         return f.hello()
-
-    def finish(self, timeout=10.0):
-        """Closes stdin and returns the exit status."""
-        try:
-            self.p.stdin.close()
-        except BrokenPipeError:
-            pass
-        try:
-            return self.p.wait(timeout)
-        except subprocess.TimeoutExpired:
-            raise fx.TestFailure(f"relay still running {timeout} s after stdin closed")
-
-    def wait(self, timeout=10.0):
-        try:
-            return self.p.wait(timeout)
-        except subprocess.TimeoutExpired:
-            raise fx.TestFailure(f"relay still running after {timeout} s")
-
-    def log(self):
-        time.sleep(0.1)  # the stderr thread reads what the exit left
-        return "\n".join(self.stderr)
 
 
 def sanitizer_clean(relay, what):
     bad = [l for l in relay.log().splitlines() if "Sanitizer" in l or "runtime error:" in l]
     if bad:
         raise fx.TestFailure(f"{what}: sanitizer report\n" + relay.log())
-
-
-def finish_clean(relay, what):
-    status = relay.finish()
-    sanitizer_clean(relay, what)
-    fx.check(status == 0, f"{what}: relay exits 0 when stdin closes", relay.log())
 
 
 class UdpEcho(threading.Thread):
@@ -266,7 +94,9 @@ def roundtrip(relay, flow, payload, what):
 
 def case_hello_and_open(echo):
     r = Relay()
-    major, minor, max_dgram, idle, max_flows, software = r.start()
+    h = r.start()
+    major, minor, max_dgram = h["major"], h["minor"], h["max_datagram"]
+    max_flows, software = h["max_flows"], h["software"]
     fx.check((major, minor, max_dgram) == (1, 1, DGRAM_MAX),
              "relay HELLO: version 1.1, max_datagram 65507", (major, minor, max_dgram))
     fx.check(software.startswith("porthole "), "relay HELLO names its software", software)
@@ -280,7 +110,7 @@ def case_hello_and_open(echo):
     r.send(data(1, b"x" * (DGRAM_MAX + 1)))
     r.sync(1)
     fx.check(r.quiet(lambda f: f.type == DATA, 0.3), "a DATA over 65507 bytes is dropped")
-    finish_clean(r, "open")
+    r.finish_clean("open")
 
 
 def case_resolve_queue(echo):
@@ -292,7 +122,7 @@ def case_resolve_queue(echo):
     fx.check(got == [b"q%02d" % i for i in range(16)],
              "the first 16 datagrams sent while resolving arrive in order", got)
     fx.check(r.quiet(lambda f: f.type == DATA, 0.5), "datagrams past 16 while resolving dropped")
-    finish_clean(r, "resolve queue")
+    r.finish_clean("resolve queue")
 
 
 def case_many_flows(echo):
@@ -309,7 +139,7 @@ def case_many_flows(echo):
             if f.payload != b"flow %d round %d" % (f.flow, rnd):
                 wrong.append((f.flow, f.payload))
         fx.check(not wrong, f"{n} flows, round {rnd}: each gets only its own replies", wrong)
-    finish_clean(r, "50 flows")
+    r.finish_clean("50 flows")
 
 
 def case_idle(echo):
@@ -338,7 +168,7 @@ def case_idle(echo):
     r.sync()
     fx.check(not any(f.type == ERROR for f in r.pending),
              "DATA racing the idle CLOSE draws no ERROR", r.pending)
-    finish_clean(r, "idle")
+    r.finish_clean("idle")
 
 
 def case_lru(echo):
@@ -355,7 +185,7 @@ def case_lru(echo):
     for i in (1, 3, 4):
         roundtrip(r, i, b"after %d" % i, f"flow {i} keeps working")
     fx.check(r.quiet(lambda f: f.type == CLOSE, 0.3), "nothing else is evicted")
-    finish_clean(r, "lru")
+    r.finish_clean("lru")
 
     r = Relay("--max-flows", "2")
     r.start(max_flows=100)
@@ -364,7 +194,7 @@ def case_lru(echo):
     f = r.expect_type(CLOSE)
     fx.check(f.flow == 1 and f.code == CLOSE_EVICTED,
              "--max-flows 2 wins over the client's 100", repr(f))
-    finish_clean(r, "--max-flows")
+    r.finish_clean("--max-flows")
 
 
 def case_bind():
@@ -407,7 +237,7 @@ def case_bind():
     fx.check(r.quiet(lambda f: f.type in (ACCEPT, DATA), 0.5), "and stops listening")
     for s in srcs:
         s.close()
-    finish_clean(r, "bind")
+    r.finish_clean("bind")
 
 
 def case_permits(echo):
@@ -423,7 +253,7 @@ def case_permits(echo):
         roundtrip(r, 2, b"allowed", "--permit-open lets its own host:port through")
         r.send(open_(1, "127.0.0.1", other.port))
         fx.check(r.expect_type(ERROR, 1).code == ERR_NOT_ALLOWED, "a refused id can be tried again")
-        finish_clean(r, "permit-open")
+        r.finish_clean("permit-open")
         fx.check("refused" in r.log(), "the refusal is logged on stderr", r.log())
     finally:
         other.__exit__()
@@ -437,7 +267,7 @@ def case_permits(echo):
     f = r.expect(lambda f: f.flow == LISTENER + 1)
     fx.check(f.type == BOUND or (f.type == ERROR and f.code == ERR_SOCKET),
              "BIND ::1 allowed by default (BOUND, or ERR_SOCKET without IPv6)", repr(f))
-    finish_clean(r, "default bind")
+    r.finish_clean("default bind")
 
     port = fx.free_port()
     r = Relay("--permit-listen", f"localhost:{port}", "--permit-listen", "*:*",
@@ -445,7 +275,7 @@ def case_permits(echo):
     r.start()
     r.send(bind(LISTENER, "0.0.0.0", 0))
     fx.check(r.expect(lambda f: f.flow == LISTENER).type == BOUND, "--permit-listen *:* allows 0.0.0.0")
-    finish_clean(r, "permit-listen any")
+    r.finish_clean("permit-listen any")
 
     r = Relay("--permit-listen", str(port))
     r.start()
@@ -458,7 +288,7 @@ def case_permits(echo):
     f = r.expect(lambda f: f.flow == LISTENER + 2)
     fx.check(f.type == BOUND and struct.unpack(">H", f.payload)[0] == port,
              "--permit-listen PORT binds it on loopback", repr(f))
-    finish_clean(r, "permit-listen port")
+    r.finish_clean("permit-listen port")
 
 
 def case_errors(echo):
@@ -499,7 +329,7 @@ def case_errors(echo):
     r.sync()
     fx.check(not any(f.type == ERROR for f in r.pending),
              "CLOSE (and CLOSE of an unknown flow) draw no answer", r.pending)
-    finish_clean(r, "errors")
+    r.finish_clean("errors")
 
 
 def case_fatal():
@@ -571,7 +401,7 @@ def case_exits(echo):
            open_(2, "no-such-host.invalid", 53))
     roundtrip(r, 1, b"x", "a flow up")
     r.expect_type(BOUND)
-    finish_clean(r, "stdin closed with a flow, a listener and a lookup in flight")
+    r.finish_clean("stdin closed with a flow, a listener and a lookup in flight")
 
     r = Relay(read=False)
     r.p.stdout.close()
@@ -655,7 +485,7 @@ def case_drops_reported():
     fx.check(0 < reported <= sent - got,
              f"DROPS report the flood's drops at the relay ({reported}; {got} of {sent} "
              f"datagrams delivered; the rest the kernel dropped or the relay did)")
-    finish_clean(r, "drops reported")
+    r.finish_clean("drops reported")
 
 
 def case_backpressure():
@@ -668,7 +498,7 @@ def case_backpressure():
     got = sum(len(x.payload) for x in r.pending if x.type == DATA)
     fx.check(got < 3 * 1024 * 1024,
              f"a stalled reader: {got} bytes of DATA queued of {sent * 1400}, the rest dropped")
-    finish_clean(r, "backpressure")
+    r.finish_clean("backpressure")
     m = re.search(r"(\d+) \(late or over their flow's share", r.log())
     fx.check(m and int(m.group(1)) > 0, f"the drops are counted ({m and m.group(1)})",
              r.log()[-600:])

@@ -9,6 +9,7 @@ hands its frames to the test. Standard library only; the C codec is src/udpframe
 """
 
 import queue
+import socket
 import struct
 import subprocess
 import threading
@@ -132,6 +133,11 @@ class Frame:
 
     def hello(self):
         return parse_hello(self.payload)
+
+    def accept(self):  # ACCEPT: (listener id, source host, source port)
+        lid, port, family = struct.unpack(">IHB", self.payload[:7])
+        af = socket.AF_INET if family == 4 else socket.AF_INET6
+        return lid, socket.inet_ntop(af, self.payload[7:]), port
 
     def __repr__(self):
         extra = ""
