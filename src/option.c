@@ -835,7 +835,7 @@ options_print(const struct options *o, FILE *out)
 	fprintf(out, "openvia %s\n", option_open_via_name(option_open_via(o)));
 	fprintf(out, "notifyonconnect %s\n", YESNO(o->notify_on_connect, "no"));
 	fprintf(out, "confirmconnect %s\n", YESNO(o->confirm_connect, "no"));
-	fprintf(out, "confirmtimeout %d\n", NUM(o->confirm_timeout, 60));
+	fprintf(out, "confirmtimeout %d\n", o->confirm_timeout > 0 ? o->confirm_timeout : 60);
 	if (o->presence_listen != NULL)
 		fprintf(out, "presencelisten %s\n", o->presence_listen);
 	if (o->presence_check != NULL)

@@ -224,6 +224,13 @@ test_open_via(void)
 	fclose(f);
 	CHECK(strstr(buf, "\nopenvia auto\n") != NULL);
 	free(buf);
+	/* ConfirmTimeout 0 waits the default 60 s (app.c), and check says so. */
+	CHECK_INT(set("ConfirmTimeout", "0"), 0);
+	f = open_memstream(&buf, &len);
+	options_print(&o, f);
+	fclose(f);
+	CHECK(strstr(buf, "\nconfirmtimeout 60\n") != NULL);
+	free(buf);
 	options_free(&o);
 }
 
