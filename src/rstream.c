@@ -77,6 +77,7 @@ struct rstreams {
 	uint32_t next_id;
 	uint32_t peer_window;
 	bool usable;
+	bool tx_full; /* a write stopped at TX_BOUND: wake the owners when it is under */
 };
 
 static struct rstream **
@@ -264,7 +265,11 @@ rstream_write(struct rstream *st, const void *data, size_t len)
 	if (len > st->credit.avail)
 		len = st->credit.avail;
 	/* Queued in frames as big as they go: the scheduler cuts what leaves (fair sharing). */
-	while (done < len && relaychan_stream_queued(set->rc) < TX_BOUND) {
+	while (done < len) {
+		if (relaychan_stream_queued(set->rc) >= TX_BOUND) {
+			set->tx_full = true;
+			break;
+		}
 		size_t n = len - done > FRAME_PAYLOAD_MAX ? FRAME_PAYLOAD_MAX : len - done;
 		if (!relaychan_send(set->rc, FRAME_SDATA, st->id, p + done, n))
 			break;
@@ -487,8 +492,11 @@ rstreams_down(struct rstreams *set, const char *why)
 void
 rstreams_writable(struct rstreams *set)
 {
-	if (relaychan_stream_queued(set->rc) < TX_BOUND)
+	/* Only when a write stopped at the bound: other owners wake by their own events. */
+	if (set->tx_full && relaychan_stream_queued(set->rc) < TX_BOUND) {
+		set->tx_full = false;
 		session_wake(set->session);
+	}
 }
 
 void
