@@ -414,7 +414,7 @@ rstreams_frame(struct rstreams *set, const struct frame *f)
 		protocol_reset(st, "the relay sent SOPEN");
 		return;
 	}
-	if (f->type != FRAME_SWINDOW && frame_stream_check(f, &err) == -1) {
+	if (frame_stream_check(f, &err) == -1) {
 		protocol_reset(st, err);
 		return;
 	}
