@@ -969,12 +969,6 @@ session_set_dialer(struct session *s, session_dial_fn dial, void *arg)
 	s->dial_arg = arg;
 }
 
-void *
-session_dialer_arg(const struct session *s)
-{
-	return s->dial_arg;
-}
-
 const char *
 session_host(const struct session *s)
 {
@@ -985,12 +979,6 @@ int
 session_port(const struct session *s)
 {
 	return s->port;
-}
-
-const char *
-session_user(const struct session *s)
-{
-	return s->user;
 }
 
 void

@@ -102,12 +102,10 @@ typedef struct transport *(*session_dial_fn)(
     struct session *s, const struct transport_events *ev, void *arg);
 /* Replaces the default dialer (ProxyCommand if set, else TCP to HostName:Port). */
 void session_set_dialer(struct session *s, session_dial_fn dial, void *arg);
-void *session_dialer_arg(const struct session *s);
 /* Marks a jump host's session: its messages name it, and it logs no "connected to" line. */
 void session_set_label(struct session *s, const char *label);
 const char *session_host(const struct session *s); /* HostName, else the destination */
 int session_port(const struct session *s);
-const char *session_user(const struct session *s);
 
 /* Starts connecting (through a transport from the dialer). */
 void session_start(struct session *s);
