@@ -40,10 +40,10 @@ void relayhub_session_ready(struct relayhub *h);
 enum relayhub_via relayhub_choose(struct relayhub *h);
 
 /*
- * For porthole status: the relay's state in a few words ("up", "starting",
- * "down, starting again soon", "not available on the server", "up, no TCP
- * streams (an older porthole)", "up, its allow-list sends TCP to channels"),
- * or NULL when nothing used it yet. streams: it carries TCP streams now.
+ * For porthole status: the relay's state in a few words (the list in
+ * porthole(1), STATUS: "up", "starting", "down, starting again soon", "not
+ * available on the server", ...), or NULL when nothing used it yet.
+ * streams: it does TCP streams now.
  */
 const char *relayhub_state(const struct relayhub *h, bool *streams);
 
