@@ -9,6 +9,7 @@
  *   OPEN --framepipe_stop--> FLUSHING --inflight and tx written, or the
  *   output failed, or FLUSH_MS passed--> CLOSED (every handle closing)
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -30,6 +31,7 @@
 #define OUT_HIGH (1024 * 1024)		/* reading resumes below this */
 #define OUT_READ_STOP (4 * 1024 * 1024) /* the input is not read above this */
 #define READ_CHUNK 65536
+#define PIPE_SIZE (1024 * 1024)
 #define FLUSH_MS 2000 /* how long a stopping stream tries to deliver its last frames */
 
 struct framepipe {
@@ -256,6 +258,20 @@ pollable(int fd)
 	return S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || isatty(fd);
 }
 
+/* A pipe's buffer raised to PIPE_SIZE where the kernel allows it (best effort). */
+static void
+grow_pipe(int fd)
+{
+#ifdef F_SETPIPE_SZ
+	struct stat st;
+
+	if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) && fcntl(fd, F_GETPIPE_SZ) < PIPE_SIZE)
+		(void)fcntl(fd, F_SETPIPE_SZ, PIPE_SIZE);
+#else
+	(void)fd;
+#endif
+}
+
 int
 framepipe_start(struct framepipe *fp, int in_fd, int out_fd, char *err, size_t errlen)
 {
@@ -274,6 +290,8 @@ framepipe_start(struct framepipe *fp, int in_fd, int out_fd, char *err, size_t e
 		fp->out_dead = true;
 		return UV_EINVAL;
 	}
+	grow_pipe(in_fd);
+	grow_pipe(out_fd);
 	if ((rc = uv_pipe_open(&fp->out, out_fd)) < 0) {
 		snprintf(err, errlen, "fd %d (output): %s", out_fd, uv_strerror(rc));
 		fp->out_dead = true;

@@ -1197,6 +1197,7 @@ relay_main(int argc, char **argv)
 	int status;
 
 	ensure_std_fds();
+	xmalloc_keep_heap();
 	log_set_ident("porthole relay");
 	log_set_level(LOG_ERROR);
 	switch (parse_args(r, argc, argv, err, sizeof(err))) {
