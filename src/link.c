@@ -52,13 +52,25 @@
  * In flight: a bulk link's bytes on their way between porthole and sshd
  * queue ahead of everything else on the connection, in the kernels' socket
  * buffers and in sshd. So while an interactive client is active
- * (session_interactive_recent), a bulk link keeps at most WINDOW_SHARED in
- * flight each way: downloads through the receive window (channels from -L
- * and -D open with that window, as libssh2 keeps it), uploads by not
- * writing past that much unacknowledged. Otherwise a bulk link has
- * WINDOW_ALONE each way (libssh2's and sshd's 2 MiB, which long links need
- * for speed): porthole grows its receive window to that with window
- * adjustments. -R channels are opened by the server with libssh2's 2 MiB.
+ * (session_interactive_recent), a bulk link keeps at most a bound in
+ * flight each way: downloads through the receive window, uploads by not
+ * writing past that much unacknowledged. The bound follows the path, not a
+ * constant (inflight.c): 2 x the link's delivery rate in that direction
+ * (the best 100 ms of the last second, alone or not) x the path's minimum
+ * round trip (session_path_rtt_us), so one bandwidth-delay product on the
+ * wire and one queued; at least INFLIGHT_FLOOR, which is what keeps small
+ * replies quick on a short path (on loopback the product is a few KiB), at
+ * most WINDOW_ALONE; WINDOW_UNKNOWN while the round trip is unknown.
+ * Otherwise a bulk link has WINDOW_ALONE each way (libssh2's and sshd's
+ * 2 MiB, which long links need for speed).
+ *
+ * The receive window: libssh2 tops a channel's window up to its size at
+ * open plus the read size (READ_CHUNK) by itself, and only porthole's own
+ * window adjustments raise it further. So -L and -D channels open with
+ * WINDOW_OPEN (INFLIGHT_FLOOR less one read), and grow_window raises a bulk
+ * link's window to its bound, or to WINDOW_ALONE; a smaller target needs no
+ * action, the window shrinks as data arrives. -R channels are opened by the
+ * server with libssh2's 2 MiB.
  */
 #include <netdb.h>
 #include <netinet/in.h>
@@ -71,6 +83,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "inflight.h"
 #include "link.h"
 #include "log.h"
 #include "relayhub.h"
@@ -88,8 +101,10 @@
 #define DRAIN_POLL_MS 10
 #define BULK_WINDOW_MS 100	       /* how long the class looks back */
 #define BULK_BYTES (64 * 1024)	       /* moved within a window: bulk (~640 KB/s) */
-#define WINDOW_SHARED (512 * 1024)     /* receive window at open (-L, -D), and in flight ... */
-#define WINDOW_ALONE (2 * 1024 * 1024) /* ... unless bulk with no interactive client active */
+#define INFLIGHT_FLOOR (192 * 1024)    /* a bulk link's bound beside interactive traffic ... */
+#define WINDOW_ALONE (2 * 1024 * 1024) /* ... at most; and what it has alone */
+#define WINDOW_UNKNOWN (512 * 1024)    /* ... while the path's RTT is unknown */
+#define WINDOW_OPEN (INFLIGHT_FLOOR - READ_CHUNK) /* receive window at open (-L, -D) */
 
 /* far_* results, apart from byte counts, 0 (nothing now) and libssh2's errors */
 #define FAR_GONE (-1000)  /* the far end takes no more (a channel closed for writing) */
@@ -141,9 +156,11 @@ struct link {
 	bool down_idle; /* channel had nothing at rx generation down_gen */
 	unsigned long down_gen;
 	uint64_t bytes_up, bytes_down;
-	uint64_t class_since; /* loop time the current class window began */
-	uint64_t class_bytes; /* bytes_up + bytes_down then */
-	int refs;	      /* the tcp handle, and a pending getaddrinfo */
+	uint64_t class_since;			 /* loop time the current class window began */
+	uint64_t class_bytes;			 /* bytes_up + bytes_down then */
+	struct inflight_rate rate_up, rate_down; /* for the in-flight bound (see the top) */
+	size_t window_target;			 /* the receive window grow_window last aimed at */
+	int refs;				 /* the tcp handle, and a pending getaddrinfo */
 
 	/* -R: the local target */
 	const char *target;
@@ -430,7 +447,15 @@ socks_status_for_reset(uint16_t code)
 	}
 }
 
-/* How much pump_up may write now: all of upbuf, or what keeps in flight under WINDOW_SHARED. */
+/* A bulk link's in-flight bound beside interactive traffic, one direction (see the top). */
+static size_t
+inflight_limit(struct link *l, const struct inflight_rate *rate)
+{
+	return inflight_bound(inflight_rate_max(rate), session_path_rtt_us(l->session),
+	    INFLIGHT_FLOOR, WINDOW_ALONE, WINDOW_UNKNOWN);
+}
+
+/* How much pump_up may write now: all of upbuf, or what keeps in flight under the bound. */
 static size_t
 up_allowance(struct link *l)
 {
@@ -444,24 +469,38 @@ up_allowance(struct link *l)
 	if (!l->client.bulk || !session_interactive_recent(l->session))
 		return len;
 	unsigned long in_flight = l->up_window_max - window;
-	if (in_flight >= WINDOW_SHARED)
+	size_t bound = inflight_limit(l, &l->rate_up);
+	if (in_flight >= bound)
 		return 0;
-	return len < WINDOW_SHARED - in_flight ? len : WINDOW_SHARED - in_flight;
+	return len < bound - in_flight ? len : bound - in_flight;
 }
 
-/* A bulk link alone (see the top): its receive window back to WINDOW_ALONE. -1: link closed. */
+/*
+ * A bulk link's receive window up to its bound beside interactive traffic,
+ * or to WINDOW_ALONE without any (see the top); libssh2 itself keeps it at
+ * WINDOW_OPEN plus one read. -1: link closed.
+ */
 static int
 grow_window(struct link *l)
 {
-	if (l->ch == NULL)
-		return 0; /* a relay stream */
+	if (l->ch == NULL || !l->client.bulk)
+		return 0; /* a relay stream, or a link that keeps its window at open */
 	unsigned long window = libssh2_channel_window_read_ex(l->ch, NULL, NULL);
+	bool shared = session_interactive_recent(l->session);
+	size_t target = shared ? inflight_limit(l, &l->rate_down) : WINDOW_ALONE;
 
-	if (!l->client.bulk || session_interactive_recent(l->session) ||
-	    window >= WINDOW_ALONE / 4 * 3)
+	if (target != l->window_target) {
+		log_debug3(
+		    "%s: link %u: receive window up to %zu KiB (%s; %llu KiB/s, RTT %lld us)",
+		    l->name, l->id, target / 1024, shared ? "beside interactive traffic" : "alone",
+		    (unsigned long long)(inflight_rate_max(&l->rate_down) / 1024),
+		    (long long)session_path_rtt_us(l->session));
+		l->window_target = target;
+	}
+	if (window >= target / 4 * 3)
 		return 0;
 	int rc = libssh2_channel_receive_window_adjust2(
-	    l->ch, (unsigned long)(WINDOW_ALONE - window), 0, NULL);
+	    l->ch, (unsigned long)(target - window), 0, NULL);
 	if (rc == 0 || rc == LIBSSH2_ERROR_EAGAIN)
 		return 0;
 	session_check_error(l->session, rc);
@@ -606,6 +645,8 @@ classify(struct link *l)
 	uint64_t total = l->bytes_up + l->bytes_down;
 	bool busy = total - l->class_bytes >= BULK_BYTES || buf_len(&l->upbuf) >= BULK_BYTES;
 
+	inflight_rate_note(&l->rate_up, now, l->bytes_up);
+	inflight_rate_note(&l->rate_down, now, l->bytes_down);
 	if (now - l->class_since >= BULK_WINDOW_MS) {
 		l->client.bulk = busy;
 		l->class_since = now;
@@ -1038,7 +1079,7 @@ link_accept(uv_loop_t *loop, int fd, struct session *s, struct relayhub *hub, co
 		snprintf(l->open.host, sizeof(l->open.host), "%s", path);
 	} else {
 		l->open.kind = REQ_DIRECT_TCPIP;
-		l->open.window = WINDOW_SHARED;
+		l->open.window = WINDOW_OPEN;
 		snprintf(l->open.host, sizeof(l->open.host), "%s", host);
 		l->open.port = port;
 	}
@@ -1282,7 +1323,7 @@ socks_input(struct link *l)
 	log_debug("%s: link %u: SOCKS%d CONNECT %s:%u", l->name, l->id, req->version, req->host,
 	    req->port);
 	l->open.kind = REQ_DIRECT_TCPIP;
-	l->open.window = WINDOW_SHARED;
+	l->open.window = WINDOW_OPEN;
 	snprintf(l->open.host, sizeof(l->open.host), "%s", req->host);
 	l->open.port = req->port;
 	l->open.done = open_done;

@@ -31,6 +31,8 @@ struct reqqueue {
 	bool ready;	   /* the session is up: nothing expires */
 	uv_timer_t expire; /* while down: due when the first waiting request expires */
 	uint64_t wait_ms;  /* ConnectionWait */
+	uint64_t sent_ns;  /* uv_hrtime() when the head went in flight */
+	int64_t open_us;   /* the quickest channel open of this session; -1 none yet */
 };
 
 static void arm_expire(struct reqqueue *q);
@@ -88,6 +90,7 @@ reqqueue_new(uv_loop_t *loop, int wait_s)
 	q->loop = loop;
 	q->wait_ms = wait_s >= 0 ? (uint64_t)wait_s * 1000 : REQUEST_WAIT_MS;
 	q->tail = &q->head;
+	q->open_us = -1;
 	uv_timer_init(loop, &q->expire);
 	q->expire.data = q;
 	return q;
@@ -257,6 +260,27 @@ request_error(LIBSSH2_SESSION *ssh, int rc)
 	return last_error(ssh);
 }
 
+/*
+ * A channel open was answered: its round trip (sshd answers a direct-tcpip
+ * open once it has connected to the target, so never sooner than one RTT).
+ */
+static void
+note_open_rtt(struct reqqueue *q)
+{
+	int64_t us = (int64_t)((uv_hrtime() - q->sent_ns) / 1000);
+
+	if (q->open_us < 0 || us < q->open_us) {
+		q->open_us = us;
+		log_debug2("channel open answered in %lld us", (long long)us);
+	}
+}
+
+int64_t
+reqqueue_open_rtt_us(const struct reqqueue *q)
+{
+	return q->open_us;
+}
+
 bool
 reqqueue_step(struct reqqueue *q, LIBSSH2_SESSION *ssh, LIBSSH2_CHANNEL **orphan, int *rc)
 {
@@ -266,11 +290,16 @@ reqqueue_step(struct reqqueue *q, LIBSSH2_SESSION *ssh, LIBSSH2_CHANNEL **orphan
 	*rc = 0;
 	if (req == NULL)
 		return false;
+	if (!q->in_flight)
+		q->sent_ns = uv_hrtime();
+	bool was_in_flight = q->in_flight;
 	if (!try_request(ssh, req)) {
 		q->in_flight = true;
 		return false;
 	}
 	bool ok = req->channel != NULL || req->listener != NULL;
+	if (req->channel != NULL && was_in_flight)
+		note_open_rtt(q);
 	bool orphaned = q->orphaned;
 	*rc = ok ? 0 : libssh2_session_last_errno(ssh);
 	q->head = req->next;
@@ -321,5 +350,6 @@ void
 reqqueue_session_up(struct reqqueue *q)
 {
 	q->ready = true;
+	q->open_us = -1; /* a new connection, maybe by a new path */
 	uv_timer_stop(&q->expire);
 }

@@ -40,6 +40,12 @@ bool reqqueue_step(struct reqqueue *q, LIBSSH2_SESSION *ssh, LIBSSH2_CHANNEL **o
  * the next session.
  */
 void reqqueue_session_down(struct reqqueue *q, const char *why, bool keep_opens);
+/*
+ * The quickest channel open on this connection in microseconds (from the
+ * request's first send to its answer: at least one round trip through
+ * sshd), or -1 before the first.
+ */
+int64_t reqqueue_open_rtt_us(const struct reqqueue *q);
 /* The session is ready: waiting requests no longer expire. */
 void reqqueue_session_up(struct reqqueue *q);
 

@@ -43,9 +43,10 @@
  *       under TX_BULK, the others still under TX_HIGH;
  *     - the transport keeps its own queue short (transport_shallow: on TCP,
  *       TCP_NOTSENT_LOWAT), so the rest waits here;
- *     - bulk links keep what they have in flight small (link.c), since bytes
- *       past our queue wait in the kernels and in sshd, in order, just the
- *       same.
+ *     - bulk links keep what they have in flight small (link.c: about two
+ *       bandwidth-delay products of the path, session_path_rtt_us), since
+ *       bytes past our queue wait in the kernels and in sshd, in order,
+ *       just the same.
  * The marks only decide whether a write may start: a write libssh2 began is
  * always taken whole (see ssh_send), so the queue may pass a mark by one
  * channel_write (at most 32 KiB) per client.
@@ -153,6 +154,8 @@ struct session {
 	uint64_t tx_total;	 /* bytes libssh2 has sent through the transport */
 	uint64_t interactive_at; /* loop time an interactive client last sent something; 0 never */
 	bool shallow;		 /* the transport was asked to keep its queue short */
+	int64_t path_rtt_us;	 /* session_path_rtt_us, as of path_rtt_at */
+	uint64_t path_rtt_at;	 /* loop time it was worked out; 0 never */
 	char *label; /* a jump host's name, for its messages; NULL for the destination */
 };
 
@@ -582,6 +585,7 @@ step_auth(struct session *s)
 	s->info.connected_since = time(NULL);
 	reqqueue_session_up(s->requests);
 	liveness_start(s->live);
+	s->path_rtt_at = 0;
 	s->control_req.kind = REQ_SESSION;
 	s->control_req.done = control_open_done;
 	session_request(s, &s->control_req);
@@ -1137,6 +1141,26 @@ bool
 session_interactive_recent(const struct session *s)
 {
 	return s->interactive_at != 0 && uv_now(s->loop) - s->interactive_at < INTERACTIVE_HOLD_MS;
+}
+
+/* How often session_path_rtt_us asks the kernel (a getsockopt per call otherwise). */
+#define PATH_RTT_MS 100
+
+int64_t
+session_path_rtt_us(struct session *s)
+{
+	uint64_t now = uv_now(s->loop);
+
+	if (s->path_rtt_at != 0 && now - s->path_rtt_at < PATH_RTT_MS)
+		return s->path_rtt_us;
+	int64_t kernel = transport_min_rtt_us(s->t);
+	int64_t sshd = s->requests != NULL ? reqqueue_open_rtt_us(s->requests) : -1;
+	int probe = s->live != NULL ? liveness_rtt(s->live) : -1;
+	if (probe >= 0 && (sshd < 0 || (int64_t)probe * 1000 < sshd))
+		sshd = (int64_t)probe * 1000;
+	s->path_rtt_us = kernel > sshd ? kernel : sshd;
+	s->path_rtt_at = now;
+	return s->path_rtt_us;
 }
 
 unsigned long

@@ -161,6 +161,14 @@ bool session_interactive_recent(const struct session *s);
  */
 unsigned long session_rx_generation(const struct session *s);
 /*
+ * The path's minimum round trip in microseconds, or -1 while unknown: the
+ * larger of the kernel's for a TCP transport (which sees only as far as
+ * the first TCP hop) and the round trip through sshd measured by porthole
+ * (the smallest of its channel opens and liveness probes on this
+ * connection, which can only be longer than the path's).
+ */
+int64_t session_path_rtt_us(struct session *s);
+/*
  * True when everything received has been handed to libssh2 before the
  * clients are pumped, so a client may ask libssh2 whether its channel has
  * data (cheap) instead of trying to read it.

@@ -33,6 +33,7 @@
 #include "buf.h"
 #include "log.h"
 #include "tcpdial.h"
+#include "tcpinfo.h"
 #include "xmalloc.h"
 
 #define CONNECT_TIMEOUT_S 15 /* per address, when ConnectTimeout is not set */
@@ -580,6 +581,12 @@ tcp_shallow(struct transport *t, bool on)
 #endif
 }
 
+static int64_t
+tcp_min_rtt_us(struct transport *t)
+{
+	return t->fd != -1 ? tcpinfo_min_rtt_us(t->fd) : -1;
+}
+
 static const struct transport_ops tcp_ops = {
     .start = tcp_start,
     .read = tcp_read,
@@ -587,6 +594,7 @@ static const struct transport_ops tcp_ops = {
     .shutdown = tcp_shutdown,
     .close = tcp_close,
     .shallow = tcp_shallow,
+    .min_rtt_us = tcp_min_rtt_us,
 };
 
 struct transport *

@@ -22,6 +22,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <netinet/in.h>
 #include <uv.h>
 
@@ -51,6 +52,11 @@ struct transport_ops {
 	 * short (on) or as deep as it likes (off). TCP only: TCP_NOTSENT_LOWAT.
 	 */
 	void (*shallow)(struct transport *t, bool on);
+	/*
+	 * Optional (NULL: unknown): the connection's minimum round trip in
+	 * microseconds as the kernel measured it, or -1. TCP only (TCP_INFO).
+	 */
+	int64_t (*min_rtt_us)(struct transport *t);
 };
 
 struct transport {
@@ -97,6 +103,12 @@ transport_shallow(struct transport *t, bool on)
 {
 	if (t->ops->shallow != NULL)
 		t->ops->shallow(t, on);
+}
+
+static inline int64_t
+transport_min_rtt_us(struct transport *t)
+{
+	return t != NULL && t->ops->min_rtt_us != NULL ? t->ops->min_rtt_us(t) : -1;
 }
 
 static inline void

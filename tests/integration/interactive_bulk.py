@@ -7,10 +7,13 @@ relay. Every reply must come back (within a generous 10 s each: no timing is ass
 that), several of each while the transfers run, so the scheduler that puts the small writes
 first neither starves them nor the bulk data it holds back to its low mark.
 
-The windows, from sshd's DEBUG2 log: -L channels open with porthole's 512 KiB receive window,
-and a download alone (nothing interactive for over half a second) gets it grown back towards
-2 MiB by a window adjustment of more than 1 MiB (libssh2's own adjustments top up to the
-window at open plus one read, well under 1 MiB)."""
+The windows, from sshd's DEBUG2 log (porthole(1), "Interactive traffic beside bulk"): -L
+channels open with porthole's 128 KiB receive window (libssh2 tops it up to that plus one
+64 KiB read); a download alone (nothing interactive for over half a second) gets it grown to
+2 MiB by a window adjustment of more than 1 MiB; and a download beside the 10 ms echo keeps
+it under its in-flight bound, 2 x delivery rate x RTT and at least 192 KiB: on loopback that
+product is a few KiB, so no adjustment may be near 1 MiB there (LOOPBACK_BOUND is generous:
+the first adjustment towards 2 MiB would be about 1.8 MiB)."""
 
 import re
 
@@ -24,6 +27,8 @@ import fixture as fx
 BULK = 64 << 20
 SMALL = 64
 REPLY_BOUND = 10.0
+WINDOW_OPEN = 128 << 10
+LOOPBACK_BOUND = 1 << 20
 
 
 def download(port, out):
@@ -55,6 +60,20 @@ def bulk(port, fn, out):
         fn(port, out)
     except Exception as e:  # reported by the main thread
         out[fn.__name__ + "_error"] = repr(e)
+
+
+def echo_while(inter, thread):
+    """One 64-byte echo every 10 ms while thread runs; the number of replies."""
+    replies = 0
+    while thread.is_alive():
+        req = b"%08d" % replies * (SMALL // 8)
+        inter.sendall(req)
+        got = fx.recv_all(inter, SMALL)
+        if got != req:
+            fx.check(False, "each echo reply is its request", f"sent {req!r}, got {got!r}")
+        replies += 1
+        time.sleep(0.01)
+    return replies
 
 
 def adjusts(log):
@@ -91,11 +110,28 @@ def main():
             fx.check(out["down"] == (BULK, fx.stream_sha256(BULK, 16)),
                      "a download alone arrives whole (SHA-256)")
             opens = re.findall(r"ctype direct-tcpip rchan \d+ win (\d+)", sshd.log())
-            fx.check(opens and all(w == "524288" for w in opens),
-                     "-L channels open with a 512 KiB receive window", f"windows: {opens}")
+            fx.check(opens and all(int(w) == WINDOW_OPEN for w in opens),
+                     "-L channels open with a 128 KiB receive window", f"windows: {opens}")
             big = [a for a in adjusts(sshd.log()[before:]) if a > 1 << 20]
             fx.check(big, "the download alone had its window grown past 1 MiB",
                      f"largest adjustment: {max(adjusts(sshd.log()[before:]), default=0)}")
+            # A download beside the 10 ms echo: its window stays under the bound.
+            before = len(sshd.log())
+            out = {}
+            t = threading.Thread(target=bulk, args=(bp, download, out), daemon=True)
+            t.start()
+            echoes = echo_while(inter, t)
+            t.join(120)
+            fx.check("download_error" not in out and out.get("down") ==
+                     (BULK, fx.stream_sha256(BULK, 16)),
+                     "a download beside the echo arrives whole (SHA-256)",
+                     out.get("download_error", ""))
+            fx.check(echoes >= 5, f"{echoes} echo replies (>= 5) beside the download")
+            shared = adjusts(sshd.log()[before:])
+            fx.check(shared and max(shared) < LOOPBACK_BOUND,
+                     "beside the echo, the download's window stays under the loopback bound "
+                     "(every adjustment under 1 MiB)",
+                     f"adjustments over 256 KiB: {[a for a in shared if a > 256 << 10]}")
             dg = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             dg.settimeout(REPLY_BOUND)
             # The relay starts on the first datagram: one round trip before the load.

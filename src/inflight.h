@@ -1,0 +1,48 @@
+/*
+ * How much a bulk link may keep in flight while an interactive client is
+ * active (issue 16, link.c "In flight"): about two bandwidth-delay
+ * products, the path's delivery rate times its minimum round trip, twice
+ * (one BDP on the wire, one of queue), never under a floor that keeps small
+ * replies quick on a short path, never over the ceiling a link has alone.
+ * Pure: numbers in, numbers out.
+ *
+ * The rate is the most a link moved per interval over the last
+ * INFLIGHT_SAMPLES intervals, whatever the bound was then: a link held to
+ * its bound still measures what it delivers, and with two BDPs allowed the
+ * next bound is above what the last one let through whenever the round
+ * trip stays near its minimum, so the bound climbs to what the path takes
+ * instead of shrinking to the floor.
+ */
+#ifndef PORTHOLE_INFLIGHT_H
+#define PORTHOLE_INFLIGHT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define INFLIGHT_SAMPLES 10	 /* intervals the rate remembers */
+#define INFLIGHT_INTERVAL_MS 100 /* ... each this long at least */
+
+/* Bytes per second delivered, the best of the recent intervals. */
+struct inflight_rate {
+	uint64_t since_ms; /* when the current interval began; 0: not started */
+	uint64_t bytes_at; /* the byte count then */
+	uint64_t samples[INFLIGHT_SAMPLES];
+	unsigned next; /* where the next sample goes */
+};
+
+/*
+ * The byte count (a running total) at loop time now_ms (> 0). Closes the
+ * current interval once it has lasted INFLIGHT_INTERVAL_MS, as one sample
+ * over however long it really lasted.
+ */
+void inflight_rate_note(struct inflight_rate *r, uint64_t now_ms, uint64_t total);
+/* The best sample remembered, in bytes per second; 0 before the first. */
+uint64_t inflight_rate_max(const struct inflight_rate *r);
+
+/*
+ * 2 x rate (bytes/s) x rtt_us, between floor and ceiling; unknown when the
+ * round trip is (rtt_us < 0).
+ */
+size_t inflight_bound(uint64_t rate, int64_t rtt_us, size_t floor, size_t ceiling, size_t unknown);
+
+#endif
