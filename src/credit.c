@@ -1,9 +1,10 @@
 /*
- * Stream credit. The receiver returns credit in batches of at least a
- * quarter window, so a stream moving bulk data costs one SWINDOW per 64 KiB
- * (porthole's 256 KiB window), not one per SDATA frame; a peer that used its
- * whole credit always gets some back, since then the whole window is held or
- * written and a quarter of it is written eventually.
+ * Stream credit. The receiver gives credit in batches of at least a quarter
+ * window, so a stream moving bulk data costs one SWINDOW per 64 KiB at the
+ * 256 KiB window a stream starts with (per 512 KiB at 2 MiB), not one per
+ * SDATA frame. A peer that used its whole credit always gets some back:
+ * then everything outstanding is held here, and once a quarter window of it
+ * is written out, that much is due.
  */
 #include "credit.h"
 
@@ -11,6 +12,7 @@ void
 credit_tx_init(struct credit_tx *c, uint32_t peer_window)
 {
 	c->avail = peer_window > CREDIT_MAX ? CREDIT_MAX : peer_window;
+	c->high = c->avail;
 }
 
 int
@@ -19,6 +21,8 @@ credit_tx_grant(struct credit_tx *c, uint32_t increment)
 	if (increment > CREDIT_MAX - c->avail)
 		return -1;
 	c->avail += increment;
+	if (c->avail > c->high)
+		c->high = c->avail;
 	return 0;
 }
 
@@ -28,12 +32,18 @@ credit_tx_spend(struct credit_tx *c, size_t n)
 	c->avail = n >= c->avail ? 0 : c->avail - (uint32_t)n;
 }
 
+uint32_t
+credit_tx_unacked(const struct credit_tx *c)
+{
+	return c->high - c->avail;
+}
+
 void
 credit_rx_init(struct credit_rx *c, uint32_t window)
 {
 	c->window = window > CREDIT_MAX ? CREDIT_MAX : window;
 	c->avail = c->window;
-	c->unreturned = 0;
+	c->held = 0;
 }
 
 int
@@ -42,22 +52,35 @@ credit_rx_take(struct credit_rx *c, size_t n)
 	if (n > c->avail)
 		return -1;
 	c->avail -= (uint32_t)n;
+	c->held += (uint32_t)n; /* avail + held never passes CREDIT_MAX */
 	return 0;
+}
+
+/* What the peer may be given now, if it is worth an SWINDOW. */
+static uint32_t
+due(struct credit_rx *c)
+{
+	uint32_t outstanding = c->avail + c->held, d;
+
+	if (outstanding >= c->window)
+		return 0;
+	d = c->window - outstanding;
+	if (d < c->window / 4)
+		return 0;
+	c->avail += d;
+	return d;
 }
 
 uint32_t
 credit_rx_written(struct credit_rx *c, size_t n)
 {
-	uint32_t due;
+	c->held -= n > c->held ? c->held : (uint32_t)n; /* never more than was received */
+	return due(c);
+}
 
-	/* Never more than was received: avail + unreturned stays within the window. */
-	if (n > (size_t)(c->window - c->avail - c->unreturned))
-		n = c->window - c->avail - c->unreturned;
-	c->unreturned += (uint32_t)n;
-	if (c->unreturned == 0 || c->unreturned < c->window / 4)
-		return 0;
-	due = c->unreturned;
-	c->unreturned = 0;
-	c->avail += due;
-	return due;
+uint32_t
+credit_rx_set_window(struct credit_rx *c, uint32_t window)
+{
+	c->window = window > CREDIT_MAX ? CREDIT_MAX : window;
+	return due(c);
 }

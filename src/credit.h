@@ -5,8 +5,15 @@
  * Pure: numbers in, numbers out; both ends of a stream use it.
  *
  *   sending:   avail = peer's HELLO stream_window + peer's SWINDOWs - sent
- *   receiving: avail = own stream_window + own SWINDOWs - received; an
- *              SWINDOW is due once a quarter of the window was written out
+ *   receiving: avail = own stream_window + own SWINDOWs - received
+ *
+ * The receiver's window is what it lets the peer have outstanding (credit
+ * not used plus bytes received and not yet written out). It starts at the
+ * HELLO stream_window and its owner may move it (credit_rx_set_window): up,
+ * and the next SWINDOW gives the peer the difference; down, and credit goes
+ * back only once the outstanding bytes are under the new window (credit
+ * given cannot be taken back). An SWINDOW is due once it would carry at
+ * least a quarter of the window.
  */
 #ifndef PORTHOLE_CREDIT_H
 #define PORTHOLE_CREDIT_H
@@ -20,14 +27,16 @@
 /* The sending side of one stream direction. */
 struct credit_tx {
 	uint32_t avail; /* SDATA bytes this side may still send */
+	uint32_t
+	    high; /* the most credit held at once: sent and not yet given back is high - avail */
 };
 
 /* The receiving side: what the peer may send, and what was written out and
  * not yet given back. */
 struct credit_rx {
-	uint32_t window;     /* this side's HELLO stream_window */
-	uint32_t avail;	     /* SDATA bytes the peer may still send */
-	uint32_t unreturned; /* written out since the last SWINDOW */
+	uint32_t window; /* what the peer may have outstanding (see the top) */
+	uint32_t avail;	 /* SDATA bytes the peer may still send */
+	uint32_t held;	 /* received and not yet written out */
 };
 
 void credit_tx_init(struct credit_tx *c, uint32_t peer_window);
@@ -36,13 +45,18 @@ void credit_tx_init(struct credit_tx *c, uint32_t peer_window);
 int credit_tx_grant(struct credit_tx *c, uint32_t increment);
 /* Takes n bytes of credit (the caller sends at most avail). */
 void credit_tx_spend(struct credit_tx *c, size_t n);
+/* Bytes sent whose credit has not come back yet (at most the peer's window). */
+uint32_t credit_tx_unacked(const struct credit_tx *c);
 
 void credit_rx_init(struct credit_rx *c, uint32_t window);
 /* SDATA of n bytes arrived: 0, or -1 if it is past the credit. */
 int credit_rx_take(struct credit_rx *c, size_t n);
 /* n received bytes were written out. Returns the SWINDOW increment now due
- * (given back to the peer's credit), or 0 while less than a quarter of the
- * window waits to be returned. */
+ * (given to the peer's credit), or 0 while it would be under a quarter of
+ * the window. */
 uint32_t credit_rx_written(struct credit_rx *c, size_t n);
+/* The window moved to window (capped at CREDIT_MAX). Returns the SWINDOW
+ * increment now due, as credit_rx_written does. */
+uint32_t credit_rx_set_window(struct credit_rx *c, uint32_t window);
 
 #endif

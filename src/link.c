@@ -70,7 +70,11 @@
  * WINDOW_OPEN (INFLIGHT_FLOOR less one read), and grow_window raises a bulk
  * link's window to its bound, or to WINDOW_ALONE; a smaller target needs no
  * action, the window shrinks as data arrives. -R channels are opened by the
- * server with libssh2's 2 MiB.
+ * server with libssh2's 2 MiB. A relay stream follows the same rule through
+ * its credit (rstream.c): its receive window is the protocol's 256 KiB
+ * while the link is interactive, then the bound or WINDOW_ALONE as a
+ * channel's; the relay gives a transfer 2 MiB its way (relaystream.c), of
+ * which the link uses at most the bound beside interactive traffic.
  */
 #include <netdb.h>
 #include <netinet/in.h>
@@ -461,8 +465,15 @@ up_allowance(struct link *l)
 {
 	size_t len = buf_len(&l->upbuf);
 
-	if (l->ch == NULL)
-		return len; /* a relay stream: its credit is the relay's (rstream.c) */
+	if (l->ch == NULL) {
+		/* A relay stream: its credit bounds it, and the same rule as below. */
+		if (l->st == NULL || !l->client.bulk || !session_interactive_recent(l->session))
+			return len;
+		size_t unacked = rstream_unacked(l->st), bound = inflight_limit(l, &l->rate_up);
+		if (unacked >= bound)
+			return 0;
+		return len < bound - unacked ? len : bound - unacked;
+	}
 	unsigned long window = libssh2_channel_window_write_ex(l->ch, NULL);
 	if (window > l->up_window_max)
 		l->up_window_max = window;
@@ -478,14 +489,17 @@ up_allowance(struct link *l)
 /*
  * A bulk link's receive window up to its bound beside interactive traffic,
  * or to WINDOW_ALONE without any (see the top); libssh2 itself keeps it at
- * WINDOW_OPEN plus one read. -1: link closed.
+ * WINDOW_OPEN plus one read. A relay stream's the same way, through its
+ * credit. -1: link closed.
  */
 static int
 grow_window(struct link *l)
 {
-	if (l->ch == NULL || !l->client.bulk)
-		return 0; /* a relay stream, or a link that keeps its window at open */
-	unsigned long window = libssh2_channel_window_read_ex(l->ch, NULL, NULL);
+	if (!l->client.bulk) {
+		if (l->st != NULL)
+			rstream_set_window(l->st, RELAYCHAN_STREAM_WINDOW);
+		return 0; /* a channel keeps its window at open */
+	}
 	bool shared = session_interactive_recent(l->session);
 	size_t target = shared ? inflight_limit(l, &l->rate_down) : WINDOW_ALONE;
 
@@ -497,6 +511,13 @@ grow_window(struct link *l)
 		    (long long)session_path_rtt_us(l->session));
 		l->window_target = target;
 	}
+	if (l->ch == NULL) {
+		if (l->st != NULL)
+			rstream_set_window(l->st, (uint32_t)target);
+		return 0;
+	}
+	unsigned long window = libssh2_channel_window_read_ex(l->ch, NULL, NULL);
+
 	if (window >= target / 4 * 3)
 		return 0;
 	int rc = libssh2_channel_receive_window_adjust2(
@@ -670,11 +691,15 @@ link_pump(struct session_client *c)
 		return false;
 	if (l->state != LINK_OPEN)
 		return false;
+	uint64_t up = l->bytes_up;
 	if (pump_up(l) == -1)
 		return false;
 	if ((more = pump_down(l)) == -1)
 		return false;
 	classify(l);
+	/* Stream bytes reach the transport in the relay channel's pump, so say it here. */
+	if (l->st != NULL && l->bytes_up != up && !l->client.bulk)
+		session_mark_interactive(l->session);
 	if (l->up == HALF_CLOSED && l->down == HALF_CLOSED) {
 		link_close(l, LOG_DEBUG1, "done");
 		return false;

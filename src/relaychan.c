@@ -123,6 +123,8 @@ relaychan_send(
 	}
 	/* While the relay starts, datagrams wait: their budget runs from the start. */
 	queue_frame(rc, type, flow, payload, len);
+	if (type == FRAME_DATA)
+		session_mark_interactive(rc->session);
 	return true;
 }
 
@@ -565,6 +567,7 @@ relaychan_new(uv_loop_t *loop, struct session *s, const char *command, uint32_t 
 	rc->idle_timeout = idle_timeout;
 	rc->max_flows = max_flows;
 	rc->client.pump = relaychan_pump;
+	rc->client.marks_activity = true; /* datagrams (relaychan_send), streams (link.c) */
 	rc->client.lost = relaychan_lost;
 	rc->sched = framesched_new(NULL);
 	buf_init(&rc->tx);

@@ -6,6 +6,13 @@
  * being made and handed to libuv once it is. Credit goes back as writes
  * complete. Bytes read from the target leave at once as SDATA frames cut at
  * 16 KiB; reading pauses at 0 credit or while the frame pipe is full.
+ *
+ * Window: a stream starts at the HELLO's RELAYSTREAM_WINDOW, enough for
+ * requests and replies. One that has written that much to its target is a
+ * transfer, and gets RELAYSTREAM_WINDOW_BULK (a direct-tcpip channel's 2
+ * MiB; 256 KiB caps an upload at 6.4 MB/s across 40 ms), while fewer than
+ * RELAYSTREAM_BULK_MAX streams have it: what the relay may have to hold for
+ * slow targets stays within 128 MiB plus 256 KiB a stream.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -55,6 +62,7 @@ struct rstream {
 	bool eof_in;	     /* SEOF received */
 	bool eof_out;	     /* the target's end of file read, SEOF sent */
 	bool shut;	     /* shutdown(SHUT_WR) done once every byte was written */
+	bool bulk;	     /* its window is RELAYSTREAM_WINDOW_BULK (see the top) */
 	struct credit_rx rx; /* the client's SDATA */
 	struct credit_tx tx; /* ours */
 	struct addrinfo *addrs, *next_addr;
@@ -75,6 +83,7 @@ struct relaystream_set {
 	const struct permit_list *permit_open;
 	unsigned max_streams;
 	unsigned count;
+	unsigned bulk; /* streams with the bulk window */
 	bool enabled;
 	bool held; /* some stream stopped reading for the frame pipe's sake */
 	uint32_t client_window;
@@ -218,6 +227,8 @@ rs_forget(struct rstream *s, bool reset, const char *why)
 	log_debug("stream %#x (%s) %s; %llu bytes to it, %llu from it", s->id, s->target, why,
 	    (unsigned long long)s->out, (unsigned long long)s->in);
 	set_remove(set, s);
+	if (s->bulk)
+		set->bulk--;
 	s->live = false;
 	while ((w = s->queue) != NULL) {
 		s->queue = w->next;
@@ -274,6 +285,11 @@ rs_write_cb(uv_write_t *req, int status)
 	}
 	s->out += len;
 	due = credit_rx_written(&s->rx, len);
+	if (!s->bulk && s->out >= RELAYSTREAM_WINDOW && s->set->bulk < RELAYSTREAM_BULK_MAX) {
+		s->bulk = true;
+		s->set->bulk++;
+		due += credit_rx_set_window(&s->rx, RELAYSTREAM_WINDOW_BULK);
+	}
 	if (due > 0 && !s->eof_in) /* after its SEOF the client needs no credit */
 		send_window(s, due);
 }

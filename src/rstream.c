@@ -19,12 +19,14 @@
  *
  * Credit, both ways. Out: the relay's HELLO stream_window, plus its
  * SWINDOWs, minus the SDATA sent; at 0 write takes nothing. In: the relay
- * may send RELAYCHAN_STREAM_WINDOW bytes past what was credited; SDATA
- * beyond that is RST_PROTOCOL. What the owner reads is credited back with
- * SWINDOW once a quarter of the window was read (credit.c counts both); the owner reads only while
- * its local socket takes the bytes (link.c's DOWN_HIGH), so what a stream
- * holds here never passes the window. Writes stop for every stream while
- * the relay channel holds more than TX_BOUND bytes not yet sent.
+ * may have a window of bytes outstanding (credit not used, plus bytes here
+ * not yet read): RELAYCHAN_STREAM_WINDOW at first, then what the owner sets
+ * (rstream_set_window: link.c grows a transfer's, as it does a channel's);
+ * SDATA past the credit is RST_PROTOCOL. Credit goes back in SWINDOWs of at
+ * least a quarter window as the owner reads (credit.c counts both); the
+ * owner reads only while its local socket takes the bytes (link.c's
+ * DOWN_HIGH), so what a stream holds here never passes the window. Writes stop for every stream
+ * while the relay channel holds more than TX_BOUND bytes not yet sent.
  *
  * Stream ids count up from RSTREAM_ID_BASE, skipping ids in use, and wrap.
  */
@@ -293,6 +295,19 @@ rstream_send_eof(struct rstream *st)
 	return 0;
 }
 
+/* Gives the relay credit the stream's window allows (credit.c decides how much). */
+static void
+send_window(struct rstream *st, uint32_t due)
+{
+	uint8_t payload[4];
+	int w;
+
+	if (due == 0 || st->state == RS_RESET || st->eof_rcvd || st->set == NULL)
+		return;
+	if ((w = frame_window_encode(due, payload, sizeof(payload))) > 0)
+		relaychan_send(st->set->rc, FRAME_SWINDOW, st->id, payload, (size_t)w);
+}
+
 ssize_t
 rstream_read(struct rstream *st, void *out, size_t len)
 {
@@ -309,14 +324,21 @@ rstream_read(struct rstream *st, void *out, size_t len)
 	buf_consume(&st->rx, n);
 	if (buf_len(&st->rx) == 0)
 		buf_free(&st->rx); /* idle streams hold no buffer */
-	uint32_t due = credit_rx_written(&st->rx_left, n);
-	if (due > 0 && st->state != RS_RESET && !st->eof_rcvd) {
-		uint8_t payload[4];
-		int w = frame_window_encode(due, payload, sizeof(payload));
-		if (w > 0)
-			relaychan_send(st->set->rc, FRAME_SWINDOW, st->id, payload, (size_t)w);
-	}
+	send_window(st, credit_rx_written(&st->rx_left, n));
 	return (ssize_t)n;
+}
+
+void
+rstream_set_window(struct rstream *st, uint32_t window)
+{
+	if (st->rx_left.window != window)
+		send_window(st, credit_rx_set_window(&st->rx_left, window));
+}
+
+uint32_t
+rstream_unacked(const struct rstream *st)
+{
+	return credit_tx_unacked(&st->credit);
 }
 
 bool

@@ -36,7 +36,9 @@
  *    sending little, the relay channel, remote forwards, a jump host's
  *    channel) first, then the bulk ones;
  *  - an interactive client that sent something (tx_total moved during its
- *    pump) makes the session "interactive" for INTERACTIVE_HOLD_MS. Then,
+ *    pump) makes the session "interactive" for INTERACTIVE_HOLD_MS (the
+ *    relay channel instead says when: datagrams, and the bytes of streams
+ *    whose links are interactive, not a transfer's data or credit). Then,
  *    and only then (a lone bulk transfer keeps its deep buffers, which it
  *    needs for its speed when porthole is off the CPU for a while):
  *     - bulk clients may START a channel write only while the queue is
@@ -738,7 +740,8 @@ pump_class(struct session *s, bool bulk)
 			 * that moves its first BULK_BYTES). c is still ours if it
 			 * is still linked: pump_next never points at a removed one.
 			 */
-			if (!bulk && s->tx_total != sent && s->pump_next->prev == c && !c->bulk)
+			if (!bulk && s->tx_total != sent && s->pump_next->prev == c && !c->bulk &&
+			    !c->marks_activity)
 				s->interactive_at = uv_now(s->loop);
 		}
 		if (s->state == S_DEAD)
@@ -1135,6 +1138,12 @@ session_client_can_send(const struct session *s, const struct session_client *c)
 	size_t mark = c->bulk && session_interactive_recent(s) ? TX_BULK : TX_HIGH;
 
 	return s->t == NULL || s->t->queued < mark;
+}
+
+void
+session_mark_interactive(struct session *s)
+{
+	s->interactive_at = uv_now(s->loop);
 }
 
 bool

@@ -34,6 +34,12 @@ struct session_client {
 	 * session.c). Zeroed (interactive) by default.
 	 */
 	bool bulk;
+	/*
+	 * What it sends is not by itself interactive activity (the relay
+	 * channel, which carries bulk streams too): it calls
+	 * session_mark_interactive for what is.
+	 */
+	bool marks_activity;
 	/* Move what can move. True if there is more to do without new I/O. */
 	bool (*pump)(struct session_client *c);
 	/* The session died: forget the channel (the session frees it). */
@@ -155,6 +161,8 @@ bool session_client_can_send(const struct session *s, const struct session_clien
  * what they have in flight small (link.c).
  */
 bool session_interactive_recent(const struct session *s);
+/* Something interactive was sent just now (see session_client.marks_activity). */
+void session_mark_interactive(struct session *s);
 /*
  * Counts what the session received and what libssh2 took from it: a client
  * that saw EAGAIN need not retry until it changes.
