@@ -18,6 +18,9 @@ Reuses tests/lib/fixture.py (the throw-away sshd, Forwarder, free_port). Adds:
                "HTTP/1.0 200" response at once, then closes;
       delay U MS  a TCP relay to 127.0.0.1:U that holds every chunk MS ms in each
                direction (a userspace stand-in for netem's delay; no bandwidth limit);
+  - a round trip in the way of the SSH connection (DelayedPath): the jump host in a network
+    namespace behind `tc netem` (JumpNamespace), or, where netem cannot be had, behind the
+    `delay` relay; used by socks_burst.py and throughput.py --rtt-ms;
   - /proc readers (CPU time, VmRSS/VmHWM) and small statistics.
 
 The porthole under test is $PORTHOLE, else build-rel/porthole (a release build).
@@ -28,15 +31,18 @@ import os
 import platform
 import asyncio
 import collections
+import ipaddress
 import json
 import resource
 import selectors
+import signal
 import socket
 import statistics
 import struct
 import subprocess
 import sys
 import threading
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -324,6 +330,200 @@ class Server:
 
     def __exit__(self, *exc):
         self.close()
+
+
+# ---------------------------------------------------------------- a round trip in the way
+
+NETNS_PREFIX = "phb-jump-"
+NS_NET = "10.203.0.0/30"
+HOST_IP, JUMP_IP = "10.203.0.1", "10.203.0.2"
+
+
+def ip(*args, check=True):
+    r = subprocess.run(["ip", *args], capture_output=True, text=True)
+    if check and r.returncode != 0:
+        raise RuntimeError(f"ip {' '.join(args)}: {r.stderr.strip()}")
+    return r
+
+
+class JumpNamespace:
+    """A network namespace joined to this one by a veth pair on NS_NET, with netem delay.
+
+    Only the addresses of this pair are involved: traffic to JUMP_IP goes to the namespace
+    this benchmark made, nowhere else."""
+
+    def __init__(self, one_way_ms):
+        pid = os.getpid()
+        self.name = f"{NETNS_PREFIX}{pid}"
+        self.veth_host, self.veth_ns = f"phb{pid}h"[:15], f"phb{pid}n"[:15]
+        self.one_way_ms = one_way_ms
+        self.made_ns = self.made_veth = False
+
+    def wrap(self):
+        return ("ip", "netns", "exec", self.name)
+
+    def setup(self):
+        """Raises RuntimeError naming what failed (netem missing included)."""
+        if os.geteuid() != 0:
+            raise RuntimeError("not root")
+        ours = ipaddress.ip_network(NS_NET)
+        for line in ip("-4", "-o", "addr", "show").stdout.splitlines():
+            words = line.split()
+            net = ipaddress.ip_interface(words[words.index("inet") + 1]).network
+            if net.overlaps(ours):
+                raise RuntimeError(f"{NS_NET} overlaps {net} on {words[1]}: not touching it")
+        ip("netns", "add", self.name)
+        self.made_ns = True
+        ip("link", "add", self.veth_host, "type", "veth", "peer", "name", self.veth_ns,
+           "netns", self.name)
+        self.made_veth = True
+        ip("addr", "add", f"{HOST_IP}/30", "dev", self.veth_host)
+        ip("link", "set", self.veth_host, "up")
+        ip("-n", self.name, "addr", "add", f"{JUMP_IP}/30", "dev", self.veth_ns)
+        ip("-n", self.name, "link", "set", self.veth_ns, "up")
+        ip("-n", self.name, "link", "set", "lo", "up")
+        if float(self.one_way_ms) == 0:
+            return  # RTT 0: the namespace and veth pair without netem
+        for ns_args, dev in (((), self.veth_host), (("-n", self.name), self.veth_ns)):
+            r = subprocess.run(["tc", *ns_args, "qdisc", "add", "dev", dev, "root", "netem",
+                                "delay", f"{self.one_way_ms}ms"], capture_output=True, text=True)
+            if r.returncode != 0:
+                raise RuntimeError(f"tc qdisc add dev {dev} root netem delay "
+                                   f"{self.one_way_ms}ms: {r.stderr.strip()} "
+                                   "(the kernel needs sch_netem)")
+
+    def kill_inside(self):
+        """SIGKILL what still runs in the namespace: only this script's servers and their
+        children (say, an sshd pre-auth child whose peer vanished with the veth pair)."""
+        if not self.made_ns:
+            return
+        for pid in ip("netns", "pids", self.name, check=False).stdout.split():
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
+
+    def cleanup(self):
+        self.kill_inside()
+        if self.made_veth:
+            ip("link", "del", self.veth_host, check=False)  # takes its peer with it
+            self.made_veth = False
+        if self.made_ns:
+            ip("netns", "del", self.name, check=False)
+            self.made_ns = False
+
+
+def netem_unavailable():
+    """Why a JumpNamespace with netem cannot be made here (a 1 ms one is made and removed
+    again), or None when it can."""
+    ns = JumpNamespace("1")
+    try:
+        ns.setup()
+    except RuntimeError as e:
+        return str(e)
+    finally:
+        ns.cleanup()
+    return None
+
+
+def tcp_rtt_ms(host, port, n=5):
+    """Median time of a TCP connect() (one SYN / SYN-ACK round trip) in ms."""
+    xs = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        with socket.create_connection((host, port), timeout=5):
+            xs.append((time.perf_counter() - t0) * 1000)
+    return median(xs)
+
+
+class DelayedPath:
+    """A throw-away sshd (ciphers of SSHD_CIPHER_CONFIG) rtt_ms round trip away, and the
+    benchmark's servers beside it. A context manager; mode:
+      "netem"  the sshd in a JumpNamespace (ListenAddress JUMP_IP) behind `tc netem delay
+               rtt/2` on both ends of the veth pair (rtt 0: no netem, label "netns0");
+               the servers run inside the namespace on its 127.0.0.1;
+      "delay"  a loopback sshd behind the userspace `delay` relay (rtt/2 each way; TCP
+               ends on both sides of it, so TCP itself never sees the round trip);
+      "auto"   netem, else (printed) the delay relay if fallback, else Unavailable.
+    After __enter__: label ("netem20", "netns0", "delay20"), sshd, fwd_kw (port= and
+    known_hosts= for fx.Forwarder, SshForwarder, porthole_forwarder), ssh_host and
+    ssh_port (where an SSH client connects), relay (the delay relay's Server, or None).
+    server(kind, *args): a Server beside the sshd (its ports as sshd sees them);
+    near(port): a port here that reaches such a server's port through another delay relay
+    of the same delay (None under netem: the namespace's loopback is out of reach)."""
+
+    class Unavailable(Exception):
+        pass
+
+    def __init__(self, rtt_ms, mode="auto", fallback=False):
+        self.rtt_ms, self.mode, self.fallback = rtt_ms, mode, fallback
+        self.half = rtt_ms / 2
+        self.ns = None
+        self.relay = None
+        self._ctx = []  # what __exit__ closes, last first
+
+    def _enter(self, cm):
+        v = cm.__enter__()
+        self._ctx.append(cm)
+        return v
+
+    def __enter__(self):
+        try:
+            self._setup()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def _setup(self):
+        mode = self.mode
+        if mode in ("auto", "netem"):
+            self.ns = JumpNamespace(f"{self.half:g}")
+            try:
+                self.ns.setup()
+                mode = "netem"
+            except RuntimeError as e:
+                self.ns.cleanup()
+                self.ns = None
+                print(f"# netem scenario unavailable: {e}", flush=True)
+                if mode == "netem" or not self.fallback:
+                    raise DelayedPath.Unavailable(str(e))
+                mode = "delay"
+                print(f"# using a userspace delay relay: {self.half:g} ms each way, in front "
+                      f"of a loopback sshd (not netem)", flush=True)
+        self.mode = mode
+        if mode == "netem":
+            self.label = f"{'netem' if self.half else 'netns'}{self.rtt_ms:g}"
+            self.sshd = self._enter(fx.Sshd(netns=self.ns.name, host=JUMP_IP,
+                                            extra_config=SSHD_CIPHER_CONFIG))
+            self.fwd_kw = {}
+            self.ssh_host, self.ssh_port = JUMP_IP, self.sshd.port
+            return
+        self.label = f"delay{self.rtt_ms:g}"
+        self.sshd = self._enter(fx.Sshd(extra_config=SSHD_CIPHER_CONFIG))
+        self.relay = self._enter(Server("delay", self.sshd.port, self.half))
+        self.ssh_host, self.ssh_port = self.sshd.host, self.relay.ports[0]
+        kh = self.sshd.write_known_hosts(
+            "known_hosts.relay", [f"[{self.sshd.host}]:{self.ssh_port} {line}"
+                                  for line in self.sshd.hostkey_pubs])
+        self.fwd_kw = dict(port=self.ssh_port, known_hosts=kh)
+
+    def server(self, kind, *args):
+        return self._enter(Server(kind, *args, wrap=self.ns.wrap() if self.ns else ()))
+
+    def near(self, port):
+        if self.ns is not None:
+            return None
+        return self._enter(Server("delay", port, self.half)).ports[0]
+
+    def __exit__(self, *exc):
+        while self._ctx:
+            try:
+                self._ctx.pop().__exit__(None, None, None)
+            except Exception:
+                pass
+        if self.ns is not None:
+            self.ns.cleanup()
 
 
 # ---------------------------------------------------------------- servers (server side)

@@ -45,22 +45,17 @@ profile would give, about n/N*r.
 
 import argparse
 import errno
-import ipaddress
 import os
 import selectors
 import signal
 import socket
 import struct
-import subprocess
 import sys
 import time
 
 import benchlib as bl
 from benchlib import fx
 
-NETNS_PREFIX = "phb-jump-"
-NS_NET = "10.203.0.0/30"
-HOST_IP, JUMP_IP = "10.203.0.1", "10.203.0.2"
 TARGET = "127.0.0.1"  # as the jump host sees the target server
 REQUEST = b"GET / HTTP/1.0\r\nHost: bench\r\n\r\n"
 BURST_TIMEOUT = 20.0
@@ -179,121 +174,7 @@ def burst(proxy_ports, target_port, n, socks=True, timeout=BURST_TIMEOUT):
 
 
 # ---------------------------------------------------------------- the delayed jump host
-
-
-def ip(*args, check=True):
-    r = subprocess.run(["ip", *args], capture_output=True, text=True)
-    if check and r.returncode != 0:
-        raise RuntimeError(f"ip {' '.join(args)}: {r.stderr.strip()}")
-    return r
-
-
-class JumpNamespace:
-    """A network namespace joined to this one by a veth pair on NS_NET, with netem delay.
-
-    Only the addresses of this pair are involved: traffic to JUMP_IP goes to the namespace
-    this benchmark made, nowhere else."""
-
-    def __init__(self, one_way_ms):
-        pid = os.getpid()
-        self.name = f"{NETNS_PREFIX}{pid}"
-        self.veth_host, self.veth_ns = f"phb{pid}h"[:15], f"phb{pid}n"[:15]
-        self.one_way_ms = one_way_ms
-        self.made_ns = self.made_veth = False
-
-    def wrap(self):
-        return ("ip", "netns", "exec", self.name)
-
-    def setup(self):
-        """Raises RuntimeError naming what failed (netem missing included)."""
-        if os.geteuid() != 0:
-            raise RuntimeError("not root")
-        ours = ipaddress.ip_network(NS_NET)
-        for line in ip("-4", "-o", "addr", "show").stdout.splitlines():
-            words = line.split()
-            net = ipaddress.ip_interface(words[words.index("inet") + 1]).network
-            if net.overlaps(ours):
-                raise RuntimeError(f"{NS_NET} overlaps {net} on {words[1]}: not touching it")
-        ip("netns", "add", self.name)
-        self.made_ns = True
-        ip("link", "add", self.veth_host, "type", "veth", "peer", "name", self.veth_ns,
-           "netns", self.name)
-        self.made_veth = True
-        ip("addr", "add", f"{HOST_IP}/30", "dev", self.veth_host)
-        ip("link", "set", self.veth_host, "up")
-        ip("-n", self.name, "addr", "add", f"{JUMP_IP}/30", "dev", self.veth_ns)
-        ip("-n", self.name, "link", "set", self.veth_ns, "up")
-        ip("-n", self.name, "link", "set", "lo", "up")
-        if float(self.one_way_ms) == 0:
-            return  # --rtt-ms 0: the namespace and veth pair without netem
-        for ns_args, dev in (((), self.veth_host), (("-n", self.name), self.veth_ns)):
-            r = subprocess.run(["tc", *ns_args, "qdisc", "add", "dev", dev, "root", "netem",
-                                "delay", f"{self.one_way_ms}ms"], capture_output=True, text=True)
-            if r.returncode != 0:
-                raise RuntimeError(f"tc qdisc add dev {dev} root netem delay "
-                                   f"{self.one_way_ms}ms: {r.stderr.strip()} "
-                                   "(the kernel needs sch_netem)")
-
-    def kill_inside(self):
-        """SIGKILL what still runs in the namespace: only this script's servers and their
-        children (say, an sshd pre-auth child whose peer vanished with the veth pair)."""
-        if not self.made_ns:
-            return
-        for pid in ip("netns", "pids", self.name, check=False).stdout.split():
-            try:
-                os.kill(int(pid), signal.SIGKILL)
-            except (OSError, ValueError):
-                pass
-
-    def cleanup(self):
-        self.kill_inside()
-        if self.made_veth:
-            ip("link", "del", self.veth_host, check=False)  # takes its peer with it
-            self.made_veth = False
-        if self.made_ns:
-            ip("netns", "del", self.name, check=False)
-            self.made_ns = False
-
-
-class NsSshd(fx.Sshd):
-    """The fixture's sshd (same config), inside a network namespace on ListenAddress host."""
-
-    def __init__(self, ns, host, **kw):
-        super().__init__(**kw)
-        self.ns, self.host = ns, host
-
-    def _start(self):
-        log = open(self.log_path, "w")
-        # `ip netns exec` execs sshd in place: self.proc.pid is sshd's pid.
-        self.proc = subprocess.Popen([*self.ns.wrap(), fx.SSHD, "-D", "-e", "-f",
-                                      self.config_path],
-                                     stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-        log.close()
-        fx._children.append(self.proc)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return False, self.log()
-            try:
-                with socket.create_connection((self.host, self.port), timeout=2) as s:
-                    s.settimeout(2)
-                    if fx.recv_line(s).startswith(b"SSH-"):
-                        return True, ""
-            except OSError:
-                time.sleep(0.05)
-        self.proc.kill()
-        self.proc.wait()
-        return False, "no SSH banner within 10 s\n" + self.log()
-
-
-def tcp_rtt_ms(host, port, n=5):
-    """Median time of a TCP connect() (one SYN / SYN-ACK round trip) in ms."""
-    xs = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        with socket.create_connection((host, port), timeout=5):
-            xs.append((time.perf_counter() - t0) * 1000)
-    return bl.median(xs)
+# (benchlib.DelayedPath: a netem namespace or the userspace delay relay)
 
 
 def relay_rtt_ms(port, n=7):
@@ -422,56 +303,35 @@ HEADER = (f"{'scenario':9} {'tool':9} {'all med':>9} {'all min':>9} {'all max':>
 def delayed_scenario(args, rtt_ms, tools):
     """One delayed scenario (netem, or without it the delay relay when --relay-fallback).
     Returns (label, results, measured RTT ms), or None if it cannot run here."""
-    half = rtt_ms / 2
-    ns = JumpNamespace(f"{half:g}")
-    label = "netem" if half else "netns"
     try:
-        ns.setup()
-    except RuntimeError as e:
-        ns.cleanup()
-        ns = None
-        print(f"# netem scenario unavailable: {e}", flush=True)
-        if not args.relay_fallback:
-            print("# falling back to loopback only (--relay-fallback: a userspace "
-                  "delay relay instead)", flush=True)
-            return None
-        label = "delay"
-        print(f"# using a userspace delay relay: {half:g} ms each way, in front of "
-              f"a loopback sshd (not netem)", flush=True)
-    label = f"{label}{rtt_ms:g}"
+        path = bl.DelayedPath(rtt_ms, fallback=args.relay_fallback)
+        path.__enter__()
+    except bl.DelayedPath.Unavailable:
+        print("# falling back to loopback only (--relay-fallback: a userspace "
+              "delay relay instead)", flush=True)
+        return None
     try:
-        if ns is not None:
-            with NsSshd(ns, JUMP_IP, extra_config=bl.SSHD_CIPHER_CONFIG) as sshd, \
-                    bl.Server("http", wrap=ns.wrap()) as srv:
-                rtt = tcp_rtt_ms(JUMP_IP, sshd.port)
-                print(f"# {label}: TCP connect to the jump host {rtt:.1f} ms (nominal RTT "
-                      f"{rtt_ms:g} ms)", flush=True)
-                fwds = start_forwarders(sshd, tools)
-                try:
-                    res = run_scenario(label, fwds, srv.ports[0], args)
-                finally:
-                    stop_forwarders(fwds)
-                return label, res, (rtt if rtt_ms else None)
-        with fx.Sshd(extra_config=bl.SSHD_CIPHER_CONFIG) as sshd, \
-                bl.Server("http") as srv, bl.Server("delay", sshd.port, half) as relay, \
-                bl.Server("delay", srv.ports[0], half) as probe:
-            rport = relay.ports[0]
-            kh = sshd.write_known_hosts(
-                "known_hosts.relay", [f"[{sshd.host}]:{rport} {line}"
-                                      for line in sshd.hostkey_pubs])
-            rtt = relay_rtt_ms(probe.ports[0])
+        label, sshd = path.label, path.sshd
+        srv = path.server("http")
+        if path.relay is None:
+            rtt = bl.tcp_rtt_ms(path.ssh_host, path.ssh_port)
+            print(f"# {label}: TCP connect to the jump host {rtt:.1f} ms (nominal RTT "
+                  f"{rtt_ms:g} ms)", flush=True)
+            direct = None
+        else:
+            direct = path.near(srv.ports[0])
+            rtt = relay_rtt_ms(direct)
             print(f"# {label}: a request through a second such relay is answered after "
                   f"{rtt:.1f} ms (nominal RTT {rtt_ms:g} ms; the rest is the "
                   f"relay's own cost)", flush=True)
-            fwds = start_forwarders(sshd, tools, port=rport, known_hosts=kh)
-            try:
-                res = run_scenario(label, fwds, srv.ports[0], args, direct=probe.ports[0])
-            finally:
-                stop_forwarders(fwds)
-            return label, res, rtt
+        fwds = start_forwarders(sshd, tools, **path.fwd_kw)
+        try:
+            res = run_scenario(label, fwds, srv.ports[0], args, direct=direct)
+        finally:
+            stop_forwarders(fwds)
+        return label, res, (rtt if rtt_ms or path.relay is not None else None)
     finally:
-        if ns is not None:
-            ns.cleanup()
+        path.__exit__(None, None, None)
 
 
 def main():

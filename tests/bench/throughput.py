@@ -22,6 +22,21 @@ neighbours' load while CPU time per byte stays much steadier.
 
   tests/bench/throughput.py [--bytes N] [--reps R] [--cipher NAME] [--compress]
       [--payload zeros|random] [--tools ceiling,ph-chan,ph-relay,ssh]
+      [--rtt-ms MS[,MS...] [--relay-fallback]]
+
+--rtt-ms: one scenario per RTT, each with its own sshd one round trip away from every
+tool's SSH connection (benchlib.DelayedPath, as socks_burst.py): a network namespace
+behind `tc netem delay RTT/2` on both ends of a veth pair (needs root and sch_netem; RTT
+0 = the namespace without netem), the sink/source server inside it beside sshd. Where
+netem cannot be had, --relay-fallback puts benchlib's userspace `delay` relay in front of
+a loopback sshd instead, for every RTT of the list (0 included, so the relay's own cost
+is in every table); without it the run is skipped (exit 77). Through the relay the raw
+server is also measured through a second such relay with no tunnel, and each tool's line
+shows the relay's CPU: a relay near 100% of a core, or raw figures near the tunnel's,
+would make the relay the limit. Windows limit a single connection to about window / RTT:
+a 2 MiB channel window (ssh's and porthole's) is 50 MiB/s across 40 ms. --bytes
+defaults to 64 MiB with --rtt-ms (512 MiB without). One table per scenario, with its
+ratios; the plain run (no --rtt-ms) is bare loopback as before.
 
 --cipher (default aes128-ctr) is the one cipher the sshd offers and every client asks for
 with -c; the MAC is hmac-sha2-256 (chacha20-poly1305 and aes-gcm carry their own).
@@ -32,6 +47,7 @@ $PORTHOLE is the porthole binary (default build-rel/porthole), $CEILING the ceil
 
 import argparse
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -42,6 +58,7 @@ from benchlib import fx
 
 ALL_TOOLS = ("ceiling", "ph-chan", "ph-relay", "ssh")
 TOOLS = ALL_TOOLS  # those this run measures
+VIAS = {}  # porthole tool -> its -o args (benchlib.porthole_vias)
 FORWARDERS = ("ph-chan", "ph-relay", "ssh")
 
 
@@ -79,9 +96,11 @@ def client_down(port, total):
 
 
 class Bench:
-    def __init__(self, args, sshd, srv, ceiling, fw):
+    def __init__(self, args, sshd, srv, ceiling, fw, ssh_addr=None, relay=None):
         self.args = args
         self.sshd = sshd
+        self.ssh_host, self.ssh_port = ssh_addr or (sshd.host, sshd.port)
+        self.relay = relay  # the delay relay's Server in the way, or None
         self.sink, self.source = srv.ports
         self.ceiling = ceiling
         self.fw = fw  # tool -> Forwarder (ph-chan, ph-relay, ssh); ports in self.lports
@@ -90,10 +109,11 @@ class Bench:
         self.cpu = {(t, d): [] for t in TOOLS for d in ("up", "down")}
         self.sshd_cpu = {(t, d): [] for t in TOOLS for d in ("up", "down")}
         self.relay_cpu_of = {(t, d): [] for t in TOOLS for d in ("up", "down")}
+        self.delay_cpu = {(t, d): [] for t in TOOLS for d in ("up", "down")}  # share of wall
 
     def run_ceiling(self, direction):
         port = self.sink if direction == "up" else self.source
-        argv = [self.ceiling, self.sshd.host, str(self.sshd.port), self.sshd.user,
+        argv = [self.ceiling, self.ssh_host, str(self.ssh_port), self.sshd.user,
                 self.sshd.client_key, "127.0.0.1", str(port), direction, str(self.args.bytes)]
         s0 = bl.tree_cpu(self.sshd.proc.pid)
         out = subprocess.run(argv, capture_output=True, text=True, timeout=300,
@@ -132,6 +152,7 @@ class Bench:
         return dt, c1 - c0, s1 - s0
 
     def one(self, tool, direction):
+        d0 = bl.proc_cpu(self.relay.proc.pid) if self.relay else 0.0
         if tool == "ceiling":
             dt, cpu, scpu = self.run_ceiling(direction)
         else:
@@ -141,8 +162,14 @@ class Bench:
         self.results[(tool, direction)].append(mibps)
         self.cpu[(tool, direction)].append(cpu / gib)
         self.sshd_cpu[(tool, direction)].append(scpu / gib)
+        delay = ""
+        if self.relay:
+            dcpu = bl.proc_cpu(self.relay.proc.pid) - d0
+            self.delay_cpu[(tool, direction)].append(dcpu / dt)
+            delay = f"   delay relay CPU {dcpu:5.2f} s ({100 * dcpu / dt:3.0f}%)"
         print(f"  {tool:9} {direction:4} {mibps:8.1f} MiB/s   client CPU {cpu:6.2f} s "
-              f"({100 * cpu / dt:3.0f}% of {dt:.2f} s)   sshd CPU {scpu:6.2f} s", flush=True)
+              f"({100 * cpu / dt:3.0f}% of {dt:.2f} s)   sshd CPU {scpu:6.2f} s{delay}",
+              flush=True)
 
 
 def pairs():
@@ -152,9 +179,115 @@ def pairs():
     return [(a, b) for a, b in want if a in TOOLS and b in TOOLS]
 
 
+def raw(sink, source, total):
+    """MiB/s up and down straight to the sink and source ports (no tunnel)."""
+    return (total / bl.MIB / client_up(sink, total), total / bl.MIB / client_down(source, total))
+
+
+def scenario(args, sshd, srv, ceiling, path=None):
+    """Start the forwarders on sshd (through path's delay, if any), run --reps interleaved
+    rounds. Returns the Bench with its results."""
+    sink, source = srv.ports
+    fwd_tools = [t for t in TOOLS if t in FORWARDERS]
+    ports = {(t, d): fx.free_port() for t in fwd_tools for d in ("up", "down")}
+    kw = path.fwd_kw if path else {}
+
+    def fwd_args(tool):
+        return ["-L", f"{ports[(tool, 'up')]}:127.0.0.1:{sink}",
+                "-L", f"{ports[(tool, 'down')]}:127.0.0.1:{source}"]
+
+    fws = {}
+    try:
+        for t in fwd_tools:
+            fws[t] = (bl.SshForwarder(sshd, fwd_args(t), **kw) if t == "ssh"
+                      else bl.porthole_forwarder(sshd, fwd_args(t), extra_args=VIAS[t], **kw))
+        b = Bench(args, sshd, srv, ceiling, fws,
+                  ssh_addr=(path.ssh_host, path.ssh_port) if path else None,
+                  relay=path.relay if path else None)
+        b.lports = ports
+        for r in range(args.reps):
+            print(f"# round {r + 1}", flush=True)
+            order = TOOLS if r % 2 == 0 else TOOLS[::-1]
+            for tool in order:
+                for d in ("up", "down"):
+                    b.one(tool, d)
+        for name, fw in fws.items():
+            if not fw.alive():
+                raise RuntimeError(f"{name} died:\n{fw.stderr()}")
+            if name in bl.VIAS:
+                bl.report_via(name, fw)
+    finally:
+        for fw in fws.values():
+            fw.stop()
+    return b
+
+
+def summarize(b, raw_line, heading=None):
+    """The table of one scenario and its ratios."""
+    med = {k: bl.median(v) for k, v in b.results.items()}
+    cpu = {k: bl.median(v) for k, v in b.cpu.items()}
+    scpu = {k: bl.median(v) for k, v in b.sshd_cpu.items()}
+    print()
+    if heading:
+        print(heading)
+    print(raw_line)
+    print(f"{'tool':10} {'up MiB/s':>9} {'down MiB/s':>10}   {'client CPU s/GiB up/down':>24}"
+          f"   {'sshd CPU s/GiB up/down':>22}")
+    for t in TOOLS:
+        print(f"{t:10} {med[(t, 'up')]:9.1f} {med[(t, 'down')]:10.1f}   "
+              f"{cpu[(t, 'up')]:11.2f} / {cpu[(t, 'down')]:<10.2f}"
+              f"   {scpu[(t, 'up')]:9.2f} / {scpu[(t, 'down')]:<9.2f}")
+    if "ph-relay" in TOOLS:
+        rc = {d: bl.median(b.relay_cpu_of[("ph-relay", d)]) for d in ("up", "down")}
+        print(f"of ph-relay's sshd CPU, the relay process: {rc['up']:.2f} / {rc['down']:.2f} "
+              f"s/GiB up/down")
+    if b.relay:
+        dc = {k: bl.median(v) for k, v in b.delay_cpu.items()}
+        print("delay relay CPU, share of a core while each tool ran (up/down): " + ", ".join(
+            f"{t} {100 * dc[(t, 'up')]:.0f}%/{100 * dc[(t, 'down')]:.0f}%" for t in TOOLS))
+    for ph, other in pairs():
+        up = bl.ratio(med[(ph, "up")], med[(other, "up")])
+        down = bl.ratio(med[(ph, "down")], med[(other, "down")])
+        note = "  (target >= 0.9)" if other in ("ceiling", "ph-chan") else ""
+        print(f"ratio {ph}/{other}: up {up:.2f}, down {down:.2f}{note}")
+    # MiB moved per CPU-second of the client process: what one core would carry if the
+    # client were the only limit. Steadier than MiB/s on a shared machine.
+    eff = {k: bl.ratio(1024.0, v) for k, v in cpu.items()}
+    print("client MiB per CPU-second (up/down): " + ", ".join(
+        f"{t} {eff[(t, 'up')]:.0f}/{eff[(t, 'down')]:.0f}" for t in TOOLS))
+    for ph, other in pairs():
+        up = bl.ratio(eff[(ph, "up")], eff[(other, "up")])
+        down = bl.ratio(eff[(ph, "down")], eff[(other, "down")])
+        print(f"ratio MiB per CPU-second {ph}/{other}: up {up:.2f}, down {down:.2f}")
+
+
+def delayed(args, rtt_ms, mode, ceiling):
+    """One scenario rtt_ms away (mode "netem" or "delay", see benchlib.DelayedPath).
+    Returns (Bench, raw line, heading)."""
+    with bl.DelayedPath(rtt_ms, mode=mode) as path:
+        how = ("userspace delay relay" if path.relay else
+               "netem" if rtt_ms else "network namespace, no netem")
+        print(f"# {path.label}: sshd {rtt_ms:g} ms round trip away ({how}), "
+              f"load {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
+        srv = path.server("bulk", args.bytes)
+        if path.relay is None:
+            rtt = bl.tcp_rtt_ms(path.ssh_host, path.ssh_port)
+            line = (f"raw: not measured (the server is inside the namespace); TCP connect to "
+                    f"the jump host {rtt:.1f} ms")
+        else:
+            d_up, d_down = raw(*srv.ports, args.bytes)
+            r_up, r_down = raw(*[path.near(p) for p in srv.ports], args.bytes)
+            line = (f"raw server, no tunnel: up {d_up:.0f} MiB/s, down {d_down:.0f} MiB/s; "
+                    f"through a delay relay ({rtt_ms:g} ms): up {r_up:.0f}, down {r_down:.0f}")
+        print(f"  {line}", flush=True)
+        b = scenario(args, path.sshd, srv, ceiling, path)
+        return b, line, f"## {path.label}: RTT {rtt_ms:g} ms ({how})"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--bytes", type=int, default=512 * bl.MIB, help="bytes per transfer")
+    ap.add_argument("--bytes", type=int, default=None,
+                    help="bytes per transfer (default 512 MiB, 64 MiB with --rtt-ms)")
     ap.add_argument("--reps", type=int, default=3, help="rounds of (ceiling, porthole, ssh)")
     ap.add_argument("--cipher", default=bl.CIPHER, help="the cipher all three use")
     ap.add_argument("--compress", action="store_true",
@@ -163,10 +296,26 @@ def main():
                     help="what the transfers carry (random: incompressible)")
     ap.add_argument("--tools", default=",".join(ALL_TOOLS),
                     help="which of ceiling, ph-chan, ph-relay, ssh to run")
+    ap.add_argument("--rtt-ms", default=None,
+                    help="round-trip time(s) in front of sshd, comma-separated: one "
+                         "scenario each (netem; see --relay-fallback)")
+    ap.add_argument("--relay-fallback", action="store_true",
+                    help="without netem, delay through a userspace relay instead")
     args = ap.parse_args()
+    rtts = None
+    if args.rtt_ms is not None:
+        try:
+            rtts = [float(x) for x in args.rtt_ms.split(",") if x.strip()]
+        except ValueError:
+            rtts = []
+        if not rtts or any(x < 0 for x in rtts):
+            sys.exit(f"throughput.py: --rtt-ms: want milliseconds >= 0, comma-separated, "
+                     f"not {args.rtt_ms!r}")
+    if args.bytes is None:
+        args.bytes = (64 if rtts else 512) * bl.MIB
     bl.use_cipher(args.cipher)
     os.environ["BENCH_PAYLOAD"] = args.payload
-    global TOOLS
+    global TOOLS, VIAS
     TOOLS = ALL_TOOLS
     wanted = [t for t in args.tools.split(",") if t]
     bad = [t for t in wanted if t not in TOOLS]
@@ -183,78 +332,46 @@ def main():
     if "ceiling" in TOOLS and not os.access(ceiling, os.X_OK):
         fx.skip(f"ceiling program not found at {ceiling} (set CEILING)")
     fx.porthole_path()  # skips if missing
+    mode = None
+    if rtts:
+        why = bl.netem_unavailable()
+        if why is None:
+            mode = "netem"
+        elif args.relay_fallback:
+            mode = "delay"
+            print(f"# netem unavailable ({why}): every RTT through a userspace delay relay "
+                  f"in front of a loopback sshd", flush=True)
+        else:
+            fx.skip(f"--rtt-ms needs netem ({why}); --relay-fallback: a userspace delay "
+                    f"relay instead")
+
+    def on_signal(signum, frame):
+        raise SystemExit(f"killed by signal {signum}")  # the namespace is removed on the way
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+
     print(bl.machine_line())
-    vias = bl.porthole_vias(TOOLS)
-    TOOLS = tuple(t for t in TOOLS if t not in bl.VIAS or t in vias)
+    VIAS = bl.porthole_vias(TOOLS)
+    TOOLS = tuple(t for t in TOOLS if t not in bl.VIAS or t in VIAS)
     print(f"# throughput: {args.bytes} bytes per transfer, {args.reps} rounds, "
           f"{bl.CIPHER} + {bl.MAC}, payload {args.payload}"
           f"{', compression (-C)' if args.compress else ''}", flush=True)
 
-    with fx.Sshd(extra_config=bl.SSHD_CIPHER_CONFIG) as sshd, bl.Server("bulk",
-                                                                        args.bytes) as srv:
-        sink, source = srv.ports
-        raw_up = args.bytes / bl.MIB / client_up(sink, args.bytes)
-        raw_down = args.bytes / bl.MIB / client_down(source, args.bytes)
-        print(f"  raw (no tunnel): up {raw_up:.0f} MiB/s, down {raw_down:.0f} MiB/s", flush=True)
-
-        fwd_tools = [t for t in TOOLS if t in FORWARDERS]
-        ports = {(t, d): fx.free_port() for t in fwd_tools for d in ("up", "down")}
-
-        def fwd_args(tool):
-            return ["-L", f"{ports[(tool, 'up')]}:127.0.0.1:{sink}",
-                    "-L", f"{ports[(tool, 'down')]}:127.0.0.1:{source}"]
-
-        fws = {}
-        try:
-            for t in fwd_tools:
-                fws[t] = (bl.SshForwarder(sshd, fwd_args(t)) if t == "ssh"
-                          else bl.porthole_forwarder(sshd, fwd_args(t), extra_args=vias[t]))
-            b = Bench(args, sshd, srv, ceiling, fws)
-            b.lports = ports
-            for r in range(args.reps):
-                print(f"# round {r + 1}", flush=True)
-                order = TOOLS if r % 2 == 0 else TOOLS[::-1]
-                for tool in order:
-                    for d in ("up", "down"):
-                        b.one(tool, d)
-            for name, fw in fws.items():
-                if not fw.alive():
-                    raise RuntimeError(f"{name} died:\n{fw.stderr()}")
-                if name in bl.VIAS:
-                    bl.report_via(name, fw)
-        finally:
-            for fw in fws.values():
-                fw.stop()
-
-    med = {k: bl.median(v) for k, v in b.results.items()}
-    cpu = {k: bl.median(v) for k, v in b.cpu.items()}
-    scpu = {k: bl.median(v) for k, v in b.sshd_cpu.items()}
-    print()
-    print(f"raw server, no tunnel: up {raw_up:.0f} MiB/s, down {raw_down:.0f} MiB/s")
-    print(f"{'tool':10} {'up MiB/s':>9} {'down MiB/s':>10}   {'client CPU s/GiB up/down':>24}"
-          f"   {'sshd CPU s/GiB up/down':>22}")
-    for t in TOOLS:
-        print(f"{t:10} {med[(t, 'up')]:9.1f} {med[(t, 'down')]:10.1f}   "
-              f"{cpu[(t, 'up')]:11.2f} / {cpu[(t, 'down')]:<10.2f}"
-              f"   {scpu[(t, 'up')]:9.2f} / {scpu[(t, 'down')]:<9.2f}")
-    if "ph-relay" in TOOLS:
-        rc = {d: bl.median(b.relay_cpu_of[("ph-relay", d)]) for d in ("up", "down")}
-        print(f"of ph-relay's sshd CPU, the relay process: {rc['up']:.2f} / {rc['down']:.2f} "
-              f"s/GiB up/down")
-    for ph, other in pairs():
-        up = bl.ratio(med[(ph, "up")], med[(other, "up")])
-        down = bl.ratio(med[(ph, "down")], med[(other, "down")])
-        note = "  (target >= 0.9)" if other in ("ceiling", "ph-chan") else ""
-        print(f"ratio {ph}/{other}: up {up:.2f}, down {down:.2f}{note}")
-    # MiB moved per CPU-second of the client process: what one core would carry if the
-    # client were the only limit. Steadier than MiB/s on a shared machine.
-    eff = {k: bl.ratio(1024.0, v) for k, v in cpu.items()}
-    print("client MiB per CPU-second (up/down): " + ", ".join(
-        f"{t} {eff[(t, 'up')]:.0f}/{eff[(t, 'down')]:.0f}" for t in TOOLS))
-    for ph, other in pairs():
-        up = bl.ratio(eff[(ph, "up")], eff[(other, "up")])
-        down = bl.ratio(eff[(ph, "down")], eff[(other, "down")])
-        print(f"ratio MiB per CPU-second {ph}/{other}: up {up:.2f}, down {down:.2f}")
+    if rtts is None:
+        with fx.Sshd(extra_config=bl.SSHD_CIPHER_CONFIG) as sshd, \
+                bl.Server("bulk", args.bytes) as srv:
+            raw_up, raw_down = raw(*srv.ports, args.bytes)
+            print(f"  raw (no tunnel): up {raw_up:.0f} MiB/s, down {raw_down:.0f} MiB/s",
+                  flush=True)
+            b = scenario(args, sshd, srv, ceiling)
+        summarize(b, f"raw server, no tunnel: up {raw_up:.0f} MiB/s, down {raw_down:.0f} MiB/s")
+        return
+    done = []
+    for rtt_ms in rtts:
+        done.append(delayed(args, rtt_ms, mode, ceiling))
+    for b, line, heading in done:
+        summarize(b, line, heading)
 
 
 if __name__ == "__main__":
