@@ -92,35 +92,36 @@ def porthole_forwarder(sshd, forward_args, **kw):
     return fx.Forwarder(sshd, forward_args, ssh_mode=False, extra_args=extra, **kw)
 
 
-def porthole_knows(*opts):
-    """True if this porthole accepts every `-o KEY=VALUE` in opts (`porthole -o ... check`
-    exits 0); an older build answers "unknown keyword" and status 2."""
-    argv = [fx.porthole_path()]
+def porthole_knows(*opts, binary=None):
+    """True if this porthole (or binary) accepts every `-o KEY=VALUE` in opts (`porthole -o
+    ... check` exits 0); an older build answers "unknown keyword" and status 2."""
+    argv = [binary or fx.porthole_path()]
     for o in opts:
         argv += ["-o", o]
     r = subprocess.run(argv + ["check", "127.0.0.1"], capture_output=True, text=True)
     return r.returncode == 0
 
 
-def relay_command():
-    """The RelayCommand that has sshd start this same porthole's relay end."""
-    return f"{fx.porthole_path()} relay"
+def relay_command(binary=None):
+    """The RelayCommand that has sshd start this same porthole's (or binary's) relay end."""
+    return f"{binary or fx.porthole_path()} relay"
 
 
 # porthole's ways of carrying a forwarded TCP connection (issue 13): name -> OpenVia value.
 VIAS = {"ph-chan": "channel", "ph-relay": "relay"}
 
 
-def porthole_via_args(via):
-    """-o options for porthole opening its -L/-D connections `via` "relay" (TCP streams of
-    `porthole relay`, which sshd starts as RelayCommand) or "channel" (direct-tcpip, as
-    before issue 13). None if this build has no OpenVia: then "channel" is what it does
-    anyway ([] for it), and "relay" is not available."""
-    if not porthole_knows(f"OpenVia={via}"):
+def porthole_via_args(via, binary=None):
+    """-o options for porthole (or binary, with its own relay) opening its -L/-D
+    connections `via` "relay" (TCP streams of `porthole relay`, which sshd starts as
+    RelayCommand) or "channel" (direct-tcpip, as before issue 13). None if this build has
+    no OpenVia: then "channel" is what it does anyway ([] for it), and "relay" is not
+    available."""
+    if not porthole_knows(f"OpenVia={via}", binary=binary):
         return [] if via == "channel" else None
     args = ["-o", f"OpenVia={via}"]
     if via != "channel":
-        args += ["-o", f"RelayCommand={relay_command()}"]
+        args += ["-o", f"RelayCommand={relay_command(binary)}"]
     return args
 
 

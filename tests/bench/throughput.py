@@ -41,6 +41,10 @@ ratios; the plain run (no --rtt-ms) is bare loopback as before.
 --cipher (default aes128-ctr) is the one cipher the sshd offers and every client asks for
 with -c; the MAC is hmac-sha2-256 (chacha20-poly1305 and aes-gcm carry their own).
 
+--base PATH adds a second porthole binary (say, a build of the tree before a change) as
+"base-chan" and "base-relay" (with its own `PATH relay` as RelayCommand), in the same
+rounds as the others, with the ratios ph-chan/base-chan and ph-relay/base-relay.
+
 $PORTHOLE is the porthole binary (default build-rel/porthole), $CEILING the ceiling program
 (default build-rel/tests/bench/ceiling).
 """
@@ -56,10 +60,12 @@ import time
 import benchlib as bl
 from benchlib import fx
 
-ALL_TOOLS = ("ceiling", "ph-chan", "ph-relay", "ssh")
+ALL_TOOLS = ("ceiling", "ph-chan", "ph-relay", "base-chan", "base-relay", "ssh")
 TOOLS = ALL_TOOLS  # those this run measures
 VIAS = {}  # porthole tool -> its -o args (benchlib.porthole_vias)
-FORWARDERS = ("ph-chan", "ph-relay", "ssh")
+BINARY = {}  # porthole tool -> its binary
+FORWARDERS = ("ph-chan", "ph-relay", "base-chan", "base-relay", "ssh")
+BASE = {"base-chan": "ph-chan", "base-relay": "ph-relay"}  # --base tool -> its like
 
 
 def client_up(port, total):
@@ -125,10 +131,10 @@ class Bench:
         kv = dict(w.split("=", 1) for w in out.stdout.split() if "=" in w)
         return float(kv["seconds"]), float(kv["cpu"]), s1 - s0
 
-    def relay_cpu(self):
-        """CPU seconds so far of the `porthole relay` processes under sshd (ph-relay's)."""
+    def relay_cpu(self, binary):
+        """CPU seconds so far of the `BINARY relay` processes under sshd (ph-relay's)."""
         total = 0.0
-        me = os.fsencode(os.path.realpath(fx.porthole_path()))
+        me = os.fsencode(os.path.realpath(binary))
         for p in bl._descendants(self.sshd.proc.pid):
             try:
                 with open(f"/proc/{p}/cmdline", "rb") as f:
@@ -142,12 +148,13 @@ class Bench:
     def run_forwarder(self, tool, direction):
         fw = self.fw[tool]
         pid = fw.proc.pid
-        c0, s0, r0 = bl.proc_cpu(pid), bl.tree_cpu(self.sshd.proc.pid), self.relay_cpu()
+        binary = BINARY.get(tool, fx.porthole_path())
+        c0, s0, r0 = bl.proc_cpu(pid), bl.tree_cpu(self.sshd.proc.pid), self.relay_cpu(binary)
         if direction == "up":
             dt = client_up(self.lports[(tool, "up")], self.args.bytes)
         else:
             dt = client_down(self.lports[(tool, "down")], self.args.bytes)
-        c1, s1, r1 = bl.proc_cpu(pid), bl.tree_cpu(self.sshd.proc.pid), self.relay_cpu()
+        c1, s1, r1 = bl.proc_cpu(pid), bl.tree_cpu(self.sshd.proc.pid), self.relay_cpu(binary)
         self.relay_cpu_of[(tool, direction)].append((r1 - r0) / (self.args.bytes / (1 << 30)))
         return dt, c1 - c0, s1 - s0
 
@@ -175,13 +182,28 @@ class Bench:
 def pairs():
     """(porthole tool, what it is compared with) for the ratio lines, of the tools run."""
     want = (("ph-chan", "ceiling"), ("ph-relay", "ph-chan"), ("ph-chan", "ssh"),
-            ("ph-relay", "ssh"))
+            ("ph-relay", "ssh"), ("base-relay", "base-chan"), ("ph-chan", "base-chan"),
+            ("ph-relay", "base-relay"), ("base-chan", "ssh"), ("base-relay", "ssh"))
     return [(a, b) for a, b in want if a in TOOLS and b in TOOLS]
 
 
 def raw(sink, source, total):
     """MiB/s up and down straight to the sink and source ports (no tunnel)."""
     return (total / bl.MIB / client_up(sink, total), total / bl.MIB / client_down(source, total))
+
+
+def echo_rtt_ms(port, n=11):
+    """Median ms for one byte to an echo server on port and back (after the connect)."""
+    xs = []
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for _ in range(n):
+            t0 = time.perf_counter()
+            s.sendall(b"x")
+            if not s.recv(1):
+                raise RuntimeError("echo through the delay relay: EOF")
+            xs.append((time.perf_counter() - t0) * 1000)
+    return bl.median(xs)
 
 
 def scenario(args, sshd, srv, ceiling, path=None):
@@ -199,8 +221,13 @@ def scenario(args, sshd, srv, ceiling, path=None):
     fws = {}
     try:
         for t in fwd_tools:
-            fws[t] = (bl.SshForwarder(sshd, fwd_args(t), **kw) if t == "ssh"
-                      else bl.porthole_forwarder(sshd, fwd_args(t), extra_args=VIAS[t], **kw))
+            if t == "ssh":
+                fws[t] = bl.SshForwarder(sshd, fwd_args(t), **kw)
+                continue
+            fw = bl.porthole_forwarder(sshd, fwd_args(t), extra_args=VIAS[t], start=False,
+                                       **kw)
+            fw.argv[0] = BINARY[t]
+            fws[t] = fw.start()
         b = Bench(args, sshd, srv, ceiling, fws,
                   ssh_addr=(path.ssh_host, path.ssh_port) if path else None,
                   relay=path.relay if path else None)
@@ -214,7 +241,7 @@ def scenario(args, sshd, srv, ceiling, path=None):
         for name, fw in fws.items():
             if not fw.alive():
                 raise RuntimeError(f"{name} died:\n{fw.stderr()}")
-            if name in bl.VIAS:
+            if name in VIAS:
                 bl.report_via(name, fw)
     finally:
         for fw in fws.values():
@@ -237,10 +264,11 @@ def summarize(b, raw_line, heading=None):
         print(f"{t:10} {med[(t, 'up')]:9.1f} {med[(t, 'down')]:10.1f}   "
               f"{cpu[(t, 'up')]:11.2f} / {cpu[(t, 'down')]:<10.2f}"
               f"   {scpu[(t, 'up')]:9.2f} / {scpu[(t, 'down')]:<9.2f}")
-    if "ph-relay" in TOOLS:
-        rc = {d: bl.median(b.relay_cpu_of[("ph-relay", d)]) for d in ("up", "down")}
-        print(f"of ph-relay's sshd CPU, the relay process: {rc['up']:.2f} / {rc['down']:.2f} "
-              f"s/GiB up/down")
+    for t in ("ph-relay", "base-relay"):
+        if t in TOOLS:
+            rc = {d: bl.median(b.relay_cpu_of[(t, d)]) for d in ("up", "down")}
+            print(f"of {t}'s sshd CPU, the relay process: {rc['up']:.2f} / {rc['down']:.2f} "
+                  f"s/GiB up/down")
     if b.relay:
         dc = {k: bl.median(v) for k, v in b.delay_cpu.items()}
         print("delay relay CPU, share of a core while each tool ran (up/down): " + ", ".join(
@@ -248,7 +276,8 @@ def summarize(b, raw_line, heading=None):
     for ph, other in pairs():
         up = bl.ratio(med[(ph, "up")], med[(other, "up")])
         down = bl.ratio(med[(ph, "down")], med[(other, "down")])
-        note = "  (target >= 0.9)" if other in ("ceiling", "ph-chan") else ""
+        note = "  (target >= 0.9)" if (ph, other) in (("ph-chan", "ceiling"),
+                                                      ("ph-relay", "ph-chan")) else ""
         print(f"ratio {ph}/{other}: up {up:.2f}, down {down:.2f}{note}")
     # MiB moved per CPU-second of the client process: what one core would carry if the
     # client were the only limit. Steadier than MiB/s on a shared machine.
@@ -277,8 +306,10 @@ def delayed(args, rtt_ms, mode, ceiling):
         else:
             d_up, d_down = raw(*srv.ports, args.bytes)
             r_up, r_down = raw(*[path.near(p) for p in srv.ports], args.bytes)
+            rtt = echo_rtt_ms(path.near(path.server("echo").ports[0]))
             line = (f"raw server, no tunnel: up {d_up:.0f} MiB/s, down {d_down:.0f} MiB/s; "
-                    f"through a delay relay ({rtt_ms:g} ms): up {r_up:.0f}, down {r_down:.0f}")
+                    f"through a delay relay ({rtt_ms:g} ms): up {r_up:.0f}, down {r_down:.0f}; "
+                    f"a 1-byte echo through it {rtt:.1f} ms")
         print(f"  {line}", flush=True)
         b = scenario(args, path.sshd, srv, ceiling, path)
         return b, line, f"## {path.label}: RTT {rtt_ms:g} ms ({how})"
@@ -294,8 +325,10 @@ def main():
                     help="porthole and ssh with -C (zlib); the ceiling is left out")
     ap.add_argument("--payload", choices=("zeros", "random"), default="zeros",
                     help="what the transfers carry (random: incompressible)")
-    ap.add_argument("--tools", default=",".join(ALL_TOOLS),
-                    help="which of ceiling, ph-chan, ph-relay, ssh to run")
+    ap.add_argument("--tools", default="ceiling,ph-chan,ph-relay,ssh",
+                    help="which of ceiling, ph-chan, ph-relay, ssh to run (with --base, "
+                         "ph-chan and ph-relay bring base-chan and base-relay)")
+    ap.add_argument("--base", help="a second porthole binary measured alongside")
     ap.add_argument("--rtt-ms", default=None,
                     help="round-trip time(s) in front of sshd, comma-separated: one "
                          "scenario each (netem; see --relay-fallback)")
@@ -318,10 +351,14 @@ def main():
     global TOOLS, VIAS
     TOOLS = ALL_TOOLS
     wanted = [t for t in args.tools.split(",") if t]
-    bad = [t for t in wanted if t not in TOOLS]
+    bad = [t for t in wanted if t not in TOOLS or t in BASE]
     if bad:
         sys.exit(f"throughput.py: --tools: unknown {', '.join(bad)} (ceiling, ph-chan, "
                  f"ph-relay, ssh)")
+    if args.base:
+        if not os.access(args.base, os.X_OK):
+            fx.skip(f"--base {args.base} is not an executable")
+        wanted += [b for b, like in BASE.items() if like in wanted]
     TOOLS = tuple(t for t in TOOLS if t in wanted)
     if args.compress:
         TOOLS = tuple(t for t in TOOLS if t != "ceiling")
@@ -353,7 +390,17 @@ def main():
 
     print(bl.machine_line())
     VIAS = bl.porthole_vias(TOOLS)
-    TOOLS = tuple(t for t in TOOLS if t not in bl.VIAS or t in VIAS)
+    BINARY.update({t: fx.porthole_path() for t in VIAS})
+    if args.base:
+        print(f"# base: {args.base}", flush=True)
+        for t, like in BASE.items():
+            if t in TOOLS:
+                v = bl.porthole_via_args(bl.VIAS[like], binary=args.base)
+                if v is None:
+                    print(f"# {t}: the --base porthole has no OpenVia: left out", flush=True)
+                else:
+                    VIAS[t], BINARY[t] = v, args.base
+    TOOLS = tuple(t for t in TOOLS if t not in FORWARDERS or t == "ssh" or t in VIAS)
     print(f"# throughput: {args.bytes} bytes per transfer, {args.reps} rounds, "
           f"{bl.CIPHER} + {bl.MAC}, payload {args.payload}"
           f"{', compression (-C)' if args.compress else ''}", flush=True)
