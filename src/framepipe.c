@@ -22,16 +22,27 @@
 #include "xmalloc.h"
 
 /*
- * What one write takes from the scheduler, about: 64 KiB (three 16 KiB SDATA
- * frames) rather than 32 (one: the next would pass it), which cut the
- * relay's CPU per GiB sent from about 1.9 to 1.2 s (tests/bench/throughput.py),
- * a write and a wakeup per frame being most of it.
+ * What one write takes from the scheduler, about. 64 KiB (three 16 KiB SDATA
+ * frames) rather than 32 (one: the next would pass it) cut the relay's CPU
+ * per GiB sent from about 1.9 to 1.2 s (tests/bench/throughput.py), a write
+ * and a wakeup per frame being most of it; 128 KiB, with the output pipe at
+ * 256 KiB (PIPE_OUT_SIZE), halved the writes per MiB again (22 to 11, strace
+ * of the relay during a download), as 128 KiB reads from targets did theirs.
  */
-#define OUT_CHUNK (64 * 1024)
+#define OUT_CHUNK (128 * 1024)
 #define OUT_HIGH (1024 * 1024)		/* reading resumes below this */
 #define OUT_READ_STOP (4 * 1024 * 1024) /* the input is not read above this */
 #define READ_CHUNK 65536
-#define PIPE_SIZE (1024 * 1024)
+/*
+ * The pipes' buffers (Linux: 64 KiB unless raised). With 64 KiB, every
+ * OUT_CHUNK filled the output pipe and every write waited for sshd to empty
+ * it: a wakeup of both per 64 KiB, most of the relay's CPU on a VM. Input
+ * gets 1 MiB (sshd writes there as the relay channel's window allows; the
+ * relay reads at once). Output only 256 KiB: what sits in it is beyond the
+ * scheduler's reach, and a datagram waits behind all of it.
+ */
+#define PIPE_IN_SIZE (1024 * 1024)
+#define PIPE_OUT_SIZE (256 * 1024)
 #define FLUSH_MS 2000 /* how long a stopping stream tries to deliver its last frames */
 
 struct framepipe {
@@ -258,15 +269,15 @@ pollable(int fd)
 	return S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || isatty(fd);
 }
 
-/* A pipe's buffer raised to PIPE_SIZE where the kernel allows it (best effort). */
+/* A pipe's buffer raised to size where the kernel allows it (best effort). */
 static void
-grow_pipe(int fd)
+grow_pipe(int fd, int size)
 {
 #ifdef F_SETPIPE_SZ
 	struct stat st;
 
-	if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) && fcntl(fd, F_GETPIPE_SZ) < PIPE_SIZE)
-		(void)fcntl(fd, F_SETPIPE_SZ, PIPE_SIZE);
+	if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) && fcntl(fd, F_GETPIPE_SZ) < size)
+		(void)fcntl(fd, F_SETPIPE_SZ, size);
 #else
 	(void)fd;
 #endif
@@ -290,8 +301,8 @@ framepipe_start(struct framepipe *fp, int in_fd, int out_fd, char *err, size_t e
 		fp->out_dead = true;
 		return UV_EINVAL;
 	}
-	grow_pipe(in_fd);
-	grow_pipe(out_fd);
+	grow_pipe(in_fd, PIPE_IN_SIZE);
+	grow_pipe(out_fd, PIPE_OUT_SIZE);
 	if ((rc = uv_pipe_open(&fp->out, out_fd)) < 0) {
 		snprintf(err, errlen, "fd %d (output): %s", out_fd, uv_strerror(rc));
 		fp->out_dead = true;

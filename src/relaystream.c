@@ -27,7 +27,7 @@
 #include "xmalloc.h"
 
 #define BUCKETS 4096	 /* hash chains by stream id */
-#define READ_MAX 65536	 /* one read from a target socket */
+#define READ_MAX (128 * 1024) /* one read from a target socket */
 #define SDATA_CUT 16384	 /* the largest SDATA frame sent (fair sharing) */
 #define CONNECT_MS 30000 /* one connect attempt */
 
