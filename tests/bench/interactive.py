@@ -26,8 +26,13 @@ and the bulk MiB/s during the probe. Percentiles are over every round's samples 
 Timing is never a pass/fail test.
 
   tests/bench/interactive.py [--bytes N] [--reps R] [--seconds S] [--interval MS] [--size B]
-                             [--base PATH] [--via relay|channel]
-                             # defaults: 512 MiB, 3, 3 s, 10 ms, 64 B, porthole's default
+                             [--base PATH] [--via relay|channel] [--rtt-ms MS]
+                             # defaults: 512 MiB, 3, 3 s, 10 ms, 64 B, porthole's default, 0
+
+--rtt-ms MS puts benchlib's userspace delay relay (MS/2 each way; this machine has no netem)
+between the clients and sshd: a long path, where a bulk transfer needs a window of its
+bandwidth-delay product. The kernel then sees a loopback RTT on the SSH connection; porthole
+also counts its channel opens' round trips through sshd (issue 16, session 19).
 
 --via relay runs porthole (and --base) with `-o OpenVia=relay -o RelayCommand=<$PORTHOLE>
 relay`: the three forwards' connections are TCP streams of the relay channel (issue 13), so
@@ -39,6 +44,7 @@ $PORTHOLE is the porthole binary (default build-rel/porthole).
 """
 
 import argparse
+import contextlib
 import os
 import socket
 import subprocess
@@ -165,6 +171,8 @@ def main():
     ap.add_argument("--size", type=int, default=64, help="request (and reply) bytes")
     ap.add_argument("--base", help="a second porthole binary measured alongside ('base')")
     ap.add_argument("--no-ssh", action="store_true", help="leave ssh -L out")
+    ap.add_argument("--rtt-ms", type=float, default=0.0,
+                    help="added round trip between the clients and sshd (delay relay)")
     ap.add_argument("--via", choices=("relay", "channel"),
                     help="porthole's OpenVia (relay: through this porthole's relay)")
     args = ap.parse_args()
@@ -200,10 +208,20 @@ def main():
     res = {}  # (tool, when) -> [round trip us]
     mib = {}  # (tool, when) -> [MiB/s]
     with fx.Sshd(extra_config=bl.SSHD_CIPHER_CONFIG) as sshd, \
-            bl.Server("bulk", args.bytes) as srv, bl.Server("echo") as echo:
+            bl.Server("bulk", args.bytes) as srv, bl.Server("echo") as echo, \
+            contextlib.ExitStack() as stack:
         sink, source = srv.ports
         eport = echo.ports[0]
         fws, probes, ports = {}, {}, {}
+        path = {}  # the forwarders' port and known_hosts: sshd's, or the delay relay's
+        if args.rtt_ms > 0:
+            relay = stack.enter_context(bl.Server("delay", sshd.port, args.rtt_ms / 2))
+            rport = relay.ports[0]
+            path = {"port": rport, "known_hosts": sshd.write_known_hosts(
+                "known_hosts.relay", [f"[{sshd.host}]:{rport} {line}"
+                                      for line in sshd.hostkey_pubs])}
+            print(f"# delay relay: {args.rtt_ms / 2:g} ms each way in front of sshd",
+                  flush=True)
         try:
             for tool in tools:
                 ports[tool] = {k: fx.free_port() for k in ("echo", "down", "up")}
@@ -211,10 +229,10 @@ def main():
                       "-L", f"{ports[tool]['down']}:127.0.0.1:{source}",
                       "-L", f"{ports[tool]['up']}:127.0.0.1:{sink}"]
                 if tool == "ssh":
-                    fws[tool] = bl.SshForwarder(sshd, fa)
+                    fws[tool] = bl.SshForwarder(sshd, fa, **path)
                 else:
                     extra = base_via_args if tool == "base" else via_args
-                    fw = bl.porthole_forwarder(sshd, fa, start=False, extra_args=extra)
+                    fw = bl.porthole_forwarder(sshd, fa, start=False, extra_args=extra, **path)
                     if tool == "base":
                         fw.argv[0] = args.base
                     fws[tool] = fw.start()
