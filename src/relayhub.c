@@ -52,6 +52,7 @@ struct relayhub {
 	uint64_t wait_ms;    /* ConnectionWait: how long a pending stream waits */
 	uv_timer_t tick;     /* liveness and pending expiry, every second */
 	uv_timer_t restart;  /* the next start after the relay died */
+	int closing;	     /* timers not yet closed (relayhub_free) */
 };
 
 static bool
@@ -286,12 +287,13 @@ relayhub_new(uv_loop_t *loop, struct session *s, const struct options *opt, bool
 	return h;
 }
 
+/* Freed once both timers closed: libuv runs close callbacks in no set order. */
 static void
 timer_closed_cb(uv_handle_t *t)
 {
 	struct relayhub *h = t->data;
 
-	if (t == (uv_handle_t *)&h->restart)
+	if (--h->closing == 0)
 		free(h);
 }
 
@@ -304,6 +306,7 @@ relayhub_free(struct relayhub *h)
 	relaychan_set_user(h->rc, RELAYCHAN_STREAMS, &none);
 	relaychan_free(h->rc);
 	rstreams_free(h->streams);
-	uv_close((uv_handle_t *)&h->tick, NULL);
+	h->closing = 2;
+	uv_close((uv_handle_t *)&h->tick, timer_closed_cb);
 	uv_close((uv_handle_t *)&h->restart, timer_closed_cb);
 }

@@ -894,6 +894,11 @@ def forwarder_argv(sshd, forward_args=(), extra_args=(), known_hosts=None, stric
         argv += ["-o", "IdentitiesOnly=yes"]
     if identity:
         argv += ["-i", identity]
+    # A test that says nothing about the relay gets SSH channels for -L and -D, as it was
+    # written for, whatever porthole the machine has installed (OpenVia auto would probe
+    # "porthole relay" on the PATH, and use an installed one's streams).
+    if not ssh_mode and not any("RelayCommand" in a or "OpenVia" in a for a in extra_args):
+        extra_args = [*extra_args, "-o", "OpenVia=channel"]
     argv += ["-p", str(sshd.port if port is None else port), *extra_args, *forward_args,
              f"{sshd.user}@{sshd.host}"]
     return argv
