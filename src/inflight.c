@@ -33,6 +33,14 @@ inflight_rate_max(const struct inflight_rate *r)
 	return best;
 }
 
+int64_t
+inflight_path_rtt(int64_t kernel_us, int64_t open_us, int probe_ms)
+{
+	int64_t sshd = open_us >= 0 ? open_us : probe_ms >= 0 ? (int64_t)probe_ms * 1000 : -1;
+
+	return kernel_us > sshd ? kernel_us : sshd;
+}
+
 size_t
 inflight_bound(uint64_t rate, int64_t rtt_us, size_t floor, size_t ceiling, size_t unknown)
 {

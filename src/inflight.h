@@ -40,6 +40,17 @@ void inflight_rate_note(struct inflight_rate *r, uint64_t now_ms, uint64_t total
 uint64_t inflight_rate_max(const struct inflight_rate *r);
 
 /*
+ * The path's minimum round trip in microseconds from what is known (-1 for
+ * what is not): kernel_us, the kernel's for the SSH connection's first TCP
+ * hop; open_us, the quickest channel open of the connection (one round
+ * trip through sshd and whatever lies between, plus sshd's own time); else
+ * probe_ms, the last liveness probe's. The larger of the two kinds (a hop
+ * that ends TCP before sshd, say another program's port forward, hides the
+ * rest of the path from the kernel); -1 if neither is known.
+ */
+int64_t inflight_path_rtt(int64_t kernel_us, int64_t open_us, int probe_ms);
+
+/*
  * 2 x rate (bytes/s) x rtt_us, between floor and ceiling; unknown when the
  * round trip is (rtt_us < 0).
  */

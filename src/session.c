@@ -67,6 +67,7 @@
 #include "auth.h"
 #include "buf.h"
 #include "hostkey.h"
+#include "inflight.h"
 #include "kexreport.h"
 #include "liveness.h"
 #include "log.h"
@@ -1162,12 +1163,9 @@ session_path_rtt_us(struct session *s)
 
 	if (s->path_rtt_at != 0 && now - s->path_rtt_at < PATH_RTT_MS)
 		return s->path_rtt_us;
-	int64_t kernel = transport_min_rtt_us(s->t);
-	int64_t sshd = s->requests != NULL ? reqqueue_open_rtt_us(s->requests) : -1;
-	int probe = s->live != NULL ? liveness_rtt(s->live) : -1;
-	if (probe >= 0 && (sshd < 0 || (int64_t)probe * 1000 < sshd))
-		sshd = (int64_t)probe * 1000;
-	s->path_rtt_us = kernel > sshd ? kernel : sshd;
+	s->path_rtt_us = inflight_path_rtt(transport_min_rtt_us(s->t),
+	    s->requests != NULL ? reqqueue_open_rtt_us(s->requests) : -1,
+	    s->live != NULL ? liveness_rtt(s->live) : -1);
 	s->path_rtt_at = now;
 	return s->path_rtt_us;
 }

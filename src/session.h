@@ -169,11 +169,11 @@ void session_mark_interactive(struct session *s);
  */
 unsigned long session_rx_generation(const struct session *s);
 /*
- * The path's minimum round trip in microseconds, or -1 while unknown: the
- * larger of the kernel's for a TCP transport (which sees only as far as
- * the first TCP hop) and the round trip through sshd measured by porthole
- * (the smallest of its channel opens and liveness probes on this
- * connection, which can only be longer than the path's).
+ * The path's minimum round trip in microseconds, or -1 while unknown
+ * (inflight_path_rtt): the larger of the kernel's for a TCP transport
+ * (which sees only as far as the first TCP hop) and the quickest channel
+ * open of this connection (a round trip through sshd, never shorter than
+ * the path's); the last liveness probe's before any open was answered.
  */
 int64_t session_path_rtt_us(struct session *s);
 /*

@@ -3,7 +3,8 @@
  * intervals (an interval closes only after INFLIGHT_INTERVAL_MS and counts
  * its real length; old samples age out), and the bound 2 x rate x RTT
  * between its floor and ceiling, or the fixed value while the RTT is
- * unknown.
+ * unknown; and which round trip counts (the kernel's, the channel opens',
+ * a liveness probe's).
  */
 #include "check.h"
 #include "inflight.h"
@@ -73,10 +74,25 @@ test_bound(void)
 	CHECK_INT(bound, 2 * MIB);
 }
 
+static void
+test_path_rtt(void)
+{
+	CHECK_INT(inflight_path_rtt(-1, -1, -1), -1);	      /* nothing known yet */
+	CHECK_INT(inflight_path_rtt(25, -1, -1), 25);	      /* the kernel's only */
+	CHECK_INT(inflight_path_rtt(25, 468, -1), 468);	      /* loopback: sshd's time counts */
+	CHECK_INT(inflight_path_rtt(40000, 41347, 7), 41347); /* a long path */
+	CHECK_INT(inflight_path_rtt(30, 41347, 0), 41347);    /* a relay hides it from the kernel */
+	CHECK_INT(inflight_path_rtt(40500, 300, -1), 40500);  /* the kernel's when longer */
+	CHECK_INT(inflight_path_rtt(-1, -1, 42), 42000);      /* no open answered: the probe */
+	CHECK_INT(inflight_path_rtt(-1, 41347, 250), 41347);  /* an open beats a queued probe */
+	CHECK_INT(inflight_path_rtt(50, -1, 0), 50);	      /* a probe under 1 ms reads 0 */
+}
+
 int
 main(void)
 {
 	test_rate();
+	test_path_rtt();
 	test_bound();
 	return check_done("inflight");
 }
