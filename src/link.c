@@ -346,14 +346,14 @@ far_write(struct link *l, const char *data, size_t len)
 	return n < 0 && is_channel_gone((int)n) ? FAR_GONE : n;
 }
 
-/* EOF after the last byte: 0 sent, LIBSSH2_ERROR_EAGAIN later, FAR_GONE, or an error. */
+/* EOF after the last byte: 0 sent, LIBSSH2_ERROR_EAGAIN later, FAR_GONE, FAR_RESET, or an error. */
 static int
 far_send_eof(struct link *l)
 {
 	if (l->st != NULL) {
 		int rc = rstream_send_eof(l->st);
 		return rc == RSTREAM_AGAIN ? LIBSSH2_ERROR_EAGAIN
-		    : rc == RSTREAM_RESET  ? FAR_GONE
+		    : rc == RSTREAM_RESET  ? FAR_RESET
 					   : 0;
 	}
 	int rc = libssh2_channel_send_eof(l->ch);
@@ -590,6 +590,16 @@ pump_up(struct link *l)
 		int rc = far_send_eof(l);
 		if (rc == 0 || rc == FAR_GONE) {
 			set_half(l, &l->up, HALF_CLOSED);
+		} else if (rc == FAR_RESET) {
+			/*
+			 * Our bytes may not all have reached the target: never a clean
+			 * close. As for a write, pump_down resets once it wrote out
+			 * what arrived, unless it is done.
+			 */
+			if (l->down == HALF_OPEN)
+				return 0;
+			far_reset_abort(l);
+			return -1;
 		} else if (rc != LIBSSH2_ERROR_EAGAIN) {
 			session_check_error(l->session, rc);
 			link_abort(l, LOG_VERBOSE, "sending EOF failed");

@@ -5,10 +5,12 @@ next connection still works; with OpenVia auto a 1.0 relay (`porthole relay --pr
 and an absent one leave -L on direct-tcpip channels, with no error line when porthole is not
 installed on the server, and so does a relay whose allow-list limits streams (RESTRICTED),
 while a relay with streams gets the connections; OpenVia=relay resets connections a 1.0 relay
-cannot carry rather than opening channels."""
+cannot carry rather than opening channels; a stream reset after the far end's end of file
+resets the local connection even when it closes last."""
 
 import errno
 import os
+import socket
 import subprocess
 
 import fixture as fx
@@ -142,6 +144,60 @@ def auto_uses_streams(sshd, echo):
         fw.stop()
 
 
+# A relay that answers every stream with "hi" and its end of file, then resets the stream
+# when the client's first bytes come: a target that closed and then refused them.
+RESET_AFTER_EOF_RELAY = r"""
+import os, sys
+sys.path.insert(0, %r)
+import relayproto as rp
+out = sys.stdout.buffer
+out.write(rp.hello()); out.flush()
+buf = b""
+while True:
+    chunk = os.read(0, 65536)
+    if not chunk:
+        break
+    frames, buf = rp.decode(buf + chunk)
+    for f in frames:
+        if f.type == rp.SOPEN:
+            out.write(rp.frame(rp.SOPENED, f.flow) + rp.sdata(f.flow, b"hi") + rp.seof(f.flow))
+        elif f.type == rp.SDATA:
+            out.write(rp.sreset(f.flow, rp.RST_ABORTED, b"the target reset"))
+    out.flush()
+"""
+
+
+def reset_after_eof(sshd):
+    """The relay resets a stream whose far end already ended (SEOF, then SRESET for our
+    bytes), before our own end of file: porthole records a reset, never a clean end, since
+    what the application sent did not all arrive. (The application itself cannot be told:
+    both FINs have crossed, so the kernels closed the connection already.)"""
+    fake = os.path.join(sshd.dir, "reset_after_eof.py")
+    with open(fake, "w") as f:
+        f.write(RESET_AFTER_EOF_RELAY % os.path.dirname(os.path.abspath(rt.__file__)))
+    eport = fx.free_port()
+    extra = ["-o", f"RelayCommand=python3 {fake}", "-o", "OpenVia=relay", "-vv"]
+    with fx.Forwarder(sshd, ["-L", f"{eport}:127.0.0.1:9"], extra_args=extra) as fw:
+        with fx.connect(eport, timeout=15) as s:
+            got = b""
+            while True:
+                b = s.recv(100)
+                if not b:
+                    break
+                got += b
+            fx.check(got == b"hi", "a stream ended by the far end: its bytes, then EOF", repr(got))
+            s.sendall(b"x")
+            # The SRESET arrives (-vv logs it); nothing tells the link yet.
+            fx.check(fw.wait_stderr(lambda l: "SRESET" in l, 10) is not None,
+                     "... the relay resets it", fw.stderr())
+            s.shutdown(socket.SHUT_WR)
+            line = fw.wait_stderr(lambda l: "link 1 " in l and ("reset" in l or "done" in l),
+                                  10)
+            fx.check(line is not None and "link 1 reset" in line and "the target reset" in line,
+                     "... reset after it, before our end of file: the link ends in a reset "
+                     "with the relay's reason, not as done", f"{line}\n{fw.stderr()}")
+
+
 def has_protocol_flag():
     """Whether this relay takes the hidden --protocol 1.0 (it answers HELLO as a 1.0 relay)."""
     p = subprocess.run([fx.porthole_path(), "relay", "--protocol", "1.0"], input=b"",
@@ -169,6 +225,7 @@ def main():
                       "auto", "a relay with --permit-open (RESTRICTED), OpenVia auto",
                       "up, its allow-list")
         auto_uses_streams(sshd, echo)
+        reset_after_eof(sshd)
         fx.check(not echo.errors, "the echo server saw no errors", "\n".join(echo.errors))
 
 
