@@ -463,23 +463,20 @@ inflight_limit(struct link *l, const struct inflight_rate *rate)
 static size_t
 up_allowance(struct link *l)
 {
-	size_t len = buf_len(&l->upbuf);
+	size_t len = buf_len(&l->upbuf), in_flight;
 
-	if (l->ch == NULL) {
-		/* A relay stream: its credit bounds it, and the same rule as below. */
-		if (l->st == NULL || !l->client.bulk || !session_interactive_recent(l->session))
-			return len;
-		size_t unacked = rstream_unacked(l->st), bound = inflight_limit(l, &l->rate_up);
-		if (unacked >= bound)
-			return 0;
-		return len < bound - unacked ? len : bound - unacked;
+	if (l->ch != NULL) {
+		unsigned long window = libssh2_channel_window_write_ex(l->ch, NULL);
+		if (window > l->up_window_max)
+			l->up_window_max = window;
+		in_flight = l->up_window_max - window;
+	} else if (l->st != NULL) {
+		in_flight = rstream_unacked(l->st); /* its credit bounds it too (rstream.c) */
+	} else {
+		return len;
 	}
-	unsigned long window = libssh2_channel_window_write_ex(l->ch, NULL);
-	if (window > l->up_window_max)
-		l->up_window_max = window;
 	if (!l->client.bulk || !session_interactive_recent(l->session))
 		return len;
-	unsigned long in_flight = l->up_window_max - window;
 	size_t bound = inflight_limit(l, &l->rate_up);
 	if (in_flight >= bound)
 		return 0;

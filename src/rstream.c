@@ -25,8 +25,9 @@
  * SDATA past the credit is RST_PROTOCOL. Credit goes back in SWINDOWs of at
  * least a quarter window as the owner reads (credit.c counts both); the
  * owner reads only while its local socket takes the bytes (link.c's
- * DOWN_HIGH), so what a stream holds here never passes the window. Writes stop for every stream
- * while the relay channel holds more than TX_BOUND bytes not yet sent.
+ * DOWN_HIGH), so what a stream holds here never passes the window. Writes
+ * stop for every stream while the relay channel holds more than TX_BOUND
+ * bytes not yet sent.
  *
  * Stream ids count up from RSTREAM_ID_BASE, skipping ids in use, and wrap.
  */
