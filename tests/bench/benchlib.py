@@ -177,9 +177,14 @@ def porthole_version():
     """The first line of `porthole -V`, and the commit of the tree it was built from."""
     r = subprocess.run([fx.porthole_path(), "-V"], capture_output=True, text=True)
     first = ((r.stdout or r.stderr).splitlines() or ["?"])[0]
-    g = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"],
-                       capture_output=True, text=True)
-    return f"porthole -V: {first}; tree {g.stdout.strip() or '?'}"
+    return f"porthole -V: {first}; tree {tree_of(fx.porthole_path())}"
+
+
+def tree_of(binary):
+    """`git describe` of the work tree binary was built in (build-rel/ inside it), or "?"."""
+    g = subprocess.run(["git", "-C", os.path.dirname(os.path.realpath(binary)), "describe",
+                        "--always", "--dirty"], capture_output=True, text=True)
+    return g.stdout.strip() or "?"
 
 
 def tool_versions():

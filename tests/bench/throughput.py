@@ -33,10 +33,13 @@ a loopback sshd instead, for every RTT of the list (0 included, so the relay's o
 is in every table); without it the run is skipped (exit 77). Through the relay the raw
 server is also measured through a second such relay with no tunnel, and each tool's line
 shows the relay's CPU: a relay near 100% of a core, or raw figures near the tunnel's,
-would make the relay the limit. Windows limit a single connection to about window / RTT:
-a 2 MiB channel window (ssh's and porthole's) is 50 MiB/s across 40 ms. --bytes
-defaults to 64 MiB with --rtt-ms (512 MiB without). One table per scenario, with its
-ratios; the plain run (no --rtt-ms) is bare loopback as before.
+would make the relay the limit (at RTT 0 it takes a third to two thirds of a core: those
+figures are below bare loopback's). A 1-byte echo through it gives the round trip when
+idle; a window's burst also waits its turn through the relay (2 MiB at ~200 MiB/s: 10 ms),
+so the round trip a window sees is longer. Windows limit a single connection to about
+window / RTT: a 2 MiB channel window (ssh's and porthole's) is 50 MiB/s across 40 ms.
+--bytes defaults to 64 MiB with --rtt-ms (512 MiB without). One table per scenario, with
+its ratios; the plain run (no --rtt-ms) is bare loopback as before.
 
 --cipher (default aes128-ctr) is the one cipher the sshd offers and every client asks for
 with -c; the MAC is hmac-sha2-256 (chacha20-poly1305 and aes-gcm carry their own).
@@ -392,7 +395,7 @@ def main():
     VIAS = bl.porthole_vias(TOOLS)
     BINARY.update({t: fx.porthole_path() for t in VIAS})
     if args.base:
-        print(f"# base: {args.base}", flush=True)
+        print(f"# base: {args.base} (tree {bl.tree_of(args.base)})", flush=True)
         for t, like in BASE.items():
             if t in TOOLS:
                 v = bl.porthole_via_args(bl.VIAS[like], binary=args.base)
