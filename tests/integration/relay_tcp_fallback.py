@@ -179,12 +179,7 @@ def reset_after_eof(sshd):
     extra = ["-o", f"RelayCommand=python3 {fake}", "-o", "OpenVia=relay", "-vv"]
     with fx.Forwarder(sshd, ["-L", f"{eport}:127.0.0.1:9"], extra_args=extra) as fw:
         with fx.connect(eport, timeout=15) as s:
-            got = b""
-            while True:
-                b = s.recv(100)
-                if not b:
-                    break
-                got += b
+            got = fx.recv_all(s)
             fx.check(got == b"hi", "a stream ended by the far end: its bytes, then EOF", repr(got))
             s.sendall(b"x")
             # The SRESET arrives (-vv logs it); nothing tells the link yet.
