@@ -16,6 +16,7 @@ import relaytcp as rt
 N_CONC = 200
 SLOW = 64 << 20  # what the stalled reader is sent: far more than any window or buffer
 FAST = 64 << 20
+RSS_BOUND_MIB = 24  # growth allowed beside the stalled stream: its window, buffers, the heap
 
 
 def concurrent(port):
@@ -45,10 +46,21 @@ def concurrent(port):
     return [(i, r) for i, r in enumerate(results) if r is not True]
 
 
-def slow_beside_fast(port):
+def rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def slow_beside_fast(port, procs):
     """A download nobody reads beside one read at full speed: the fast one must complete while
-    the slow one is stalled, then the slow one completes too, intact."""
+    the slow one is stalled, then the slow one completes too, intact. Meanwhile neither
+    porthole nor the relay holds the stalled stream's data: each grows by far less than the
+    64 MiB sent to it (the credit, 2 MiB for a transfer, bounds what a stream holds)."""
     seed = int.from_bytes(os.urandom(4), "big")
+    before = {name: rss_mib(pid) for name, pid in procs.items()}
     slow = fx.connect(port, timeout=120)
     with slow:
         slow.sendall(f"DOWNLOAD {SLOW} {seed}\n".encode())
@@ -56,6 +68,11 @@ def slow_beside_fast(port):
         fx.check(got == (FAST, fx.stream_sha256(FAST, seed + 1)),
                  f"a {FAST >> 20} MiB download completes intact while the stream beside it is "
                  "not read at all", f"got {got[0]} bytes")
+        for name, pid in procs.items():
+            grew = rss_mib(pid) - before[name]
+            fx.check(grew < RSS_BOUND_MIB, f"... and {name} grew by {grew:.1f} MiB "
+                     f"(< {RSS_BOUND_MIB}), holding nothing like the stalled stream's "
+                     f"{SLOW >> 20} MiB")
         h = hashlib.sha256()
         n = 0
         while True:
@@ -80,7 +97,9 @@ def main():
             bad = concurrent(eport)
             fx.check(not bad, f"{N_CONC} concurrent streams each got their own data back",
                      "\n".join(f"connection {i}: {r}" for i, r in bad[:10]))
-            slow_beside_fast(bport)
+            relays = rt.relay_pids(sshd)
+            fx.check(len(relays) == 1, "one relay runs for the session", f"{relays}")
+            slow_beside_fast(bport, {"porthole": fw.proc.pid, "the relay": relays[0]})
 
             dead, dead_sock = fx.refused_port()
             code, s = rt.socks5_connect(sport, 1, "127.0.0.1", dead)
