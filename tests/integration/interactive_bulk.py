@@ -63,9 +63,12 @@ def bulk(port, fn, out):
 
 
 def echo_while(inter, thread):
-    """One 64-byte echo every 10 ms while thread runs; the number of replies."""
-    replies = 0
+    """One 64-byte echo every 10 ms while thread runs: (replies, the longest time between
+    two requests in s; over 0.5 s, porthole counts the download as alone meanwhile)."""
+    replies, gap, last = 0, 0.0, time.monotonic()
     while thread.is_alive():
+        now = time.monotonic()
+        gap, last = max(gap, now - last), now
         req = b"%08d" % replies * (SMALL // 8)
         inter.sendall(req)
         got = fx.recv_all(inter, SMALL)
@@ -73,7 +76,7 @@ def echo_while(inter, thread):
             fx.check(False, "each echo reply is its request", f"sent {req!r}, got {got!r}")
         replies += 1
         time.sleep(0.01)
-    return replies
+    return replies, gap
 
 
 def adjusts(log):
@@ -120,7 +123,7 @@ def main():
             out = {}
             t = threading.Thread(target=bulk, args=(bp, download, out), daemon=True)
             t.start()
-            echoes = echo_while(inter, t)
+            echoes, gap = echo_while(inter, t)
             t.join(120)
             fx.check("download_error" not in out and out.get("down") ==
                      (BULK, fx.stream_sha256(BULK, 16)),
@@ -131,7 +134,9 @@ def main():
             fx.check(shared and max(shared) < LOOPBACK_BOUND,
                      "beside the echo, the download's window stays under the loopback bound "
                      "(every adjustment under 1 MiB)",
-                     f"adjustments over 256 KiB: {[a for a in shared if a > 256 << 10]}")
+                     f"adjustments over 256 KiB: {[a for a in shared if a > 256 << 10]}; the "
+                     f"longest time between two echo requests: {gap:.3f} s (over 0.5 s the "
+                     f"download counts as alone, and may grow its window)")
             dg = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             dg.settimeout(REPLY_BOUND)
             # The relay starts on the first datagram: one round trip before the load.
