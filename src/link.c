@@ -66,10 +66,14 @@
  *
  * The receive window: libssh2 tops a channel's window up to its size at
  * open plus the read size (READ_CHUNK) by itself, and only porthole's own
- * window adjustments raise it further. So -L and -D channels open with
- * WINDOW_OPEN (INFLIGHT_FLOOR less one read), and grow_window raises a bulk
- * link's window to its bound, or to WINDOW_ALONE; a smaller target needs no
- * action, the window shrinks as data arrives. -R channels are opened by the
+ * window adjustments raise it further. So -L and -D channels opened while
+ * an interactive client is active open with WINDOW_OPEN (INFLIGHT_FLOOR less
+ * one read), and grow_window raises a bulk link's window to its bound, or
+ * to WINDOW_ALONE; a smaller target needs no action, the window shrinks as
+ * data arrives. Opened with nothing interactive active, they open with
+ * WINDOW_OPEN_ALONE, that window's floor later: a reply of a few hundred
+ * KiB (a web page through -D) then crosses a long path in one round trip
+ * rather than two or three, as it did before the bound. -R channels are opened by the
  * server with libssh2's 2 MiB. A relay stream follows the same rule through
  * its credit (rstream.c): its receive window is the protocol's 256 KiB
  * while the link is interactive, then the bound or WINDOW_ALONE as a
@@ -108,7 +112,8 @@
 #define INFLIGHT_FLOOR (192 * 1024)    /* a bulk link's bound beside interactive traffic ... */
 #define WINDOW_ALONE (2 * 1024 * 1024) /* ... at most; and what it has alone */
 #define WINDOW_UNKNOWN (512 * 1024)    /* ... while the path's RTT is unknown */
-#define WINDOW_OPEN (INFLIGHT_FLOOR - READ_CHUNK) /* receive window at open (-L, -D) */
+#define WINDOW_OPEN (INFLIGHT_FLOOR - READ_CHUNK) /* receive window at open (-L, -D) ... */
+#define WINDOW_OPEN_ALONE (512 * 1024)		  /* ... with nothing interactive active */
 
 /* far_* results, apart from byte counts, 0 (nothing now) and libssh2's errors */
 #define FAR_GONE (-1000)  /* the far end takes no more (a channel closed for writing) */
@@ -449,6 +454,13 @@ socks_status_for_reset(uint16_t code)
 	default:
 		return SOCKS_GENERAL_FAILURE;
 	}
+}
+
+/* A -L or -D channel's receive window at open (see the top). */
+static unsigned
+open_window(const struct link *l)
+{
+	return session_interactive_recent(l->session) ? WINDOW_OPEN : WINDOW_OPEN_ALONE;
 }
 
 /* A bulk link's in-flight bound beside interactive traffic, one direction (see the top). */
@@ -1111,7 +1123,7 @@ link_accept(uv_loop_t *loop, int fd, struct session *s, struct relayhub *hub, co
 		snprintf(l->open.host, sizeof(l->open.host), "%s", path);
 	} else {
 		l->open.kind = REQ_DIRECT_TCPIP;
-		l->open.window = WINDOW_OPEN;
+		l->open.window = open_window(l);
 		snprintf(l->open.host, sizeof(l->open.host), "%s", host);
 		l->open.port = port;
 	}
@@ -1355,7 +1367,7 @@ socks_input(struct link *l)
 	log_debug("%s: link %u: SOCKS%d CONNECT %s:%u", l->name, l->id, req->version, req->host,
 	    req->port);
 	l->open.kind = REQ_DIRECT_TCPIP;
-	l->open.window = WINDOW_OPEN;
+	l->open.window = open_window(l);
 	snprintf(l->open.host, sizeof(l->open.host), "%s", req->host);
 	l->open.port = req->port;
 	l->open.done = open_done;

@@ -8,8 +8,9 @@ that), several of each while the transfers run, so the scheduler that puts the s
 first neither starves them nor the bulk data it holds back to its low mark.
 
 The windows, from sshd's DEBUG2 log (porthole(1), "Interactive traffic beside bulk"): -L
-channels open with porthole's 128 KiB receive window (libssh2 tops it up to that plus one
-64 KiB read); a download alone (nothing interactive for over half a second) gets it grown to
+channels opened with nothing interactive active open with a 512 KiB receive window, those
+opened beside interactive traffic with 128 KiB (libssh2 tops it up to that plus one 64 KiB
+read); a download alone (nothing interactive for over half a second) gets it grown to
 2 MiB by a window adjustment of more than 1 MiB; and a download beside the 10 ms echo keeps
 it under its in-flight bound, 2 x delivery rate x RTT and at least 192 KiB: on loopback that
 product is a few KiB, so no adjustment may be near 1 MiB there (LOOPBACK_BOUND is generous:
@@ -28,6 +29,7 @@ BULK = 64 << 20
 SMALL = 64
 REPLY_BOUND = 10.0
 WINDOW_OPEN = 128 << 10
+WINDOW_OPEN_ALONE = 512 << 10
 LOOPBACK_BOUND = 1 << 20
 
 
@@ -113,14 +115,18 @@ def main():
             fx.check(out["down"] == (BULK, fx.stream_sha256(BULK, 16)),
                      "a download alone arrives whole (SHA-256)")
             opens = re.findall(r"ctype direct-tcpip rchan \d+ win (\d+)", sshd.log())
-            fx.check(opens and all(int(w) == WINDOW_OPEN for w in opens),
-                     "-L channels open with a 128 KiB receive window", f"windows: {opens}")
+            fx.check(opens and all(int(w) == WINDOW_OPEN_ALONE for w in opens),
+                     "-L channels opened with nothing interactive active: a 512 KiB receive "
+                     "window", f"windows: {opens}")
             big = [a for a in adjusts(sshd.log()[before:]) if a > 1 << 20]
             fx.check(big, "the download alone had its window grown past 1 MiB",
                      f"largest adjustment: {max(adjusts(sshd.log()[before:]), default=0)}")
             # A download beside the 10 ms echo: its window stays under the bound.
             before = len(sshd.log())
             out = {}
+            for i in range(3):  # the echo is active (within half a second) when it opens
+                inter.sendall(b"w" * SMALL)
+                fx.recv_all(inter, SMALL)
             t = threading.Thread(target=bulk, args=(bp, download, out), daemon=True)
             t.start()
             echoes, gap = echo_while(inter, t)
@@ -130,6 +136,10 @@ def main():
                      "a download beside the echo arrives whole (SHA-256)",
                      out.get("download_error", ""))
             fx.check(echoes >= 5, f"{echoes} echo replies (>= 5) beside the download")
+            opens = re.findall(r"ctype direct-tcpip rchan \d+ win (\d+)", sshd.log()[before:])
+            fx.check(opens and all(int(w) == WINDOW_OPEN for w in opens),
+                     "... and it opened beside the echo: a 128 KiB receive window",
+                     f"windows: {opens}")
             shared = adjusts(sshd.log()[before:])
             fx.check(shared and max(shared) < LOOPBACK_BOUND,
                      "beside the echo, the download's window stays under the loopback bound "
