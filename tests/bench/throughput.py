@@ -22,7 +22,7 @@ neighbours' load while CPU time per byte stays much steadier.
 
   tests/bench/throughput.py [--bytes N] [--reps R] [--cipher NAME] [--compress]
       [--payload zeros|random] [--tools ceiling,ph-chan,ph-relay,ssh]
-      [--rtt-ms MS[,MS...] [--relay-fallback]]
+      [--rtt-ms MS[,MS...] [--relay-fallback]] [--base PATH] [--stall-dump S]
 
 --rtt-ms: one scenario per RTT, each with its own sshd one round trip away from every
 tool's SSH connection (benchlib.DelayedPath, as socks_burst.py): a network namespace
@@ -43,6 +43,9 @@ its ratios; the plain run (no --rtt-ms) is bare loopback as before.
 
 --cipher (default aes128-ctr) is the one cipher the sshd offers and every client asks for
 with -c; the MAC is hmac-sha2-256 (chacha20-poly1305 and aes-gcm carry their own).
+
+--stall-dump S: when a transfer makes no progress for S seconds, print `ss -tnpi` once (the
+queues of every TCP socket: which hop holds the bytes), and go on.
 
 --base PATH adds a second porthole binary (say, a build of the tree before a change) as
 "base-chan" and "base-relay" (with its own `PATH relay` as RelayCommand), in the same
@@ -71,6 +74,16 @@ FORWARDERS = ("ph-chan", "ph-relay", "base-chan", "base-relay", "ssh")
 BASE = {"base-chan": "ph-chan", "base-relay": "ph-relay"}  # --base tool -> its like
 
 
+STALL_S = 0.0  # --stall-dump: seconds without progress before `ss -tnpi` is printed
+
+
+def stall_dump(what, done, total, t0):
+    """Print where the bytes sit (every TCP socket's queues, `ss -tnpi`) during a stall."""
+    out = subprocess.run(["ss", "-tnpi"], capture_output=True, text=True).stdout
+    print(f"# STALL: {what}: no progress for {STALL_S:g} s at {done} of {total} bytes, "
+          f"{time.monotonic() - t0:.2f} s in; ss -tnpi:\n{out}", flush=True)
+
+
 def client_up(port, total):
     """Send total bytes, half-close, wait for the sink's ack. Returns seconds."""
     zeros = bl.payload_block()
@@ -78,10 +91,23 @@ def client_up(port, total):
     with socket.create_connection(("127.0.0.1", port), timeout=120) as s:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         left = total
+        dumped = False
+        s.settimeout(STALL_S or 120)
         while left > 0:
             k = min(bl.BIG, left)
-            s.sendall(zeros[:k])
-            left -= k
+            if not STALL_S:
+                s.sendall(zeros[:k])
+                left -= k
+                continue
+            try:
+                left -= s.send(zeros[:k])
+            except socket.timeout:
+                if time.monotonic() - t0 > 120:
+                    raise RuntimeError(f"upload: {total - left} of {total} bytes in 120 s")
+                if not dumped:
+                    stall_dump(f"upload to port {port}", total - left, total, t0)
+                    dumped = True
+        s.settimeout(120)
         s.shutdown(socket.SHUT_WR)
         ack = fx.recv_all(s, 8)
     dt = time.monotonic() - t0
@@ -94,10 +120,20 @@ def client_down(port, total):
     """Read total bytes. Returns seconds."""
     buf = bytearray(bl.BIG)
     got = 0
+    dumped = False
     t0 = time.monotonic()
     with socket.create_connection(("127.0.0.1", port), timeout=120) as s:
+        s.settimeout(STALL_S or 120)
         while got < total:
-            k = s.recv_into(buf)
+            try:
+                k = s.recv_into(buf)
+            except socket.timeout:
+                if not STALL_S or time.monotonic() - t0 > 120:
+                    raise
+                if not dumped:
+                    stall_dump(f"download from port {port}", got, total, t0)
+                    dumped = True
+                continue
             if k == 0:
                 raise RuntimeError(f"download: EOF after {got} of {total} bytes")
             got += k
@@ -337,6 +373,8 @@ def main():
                          "scenario each (netem; see --relay-fallback)")
     ap.add_argument("--relay-fallback", action="store_true",
                     help="without netem, delay through a userspace relay instead")
+    ap.add_argument("--stall-dump", type=float, default=0.0, metavar="S",
+                    help="print `ss -tnpi` once a transfer makes no progress for S seconds")
     args = ap.parse_args()
     rtts = None
     if args.rtt_ms is not None:
@@ -349,6 +387,8 @@ def main():
                      f"not {args.rtt_ms!r}")
     if args.bytes is None:
         args.bytes = (64 if rtts else 512) * bl.MIB
+    global STALL_S
+    STALL_S = max(0.0, args.stall_dump)
     bl.use_cipher(args.cipher)
     os.environ["BENCH_PAYLOAD"] = args.payload
     global TOOLS, VIAS
