@@ -59,6 +59,19 @@ class TestFailure(Exception):
     pass
 
 
+# What a forwarder dies of only through a bug: a failed assertion (libuv's own included), a
+# bad pointer, or a sanitizer report (meson sets abort_on_error=1). Whatever a test expected
+# of the exit, such an end fails it (a test's SIGTERM or SIGKILL is not among them).
+CRASH_SIGNALS = {signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE}
+
+
+def crash_check(returncode, argv, stderr):
+    """Raise TestFailure if a forwarder's exit status says it crashed (CRASH_SIGNALS)."""
+    if returncode is not None and returncode < 0 and -returncode in CRASH_SIGNALS:
+        raise TestFailure(f"the forwarder crashed ({signal.Signals(-returncode).name}): "
+                          f"{' '.join(argv)}\n{stderr}")
+
+
 def ok(what):
     print(f"ok: {what}", flush=True)
 
@@ -911,7 +924,8 @@ class Forwarder:
     listens. ssh mode: ready when every -L port listens. Either way, with wait_remote (the
     default) also every non-zero -R port (the sshd, on this same host, listens on it; a -R
     the server may refuse wants wait_remote=False). stderr is collected in the background
-    (see .stderr()); stop() sends SIGTERM and returns (exit status, stderr text).
+    (see .stderr()); stop() sends SIGTERM and returns (exit status, stderr text). A
+    forwarder that crashed (CRASH_SIGNALS) fails the test in stop() or at the end of `with`.
     """
 
     def __init__(self, sshd, forward_args=(), env=None, timeout=10.0, start=True,
@@ -1000,15 +1014,24 @@ class Forwarder:
                     self._lines.append(f"[fixture: no exit {timeout} s after signal {sig}, "
                                        "killed]")
         self._reader.join(2)
+        crash_check(self.proc.returncode, self.argv, self.stderr())
         return self.proc.returncode, self.stderr()
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        if self.proc is not None and self.proc.poll() is None:
-            self.stop()
-        if exc and exc[0] is not None and exc[0] is not SystemExit:
+        failing = exc[0] is not None
+        try:
+            if self.proc is not None and self.proc.poll() is None:
+                self.stop()
+            elif self.proc is not None:
+                self._reader.join(2)
+                crash_check(self.proc.returncode, self.argv, self.stderr())
+        except TestFailure:
+            if not failing:
+                raise
+        if failing and exc[0] is not SystemExit:
             print(f"--- forwarder stderr ---\n{self.stderr()}---", flush=True)
         return False
 
@@ -1026,6 +1049,7 @@ def run_forwarder(sshd, forward_args=(), env=None, timeout=10.0, **argv_opts):
     _children.append(p)
     try:
         _, err = p.communicate(timeout=timeout)
+        crash_check(p.returncode, argv, err.decode(errors="replace"))
         return p.returncode, err.decode(errors="replace")
     except subprocess.TimeoutExpired:
         p.kill()
