@@ -656,10 +656,20 @@ class Sshd:
             "UseDNS no",
             f"LogLevel {self.log_level}",
             *([f"TrustedUserCAKeys {self.user_ca}.pub"] if self.user_ca else []),
+            *self._malloc_env(),
             *self.extra_config,
         ]
         with open(self.config_path, "w") as f:
             f.write("\n".join(lines) + "\n")
+
+    @staticmethod
+    def _malloc_env():
+        """glibc's malloc checks the tests run under (meson sets MALLOC_PERTURB_; scripts/test's
+        release suite also GLIBC_TUNABLES), passed on to the sessions sshd starts, so that
+        the relay (RelayCommand), which gets sshd's environment, not ours, runs under them."""
+        pairs = [f"{k}={os.environ[k]}" for k in ("MALLOC_PERTURB_", "GLIBC_TUNABLES")
+                 if os.environ.get(k) and " " not in os.environ[k]]
+        return [f"SetEnv {' '.join(pairs)}"] if pairs else []
 
     def _start(self):
         log = open(self.log_path, "w")
