@@ -12,7 +12,6 @@ void
 credit_tx_init(struct credit_tx *c, uint32_t peer_window)
 {
 	c->avail = peer_window > CREDIT_MAX ? CREDIT_MAX : peer_window;
-	c->high = c->avail;
 }
 
 int
@@ -21,8 +20,6 @@ credit_tx_grant(struct credit_tx *c, uint32_t increment)
 	if (increment > CREDIT_MAX - c->avail)
 		return -1;
 	c->avail += increment;
-	if (c->avail > c->high)
-		c->high = c->avail;
 	return 0;
 }
 
@@ -30,12 +27,6 @@ void
 credit_tx_spend(struct credit_tx *c, size_t n)
 {
 	c->avail = n >= c->avail ? 0 : c->avail - (uint32_t)n;
-}
-
-uint32_t
-credit_tx_unacked(const struct credit_tx *c)
-{
-	return c->high - c->avail;
 }
 
 void

@@ -27,8 +27,6 @@
 /* The sending side of one stream direction. */
 struct credit_tx {
 	uint32_t avail; /* SDATA bytes this side may still send */
-	uint32_t
-	    high; /* the most credit held at once: sent and not yet given back is high - avail */
 };
 
 /* The receiving side: what the peer may send, and what was written out and
@@ -45,8 +43,6 @@ void credit_tx_init(struct credit_tx *c, uint32_t peer_window);
 int credit_tx_grant(struct credit_tx *c, uint32_t increment);
 /* Takes n bytes of credit (the caller sends at most avail). */
 void credit_tx_spend(struct credit_tx *c, size_t n);
-/* Bytes sent whose credit has not come back yet (at most the peer's window). */
-uint32_t credit_tx_unacked(const struct credit_tx *c);
 
 void credit_rx_init(struct credit_rx *c, uint32_t window);
 /* SDATA of n bytes arrived: 0, or -1 if it is past the credit. */

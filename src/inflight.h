@@ -19,8 +19,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define INFLIGHT_SAMPLES 10	 /* intervals the rate remembers */
-#define INFLIGHT_INTERVAL_MS 100 /* ... each this long at least */
+#define INFLIGHT_FLOOR (192 * 1024)	   /* the bound at least: small replies stay quick */
+#define INFLIGHT_CEILING (2 * 1024 * 1024) /* at most: SSH's window, what a link has alone */
+#define INFLIGHT_UNKNOWN (512 * 1024)	   /* while the path's round trip is unknown */
+#define INFLIGHT_SAMPLES 10		   /* intervals the rate remembers */
+#define INFLIGHT_INTERVAL_MS 100	   /* ... each this long at least */
 
 /* Bytes per second delivered, the best of the recent intervals. */
 struct inflight_rate {

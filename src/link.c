@@ -60,7 +60,8 @@
  * round trip (session_path_rtt_us), so one bandwidth-delay product on the
  * wire and one queued; at least INFLIGHT_FLOOR, which is what keeps small
  * replies quick on a short path (on loopback the product is a few KiB), at
- * most WINDOW_ALONE; WINDOW_UNKNOWN while the round trip is unknown.
+ * most WINDOW_ALONE; INFLIGHT_UNKNOWN while the round trip is unknown
+ * (session_inflight_bound).
  * Otherwise a bulk link has WINDOW_ALONE each way (libssh2's and sshd's
  * 2 MiB, which long links need for speed).
  *
@@ -77,8 +78,9 @@
  * server with libssh2's 2 MiB. A relay stream follows the same rule through
  * its credit (rstream.c): its receive window is the protocol's 256 KiB
  * while the link is interactive, then the bound or WINDOW_ALONE as a
- * channel's; the relay gives a transfer 2 MiB its way (relaystream.c), of
- * which the link uses at most the bound beside interactive traffic.
+ * channel's. The relay gives a transfer 2 MiB its way (relaystream.c); the
+ * relay channel keeps what it has in flight to the bound beside
+ * interactive traffic (relaychan.c), as a channel's link does.
  */
 #include <netdb.h>
 #include <netinet/in.h>
@@ -107,11 +109,9 @@
 #define DRAIN_MAX_MS 5000	  /* an ending link waits this long for its data to be read */
 #define DRAIN_STOP_MS 1000	  /* ... or this long when porthole is stopping */
 #define DRAIN_POLL_MS 10
-#define BULK_WINDOW_MS 100	       /* how long the class looks back */
-#define BULK_BYTES (64 * 1024)	       /* moved within a window: bulk (~640 KB/s) */
-#define INFLIGHT_FLOOR (192 * 1024)    /* a bulk link's bound beside interactive traffic ... */
-#define WINDOW_ALONE (2 * 1024 * 1024) /* ... at most; and what it has alone */
-#define WINDOW_UNKNOWN (512 * 1024)    /* ... while the path's RTT is unknown */
+#define BULK_WINDOW_MS 100			  /* how long the class looks back */
+#define BULK_BYTES (64 * 1024)			  /* moved within a window: bulk (~640 KB/s) */
+#define WINDOW_ALONE INFLIGHT_CEILING		  /* what a bulk link has alone */
 #define WINDOW_OPEN (INFLIGHT_FLOOR - READ_CHUNK) /* receive window at open (-L, -D) ... */
 #define WINDOW_OPEN_ALONE (512 * 1024)		  /* ... with nothing interactive active */
 
@@ -467,8 +467,7 @@ open_window(const struct link *l)
 static size_t
 inflight_limit(struct link *l, const struct inflight_rate *rate)
 {
-	return inflight_bound(inflight_rate_max(rate), session_path_rtt_us(l->session),
-	    INFLIGHT_FLOOR, WINDOW_ALONE, WINDOW_UNKNOWN);
+	return session_inflight_bound(l->session, inflight_rate_max(rate));
 }
 
 /* How much pump_up may write now: all of upbuf, or what keeps in flight under the bound. */
@@ -482,9 +481,13 @@ up_allowance(struct link *l)
 		if (window > l->up_window_max)
 			l->up_window_max = window;
 		in_flight = l->up_window_max - window;
-	} else if (l->st != NULL) {
-		in_flight = rstream_unacked(l->st); /* its credit bounds it too (rstream.c) */
 	} else {
+		/*
+		 * A relay stream: its credit bounds it, and the relay channel keeps
+		 * its own bytes in flight to the bound (relaychan.c). Not here: the
+		 * relay gives credit back a quarter of its window at a time, which a
+		 * stream held under the bound would never reach.
+		 */
 		return len;
 	}
 	if (!l->client.bulk || !session_interactive_recent(l->session))

@@ -32,7 +32,9 @@
  * channel waits for up to 2 MiB to cross (about 4 ms at 500 MB/s, 200 ms at
  * 10 MB/s) where it waited for 256 KiB; the scheduler still puts it ahead
  * of everything porthole itself holds. IN_FLIGHT_MAX applies only while
- * stream bytes wait to be sent, IN_FLIGHT_DGRAM (256 KiB) otherwise:
+ * stream bytes wait to be sent and nothing interactive is active (beside
+ * interactive traffic, the bound of a bulk link: session_inflight_bound),
+ * IN_FLIGHT_DGRAM (256 KiB) otherwise:
  * datagrams alone gain nothing from more, and a standing 2 MiB in sshd's
  * buffer for the relay's stdin (when the relay falls behind for a moment)
  * makes sshd crawl (it grows that buffer by copying it), so datagrams wait
@@ -53,6 +55,7 @@
 
 #include "buf.h"
 #include "framesched.h"
+#include "inflight.h"
 #include "log.h"
 #include "relaychan.h"
 #include "version.h"
@@ -92,11 +95,13 @@ struct relaychan {
 	size_t stderr_len;
 	unsigned long rx_gen; /* session rx generation when a read found nothing */
 	bool rx_idle;
-	uint64_t drops;		  /* datagrams refused while the relay was down */
-	uint64_t last_rx;	  /* loop time a frame last came from the relay */
-	uint64_t last_ping;	  /* loop time we last sent PING */
-	unsigned long max_window; /* the largest send window seen: in flight = it - now */
-	bool eof;		  /* the relay's output ended: waiting for its exit status */
+	uint64_t drops;		   /* datagrams refused while the relay was down */
+	uint64_t last_rx;	   /* loop time a frame last came from the relay */
+	uint64_t last_ping;	   /* loop time we last sent PING */
+	unsigned long max_window;  /* the largest send window seen: in flight = it - now */
+	uint64_t sent;		   /* bytes written to the channel */
+	struct inflight_rate rate; /* of sent: for the bound beside interactive traffic */
+	bool eof;		   /* the relay's output ended: waiting for its exit status */
 };
 
 static void relaychan_down(struct relaychan *rc, const char *fmt, ...)
@@ -322,6 +327,22 @@ dispatch(struct relaychan *rc)
 	}
 }
 
+/*
+ * What may be unacknowledged in the channel (see Sizes): while interactive
+ * traffic is active, stream bytes keep to the bound a bulk link keeps to
+ * (session_inflight_bound), since a small frame queued behind them in sshd
+ * waits for all of them.
+ */
+static unsigned long
+in_flight_cap(struct relaychan *rc, size_t stream_queued)
+{
+	if (stream_queued == 0)
+		return IN_FLIGHT_DGRAM;
+	if (!session_interactive_recent(rc->session))
+		return IN_FLIGHT_MAX;
+	return session_inflight_bound(rc->session, inflight_rate_max(&rc->rate));
+}
+
 static bool
 relaychan_pump(struct session_client *c)
 {
@@ -370,7 +391,7 @@ relaychan_pump(struct session_client *c)
 	 * instead (UDP's contract) and latency stays bounded.
 	 */
 	size_t queued = relaychan_stream_queued(rc);
-	unsigned long cap = queued > 0 ? IN_FLIGHT_MAX : IN_FLIGHT_DGRAM;
+	unsigned long cap = in_flight_cap(rc, queued);
 	while (session_can_send(rc->session)) {
 		/*
 		 * Refilled below one SSH packet's worth, so every write is a full
@@ -394,6 +415,7 @@ relaychan_pump(struct session_client *c)
 		ssize_t n = libssh2_channel_write(rc->ch, buf_head(&rc->tx), len);
 		if (n > 0) {
 			buf_consume(&rc->tx, (size_t)n);
+			rc->sent += (uint64_t)n;
 			continue;
 		}
 		if (n == 0 || n == LIBSSH2_ERROR_EAGAIN)
@@ -402,6 +424,7 @@ relaychan_pump(struct session_client *c)
 		relaychan_down(rc, "writing to the relay failed (%d)", (int)n);
 		return false;
 	}
+	inflight_rate_note(&rc->rate, uv_now(rc->loop), rc->sent);
 	/* Room again for streams that stopped at the global bound. */
 	if (relaychan_stream_queued(rc) < queued && rc->ev[RELAYCHAN_STREAMS].writable != NULL) {
 		rc->ev[RELAYCHAN_STREAMS].writable(rc->ev[RELAYCHAN_STREAMS].arg);

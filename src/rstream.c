@@ -336,12 +336,6 @@ rstream_set_window(struct rstream *st, uint32_t window)
 		send_window(st, credit_rx_set_window(&st->rx_left, window));
 }
 
-uint32_t
-rstream_unacked(const struct rstream *st)
-{
-	return credit_tx_unacked(&st->credit);
-}
-
 bool
 rstream_readable(const struct rstream *st)
 {

@@ -80,8 +80,6 @@ ssize_t rstream_read(struct rstream *st, void *out, size_t len);
  * the difference goes to the relay at once; lowered, credit goes back only
  * once less than that is outstanding. */
 void rstream_set_window(struct rstream *st, uint32_t window);
-/* Bytes sent whose credit has not come back (what is in flight to the target). */
-uint32_t rstream_unacked(const struct rstream *st);
 /* Something for rstream_read (bytes, EOF or reset). */
 bool rstream_readable(const struct rstream *st);
 /* The owner is done: the id is forgotten; SRESET RST_ABORTED unless it ended cleanly. */

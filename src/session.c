@@ -1170,6 +1170,13 @@ session_path_rtt_us(struct session *s)
 	return s->path_rtt_us;
 }
 
+size_t
+session_inflight_bound(struct session *s, uint64_t rate)
+{
+	return inflight_bound(
+	    rate, session_path_rtt_us(s), INFLIGHT_FLOOR, INFLIGHT_CEILING, INFLIGHT_UNKNOWN);
+}
+
 unsigned long
 session_rx_generation(const struct session *s)
 {

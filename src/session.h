@@ -177,6 +177,12 @@ unsigned long session_rx_generation(const struct session *s);
  */
 int64_t session_path_rtt_us(struct session *s);
 /*
+ * What a bulk sender keeps in flight beside interactive traffic at rate
+ * (bytes/s, inflight_rate_max): about two bandwidth-delay products of the
+ * path, within INFLIGHT_FLOOR and INFLIGHT_CEILING (inflight.h).
+ */
+size_t session_inflight_bound(struct session *s, uint64_t rate);
+/*
  * True when everything received has been handed to libssh2 before the
  * clients are pumped, so a client may ask libssh2 whether its channel has
  * data (cheap) instead of trying to read it.

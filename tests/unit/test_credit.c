@@ -3,7 +3,7 @@
  * receiver's check of SDATA past the credit, and when (and how much) credit
  * goes back: a quarter window at a time, never more than was received; a
  * window moved up (the difference goes at once) and down (nothing until
- * what is outstanding is under it); what a sender has unacknowledged.
+ * what is outstanding is under it).
  */
 #include "check.h"
 #include "credit.h"
@@ -92,22 +92,6 @@ test_rx_window_moves(void)
 }
 
 static void
-test_tx_unacked(void)
-{
-	struct credit_tx c;
-
-	credit_tx_init(&c, WINDOW);
-	CHECK_INT(credit_tx_unacked(&c), 0);
-	credit_tx_spend(&c, 1000);
-	CHECK_INT(credit_tx_unacked(&c), 1000);
-	CHECK_INT(credit_tx_grant(&c, 1000), 0); /* given back */
-	CHECK_INT(credit_tx_unacked(&c), 0);
-	CHECK_INT(credit_tx_grant(&c, WINDOW), 0); /* the peer's window grew */
-	credit_tx_spend(&c, 3 * WINDOW);	   /* more than held: all of it */
-	CHECK_INT(credit_tx_unacked(&c), 2 * WINDOW);
-}
-
-static void
 test_rx_small_window(void)
 {
 	struct credit_rx c;
@@ -127,6 +111,5 @@ main(void)
 	test_rx_return();
 	test_rx_small_window();
 	test_rx_window_moves();
-	test_tx_unacked();
 	return check_done("credit");
 }
