@@ -78,7 +78,7 @@
  * server with libssh2's 2 MiB. A relay stream follows the same rule through
  * its credit (rstream.c): its receive window is the protocol's 256 KiB
  * while the link is interactive, then the bound or WINDOW_ALONE as a
- * channel's. The relay gives a transfer 2 MiB its way (relaystream.c); the
+ * channel's. The relay gives a transfer 4 MiB its way (relaystream.c); the
  * relay channel keeps what it has in flight to the bound beside
  * interactive traffic (relaychan.c), as a channel's link does.
  */

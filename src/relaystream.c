@@ -9,10 +9,14 @@
  *
  * Window: a stream starts at the HELLO's RELAYSTREAM_WINDOW, enough for
  * requests and replies. One that has written that much to its target is a
- * transfer, and gets RELAYSTREAM_WINDOW_BULK (a direct-tcpip channel's 2
- * MiB; 256 KiB caps an upload at 6.4 MB/s across 40 ms), while fewer than
- * RELAYSTREAM_BULK_MAX streams have it: what the relay may have to hold for
- * slow targets stays within 128 MiB plus 256 KiB a stream.
+ * transfer (256 KiB caps an upload at 6.4 MB/s across 40 ms), and gets
+ * RELAYSTREAM_WINDOW_BULK, while fewer than RELAYSTREAM_BULK_MAX streams
+ * have it: what the relay may have to hold for slow targets stays within
+ * 128 MiB plus 256 KiB a stream. 4 MiB, not a channel's 2: credit comes
+ * back a quarter window at a time, so at 2 MiB a stream had about 1.6 MiB
+ * in flight across a round trip (0.77 of a channel's upload at 40 ms); at
+ * 4 MiB the relay channel's 2 MiB window in sshd is the limit, as a
+ * channel's is.
  */
 #include <errno.h>
 #include <stdarg.h>

@@ -47,8 +47,8 @@
 #include "udpframe.h"
 
 #define RELAYSTREAM_WINDOW 262144		  /* the relay's HELLO stream_window */
-#define RELAYSTREAM_WINDOW_BULK (2 * 1024 * 1024) /* a stream's window once it moved the first */
-#define RELAYSTREAM_BULK_MAX 64			  /* streams at that window at once */
+#define RELAYSTREAM_WINDOW_BULK (4 * 1024 * 1024) /* a stream's window once it moved the first */
+#define RELAYSTREAM_BULK_MAX 32			  /* streams at that window at once */
 #define RELAYSTREAM_MAX_DEFAULT 4096		  /* --max-streams */
 #define RELAYSTREAM_MAX_LIMIT 1048576		  /* the largest --max-streams */
 #define RELAYSTREAM_QUEUE_MAX (1024 * 1024)	  /* SDATA queued for the client, all streams */
