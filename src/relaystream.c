@@ -666,10 +666,10 @@ on_sreset(struct rstream *s, const struct frame *f)
 static void
 on_malformed(struct relaystream_set *set, const struct frame *f, const char *err)
 {
-	char name[16];
+	char buf[16];
 	struct rstream *s = find(set, f->flow);
+	const char *name = frame_type_name(f->type, buf, sizeof(buf));
 
-	frame_type_name(f->type, name, sizeof(name));
 	if (s != NULL) {
 		rs_abort(s, RST_PROTOCOL, "bad %s: %s", name, err);
 	} else if (f->type == FRAME_SOPEN && f->flow != 0 && !(f->flow & FLOW_RELAY_BIT)) {

@@ -339,7 +339,9 @@ def case_violations(echo):
     fx.check(reset_of(r, 23).code == RST_PROTOCOL, "SOPEN for a live id: RST_PROTOCOL")
     r.sync()
     r.send(sopen(24, "127.0.0.1", port), frame(SWINDOW, 24, b"\x00\x00\x01"))
-    fx.check(reset_of(r, 24).code == RST_PROTOCOL, "a malformed SWINDOW: RST_PROTOCOL")
+    f = reset_of(r, 24)
+    fx.check(f.code == RST_PROTOCOL and f.text.startswith("bad SWINDOW: "),
+             "a malformed SWINDOW: RST_PROTOCOL, its text naming it", f)
     r.send(sopen(25, "127.0.0.1", port), swindow(25, 0x7FFFFFFF))
     fx.check(reset_of(r, 25).code == RST_PROTOCOL,
              "an SWINDOW lifting the credit over 0x7FFFFFFF: RST_PROTOCOL")
@@ -367,6 +369,8 @@ def case_violations(echo):
     log = r.log()
     fx.check("past the credit" in log and "after SEOF" in log,
              "violations are logged on stderr", log)
+    fx.check("SEOF for stream 0x3e6 dropped: " in log,
+             "a malformed frame naming no stream is logged with its type", log)
 
 
 def case_credit():
