@@ -2,11 +2,14 @@
 """TCP streams through the relay (OpenVia=relay, RelayCommand = this build's relay under a real
 sshd): 256 MiB each way through one -L, checked by SHA-256; half-close both ways (the client
 shuts its write side and still receives the rest, the server's EOF arrives after its last
-byte); status counts every one of these connections as a relay stream, none as a channel."""
+byte); an upload beside an echo every 10 ms completes (a stream held under the in-flight
+bound never got the relay's credit back and stalled); status counts every one of these
+connections as a relay stream, none as a channel."""
 
 import hashlib
 import os
 import socket
+import threading
 import time
 
 import fixture as fx
@@ -14,6 +17,7 @@ import relaytcp as rt
 
 BULK = 256 << 20
 REPLY = 4 << 20
+BESIDE = 32 << 20  # uploaded beside the echo
 
 
 def after_eof(port, seed, body):
@@ -87,6 +91,33 @@ def main():
             conns += 1
             fx.check(back == payload, f"echo: {REPLY} bytes then SHUT_WR; all came back, then EOF",
                      f"got {len(back)} bytes, equal prefix: {payload[:len(back)] == back}")
+            # An upload beside a small echo every 10 ms (interactive traffic, so the session
+            # keeps its bulk bytes in flight short): it completes, and the echo keeps answering.
+            out = {}
+
+            def up():
+                try:
+                    out["up"] = rt.upload(bport, BESIDE, seed + 5, timeout=120)
+                except OSError as e:
+                    out["up"] = repr(e)
+            th = threading.Thread(target=up, daemon=True)
+            with fx.connect(eport, timeout=30) as inter:
+                inter.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                th.start()
+                echoes, wrong = 0, 0
+                while th.is_alive() and echoes < 12000:  # at most ~2 minutes of echoes
+                    inter.sendall(b"%063d\n" % echoes)
+                    wrong += fx.recv_all(inter, 64) != b"%063d\n" % echoes
+                    echoes += 1
+                    time.sleep(0.01)
+            fx.check(wrong == 0, f"each of {echoes} echoes came back whole beside the upload",
+                     f"{wrong} did not")
+            th.join(10)
+            conns += 2
+            got = out.get("up")
+            fx.check(isinstance(got, tuple) and got[0] == got[1],
+                     f"an upload of {BESIDE >> 20} MiB beside an echo every 10 ms completes "
+                     f"intact ({echoes} echoes meanwhile)", f"{got}")
             # An EOF with nothing sent at all (SOPEN, SEOF, no SDATA).
             count, data = after_eof(bport, seed + 4, b"")
             conns += 1
@@ -106,7 +137,7 @@ def main():
                      "\n".join(tcpip[:5]))
             text = rt.status_text(sshd)
             line = [l for l in text.splitlines() if f"127.0.0.1:{bulk.port}: " in l]
-            fx.check(len(line) == 1 and f", {conns - 1} via relay, 0 via channel" in line[0],
+            fx.check(len(line) == 1 and f", {conns - 2} via relay, 0 via channel" in line[0],
                      "plain status says so on the forward's line", text)
             fx.check("\n  relay: up, 0 streams open\n" in text,
                      "plain status has the relay's line: up, with streams, none open", text)
