@@ -277,7 +277,8 @@ ask_timeout_cb(uv_timer_t *t)
 	struct notice_ask *a = t->data;
 
 	a->timed_out = true;
-	uv_process_kill(&a->proc, SIGTERM);
+	if (!a->exited) /* its pid may belong to another process by now */
+		uv_process_kill(&a->proc, SIGTERM);
 }
 
 struct notice_ask *
