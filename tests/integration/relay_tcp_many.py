@@ -46,6 +46,16 @@ def concurrent(port):
     return [(i, r) for i, r in enumerate(results) if r is not True]
 
 
+def asan(pid):
+    """Whether the process runs with AddressSanitizer, whose quarantine keeps freed memory
+    (256 MiB by default): its RSS says nothing about what porthole holds."""
+    try:
+        with open(f"/proc/{pid}/maps") as f:
+            return any("libasan" in line for line in f)
+    except OSError:
+        return False
+
+
 def rss_mib(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -70,6 +80,10 @@ def slow_beside_fast(port, procs):
                  "not read at all", f"got {got[0]} bytes")
         for name, pid in procs.items():
             grew = rss_mib(pid) - before[name]
+            if asan(pid):  # the release suite runs this test in a release build
+                print(f"ok: ({name} grew by {grew:.1f} MiB: under AddressSanitizer, whose "
+                      "quarantine holds freed memory, not checked; the release suite checks it)")
+                continue
             fx.check(grew < RSS_BOUND_MIB, f"... and {name} grew by {grew:.1f} MiB "
                      f"(< {RSS_BOUND_MIB}), holding nothing like the stalled stream's "
                      f"{SLOW >> 20} MiB")
