@@ -690,6 +690,8 @@ classify(struct link *l)
 
 	inflight_rate_note(&l->rate_up, now, l->bytes_up);
 	inflight_rate_note(&l->rate_down, now, l->bytes_down);
+	bool was = l->client.bulk;
+
 	if (now - l->class_since >= BULK_WINDOW_MS) {
 		l->client.bulk = busy;
 		l->class_since = now;
@@ -697,6 +699,8 @@ classify(struct link *l)
 	} else if (busy) {
 		l->client.bulk = true;
 	}
+	if (l->client.bulk && !was)
+		session_unmark_interactive(l->session, &l->client);
 }
 
 static bool
@@ -721,7 +725,7 @@ link_pump(struct session_client *c)
 	classify(l);
 	/* Stream bytes reach the transport in the relay channel's pump, so say it here. */
 	if (l->st != NULL && l->bytes_up != up && !l->client.bulk)
-		session_mark_interactive(l->session);
+		session_mark_interactive(l->session, &l->client);
 	if (l->up == HALF_CLOSED && l->down == HALF_CLOSED) {
 		link_close(l, LOG_DEBUG1, "done");
 		return false;

@@ -129,7 +129,7 @@ relaychan_send(
 	/* While the relay starts, datagrams wait: their budget runs from the start. */
 	queue_frame(rc, type, flow, payload, len);
 	if (type == FRAME_DATA)
-		session_mark_interactive(rc->session);
+		session_mark_interactive(rc->session, &rc->client);
 	return true;
 }
 

@@ -38,7 +38,10 @@
  *  - an interactive client that sent something (tx_total moved during its
  *    pump) makes the session "interactive" for INTERACTIVE_HOLD_MS (the
  *    relay channel instead says when: datagrams, and the bytes of streams
- *    whose links are interactive, not a transfer's data or credit). Then,
+ *    whose links are interactive, not a transfer's data or credit). A link
+ *    that turns bulk takes its own marks back (a transfer's request and
+ *    first bytes look interactive), so a transfer alone never holds itself
+ *    to what follows. Then,
  *    and only then (a lone bulk transfer keeps its deep buffers, which it
  *    needs for its speed when porthole is off the CPU for a while):
  *     - bulk clients may START a channel write only while the queue is
@@ -81,6 +84,7 @@
 #define TX_HIGH (1024 * 1024)	/* interactive clients stop adding channel data above this */
 #define TX_BULK (256 * 1024)	/* bulk clients stop adding channel data above this */
 #define INTERACTIVE_HOLD_MS 500 /* interactive clients count as active this long after sending */
+#define INTERACTIVE_MARKS 4	/* clients remembered as having sent something interactive */
 #define CLOSE_GRACE_MS 1000	/* how long stop waits for channels to close */
 #define SESSION_REFUSED 256	/* session_fail: host key or credentials refused (exit 255) */
 
@@ -154,11 +158,14 @@ struct session {
 	bool fail_permanent;
 	struct session_info info;
 	struct session_client *pump_next;
-	uint64_t tx_total;	 /* bytes libssh2 has sent through the transport */
-	uint64_t interactive_at; /* loop time an interactive client last sent something; 0 never */
-	bool shallow;		 /* the transport was asked to keep its queue short */
-	int64_t path_rtt_us;	 /* session_path_rtt_us, as of path_rtt_at */
-	uint64_t path_rtt_at;	 /* loop time it was worked out; 0 never */
+	uint64_t tx_total; /* bytes libssh2 has sent through the transport */
+	struct {
+		const struct session_client *c;
+		uint64_t at;	    /* loop time it last sent something interactive; 0: retracted */
+	} marks[INTERACTIVE_MARKS]; /* the clients that did most recently */
+	bool shallow;		    /* the transport was asked to keep its queue short */
+	int64_t path_rtt_us;	    /* session_path_rtt_us, as of path_rtt_at */
+	uint64_t path_rtt_at;	    /* loop time it was worked out; 0 never */
 	char *label; /* a jump host's name, for its messages; NULL for the destination */
 };
 
@@ -743,7 +750,7 @@ pump_class(struct session *s, bool bulk)
 			 */
 			if (!bulk && s->tx_total != sent && s->pump_next->prev == c && !c->bulk &&
 			    !c->marks_activity)
-				s->interactive_at = uv_now(s->loop);
+				session_mark_interactive(s, c);
 		}
 		if (s->state == S_DEAD)
 			return false;
@@ -1142,15 +1149,39 @@ session_client_can_send(const struct session *s, const struct session_client *c)
 }
 
 void
-session_mark_interactive(struct session *s)
+session_mark_interactive(struct session *s, const struct session_client *c)
 {
-	s->interactive_at = uv_now(s->loop);
+	size_t oldest = 0;
+
+	for (size_t i = 0; i < INTERACTIVE_MARKS; i++) {
+		if (s->marks[i].c == c) {
+			oldest = i;
+			break;
+		}
+		if (s->marks[i].at < s->marks[oldest].at)
+			oldest = i;
+	}
+	s->marks[oldest].c = c;
+	s->marks[oldest].at = uv_now(s->loop);
+}
+
+void
+session_unmark_interactive(struct session *s, const struct session_client *c)
+{
+	for (size_t i = 0; i < INTERACTIVE_MARKS; i++)
+		if (s->marks[i].c == c)
+			s->marks[i].at = 0;
 }
 
 bool
 session_interactive_recent(const struct session *s)
 {
-	return s->interactive_at != 0 && uv_now(s->loop) - s->interactive_at < INTERACTIVE_HOLD_MS;
+	uint64_t now = uv_now(s->loop);
+
+	for (size_t i = 0; i < INTERACTIVE_MARKS; i++)
+		if (s->marks[i].at != 0 && now - s->marks[i].at < INTERACTIVE_HOLD_MS)
+			return true;
+	return false;
 }
 
 /* How often session_path_rtt_us asks the kernel (a getsockopt per call otherwise). */

@@ -161,8 +161,14 @@ bool session_client_can_send(const struct session *s, const struct session_clien
  * what they have in flight small (link.c).
  */
 bool session_interactive_recent(const struct session *s);
-/* Something interactive was sent just now (see session_client.marks_activity). */
-void session_mark_interactive(struct session *s);
+/* c sent something interactive just now (see session_client.marks_activity). */
+void session_mark_interactive(struct session *s, const struct session_client *c);
+/*
+ * c turned bulk: what it sent while it looked interactive (a transfer's
+ * request, its first bytes) no longer counts, so a transfer alone does not
+ * hold itself to the shallow settings for INTERACTIVE_HOLD_MS.
+ */
+void session_unmark_interactive(struct session *s, const struct session_client *c);
 /*
  * Counts what the session received and what libssh2 took from it: a client
  * that saw EAGAIN need not retry until it changes.
