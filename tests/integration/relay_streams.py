@@ -408,6 +408,7 @@ def case_credit():
     r.send(sopen(31, "127.0.0.1", bulk.port), sdata(31, f"UPLOAD {3 * WINDOW}\n".encode()))
     r.expect_type(SOPENED, 31)
     sent, credit = 0, WINDOW - len(f"UPLOAD {3 * WINDOW}\n")
+    most = credit
     data = random.Random(3).randbytes(3 * WINDOW)
     while sent < len(data):
         k = min(credit, len(data) - sent, 65535)
@@ -416,6 +417,7 @@ def case_credit():
             fx.check(w.increment >= WINDOW // 4, "credit comes back a quarter window at a time",
                      w)
             credit += w.increment
+            most = max(most, credit)
             continue
         r.send(sdata(31, data[sent:sent + k]))
         sent += k
@@ -425,6 +427,8 @@ def case_credit():
         answer += r.expect_type(SDATA, 31, 20).payload
     fx.check(answer.decode().split() == [str(len(data)), hashlib.sha256(data).hexdigest()],
              "an upload of 3 windows, sent only as credit allowed, arrives whole", answer)
+    fx.check(most > 2 * WINDOW, "... and once it had written a window to its target, the relay "
+             "grew the stream's window (a transfer's 4 MiB)", f"the most credit held: {most}")
     bulk.close()
     r.finish_clean("credit")
 
