@@ -1,8 +1,13 @@
 /*
  * Algorithm preferences. porthole's defaults follow OpenSSH's, reordered
- * for libssh2 (shared/notes/libssh2.md section 3): chacha20-poly1305 first
- * (libssh2's fastest), then aes-ctr, aes-gcm last (libssh2 1.11.1's GCM
- * costs 3-6x ssh's CPU per GiB); etm MACs before the others; no SHA-1 kex
+ * for libssh2's speeds (shared/notes/libssh2.md section 3). Stock libssh2
+ * 1.11.1 calls the cipher once per 16-byte block: chacha20-poly1305, which
+ * takes whole packets, is its fastest, aes-gcm its slowest (3-6x ssh's CPU
+ * per GiB). The libssh2 scripts/libssh2 builds crypts a packet's middle
+ * blocks in one call (05-bulk-crypt.patch, LIBSSH2_PORTHOLE_BULK_CRYPT):
+ * there aes128-gcm costs 0.4-0.5 of chacha20's client CPU per byte and
+ * aes-ctr 0.6-0.7 (docs/benchmarks.md, session 20), so aes-gcm goes first,
+ * then aes-ctr, chacha20-poly1305 last. Etm MACs before the others; no SHA-1 kex
  * or ssh-rsa host signatures, and no cbc or arcfour, unless asked for with
  * '+'. libssh2 adds the ext-info-c and kex-strict-c-v00@openssh.com
  * pseudo-algorithms to any kex preference itself.
@@ -33,8 +38,13 @@ static const struct {
 	"ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,"
 	"rsa-sha2-512,rsa-sha2-256"},
     [ALGO_CIPHER] = {"Ciphers", LIBSSH2_METHOD_CRYPT_CS,
+#ifdef LIBSSH2_PORTHOLE_BULK_CRYPT
+	"aes128-gcm@openssh.com,aes256-gcm@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr,"
+	"chacha20-poly1305@openssh.com"},
+#else
 	"chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr,"
 	"aes128-gcm@openssh.com,aes256-gcm@openssh.com"},
+#endif
     [ALGO_MAC] = {"MACs", LIBSSH2_METHOD_MAC_CS,
 	"hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,"
 	"hmac-sha1-etm@openssh.com,hmac-sha2-256,hmac-sha2-512,hmac-sha1"},
@@ -240,6 +250,12 @@ algo_print_version(FILE *out)
 		fprintf(out, "available %s: %s\n", short_names[k], supported[k]);
 	fprintf(out, "compression (-C): %s\n",
 	    compression[0] ? compression : "none (libssh2 built without zlib)");
+#ifdef LIBSSH2_PORTHOLE_BULK_CRYPT
+	fprintf(out, "bulk crypt (aes-gcm, aes-ctr first): yes\n");
+#else
+	fprintf(out, "bulk crypt (aes-gcm, aes-ctr first): no (libssh2 without "
+		     "scripts/libssh2-patches/05-bulk-crypt.patch: chacha20-poly1305 first)\n");
+#endif
 #ifdef LIBSSH2_PORTHOLE_HOST_CERTIFICATES
 	fprintf(out, "host certificates (@cert-authority): yes\n");
 #else

@@ -237,12 +237,20 @@ def ecdsa_host_key_only():
         chose(forward_works(sshd, what), what, hostkey="ecdsa-sha2-nistp256")
 
 
+def first_cipher():
+    """porthole's first choice: aes128-gcm with the libssh2 scripts/libssh2 builds (bulk
+    crypt), chacha20-poly1305 with a stock one; ssh's is chacha20-poly1305."""
+    if not fx.SSH_MODE and fx.porthole_info()["bulk_crypt"]:
+        return "aes128-gcm@openssh.com"
+    return "chacha20-poly1305@openssh.com"
+
+
 @case
 def default_choice():
-    """Against sshd's defaults porthole's first choice, chacha20-poly1305, wins."""
+    """Against sshd's defaults porthole's first choice wins (first_cipher)."""
     what = "default options against a default sshd"
     with fx.Sshd(log_level="DEBUG") as sshd:
-        chose(forward_works(sshd, what), what, cipher="chacha20-poly1305@openssh.com")
+        chose(forward_works(sshd, what), what, cipher=first_cipher())
 
 
 # ---------------------------------------------------------------- the cases: user keys
@@ -477,8 +485,8 @@ def no_common_hostkey():
 @case
 def version_report():
     """porthole -V: the library, strict kex, and the offers in the documented order (ciphers:
-    chacha20-poly1305, then aes-ctr, aes-gcm last; MACs: etm first), each offer within what
-    the library has."""
+    with bulk crypt aes-gcm, then aes-ctr, chacha20-poly1305 last; without, chacha20-poly1305,
+    then aes-ctr, aes-gcm last; MACs: etm first), each offer within what the library has."""
     porthole_only("porthole -V")
     info = fx.porthole_info()
     text = info["text"]
@@ -491,10 +499,12 @@ def version_report():
         fx.check(set(mine) <= set(have),
                  f"porthole -V: offered {kind} is within available {kind}", text)
     ciphers = offered("cipher")
-    rank = [0 if c.startswith("chacha20") else 1 if "-ctr" in c else 2 if "-gcm" in c else 3
-            for c in ciphers]
+    fx.check(info["bulk_crypt"] is not None,
+             "porthole -V: a 'bulk crypt (aes-gcm, aes-ctr first):' line", text)
+    order = ("-gcm", "-ctr", "chacha20") if info["bulk_crypt"] else ("chacha20", "-ctr", "-gcm")
+    rank = [next((i for i, o in enumerate(order) if o in c), 3) for c in ciphers]
     fx.check(rank[0] == 0 and rank == sorted(rank) and 3 not in rank,
-             "porthole -V: ciphers chacha20-poly1305 first, aes-ctr next, aes-gcm last",
+             f"porthole -V: ciphers {order[0]} first, {order[1]} next, {order[2]} last",
              ",".join(ciphers))
     macs = offered("mac")
     etm = [m.endswith("-etm@openssh.com") for m in macs]
