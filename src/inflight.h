@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define INFLIGHT_FLOOR (192 * 1024)	   /* the bound at least: small replies stay quick */
+#define INFLIGHT_FLOOR (128 * 1024)	   /* the bound at least: small replies stay quick */
 #define INFLIGHT_CEILING (2 * 1024 * 1024) /* at most: SSH's window, what a link has alone */
 #define INFLIGHT_UNKNOWN (512 * 1024)	   /* while the path's round trip is unknown */
 #define INFLIGHT_SAMPLES 10		   /* intervals the rate remembers */

@@ -68,8 +68,10 @@
  * The receive window: libssh2 tops a channel's window up to its size at
  * open plus the read size (READ_CHUNK) by itself, and only porthole's own
  * window adjustments raise it further. So -L and -D channels opened while
- * an interactive client is active open with WINDOW_OPEN (INFLIGHT_FLOOR less
- * one read), and grow_window raises a bulk link's window to its bound, or
+ * an interactive client is active open with WINDOW_OPEN (128 KiB: smaller,
+ * and libssh2 would send a window adjustment for every few KiB read; with
+ * its top-up, 192 KiB, a channel's floor beside interactive traffic, above
+ * INFLIGHT_FLOOR), and grow_window raises a bulk link's window to its bound, or
  * to WINDOW_ALONE; a smaller target needs no action, the window shrinks as
  * data arrives. Opened with nothing interactive active, they open with
  * WINDOW_OPEN_ALONE, that window's floor later: a reply of a few hundred
@@ -112,7 +114,7 @@
 #define BULK_WINDOW_MS 100			  /* how long the class looks back */
 #define BULK_BYTES (64 * 1024)			  /* moved within a window: bulk (~640 KB/s) */
 #define WINDOW_ALONE INFLIGHT_CEILING		  /* what a bulk link has alone */
-#define WINDOW_OPEN (INFLIGHT_FLOOR - READ_CHUNK) /* receive window at open (-L, -D) ... */
+#define WINDOW_OPEN (128 * 1024)		  /* receive window at open (-L, -D) ... */
 #define WINDOW_OPEN_ALONE (512 * 1024)		  /* ... with nothing interactive active */
 
 /* far_* results, apart from byte counts, 0 (nothing now) and libssh2's errors */
