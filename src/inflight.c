@@ -34,9 +34,12 @@ inflight_rate_max(const struct inflight_rate *r)
 }
 
 int64_t
-inflight_path_rtt(int64_t kernel_us, int64_t open_us, int probe_ms)
+inflight_path_rtt(int64_t kernel_us, int64_t open_us, int64_t probe_us)
 {
-	int64_t sshd = open_us >= 0 ? open_us : probe_ms >= 0 ? (int64_t)probe_ms * 1000 : -1;
+	int64_t sshd = open_us;
+
+	if (probe_us >= 0 && (sshd < 0 || probe_us < sshd))
+		sshd = probe_us;
 
 	return kernel_us > sshd ? kernel_us : sshd;
 }

@@ -45,13 +45,18 @@ uint64_t inflight_rate_max(const struct inflight_rate *r);
 /*
  * The path's minimum round trip in microseconds from what is known (-1 for
  * what is not): kernel_us, the kernel's for the SSH connection's first TCP
- * hop; open_us, the quickest channel open of the connection (one round
- * trip through sshd and whatever lies between, plus sshd's own time); else
- * probe_ms, the last liveness probe's. The larger of the two kinds (a hop
- * that ends TCP before sshd, say another program's port forward, hides the
- * rest of the path from the kernel); -1 if neither is known.
+ * hop; and two answers from sshd, one round trip through it and whatever
+ * lies between plus sshd's own time: open_us, the quickest channel open of
+ * the connection (sshd connects to the target first), probe_us, the
+ * quickest liveness probe (an env request it answers at once). The quicker
+ * of sshd's two, since its own time is not path: on loopback an open took
+ * 330-690 us and sizing the bound by it put 240-400 KiB ahead of every
+ * datagram at 250-300 MiB/s (docs/benchmarks.md, session 20). Then the
+ * larger of that and the kernel's (a hop that ends TCP before sshd, say
+ * another program's port forward, hides the rest of the path from the
+ * kernel); -1 if neither is known.
  */
-int64_t inflight_path_rtt(int64_t kernel_us, int64_t open_us, int probe_ms);
+int64_t inflight_path_rtt(int64_t kernel_us, int64_t open_us, int64_t probe_us);
 
 /*
  * 2 x rate (bytes/s) x rtt_us, between floor and ceiling; unknown when the

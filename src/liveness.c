@@ -11,6 +11,12 @@
  * interval (or with a probe unanswered that long) is "stalled": status says
  * "not responding" long before interval x count declares it gone.
  *
+ * The first probe goes out as soon as the control channel is open, whatever
+ * the interval: the quickest probe's round trip (liveness_min_rtt_us) is the
+ * session's path round trip for issue 16's in-flight bound (inflight.c), and
+ * a probe is the one request sshd answers without work of its own (a
+ * channel open also connects to the target).
+ *
  * The probe is an "env" request on the session's idle control channel: sshd
  * answers yes or no, either will do. Unlike libssh2_keepalive_send with
  * want_reply=1, the reply is matched to its channel and consumed, so it can
@@ -33,8 +39,11 @@ struct liveness {
 	bool probing;	  /* a probe is waiting for its reply */
 	bool asked;	  /* ... and its request has gone out */
 	uint64_t probe_start;
-	uint64_t last_probe; /* loop time the last probe was due */
+	uint64_t probe_start_ns; /* the same, uv_hrtime */
+	uint64_t last_probe;	 /* loop time the last probe was due */
 	int rtt_ms;
+	int64_t min_rtt_us; /* the quickest probe of this session; -1: none yet */
+	bool first_due;	    /* the session's first probe has not gone out */
 };
 
 struct liveness *
@@ -47,6 +56,7 @@ liveness_new(uv_loop_t *loop, int interval_s, int count_max, const struct livene
 	l->interval_ms = (uint64_t)(interval_s >= 0 ? interval_s : 15) * 1000;
 	l->count_max = count_max > 0 ? count_max : 3;
 	l->rtt_ms = -1;
+	l->min_rtt_us = -1;
 	uv_timer_init(loop, &l->timer);
 	l->timer.data = l;
 	return l;
@@ -66,6 +76,15 @@ liveness_free(struct liveness *l)
 }
 
 static void
+probe_due(struct liveness *l)
+{
+	l->probing = true;
+	l->asked = false;
+	l->probe_start = l->last_probe = uv_now(l->loop);
+	l->probe_start_ns = uv_hrtime();
+}
+
+static void
 timer_cb(uv_timer_t *t)
 {
 	struct liveness *l = t->data;
@@ -81,9 +100,7 @@ timer_cb(uv_timer_t *t)
 	}
 	uint64_t since_probe = uv_now(l->loop) - l->last_probe;
 	if (!l->probing && (idle + 50 >= l->interval_ms || since_probe + 50 >= l->interval_ms)) {
-		l->probing = true;
-		l->asked = false;
-		l->probe_start = l->last_probe = uv_now(l->loop);
+		probe_due(l);
 		l->ev.wake(l->ev.arg);
 	}
 }
@@ -93,6 +110,8 @@ liveness_start(struct liveness *l)
 {
 	l->last_rx = l->last_probe = uv_now(l->loop);
 	l->probing = false;
+	l->first_due = true;
+	l->min_rtt_us = -1; /* a new connection: perhaps another path */
 	if (l->interval_ms > 0)
 		uv_timer_start(&l->timer, timer_cb, l->interval_ms, l->interval_ms);
 }
@@ -115,6 +134,10 @@ liveness_step(struct liveness *l, LIBSSH2_SESSION *ssh, LIBSSH2_CHANNEL *control
 {
 	int rc;
 
+	if (!l->probing && l->first_due && control != NULL) {
+		l->first_due = false;
+		probe_due(l);
+	}
 	if (!l->probing)
 		return 0;
 	if (control == NULL) {
@@ -131,11 +154,20 @@ liveness_step(struct liveness *l, LIBSSH2_SESSION *ssh, LIBSSH2_CHANNEL *control
 	}
 	l->probing = false;
 	if (rc == 0 || rc == LIBSSH2_ERROR_CHANNEL_REQUEST_DENIED) {
+		int64_t us = (int64_t)((uv_hrtime() - l->probe_start_ns) / 1000);
 		l->rtt_ms = (int)(uv_now(l->loop) - l->probe_start);
-		log_debug2("keepalive answered in %d ms", l->rtt_ms);
+		if (l->min_rtt_us < 0 || us < l->min_rtt_us)
+			l->min_rtt_us = us;
+		log_debug2("keepalive answered in %lld us", (long long)us);
 		return 0;
 	}
 	return rc;
+}
+
+int64_t
+liveness_min_rtt_us(const struct liveness *l)
+{
+	return l->min_rtt_us;
 }
 
 int

@@ -44,6 +44,8 @@ int liveness_step(struct liveness *l, LIBSSH2_SESSION *ssh, LIBSSH2_CHANNEL *con
  * waited if that is longer; -1 unknown.
  */
 int liveness_rtt(const struct liveness *l);
+/* The quickest probe's round trip of this session in microseconds; -1 none yet. */
+int64_t liveness_min_rtt_us(const struct liveness *l);
 
 /* How long a probe may go unanswered before the server counts as stalled. */
 #define LIVENESS_GRACE_MS 3000

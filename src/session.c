@@ -1196,7 +1196,7 @@ session_path_rtt_us(struct session *s)
 		return s->path_rtt_us;
 	s->path_rtt_us = inflight_path_rtt(transport_min_rtt_us(s->t),
 	    s->requests != NULL ? reqqueue_open_rtt_us(s->requests) : -1,
-	    s->live != NULL ? liveness_rtt(s->live) : -1);
+	    s->live != NULL ? liveness_min_rtt_us(s->live) : -1);
 	s->path_rtt_at = now;
 	return s->path_rtt_us;
 }

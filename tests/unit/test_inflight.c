@@ -77,15 +77,16 @@ test_bound(void)
 static void
 test_path_rtt(void)
 {
-	CHECK_INT(inflight_path_rtt(-1, -1, -1), -1);	      /* nothing known yet */
-	CHECK_INT(inflight_path_rtt(25, -1, -1), 25);	      /* the kernel's only */
-	CHECK_INT(inflight_path_rtt(25, 468, -1), 468);	      /* loopback: sshd's time counts */
-	CHECK_INT(inflight_path_rtt(40000, 41347, 7), 41347); /* a long path */
-	CHECK_INT(inflight_path_rtt(30, 41347, 0), 41347);    /* a relay hides it from the kernel */
-	CHECK_INT(inflight_path_rtt(40500, 300, -1), 40500);  /* the kernel's when longer */
-	CHECK_INT(inflight_path_rtt(-1, -1, 42), 42000);      /* no open answered: the probe */
-	CHECK_INT(inflight_path_rtt(-1, 41347, 250), 41347);  /* an open beats a queued probe */
-	CHECK_INT(inflight_path_rtt(50, -1, 0), 50);	      /* a probe under 1 ms reads 0 */
+	CHECK_INT(inflight_path_rtt(-1, -1, -1), -1);		  /* nothing known yet */
+	CHECK_INT(inflight_path_rtt(25, -1, -1), 25);		  /* the kernel's only */
+	CHECK_INT(inflight_path_rtt(25, 468, -1), 468);		  /* no probe yet: the open */
+	CHECK_INT(inflight_path_rtt(25, 468, 140), 140);	  /* loopback: the probe, quicker */
+	CHECK_INT(inflight_path_rtt(40000, 41347, 40950), 40950); /* a long path */
+	CHECK_INT(
+	    inflight_path_rtt(30, 41347, 40950), 40950);     /* a relay hides it from the kernel */
+	CHECK_INT(inflight_path_rtt(40500, 300, -1), 40500); /* the kernel's when longer */
+	CHECK_INT(inflight_path_rtt(-1, -1, 42000), 42000);  /* no open answered: the probe */
+	CHECK_INT(inflight_path_rtt(-1, 41347, 250000), 41347); /* a queued probe: the open */
 }
 
 int
