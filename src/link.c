@@ -58,8 +58,10 @@
  * constant (inflight.c): 2 x the link's delivery rate in that direction
  * (the best 100 ms of the last second, alone or not) x the path's minimum
  * round trip (session_path_rtt_us), so one bandwidth-delay product on the
- * wire and one queued; at least INFLIGHT_FLOOR, which is what keeps small
- * replies quick on a short path (on loopback the product is a few KiB), at
+ * wire and one queued; at least INFLIGHT_FLOOR_DOWN / _UP (inflight.h: 64
+ * KiB down, which is what keeps small replies quick on a short path, where
+ * the product is a few KiB; 192 KiB up, which sshd's window adjustments
+ * need), at
  * most WINDOW_ALONE; INFLIGHT_UNKNOWN while the round trip is unknown
  * (session_inflight_bound).
  * Otherwise a bulk link has WINDOW_ALONE each way (libssh2's and sshd's
@@ -71,7 +73,8 @@
  * an interactive client is active open with WINDOW_OPEN (128 KiB: smaller,
  * and libssh2 would send a window adjustment for every few KiB read; with
  * its top-up, 192 KiB, a channel's floor beside interactive traffic, above
- * INFLIGHT_FLOOR), and grow_window raises a bulk link's window to its bound, or
+ * INFLIGHT_FLOOR_DOWN: only relay streams go below), and grow_window raises
+ * a bulk link's window to its bound, or
  * to WINDOW_ALONE; a smaller target needs no action, the window shrinks as
  * data arrives. Opened with nothing interactive active, they open with
  * WINDOW_OPEN_ALONE, that window's floor later: a reply of a few hundred
@@ -111,11 +114,11 @@
 #define DRAIN_MAX_MS 5000	  /* an ending link waits this long for its data to be read */
 #define DRAIN_STOP_MS 1000	  /* ... or this long when porthole is stopping */
 #define DRAIN_POLL_MS 10
-#define BULK_WINDOW_MS 100			  /* how long the class looks back */
-#define BULK_BYTES (64 * 1024)			  /* moved within a window: bulk (~640 KB/s) */
-#define WINDOW_ALONE INFLIGHT_CEILING		  /* what a bulk link has alone */
-#define WINDOW_OPEN (128 * 1024)		  /* receive window at open (-L, -D) ... */
-#define WINDOW_OPEN_ALONE (512 * 1024)		  /* ... with nothing interactive active */
+#define BULK_WINDOW_MS 100	       /* how long the class looks back */
+#define BULK_BYTES (64 * 1024)	       /* moved within a window: bulk (~640 KB/s) */
+#define WINDOW_ALONE INFLIGHT_CEILING  /* what a bulk link has alone */
+#define WINDOW_OPEN (128 * 1024)       /* receive window at open (-L, -D) ... */
+#define WINDOW_OPEN_ALONE (512 * 1024) /* ... with nothing interactive active */
 
 /* far_* results, apart from byte counts, 0 (nothing now) and libssh2's errors */
 #define FAR_GONE (-1000)  /* the far end takes no more (a channel closed for writing) */
@@ -467,9 +470,10 @@ open_window(const struct link *l)
 
 /* A bulk link's in-flight bound beside interactive traffic, one direction (see the top). */
 static size_t
-inflight_limit(struct link *l, const struct inflight_rate *rate)
+inflight_limit(struct link *l, bool up)
 {
-	return session_inflight_bound(l->session, inflight_rate_max(rate));
+	return session_inflight_bound(
+	    l->session, inflight_rate_max(up ? &l->rate_up : &l->rate_down), up);
 }
 
 /* How much pump_up may write now: all of upbuf, or what keeps in flight under the bound. */
@@ -494,7 +498,7 @@ up_allowance(struct link *l)
 	}
 	if (!l->client.bulk || !session_interactive_recent(l->session))
 		return len;
-	size_t bound = inflight_limit(l, &l->rate_up);
+	size_t bound = inflight_limit(l, true);
 	if (in_flight >= bound)
 		return 0;
 	return len < bound - in_flight ? len : bound - in_flight;
@@ -515,7 +519,7 @@ grow_window(struct link *l)
 		return 0; /* a channel keeps its window at open */
 	}
 	bool shared = session_interactive_recent(l->session);
-	size_t target = shared ? inflight_limit(l, &l->rate_down) : WINDOW_ALONE;
+	size_t target = shared ? inflight_limit(l, false) : WINDOW_ALONE;
 
 	if (target != l->window_target) {
 		log_debug3(

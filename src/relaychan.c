@@ -340,7 +340,7 @@ in_flight_cap(struct relaychan *rc, size_t stream_queued)
 		return IN_FLIGHT_DGRAM;
 	if (!session_interactive_recent(rc->session))
 		return IN_FLIGHT_MAX;
-	return session_inflight_bound(rc->session, inflight_rate_max(&rc->rate));
+	return session_inflight_bound(rc->session, inflight_rate_max(&rc->rate), true);
 }
 
 static bool

@@ -1202,10 +1202,10 @@ session_path_rtt_us(struct session *s)
 }
 
 size_t
-session_inflight_bound(struct session *s, uint64_t rate)
+session_inflight_bound(struct session *s, uint64_t rate, bool up)
 {
-	return inflight_bound(
-	    rate, session_path_rtt_us(s), INFLIGHT_FLOOR, INFLIGHT_CEILING, INFLIGHT_UNKNOWN);
+	return inflight_bound(rate, session_path_rtt_us(s),
+	    up ? INFLIGHT_FLOOR_UP : INFLIGHT_FLOOR_DOWN, INFLIGHT_CEILING, INFLIGHT_UNKNOWN);
 }
 
 unsigned long

@@ -177,17 +177,18 @@ unsigned long session_rx_generation(const struct session *s);
 /*
  * The path's minimum round trip in microseconds, or -1 while unknown
  * (inflight_path_rtt): the larger of the kernel's for a TCP transport
- * (which sees only as far as the first TCP hop) and the quickest channel
- * open of this connection (a round trip through sshd, never shorter than
- * the path's); the last liveness probe's before any open was answered.
+ * (which sees only as far as the first TCP hop) and the quicker of this
+ * connection's quickest channel open and quickest keepalive probe (round
+ * trips through sshd, never shorter than the path's).
  */
 int64_t session_path_rtt_us(struct session *s);
 /*
- * What a bulk sender keeps in flight beside interactive traffic at rate
- * (bytes/s, inflight_rate_max): about two bandwidth-delay products of the
- * path, within INFLIGHT_FLOOR and INFLIGHT_CEILING (inflight.h).
+ * What a bulk link keeps in flight beside interactive traffic at rate
+ * (bytes/s, inflight_rate_max), one direction (up: what we send; down: what
+ * we let the far side send): about two bandwidth-delay products of the
+ * path, within INFLIGHT_FLOOR_UP / _DOWN and INFLIGHT_CEILING (inflight.h).
  */
-size_t session_inflight_bound(struct session *s, uint64_t rate);
+size_t session_inflight_bound(struct session *s, uint64_t rate, bool up);
 /*
  * True when everything received has been handed to libssh2 before the
  * clients are pumped, so a client may ask libssh2 whether its channel has

@@ -12,7 +12,7 @@ channels opened with nothing interactive active open with a 512 KiB receive wind
 opened beside interactive traffic with 128 KiB (libssh2 tops it up to that plus one 64 KiB
 read); a download alone (nothing interactive for over half a second) gets it grown to
 2 MiB by a window adjustment of more than 1 MiB; and a download beside the 10 ms echo keeps
-it under its in-flight bound, 2 x delivery rate x RTT and at least 128 KiB: on loopback that
+it under its in-flight bound, 2 x delivery rate x RTT and at least 64 KiB: on loopback that
 product is a few KiB, so no adjustment may be near 1 MiB there (LOOPBACK_BOUND is generous:
 the first adjustment towards 2 MiB would be about 1.8 MiB)."""
 
