@@ -59,10 +59,9 @@
  * (the best 100 ms of the last second, alone or not) x the path's minimum
  * round trip (session_path_rtt_us), so one bandwidth-delay product on the
  * wire and one queued; at least INFLIGHT_FLOOR_DOWN / _UP (inflight.h: 64
- * KiB down, which is what keeps small replies quick on a short path, where
- * the product is a few KiB; 192 KiB up, which sshd's window adjustments
- * need), at
- * most WINDOW_ALONE; INFLIGHT_UNKNOWN while the round trip is unknown
+ * KiB down, which keeps small replies quick on a short path, where the
+ * product is a few KiB; 192 KiB up, which sshd's window adjustments need),
+ * at most WINDOW_ALONE; INFLIGHT_UNKNOWN while the round trip is unknown
  * (session_inflight_bound).
  * Otherwise a bulk link has WINDOW_ALONE each way (libssh2's and sshd's
  * 2 MiB, which long links need for speed).
