@@ -14,7 +14,8 @@ read); a download alone (nothing interactive for over half a second) gets it gro
 2 MiB by a window adjustment of more than 1 MiB; and a download beside the 10 ms echo keeps
 it under its in-flight bound, 2 x delivery rate x RTT and at least 64 KiB: on loopback that
 product is a few KiB, so no adjustment may be near 1 MiB there (LOOPBACK_BOUND is generous:
-the first adjustment towards 2 MiB would be about 1.8 MiB)."""
+the first adjustment towards 2 MiB would be about 1.8 MiB). The bound's round trip comes
+from a keepalive probe sent as soon as the session is up (sshd logs its env request)."""
 
 import re
 
@@ -105,6 +106,14 @@ def main():
         # The TCP forwards as channels (what this test is about), whatever OpenVia's default.
         extra = ["-o", f"RelayCommand={fx.porthole_path()} relay", "-o", "OpenVia=channel"]
         with fx.Forwarder(sshd, fwd, extra_args=extra) as fw:
+            # The path's round trip for the bound comes from a keepalive probe that goes
+            # out as soon as the session is up, not after ServerAliveInterval (15 s).
+            deadline = time.monotonic() + 5
+            while "env request PORTHOLE_KEEPALIVE" not in sshd.log() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            fx.check("env request PORTHOLE_KEEPALIVE" in sshd.log(),
+                     "a first keepalive probe right after connecting (sshd: env request)",
+                     "no env request PORTHOLE_KEEPALIVE in sshd's log within 5 s")
             inter = fx.connect(ep)
             inter.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             inter.settimeout(REPLY_BOUND)
