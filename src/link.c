@@ -69,12 +69,12 @@
  * The receive window: libssh2 tops a channel's window up to its size at
  * open plus the read size (READ_CHUNK) by itself, and only porthole's own
  * window adjustments raise it further. So -L and -D channels opened while
- * an interactive client is active open with WINDOW_OPEN (128 KiB: smaller,
- * and libssh2 would send a window adjustment for every few KiB read; with
- * its top-up, 192 KiB, a channel's floor beside interactive traffic, above
- * INFLIGHT_FLOOR_DOWN: only relay streams go below), and grow_window raises
- * a bulk link's window to its bound, or
- * to WINDOW_ALONE; a smaller target needs no action, the window shrinks as
+ * an interactive client is active open with WINDOW_OPEN (128 KiB, which
+ * libssh2 keeps topped up to 192 KiB: a channel's least, above
+ * INFLIGHT_FLOOR_DOWN, since a smaller window would have libssh2 send an
+ * adjustment for every few KiB read; only relay streams go down to the
+ * floor), and grow_window raises a bulk link's window to its bound, or to
+ * WINDOW_ALONE; a smaller target needs no action, the window shrinks as
  * data arrives. Opened with nothing interactive active, they open with
  * WINDOW_OPEN_ALONE, that window's floor later: a reply of a few hundred
  * KiB (a web page through -D) then crosses a long path in one round trip

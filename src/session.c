@@ -791,6 +791,10 @@ session_remove_client(struct session *s, struct session_client *c)
 		return;
 	if (s->pump_next == c)
 		s->pump_next = c->next;
+	/* Its marks still count for their time; a client later at its address is another. */
+	for (size_t i = 0; i < INTERACTIVE_MARKS; i++)
+		if (s->marks[i].c == c)
+			s->marks[i].c = NULL;
 	c->prev->next = c->next;
 	c->next->prev = c->prev;
 	c->next = c->prev = NULL;

@@ -501,6 +501,10 @@ def version_report():
     ciphers = offered("cipher")
     fx.check(info["bulk_crypt"] is not None,
              "porthole -V: a 'bulk crypt (aes-gcm, aes-ctr first):' line", text)
+    if "host certificates (@cert-authority): yes" in text:
+        # Both patches come with scripts/libssh2's build: one without the other is not it.
+        fx.check(info["bulk_crypt"], "porthole -V: scripts/libssh2's libssh2 (host "
+                 "certificates) crypts whole runs of blocks too (bulk crypt: yes)", text)
     order = ("-gcm", "-ctr", "chacha20") if info["bulk_crypt"] else ("chacha20", "-ctr", "-gcm")
     rank = [next((i for i, o in enumerate(order) if o in c), 3) for c in ciphers]
     fx.check(rank[0] == 0 and rank == sorted(rank) and 3 not in rank,
