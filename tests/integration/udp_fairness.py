@@ -139,8 +139,10 @@ def main():
             qport = quiet.getsockname()[1]
             flood_rows = [d for d in drops if d["source"] == f"127.0.0.1:{sent['port']}"]
             quiet_rows = [d for d in drops if d["source"] == f"127.0.0.1:{qport}"]
+            # "both" when the relay also had to drop some on its way to the target (a
+            # loaded machine: seen once in CI, 18 relay drops beside 4471 of ours).
             fx.check(len(flood_rows) == 1 and flood_rows[0]["drops"] > 0
-                     and flood_rows[0]["side"] == "client",
+                     and flood_rows[0]["side"] in ("client", "both"),
                      "status --json: the flooding flow's drops are counted, by its source",
                      st_json.stdout + st_json.stderr)
             fx.check(sum(d["drops"] for d in quiet_rows) <= QUIET // 2,
