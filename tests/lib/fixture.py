@@ -11,6 +11,7 @@ by the environment is a failure.  Standard library only.
 
 import atexit
 import errno
+import fcntl
 import hashlib
 import os
 import pwd
@@ -167,11 +168,49 @@ def in_netns(name, fn, *args, **kwargs):
 # ---------------------------------------------------------------- ports
 
 
+# Ports handed out for something to listen on later are taken from below the kernel's ephemeral
+# range (32768-60999 by default): a port from bind(0) is an ephemeral one, and between
+# releasing it and porthole binding it any connect() on the machine (the suite runs tests in
+# parallel, each making thousands of connections) may take it as a source port, which failed
+# CI once with "Address already in use". Each port is also reserved across the suite's
+# processes by an flock on a file named for it, held until this process exits.
+_PORT_LO, _PORT_HI = 20000, 32000
+_PORT_LOCKS = os.path.join(tempfile.gettempdir(), "porthole-test-ports")
+_port_fds = []
+
+
+def _port_is_free(host, port):
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+        with socket.socket(family, kind) as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                return False
+    return True
+
+
 def free_port(host="127.0.0.1"):
-    """A port the kernel just called free (bind to 0, read it back, release it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    """A port free for TCP and UDP on host, outside the ephemeral range, reserved for this run."""
+
+    os.makedirs(_PORT_LOCKS, mode=0o1777, exist_ok=True)
+    rng = random.SystemRandom()
+    for _ in range(2000):
+        port = rng.randrange(_PORT_LO, _PORT_HI)
+        try:
+            fd = os.open(os.path.join(_PORT_LOCKS, str(port)), os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        if _port_is_free(host, port):
+            _port_fds.append(fd)
+            return port
+        os.close(fd)
+    raise RuntimeError(f"no free port in {_PORT_LO}-{_PORT_HI} on {host}")
 
 
 def refused_port(host="127.0.0.1"):
