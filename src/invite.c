@@ -773,6 +773,31 @@ write_all(struct invite *iv, struct texts *t)
 	return rc == 0 ? EXIT_OK : EXIT_RUNTIME;
 }
 
+/*
+ * Takes back a bundle that failed half-way (ssh-keygen missing or failing, a text that
+ * cannot be written), so that running invite again is not refused for a folder that holds
+ * no invitation. Only the names invite writes are removed; the folder goes if then empty.
+ */
+static void
+remove_bundle(struct invite *iv)
+{
+	char script_name[CONFIG_NAME_MAX + 32];
+	const char *names[] = {
+	    "id_ed25519", "id_ed25519.pub", "known_hosts", "authorized_keys", script_name};
+
+	snprintf(script_name, sizeof(script_name), "porthole-%s-setup.sh", iv->plan.name);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char *path = path_join(iv->bundle, names[i]);
+
+		(void)unlink(path);
+		free(path);
+	}
+	if (rmdir(iv->bundle) == 0)
+		fprintf(stderr,
+		    "porthole: invite: %s removed again: the invitation is not finished\n",
+		    iv->bundle);
+}
+
 static int
 invite_run(struct invite *iv)
 {
@@ -794,6 +819,8 @@ invite_run(struct invite *iv)
 	}
 	if (status == EXIT_OK)
 		status = write_all(iv, t);
+	if (status != EXIT_OK)
+		remove_bundle(iv);
 	free(t);
 	free(private_key);
 	free(pubkey);

@@ -104,6 +104,17 @@ def test_invite_checks(sshd, helper, vnc, remote):
         rc, _, err = helper.porthole(*bad)
         fx.check(rc == 2 and why in err and len(err.strip().splitlines()) == 1,
                  f"porthole {' '.join(bad)}: exit 2, one line: {why}", err)
+    # ssh-keygen failing: the half-made bundle is taken back, so running again is not refused.
+    stub = os.path.join(helper.bin, "ssh-keygen")
+    with open(stub, "w") as f:
+        f.write("#!/bin/sh\necho 'ssh-keygen: stub fails' >&2\nexit 1\n")
+    os.chmod(stub, 0o755)
+    rc, _, err = helper.porthole("invite", "gran", "--jump", jump)
+    os.unlink(stub)
+    fx.check(rc == 1 and "ssh-keygen" in err and "failed" in err and
+             not os.path.exists(os.path.join(helper.dir, "porthole-invite-gran")) and
+             "gran" not in helper.config(),
+             "ssh-keygen failing: exit 1, the bundle removed again, no profile", err)
     # The jump host's key from a file, for a name known_hosts does not have.
     rc, out, err = helper.porthole("invite", "aunt", "--jump", "aunt.example",
                                    "--host-key", sshd.hostkeys[0] + ".pub", "--helper-key",
