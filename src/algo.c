@@ -253,8 +253,16 @@ algo_print_version(FILE *out)
 #ifdef LIBSSH2_PORTHOLE_BULK_CRYPT
 	fprintf(out, "bulk crypt (aes-gcm, aes-ctr first): yes\n");
 #else
-	fprintf(out, "bulk crypt (aes-gcm, aes-ctr first): no (libssh2 without "
-		     "scripts/libssh2-patches/05-bulk-crypt.patch: chacha20-poly1305 first)\n");
+	fprintf(out,
+	    "bulk crypt (aes-gcm, aes-ctr first): no (libssh2 without "
+	    "scripts/libssh2-patches/05-bulk-crypt.patch: chacha20-poly1305 first)\n");
+#endif
+#ifdef LIBSSH2_PORTHOLE_ACCEPT_WINDOW
+	fprintf(out, "-R receive window (follows interactive traffic): yes\n");
+#else
+	fprintf(out,
+	    "-R receive window (follows interactive traffic): no (libssh2 without "
+	    "scripts/libssh2-patches/06-accept-window.patch: always 2 MiB)\n");
 #endif
 #ifdef LIBSSH2_PORTHOLE_HOST_CERTIFICATES
 	fprintf(out, "host certificates (@cert-authority): yes\n");

@@ -68,7 +68,7 @@
  *
  * The receive window: libssh2 tops a channel's window up to its size at
  * open plus the read size (READ_CHUNK) by itself, and only porthole's own
- * window adjustments raise it further. So -L and -D channels opened while
+ * window adjustments raise it further. So channels opened while
  * an interactive client is active open with WINDOW_OPEN (128 KiB, which
  * libssh2 keeps topped up to 192 KiB: a channel's least, above
  * INFLIGHT_FLOOR_DOWN, since a smaller window would have libssh2 send an
@@ -78,13 +78,17 @@
  * data arrives. Opened with nothing interactive active, they open with
  * WINDOW_OPEN_ALONE, that window's floor later: a reply of a few hundred
  * KiB (a web page through -D) then crosses a long path in one round trip
- * rather than two or three, as it did before the bound. -R channels are opened by the
- * server with libssh2's 2 MiB. A relay stream follows the same rule through
- * its credit (rstream.c): its receive window is the protocol's 256 KiB
- * while the link is interactive, then the bound or WINDOW_ALONE as a
- * channel's. The relay gives a transfer 4 MiB its way (relaystream.c); the
- * relay channel keeps what it has in flight to the bound beside
- * interactive traffic (relaychan.c), as a channel's link does.
+ * rather than two or three, as it did before the bound. -L and -D channels
+ * get it at open (link_open_window); -R channels, which sshd opens, through
+ * libssh2_session_set_accept_window (rforward.c), where scripts/libssh2's
+ * patch 06 gives libssh2 that call; with a stock libssh2 they open with
+ * its 2 MiB, which a bulk link keeps beside interactive traffic too. A
+ * relay stream follows the same rule through its credit (rstream.c): its
+ * receive window is the protocol's 256 KiB while the link is interactive,
+ * then the bound or WINDOW_ALONE as a channel's. The relay gives a transfer
+ * 4 MiB its way (relaystream.c); the relay channel keeps what it has in
+ * flight to the bound beside interactive traffic (relaychan.c), as a
+ * channel's link does.
  */
 #include <netdb.h>
 #include <netinet/in.h>
@@ -460,11 +464,10 @@ socks_status_for_reset(uint16_t code)
 	}
 }
 
-/* A -L or -D channel's receive window at open (see the top). */
-static unsigned
-open_window(const struct link *l)
+unsigned
+link_open_window(const struct session *s)
 {
-	return session_interactive_recent(l->session) ? WINDOW_OPEN : WINDOW_OPEN_ALONE;
+	return session_interactive_recent(s) ? WINDOW_OPEN : WINDOW_OPEN_ALONE;
 }
 
 /* A bulk link's in-flight bound beside interactive traffic, one direction (see the top). */
@@ -1135,7 +1138,7 @@ link_accept(uv_loop_t *loop, int fd, struct session *s, struct relayhub *hub, co
 		snprintf(l->open.host, sizeof(l->open.host), "%s", path);
 	} else {
 		l->open.kind = REQ_DIRECT_TCPIP;
-		l->open.window = open_window(l);
+		l->open.window = link_open_window(l->session);
 		snprintf(l->open.host, sizeof(l->open.host), "%s", host);
 		l->open.port = port;
 	}
@@ -1379,7 +1382,7 @@ socks_input(struct link *l)
 	log_debug("%s: link %u: SOCKS%d CONNECT %s:%u", l->name, l->id, req->version, req->host,
 	    req->port);
 	l->open.kind = REQ_DIRECT_TCPIP;
-	l->open.window = open_window(l);
+	l->open.window = link_open_window(l->session);
 	snprintf(l->open.host, sizeof(l->open.host), "%s", req->host);
 	l->open.port = req->port;
 	l->open.done = open_done;

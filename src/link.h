@@ -75,4 +75,12 @@ struct link *link_connect_path(uv_loop_t *loop, struct session *s, LIBSSH2_CHANN
 /* Closes every link in the list at once. */
 void link_abort_all(struct link_list *list);
 
+/*
+ * The receive window a channel opens with now (see link.c "The receive
+ * window"): -L and -D channels at open, and -R channels, which sshd opens,
+ * through libssh2_session_set_accept_window where libssh2 has it
+ * (rforward.c).
+ */
+unsigned link_open_window(const struct session *s);
+
 #endif

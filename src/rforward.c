@@ -8,7 +8,10 @@
  *   any --cancel--> CANCELLED (cancel-tcpip-forward sent if it listened)
  *
  * While LISTENING it is a session client: every pump accepts the channels
- * libssh2 has queued for its listener and hands each to a new link. A
+ * libssh2 has queued for its listener and hands each to a new link, and
+ * sets the receive window libssh2 opens them with (where libssh2 has
+ * scripts/libssh2-patches/06-accept-window.patch; a stock libssh2 opens
+ * them with 2 MiB). A
  * cancelled forward keeps its links until they end, as ssh does.
  *
  * A visit is the time from the first connection to the last one closing.
@@ -210,6 +213,15 @@ rforward_pump(struct session_client *c)
 			session_remove_client(rf->session, &rf->client);
 		return false;
 	}
+#ifdef LIBSSH2_PORTHOLE_ACCEPT_WINDOW
+	/*
+	 * The channels sshd opens from here on start with the window a -L one
+	 * would (link.c "The receive window"); libssh2 answers the open as it
+	 * reads it, before forward_accept hands it over. Every client is pumped
+	 * each pass, so this follows the session's interactive traffic.
+	 */
+	libssh2_session_set_accept_window(session_ssh(rf->session), link_open_window(rf->session));
+#endif
 	while ((ch = libssh2_channel_forward_accept(rf->listener)) != NULL)
 		arrived(rf, ch);
 	if (rf->visiting && rf->links.count == 0 && rf->held == NULL && rf->asking == NULL)

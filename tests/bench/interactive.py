@@ -26,13 +26,20 @@ and the bulk MiB/s during the probe. Percentiles are over every round's samples 
 Timing is never a pass/fail test.
 
   tests/bench/interactive.py [--bytes N] [--reps R] [--seconds S] [--interval MS] [--size B]
-                             [--base PATH] [--via relay|channel] [--rtt-ms MS]
+                             [--base PATH] [--via relay|channel | --reverse] [--rtt-ms MS]
                              # defaults: 512 MiB, 3, 3 s, 10 ms, 64 B, porthole's default, 0
 
 --rtt-ms MS puts benchlib's userspace delay relay (MS/2 each way; this machine has no netem)
 between the clients and sshd: a long path, where a bulk transfer needs a window of its
 bandwidth-delay product. The kernel then sees a loopback RTT on the SSH connection; porthole
 also counts its channel opens' round trips through sshd (issue 16, session 19).
+
+--reverse makes the three forwards -R ones (porthole and ssh both): sshd listens, the probe
+and the transfers connect to it, and porthole (or ssh) connects to the servers. "down" is
+then porthole sending (the bulk source is on its side), "up" porthole receiving through the
+channel's receive window: the direction libssh2 kept at 2 MiB until
+scripts/libssh2-patches/06-accept-window.patch (session 21). Not with --via (sshd opens -R
+connections as channels).
 
 --via relay runs porthole (and --base) with `-o OpenVia=relay -o RelayCommand=<$PORTHOLE>
 relay`: the three forwards' connections are TCP streams of the relay channel (issue 13), so
@@ -173,6 +180,8 @@ def main():
     ap.add_argument("--no-ssh", action="store_true", help="leave ssh -L out")
     ap.add_argument("--rtt-ms", type=float, default=0.0,
                     help="added round trip between the clients and sshd (delay relay)")
+    ap.add_argument("--reverse", action="store_true",
+                    help="the three forwards as -R (sshd listens; porthole connects)")
     ap.add_argument("--via", choices=("relay", "channel"),
                     help="porthole's OpenVia (relay: through this porthole's relay)")
     args = ap.parse_args()
@@ -184,6 +193,8 @@ def main():
     if args.base:
         print(f"# base: {args.base}")
     via_args = []
+    if args.reverse and args.via:
+        fx.skip("--reverse: -R connections are channels sshd opens; --via does not apply")
     if args.via:
         via_args = bl.porthole_via_args(args.via)
         if via_args is None:
@@ -225,9 +236,10 @@ def main():
         try:
             for tool in tools:
                 ports[tool] = {k: fx.free_port() for k in ("echo", "down", "up")}
-                fa = ["-L", f"{ports[tool]['echo']}:127.0.0.1:{eport}",
-                      "-L", f"{ports[tool]['down']}:127.0.0.1:{source}",
-                      "-L", f"{ports[tool]['up']}:127.0.0.1:{sink}"]
+                flag = "-R" if args.reverse else "-L"
+                fa = [flag, f"{ports[tool]['echo']}:127.0.0.1:{eport}",
+                      flag, f"{ports[tool]['down']}:127.0.0.1:{source}",
+                      flag, f"{ports[tool]['up']}:127.0.0.1:{sink}"]
                 if tool == "ssh":
                     fws[tool] = bl.SshForwarder(sshd, fa, **path)
                 else:
@@ -236,6 +248,8 @@ def main():
                     if tool == "base":
                         fw.argv[0] = args.base
                     fws[tool] = fw.start()
+                for port in ports[tool].values():
+                    fx.wait_port(port)  # -R: sshd listens once the forward is granted
                 probes[tool] = Probe(ports[tool]["echo"], args.size, args.interval)
             for r in range(args.reps):
                 print(f"# round {r + 1}", flush=True)

@@ -847,7 +847,8 @@ _porthole_info = None
 
 def porthole_info():
     """What `porthole -V` says, parsed (cached): {"text": stdout, "version": "X.Y.Z" or None,
-    "libssh2": (1, 11, 1) or None, "strict_kex" and "bulk_crypt": True / False / None,
+    "libssh2": (1, 11, 1) or None, "strict_kex", "bulk_crypt" and "accept_window": True / False /
+    None,
     "offered": {kind: [names]},
     "available": {kind: [names]}}, kind one of kex, hostkey, cipher, mac. Missing lines give
     None / no key, so a test can say which one porthole did not print."""
@@ -856,7 +857,8 @@ def porthole_info():
         r = subprocess.run([porthole_path(), "-V"], stdin=subprocess.DEVNULL,
                            capture_output=True, text=True, timeout=10)
         info = {"text": r.stdout + r.stderr, "version": None, "libssh2": None,
-                "strict_kex": None, "bulk_crypt": None, "offered": {}, "available": {}}
+                "strict_kex": None, "bulk_crypt": None, "accept_window": None,
+                "offered": {}, "available": {}}
         for line in r.stdout.splitlines():
             m = re.match(r"^porthole (\S+)", line)
             if m:
@@ -870,6 +872,9 @@ def porthole_info():
             m = re.match(r"^bulk crypt \(aes-gcm, aes-ctr first\): (yes|no)", line)
             if m:
                 info["bulk_crypt"] = m.group(1) == "yes"
+            m = re.match(r"^-R receive window \(follows interactive traffic\): (yes|no)", line)
+            if m:
+                info["accept_window"] = m.group(1) == "yes"
             m = re.match(r"^(offered|available) (kex|hostkey|cipher|mac): (.*)$", line)
             if m:
                 info[m.group(1)][m.group(2)] = [n for n in m.group(3).strip().split(",") if n]
