@@ -11,8 +11,8 @@
  * libssh2 has queued for its listener and hands each to a new link, and
  * sets the receive window libssh2 opens them with (where libssh2 has
  * scripts/libssh2-patches/06-accept-window.patch; a stock libssh2 opens
- * them with 2 MiB). A
- * cancelled forward keeps its links until they end, as ssh does.
+ * them with 2 MiB). A cancelled forward keeps its links until they end, as
+ * ssh does.
  *
  * A visit is the time from the first connection to the last one closing.
  * NotifyOnConnect shows a desktop notice when one starts and when it ends.
