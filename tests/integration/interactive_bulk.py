@@ -65,23 +65,6 @@ def bulk(port, fn, out):
         out[fn.__name__ + "_error"] = repr(e)
 
 
-def echo_while(inter, thread):
-    """One 64-byte echo every 10 ms while thread runs: (replies, the longest time between
-    two requests in s; over 0.5 s, porthole counts the download as alone meanwhile)."""
-    replies, gap, last = 0, 0.0, time.monotonic()
-    while thread.is_alive():
-        now = time.monotonic()
-        gap, last = max(gap, now - last), now
-        req = b"%08d" % replies * (SMALL // 8)
-        inter.sendall(req)
-        got = fx.recv_all(inter, SMALL)
-        if got != req:
-            fx.check(False, "each echo reply is its request", f"sent {req!r}, got {got!r}")
-        replies += 1
-        time.sleep(0.01)
-    return replies, gap
-
-
 def adjusts(log):
     return [int(x) for x in re.findall(r"rcvd adjust (\d+)", log)]
 
@@ -138,7 +121,7 @@ def main():
                 fx.recv_all(inter, SMALL)
             t = threading.Thread(target=bulk, args=(bp, download, out), daemon=True)
             t.start()
-            echoes, gap = echo_while(inter, t)
+            echoes, gap = fx.echo_while(inter, t, SMALL)
             t.join(120)
             fx.check("download_error" not in out and out.get("down") ==
                      (BULK, fx.stream_sha256(BULK, 16)),

@@ -16,7 +16,6 @@ libssh2 1.10 fallback), which PORTHOLE_REQUIRE_ALL=1 turns into a failure."""
 
 import re
 import threading
-import time
 
 import fixture as fx
 
@@ -80,17 +79,7 @@ def main():
             out = {}
             t = threading.Thread(target=upload, args=(bp, out), daemon=True)
             t.start()
-            replies, gap, last = 0, 0.0, time.monotonic()
-            while t.is_alive():
-                now = time.monotonic()
-                gap, last = max(gap, now - last), now
-                req = b"%08d" % replies * (SMALL // 8)
-                inter.sendall(req)
-                got = fx.recv_all(inter, SMALL)
-                if got != req:
-                    fx.check(False, "each echo reply is its request", f"sent {req!r}, got {got!r}")
-                replies += 1
-                time.sleep(0.01)
+            replies, gap = fx.echo_while(inter, t, SMALL)
             t.join(120)
             fx.check(out.get("reply") == want, "an upload through -R beside the echo arrives "
                      "whole (SHA-256)", out.get("error", out.get("reply")))

@@ -290,6 +290,24 @@ def recv_all(sock, limit=None):
     return b"".join(parts)
 
 
+def echo_while(sock, thread, size=64, period=0.01):
+    """A size-byte request every period s through sock (to an echo server) while thread
+    runs, each reply checked against its request: (replies, the longest time between two
+    requests in s; over half a second, porthole counts a transfer beside it as alone)."""
+    replies, gap, last = 0, 0.0, time.monotonic()
+    while thread.is_alive():
+        now = time.monotonic()
+        gap, last = max(gap, now - last), now
+        req = (b"%08d" % replies * (size // 8 + 1))[:size]
+        sock.sendall(req)
+        got = recv_all(sock, size)
+        if got != req:
+            check(False, "each echo reply is its request", f"sent {req!r}, got {got!r}")
+        replies += 1
+        time.sleep(period)
+    return replies, gap
+
+
 def recv_line(sock, limit=4096):
     """Read one short b'\\n'-terminated line (byte at a time: leaves what follows unread)."""
     buf = b""
