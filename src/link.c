@@ -177,6 +177,7 @@ struct link {
 	uint64_t class_bytes;			 /* bytes_up + bytes_down then */
 	struct inflight_rate rate_up, rate_down; /* for the in-flight bound (see the top) */
 	size_t window_target;			 /* the receive window grow_window last aimed at */
+	size_t up_bound;			 /* the in-flight bound up_allowance last applied */
 	int refs;				 /* the tcp handle, and a pending getaddrinfo */
 
 	/* -R: the local target */
@@ -501,6 +502,14 @@ up_allowance(struct link *l)
 	if (!l->client.bulk || !session_interactive_recent(l->session))
 		return len;
 	size_t bound = inflight_limit(l, true);
+	if (bound != l->up_bound) {
+		log_debug3("%s: link %u: in flight up to %zu KiB (beside interactive traffic; "
+			   "%llu KiB/s, RTT %lld us)",
+		    l->name, l->id, bound / 1024,
+		    (unsigned long long)(inflight_rate_max(&l->rate_up) / 1024),
+		    (long long)session_path_rtt_us(l->session));
+		l->up_bound = bound;
+	}
 	if (in_flight >= bound)
 		return 0;
 	return len < bound - in_flight ? len : bound - in_flight;

@@ -15,7 +15,12 @@
  * the interval: the quickest probe's round trip (liveness_min_rtt_us) is the
  * session's path round trip for issue 16's in-flight bound (inflight.c), and
  * a probe is the one request sshd answers without work of its own (a
- * channel open also connects to the target).
+ * channel open also connects to the target). Two more follow, EARLY_MS
+ * after the one before was answered: the first is often held up by what
+ * the session sends as it starts (on a 20 ms path with three -R forwards
+ * it took 43 ms, behind a forward request's round trip, which doubled the
+ * bound of -R links, whose RTT has no channel opens to come from), and the
+ * next regular probe may be ServerAliveInterval away, or never.
  *
  * The probe is an "env" request on the session's idle control channel: sshd
  * answers yes or no, either will do. Unlike libssh2_keepalive_send with
@@ -29,10 +34,16 @@
 #include "log.h"
 #include "xmalloc.h"
 
+#define EARLY_PROBES 2 /* timing probes after the first (see the top) */
+#define EARLY_MS 1000  /* ... each this long after the last one's answer */
+
 struct liveness {
 	uv_loop_t *loop;
 	struct liveness_events ev;
 	uv_timer_t timer;
+	uv_timer_t early; /* the next timing probe (see the top) */
+	int early_left;	  /* timing probes still to send */
+	int handles;	  /* timers not yet closed (liveness_free) */
 	uint64_t interval_ms;
 	int count_max;
 	uint64_t last_rx; /* loop time of the last bytes from the server */
@@ -58,21 +69,28 @@ liveness_new(uv_loop_t *loop, int interval_s, int count_max, const struct livene
 	l->rtt_ms = -1;
 	l->min_rtt_us = -1;
 	uv_timer_init(loop, &l->timer);
-	l->timer.data = l;
+	uv_timer_init(loop, &l->early);
+	l->timer.data = l->early.data = l;
+	l->handles = 2;
 	return l;
 }
 
 static void
 closed_cb(uv_handle_t *h)
 {
-	free(h->data);
+	struct liveness *l = h->data;
+
+	if (--l->handles == 0)
+		free(l);
 }
 
 void
 liveness_free(struct liveness *l)
 {
-	if (l != NULL)
+	if (l != NULL) {
 		uv_close((uv_handle_t *)&l->timer, closed_cb);
+		uv_close((uv_handle_t *)&l->early, closed_cb);
+	}
 }
 
 static void
@@ -105,12 +123,28 @@ timer_cb(uv_timer_t *t)
 	}
 }
 
+static void
+early_cb(uv_timer_t *t)
+{
+	struct liveness *l = t->data;
+
+	if (l->probing) {
+		/* A regular probe is out: its answer times the path as well. */
+		uv_timer_start(&l->early, early_cb, EARLY_MS, 0);
+		return;
+	}
+	l->early_left--;
+	probe_due(l);
+	l->ev.wake(l->ev.arg);
+}
+
 void
 liveness_start(struct liveness *l)
 {
 	l->last_rx = l->last_probe = uv_now(l->loop);
 	l->probing = false;
 	l->first_due = true;
+	l->early_left = EARLY_PROBES;
 	l->min_rtt_us = -1; /* a new connection: perhaps another path */
 	if (l->interval_ms > 0)
 		uv_timer_start(&l->timer, timer_cb, l->interval_ms, l->interval_ms);
@@ -120,6 +154,7 @@ void
 liveness_stop(struct liveness *l)
 {
 	uv_timer_stop(&l->timer);
+	uv_timer_stop(&l->early);
 	l->probing = false;
 }
 
@@ -159,6 +194,8 @@ liveness_step(struct liveness *l, LIBSSH2_SESSION *ssh, LIBSSH2_CHANNEL *control
 		if (l->min_rtt_us < 0 || us < l->min_rtt_us)
 			l->min_rtt_us = us;
 		log_debug2("keepalive answered in %lld us", (long long)us);
+		if (l->early_left > 0 && !uv_is_active((uv_handle_t *)&l->early))
+			uv_timer_start(&l->early, early_cb, EARLY_MS, 0);
 		return 0;
 	}
 	return rc;

@@ -728,15 +728,24 @@ def _serve_http():
 
 
 class _DelayPipe:
-    """One direction of the delay relay: chunks leave `delay` s after they arrived, in order."""
+    """One direction of the delay relay: chunks leave `delay` s after they arrived, in order.
+    With a rate (bytes/s), also a bottleneck link: a chunk starts on the link once the one
+    before it has gone out, takes len / rate to cross, and leaves `delay` s after that, so
+    what arrives faster than the rate queues here, without limit, as at a router with a deep
+    buffer (what senders keep in flight beyond the path's bandwidth-delay product waits)."""
 
-    def __init__(self, loop, writer, delay):
-        self.loop, self.writer, self.delay = loop, writer, delay
+    def __init__(self, loop, writer, delay, rate=0.0):
+        self.loop, self.writer, self.delay, self.rate = loop, writer, delay, rate
         self.queue = collections.deque()  # (due, bytes, or None for EOF)
         self.timer = None
+        self.free_at = 0.0  # when the link has sent what is queued
 
     def put(self, data):
-        self.queue.append((self.loop.time() + self.delay, data))
+        now = self.loop.time()
+        if self.rate > 0:
+            self.free_at = max(now, self.free_at) + (len(data) if data else 0) / self.rate
+            now = self.free_at
+        self.queue.append((now + self.delay, data))
         if self.timer is None:
             self.timer = self.loop.call_at(self.queue[0][0], self._flush)
 
@@ -758,7 +767,7 @@ class _DelayPipe:
             self.timer = self.loop.call_at(self.queue[0][0], self._flush)
 
 
-async def _delay_conn(reader, writer, upstream_port, delay):
+async def _delay_conn(reader, writer, upstream_port, delay, rate):
     loop = asyncio.get_running_loop()
     try:
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", upstream_port)
@@ -778,17 +787,20 @@ async def _delay_conn(reader, writer, upstream_port, delay):
         except OSError:
             pipe.put(None)
 
-    to_up, to_down = _DelayPipe(loop, up_writer, delay), _DelayPipe(loop, writer, delay)
+    to_up, to_down = (_DelayPipe(loop, up_writer, delay, rate),
+                      _DelayPipe(loop, writer, delay, rate))
     await asyncio.gather(pump(reader, to_up), pump(up_reader, to_down))
-    await asyncio.sleep(delay + 0.05)  # let the last chunks and EOFs leave
+    await asyncio.sleep(delay + 0.05 + max(0.0, to_up.free_at - loop.time(),
+                                            to_down.free_at - loop.time()))  # the last ones
     for w in (writer, up_writer):
         w.close()
 
 
-def _serve_delay(upstream_port, delay_ms):
+def _serve_delay(upstream_port, delay_ms, mbit=0.0):
     async def main():
         srv = await asyncio.start_server(
-            lambda r, w: _delay_conn(r, w, upstream_port, delay_ms / 1000.0), "127.0.0.1", 0)
+            lambda r, w: _delay_conn(r, w, upstream_port, delay_ms / 1000.0, mbit * 1e6 / 8),
+            "127.0.0.1", 0)
         print(srv.sockets[0].getsockname()[1], flush=True)
         await srv.serve_forever()
     asyncio.run(main())
@@ -809,7 +821,7 @@ def _serve(argv):
     elif kind == "echo":
         _serve_echo()
     elif kind == "delay":
-        _serve_delay(int(argv[1]), float(argv[2]))
+        _serve_delay(int(argv[1]), float(argv[2]), float(argv[3]) if len(argv) > 3 else 0.0)
     else:
         sys.exit(f"unknown server kind {kind}")
 
@@ -821,4 +833,4 @@ if __name__ == "__main__":
         except (KeyboardInterrupt, BrokenPipeError):
             pass
     else:
-        sys.exit("usage: benchlib.py serve bulk N | byte | reply | hold | http | echo | delay PORT MS")
+        sys.exit("usage: benchlib.py serve bulk N | byte | reply | hold | http | echo | delay PORT MS [MBIT]")

@@ -27,6 +27,7 @@ Timing is never a pass/fail test.
 
   tests/bench/interactive.py [--bytes N] [--reps R] [--seconds S] [--interval MS] [--size B]
                              [--base PATH] [--via relay|channel | --reverse] [--rtt-ms MS]
+                             [--rate-mbit N]
                              # defaults: 512 MiB, 3, 3 s, 10 ms, 64 B, porthole's default, 0
 
 --rtt-ms MS puts benchlib's userspace delay relay (MS/2 each way; this machine has no netem)
@@ -40,6 +41,11 @@ then porthole sending (the bulk source is on its side), "up" porthole receiving 
 channel's receive window: the direction libssh2 kept at 2 MiB until
 scripts/libssh2-patches/06-accept-window.patch (session 21). Not with --via (sshd opens -R
 connections as channels).
+
+--rate-mbit N makes that relay also a bottleneck of N Mbit/s each way with a deep buffer
+(benchlib's `delay` relay queues what arrives faster, without limit): a slow last hop, a
+family's DSL line, where whatever a sender keeps in flight beyond the path's
+bandwidth-delay product queues ahead of every small request.
 
 --via relay runs porthole (and --base) with `-o OpenVia=relay -o RelayCommand=<$PORTHOLE>
 relay`: the three forwards' connections are TCP streams of the relay channel (issue 13), so
@@ -180,6 +186,8 @@ def main():
     ap.add_argument("--no-ssh", action="store_true", help="leave ssh -L out")
     ap.add_argument("--rtt-ms", type=float, default=0.0,
                     help="added round trip between the clients and sshd (delay relay)")
+    ap.add_argument("--rate-mbit", type=float, default=0.0,
+                    help="the delay relay also a bottleneck of this many Mbit/s each way")
     ap.add_argument("--reverse", action="store_true",
                     help="the three forwards as -R (sshd listens; porthole connects)")
     ap.add_argument("--via", choices=("relay", "channel"),
@@ -225,14 +233,16 @@ def main():
         eport = echo.ports[0]
         fws, probes, ports = {}, {}, {}
         path = {}  # the forwarders' port and known_hosts: sshd's, or the delay relay's
-        if args.rtt_ms > 0:
-            relay = stack.enter_context(bl.Server("delay", sshd.port, args.rtt_ms / 2))
+        if args.rtt_ms > 0 or args.rate_mbit > 0:
+            relay = stack.enter_context(bl.Server("delay", sshd.port, args.rtt_ms / 2,
+                                                  args.rate_mbit))
             rport = relay.ports[0]
             path = {"port": rport, "known_hosts": sshd.write_known_hosts(
                 "known_hosts.relay", [f"[{sshd.host}]:{rport} {line}"
                                       for line in sshd.hostkey_pubs])}
-            print(f"# delay relay: {args.rtt_ms / 2:g} ms each way in front of sshd",
-                  flush=True)
+            print(f"# delay relay: {args.rtt_ms / 2:g} ms each way in front of sshd"
+                  + (f", a {args.rate_mbit:g} Mbit/s bottleneck each way (deep buffer)"
+                     if args.rate_mbit > 0 else ""), flush=True)
         try:
             for tool in tools:
                 ports[tool] = {k: fx.free_port() for k in ("echo", "down", "up")}

@@ -15,7 +15,8 @@ read); a download alone (nothing interactive for over half a second) gets it gro
 it under its in-flight bound, 2 x delivery rate x RTT and at least 64 KiB: on loopback that
 product is a few KiB, so no adjustment may be near 1 MiB there (LOOPBACK_BOUND is generous:
 the first adjustment towards 2 MiB would be about 1.8 MiB). The bound's round trip comes
-from a keepalive probe sent as soon as the session is up (sshd logs its env request)."""
+from a keepalive probe sent as soon as the session is up (sshd logs its env request), and two
+more, a second after each answer."""
 
 import re
 
@@ -97,6 +98,16 @@ def main():
             fx.check("env request PORTHOLE_KEEPALIVE" in sshd.log(),
                      "a first keepalive probe right after connecting (sshd: env request)",
                      "no env request PORTHOLE_KEEPALIVE in sshd's log within 5 s")
+            # ... and two more, a second after each answer (the first may wait behind the
+            # session's start), long before ServerAliveInterval's 15 s.
+            deadline = time.monotonic() + 8
+            while (sshd.log().count("env request PORTHOLE_KEEPALIVE") < 3 and
+                   time.monotonic() < deadline):
+                time.sleep(0.1)
+            fx.check(sshd.log().count("env request PORTHOLE_KEEPALIVE") == 3,
+                     "two more timing probes follow within seconds, then no more",
+                     f"{sshd.log().count('env request PORTHOLE_KEEPALIVE')} env requests "
+                     "in sshd's log")
             inter = fx.connect(ep)
             inter.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             inter.settimeout(REPLY_BOUND)
