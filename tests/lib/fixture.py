@@ -192,7 +192,6 @@ def _port_is_free(host, port):
 
 def free_port(host="127.0.0.1"):
     """A port free for TCP and UDP on host, outside the ephemeral range, reserved for this run."""
-
     os.makedirs(_PORT_LOCKS, mode=0o1777, exist_ok=True)
     rng = random.SystemRandom()
     for _ in range(2000):
