@@ -120,7 +120,7 @@
 #define BULK_WINDOW_MS 100	       /* how long the class looks back */
 #define BULK_BYTES (64 * 1024)	       /* moved within a window: bulk (~640 KB/s) */
 #define WINDOW_ALONE INFLIGHT_CEILING  /* what a bulk link has alone */
-#define WINDOW_OPEN (128 * 1024)       /* receive window at open (-L, -D) ... */
+#define WINDOW_OPEN (128 * 1024)       /* receive window at open (link_open_window) ... */
 #define WINDOW_OPEN_ALONE (512 * 1024) /* ... with nothing interactive active */
 
 /* far_* results, apart from byte counts, 0 (nothing now) and libssh2's errors */
@@ -502,14 +502,8 @@ up_allowance(struct link *l)
 	if (!l->client.bulk || !session_interactive_recent(l->session))
 		return len;
 	size_t bound = inflight_limit(l, true);
-	if (bound != l->up_bound) {
-		log_debug3("%s: link %u: in flight up to %zu KiB (beside interactive traffic; "
-			   "%llu KiB/s, RTT %lld us)",
-		    l->name, l->id, bound / 1024,
-		    (unsigned long long)(inflight_rate_max(&l->rate_up) / 1024),
-		    (long long)session_path_rtt_us(l->session));
-		l->up_bound = bound;
-	}
+	session_log_bound(l->session, &l->up_bound, bound, true, inflight_rate_max(&l->rate_up),
+	    "%s: link %u: in flight", l->name, l->id);
 	if (in_flight >= bound)
 		return 0;
 	return len < bound - in_flight ? len : bound - in_flight;
@@ -532,14 +526,8 @@ grow_window(struct link *l)
 	bool shared = session_interactive_recent(l->session);
 	size_t target = shared ? inflight_limit(l, false) : WINDOW_ALONE;
 
-	if (target != l->window_target) {
-		log_debug3(
-		    "%s: link %u: receive window up to %zu KiB (%s; %llu KiB/s, RTT %lld us)",
-		    l->name, l->id, target / 1024, shared ? "beside interactive traffic" : "alone",
-		    (unsigned long long)(inflight_rate_max(&l->rate_down) / 1024),
-		    (long long)session_path_rtt_us(l->session));
-		l->window_target = target;
-	}
+	session_log_bound(l->session, &l->window_target, target, shared,
+	    inflight_rate_max(&l->rate_down), "%s: link %u: receive window", l->name, l->id);
 	if (l->ch == NULL) {
 		if (l->st != NULL)
 			rstream_set_window(l->st, (uint32_t)target);

@@ -46,11 +46,10 @@ struct liveness {
 	int handles;	  /* timers not yet closed (liveness_free) */
 	uint64_t interval_ms;
 	int count_max;
-	uint64_t last_rx; /* loop time of the last bytes from the server */
-	bool probing;	  /* a probe is waiting for its reply */
-	bool asked;	  /* ... and its request has gone out */
-	uint64_t probe_start;
-	uint64_t probe_start_ns; /* the same, uv_hrtime */
+	uint64_t last_rx;	 /* loop time of the last bytes from the server */
+	bool probing;		 /* a probe is waiting for its reply */
+	bool asked;		 /* ... and its request has gone out */
+	uint64_t probe_start_ns; /* uv_hrtime when the probe was due (microsecond RTTs) */
 	uint64_t last_probe;	 /* loop time the last probe was due */
 	int rtt_ms;
 	int64_t min_rtt_us; /* the quickest probe of this session; -1: none yet */
@@ -98,8 +97,15 @@ probe_due(struct liveness *l)
 {
 	l->probing = true;
 	l->asked = false;
-	l->probe_start = l->last_probe = uv_now(l->loop);
+	l->last_probe = uv_now(l->loop);
 	l->probe_start_ns = uv_hrtime();
+}
+
+/* How long the probe now out has waited, in ms. */
+static uint64_t
+probe_age_ms(const struct liveness *l)
+{
+	return (uv_hrtime() - l->probe_start_ns) / 1000000;
 }
 
 static void
@@ -190,7 +196,7 @@ liveness_step(struct liveness *l, LIBSSH2_SESSION *ssh, LIBSSH2_CHANNEL *control
 	l->probing = false;
 	if (rc == 0 || rc == LIBSSH2_ERROR_CHANNEL_REQUEST_DENIED) {
 		int64_t us = (int64_t)((uv_hrtime() - l->probe_start_ns) / 1000);
-		l->rtt_ms = (int)(uv_now(l->loop) - l->probe_start);
+		l->rtt_ms = (int)(us / 1000);
 		if (l->min_rtt_us < 0 || us < l->min_rtt_us)
 			l->min_rtt_us = us;
 		log_debug2("keepalive answered in %lld us", (long long)us);
@@ -212,7 +218,7 @@ liveness_rtt(const struct liveness *l)
 {
 	/* A probe out longer than the last RTT already says more than that RTT. */
 	if (l->probing && l->asked) {
-		uint64_t waiting = uv_now(l->loop) - l->probe_start;
+		uint64_t waiting = probe_age_ms(l);
 		if ((int64_t)waiting > l->rtt_ms)
 			return (int)waiting;
 	}
@@ -233,7 +239,7 @@ liveness_stalled(const struct liveness *l)
 	if (l->interval_ms == 0)
 		return false;
 	return now - l->last_rx >= l->interval_ms + LIVENESS_GRACE_MS ||
-	    (l->probing && l->asked && now - l->probe_start >= LIVENESS_GRACE_MS);
+	    (l->probing && l->asked && probe_age_ms(l) >= LIVENESS_GRACE_MS);
 }
 
 uint64_t

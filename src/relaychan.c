@@ -101,7 +101,7 @@ struct relaychan {
 	unsigned long max_window;  /* the largest send window seen: in flight = it - now */
 	uint64_t sent;		   /* bytes written to the channel */
 	struct inflight_rate rate; /* of sent: for the bound beside interactive traffic */
-	unsigned long cap_logged;  /* the in-flight cap last logged (-vvv) */
+	size_t cap_logged;	   /* the in-flight cap last logged (-vvv) */
 	bool eof;		   /* the relay's output ended: waiting for its exit status */
 };
 
@@ -343,14 +343,8 @@ in_flight_cap(struct relaychan *rc, size_t stream_queued)
 	unsigned long cap = shared
 	    ? session_inflight_bound(rc->session, inflight_rate_max(&rc->rate), true)
 	    : IN_FLIGHT_MAX;
-	if (cap != rc->cap_logged) {
-		log_debug3("relay channel: streams' bytes in flight up to %lu KiB (%s; %llu KiB/s, "
-			   "RTT %lld us)",
-		    cap / 1024, shared ? "beside interactive traffic" : "alone",
-		    (unsigned long long)(inflight_rate_max(&rc->rate) / 1024),
-		    (long long)session_path_rtt_us(rc->session));
-		rc->cap_logged = cap;
-	}
+	session_log_bound(rc->session, &rc->cap_logged, cap, shared, inflight_rate_max(&rc->rate),
+	    "relay channel: streams' bytes in flight");
 	return cap;
 }
 

@@ -1212,6 +1212,26 @@ session_inflight_bound(struct session *s, uint64_t rate, bool up)
 	    up ? INFLIGHT_FLOOR_UP : INFLIGHT_FLOOR_DOWN, INFLIGHT_CEILING, INFLIGHT_UNKNOWN);
 }
 
+void
+session_log_bound(
+    struct session *s, size_t *last, size_t bound, bool shared, uint64_t rate, const char *fmt, ...)
+{
+	char what[160];
+	va_list ap;
+
+	if (bound == *last)
+		return;
+	*last = bound;
+	if (log_get_level() < LOG_DEBUG3)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	log_debug3("%s up to %zu KiB (%s; %llu KiB/s, RTT %lld us)", what, bound / 1024,
+	    shared ? "beside interactive traffic" : "alone", (unsigned long long)(rate / 1024),
+	    (long long)session_path_rtt_us(s));
+}
+
 unsigned long
 session_rx_generation(const struct session *s)
 {

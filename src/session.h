@@ -190,6 +190,13 @@ int64_t session_path_rtt_us(struct session *s);
  */
 size_t session_inflight_bound(struct session *s, uint64_t rate, bool up);
 /*
+ * -vvv, once per change of *last: "<what> up to N KiB (beside interactive
+ * traffic | alone; rate KiB/s, RTT us)", what formatted from fmt. Keeps
+ * bound in *last.
+ */
+void session_log_bound(struct session *s, size_t *last, size_t bound, bool shared, uint64_t rate,
+    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/*
  * True when everything received has been handed to libssh2 before the
  * clients are pumped, so a client may ask libssh2 whether its channel has
  * data (cheap) instead of trying to read it.
